@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format migrate seed bench-http system-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Debian packages the project uses: wrk (benchmarks), Tesseract with Chinese data (OCR).
+# Installed when missing and we are root; otherwise say what to install.
+system-deps:
+	@missing=""; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr"; \
+	test -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata || missing="$$missing tesseract-ocr-chi-sim"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
+	      || echo "warning: could not install$$missing"; \
+	  else echo "please install:$$missing (apt-get install$$missing)"; fi; \
+	fi
+
+run: $(STAMP) system-deps
+	$(VENV)/bin/yibao migrate
+	$(VENV)/bin/yibao seed-demo
+	$(VENV)/bin/yibao serve
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench-http: $(STAMP) system-deps
+	$(PY) bench/http.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

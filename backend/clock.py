@@ -1,0 +1,38 @@
+"""Time as a dependency, so that deadlines, lockouts and token expiry can be tested."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Protocol
+
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that only moves when told to (tests, simulations)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta: float) -> None:
+        self._now += timedelta(**delta)
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+
+def local_today(clock: Clock) -> date:
+    """Today in the bureau's time zone: policy dates and ages are local dates."""
+    return clock.now().astimezone(CHINA_TZ).date()

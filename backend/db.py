@@ -1,0 +1,63 @@
+"""Database configuration: one Tortoise app, ``models``, with its migrations in
+``backend/migrations``. SQLite by default, PostgreSQL (asyncpg) in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as run_migrations
+
+from config.settings import Settings
+
+MODEL_MODULES = [
+    "backend.identity.models",
+    "backend.stations.models",
+    "backend.family.models",
+    "backend.audit.models",
+    "backend.idempotency.models",
+    "backend.terminals.models",
+]
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "backend.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _config_for_cli() -> dict[str, Any]:
+    return tortoise_config(Settings().resolved_database_url)
+
+
+# Read by the `tortoise` CLI ([tool.tortoise] in pyproject.toml) for makemigrations.
+TORTOISE_ORM = _config_for_cli()
+
+
+async def init_db(url: str) -> None:
+    await Tortoise.init(config=tortoise_config(url))
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(url: str) -> None:
+    """Apply every migration not yet applied; safe to run again."""
+    if url.startswith("sqlite://"):
+        from pathlib import Path
+
+        path = url.removeprefix("sqlite://")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    await run_migrations(config=tortoise_config(url))
+    await Tortoise.close_connections()

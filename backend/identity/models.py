@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"
+    STATION_STAFF = "station_staff"
+    REVIEWER = "reviewer"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Person(Model):
+    """A natural person known to the bureau: an account holder or a family member."""
+
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=50)
+    id_number_enc = fields.CharField(max_length=200)
+    id_number_idx = fields.CharField(max_length=64, unique=True)
+    birth_date = fields.DateField()
+    gender = fields.CharField(max_length=1)  # "M" / "F", from the ID number
+    region_code = fields.CharField(max_length=6)
+    phone_enc = fields.CharField(max_length=200, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "person"
+
+
+class Account(Model):
+    """Who logs in: a citizen (mini-program openid) or staff (username and password)."""
+
+    id = fields.BigIntField(primary_key=True)
+    role = fields.CharEnumField(Role, max_length=20)
+    display_name = fields.CharField(max_length=50, default="")
+    openid = fields.CharField(max_length=128, unique=True, null=True)
+    username = fields.CharField(max_length=64, unique=True, null=True)
+    password_hash = fields.CharField(max_length=200, null=True)
+    # Real-name binding: one ID number per account and one account per ID number.
+    person: fields.OneToOneNullableRelation[Person] = fields.OneToOneField(
+        "models.Person", related_name="account", null=True, on_delete=fields.RESTRICT
+    )
+    station = fields.ForeignKeyField(
+        "models.Station", related_name="staff", null=True, on_delete=fields.RESTRICT
+    )
+    categories = fields.JSONField(default=list)  # reviewer categories
+    failed_logins = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account"
+
+
+class RefreshToken(Model):
+    """One refresh token of a login session (a token family). Only its hash is stored."""
+
+    token_hash = fields.CharField(max_length=64, primary_key=True)
+    family = fields.CharField(max_length=32, db_index=True)
+    account = fields.ForeignKeyField("models.Account", related_name="refresh_tokens")
+    issued_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_token"

@@ -1,0 +1,139 @@
+"""Access tokens (short-lived HS256 JWTs) and rotating refresh tokens.
+
+A login starts a session: a family of refresh tokens. Each refresh spends the presented token
+and issues the next one; presenting a spent token again means it was stolen or replayed, so the
+whole family is revoked. Logout revokes the family too. Revoked sessions are also remembered
+in the key-value store for an access token's lifetime, so their access tokens stop at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+from tortoise.transactions import in_transaction
+
+from backend.container import Container
+from backend.errors import Unauthorized
+from backend.identity.models import Account, RefreshToken, Role
+from backend.identity.principal import Principal
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+        }
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _revoked_key(session: str) -> str:
+    return f"revoked-session:{session}"
+
+
+def _access_token(c: Container, account: Account, session: str) -> str:
+    now = c.clock.now()
+    claims = {
+        "sub": str(account.id),
+        "role": account.role.value,
+        "sid": session,
+        "st": account.station_id,  # type: ignore[attr-defined]
+        "cat": list(account.categories or []),
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + c.settings.access_token_ttl_s,
+        "typ": "access",
+    }
+    return jwt.encode(claims, c.keys.jwt_secret, algorithm=ALGORITHM)
+
+
+async def _new_refresh(c: Container, account: Account, session: str) -> str:
+    token = secrets.token_urlsafe(32)
+    now = c.clock.now()
+    await RefreshToken.create(
+        token_hash=_hash(token),
+        family=session,
+        account=account,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=c.settings.refresh_token_ttl_s),
+    )
+    return token
+
+
+async def start_session(c: Container, account: Account) -> TokenPair:
+    session = secrets.token_hex(16)
+    refresh = await _new_refresh(c, account, session)
+    return TokenPair(_access_token(c, account, session), refresh, c.settings.access_token_ttl_s)
+
+
+async def revoke_session(c: Container, session: str) -> None:
+    now = c.clock.now()
+    await RefreshToken.filter(family=session, revoked_at=None).update(revoked_at=now)
+    await c.kv.set(_revoked_key(session), "1", c.settings.access_token_ttl_s + 60)
+
+
+async def refresh_session(c: Container, token: str) -> TokenPair:
+    now = c.clock.now()
+    invalid = Unauthorized("登录已失效，请重新登录", code="REFRESH_TOKEN_INVALID")
+    row = await RefreshToken.get_or_none(token_hash=_hash(token)).prefetch_related("account")
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise invalid
+    if not row.account.is_active:
+        raise invalid
+    async with in_transaction():
+        # Spend the token with a compare-and-set: of two concurrent refreshes one wins.
+        spent = await RefreshToken.filter(token_hash=row.token_hash, used_at=None).update(
+            used_at=now
+        )
+        if spent:
+            refresh = await _new_refresh(c, row.account, row.family)
+    if not spent:
+        await revoke_session(c, row.family)
+        raise Unauthorized("检测到登录凭证被重复使用，已退出所有相关登录", code="REFRESH_TOKEN_REUSED")
+    return TokenPair(
+        _access_token(c, row.account, row.family), refresh, c.settings.access_token_ttl_s
+    )
+
+
+async def verify_access_token(c: Container, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            c.keys.jwt_secret,
+            algorithms=[ALGORITHM],
+            # Expiry is checked against the injected clock below, not the library's.
+            options={
+                "require": ["exp", "iat", "sub", "sid", "role"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
+        )
+        if claims.get("typ") != "access" or claims["exp"] <= c.clock.now().timestamp():
+            raise jwt.InvalidTokenError("expired or wrong type")
+        principal = Principal(
+            account_id=int(claims["sub"]),
+            role=Role(claims["role"]),
+            session=str(claims["sid"]),
+            station_id=claims.get("st"),
+            categories=tuple(claims.get("cat") or ()),
+        )
+    except (jwt.InvalidTokenError, ValueError, KeyError, TypeError) as exc:
+        raise Unauthorized("登录已失效，请重新登录", code="TOKEN_INVALID") from exc
+    if await c.kv.get(_revoked_key(principal.session)):
+        raise Unauthorized("登录已退出，请重新登录", code="TOKEN_REVOKED")
+    return principal

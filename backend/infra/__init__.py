@@ -1,0 +1,1 @@
+"""Adapters to infrastructure: key-value store, encryption, keys."""

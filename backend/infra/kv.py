@@ -1,0 +1,157 @@
+"""The small key-value interface behind caching, rate limits, replay guards and locks.
+
+Two implementations with the same semantics: :class:`RedisStore` (``redis.asyncio``) for
+production and several workers, and :class:`MemoryStore` for the embedded default, which is
+correct only inside one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from redis import asyncio as aioredis
+
+
+class LockNotAcquired(Exception):
+    pass
+
+
+class KeyValueStore(Protocol):
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str, ttl_s: float) -> None: ...
+    async def add(self, key: str, value: str, ttl_s: float) -> bool:
+        """Set only if absent (one-time keys, nonces); True when this call set it."""
+        ...
+
+    async def hit(self, key: str, window_s: int) -> int:
+        """Count one event in a fixed window and return the count so far."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+    async def release_if_owner(self, key: str, token: str) -> None: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
+@asynccontextmanager
+async def hold_lock(store: KeyValueStore, name: str, ttl_s: float) -> AsyncIterator[None]:
+    """A lease lock: raises :class:`LockNotAcquired` when someone else holds ``name``."""
+    token = secrets.token_hex(16)
+    key = f"lock:{name}"
+    if not await store.add(key, token, ttl_s):
+        raise LockNotAcquired(name)
+    try:
+        yield
+    finally:
+        await store.release_if_owner(key, token)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[str, float]] = {}
+        self._mutex = asyncio.Lock()
+
+    def _live(self, key: str) -> str | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        if item[1] <= time.monotonic():
+            del self._data[key]
+            return None
+        return item[0]
+
+    async def get(self, key: str) -> str | None:
+        return self._live(key)
+
+    async def set(self, key: str, value: str, ttl_s: float) -> None:
+        self._data[key] = (value, time.monotonic() + ttl_s)
+
+    async def add(self, key: str, value: str, ttl_s: float) -> bool:
+        async with self._mutex:
+            if self._live(key) is not None:
+                return False
+            self._data[key] = (value, time.monotonic() + ttl_s)
+            return True
+
+    async def hit(self, key: str, window_s: int) -> int:
+        async with self._mutex:
+            bucket = f"{key}:{int(time.time()) // window_s}"
+            current = self._live(bucket)
+            count = int(current or 0) + 1
+            expires = self._data[bucket][1] if current else time.monotonic() + window_s
+            self._data[bucket] = (str(count), expires)
+            return count
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    async def release_if_owner(self, key: str, token: str) -> None:
+        async with self._mutex:
+            if self._live(key) == token:
+                del self._data[key]
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self._data.clear()
+
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStore:
+    def __init__(self, url: str, prefix: str = "yibao:") -> None:
+        self._redis = aioredis.from_url(url, decode_responses=True)
+        self._prefix = prefix
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    async def get(self, key: str) -> str | None:
+        return await self._redis.get(self._k(key))
+
+    async def set(self, key: str, value: str, ttl_s: float) -> None:
+        await self._redis.set(self._k(key), value, px=max(1, int(ttl_s * 1000)))
+
+    async def add(self, key: str, value: str, ttl_s: float) -> bool:
+        return bool(
+            await self._redis.set(self._k(key), value, px=max(1, int(ttl_s * 1000)), nx=True)
+        )
+
+    async def hit(self, key: str, window_s: int) -> int:
+        bucket = self._k(f"{key}:{int(time.time()) // window_s}")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(bucket)
+            pipe.expire(bucket, window_s, nx=True)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(self._k(key))
+
+    async def release_if_owner(self, key: str, token: str) -> None:
+        await self._redis.eval(_RELEASE, 1, self._k(key), token)
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def flush_prefix(self) -> None:
+        """Delete every key under this store's prefix (tests and demo resets)."""
+        async for key in self._redis.scan_iter(match=self._prefix + "*", count=500):
+            await self._redis.delete(key)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def open_store(redis_url: str | None, prefix: str = "yibao:") -> KeyValueStore:
+    return RedisStore(redis_url, prefix) if redis_url else MemoryStore()

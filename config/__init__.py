@@ -1,0 +1,1 @@
+"""Settings and policy tables. Policy numbers live here as data with effective dates."""

@@ -1,0 +1,54 @@
+"""The one settings object: environment variables with the ``YIBAO_`` prefix and an optional ``.env``.
+
+The embedded default needs nothing: SQLite under ``var/``, in-process cache and jobs, and key
+material generated into the data folder. Production (``YIBAO_ENV=production``) must be given
+its database, Redis and keys, and refuses to start on the generated development keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YIBAO_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    # Tortoise URL: sqlite://var/yibao.sqlite3 or postgres://user:pass@host:5432/yibao
+    database_url: str | None = None
+    # redis://host:6379/0; empty means the in-process store (one process only)
+    redis_url: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    # Key material, base64 (32 bytes each). Empty in development: generated into data_dir.
+    jwt_secret: str | None = None
+    pii_key: str | None = None
+    index_key: str | None = None
+    audit_key: str | None = None
+
+    access_token_ttl_s: int = Field(default=900, gt=0)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+
+    # WeChat mini-program login (code2session); empty means the local simulator
+    wechat_appid: str | None = None
+    wechat_secret: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+
+    # Terminal request signatures: how far a terminal's clock may drift
+    terminal_max_skew_s: int = Field(default=300, gt=0)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite://{self.data_dir / 'yibao.sqlite3'}"

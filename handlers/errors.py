@@ -1,0 +1,55 @@
+"""One error format for every failure: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse, json
+
+from backend.errors import DomainError
+
+log = logging.getLogger("yibao.errors")
+
+# Messages for failures raised by the framework itself (routing, body parsing, limits)
+_FRAMEWORK: dict[int, tuple[str, str]] = {
+    400: ("BAD_REQUEST", "请求格式有误"),
+    401: ("UNAUTHORIZED", "请先登录"),
+    403: ("FORBIDDEN", "无权执行此操作"),
+    404: ("NOT_FOUND", "请求的地址不存在"),
+    405: ("METHOD_NOT_ALLOWED", "不支持该请求方法"),
+    408: ("REQUEST_TIMEOUT", "请求超时"),
+    413: ("PAYLOAD_TOO_LARGE", "上传内容过大"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "不支持的内容类型"),
+    416: ("RANGE_NOT_SATISFIABLE", "请求范围无效"),
+    503: ("SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试"),
+}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> HTTPResponse:
+    return json({"error": {"code": code, "message": message, "details": details or {}}}, status)
+
+
+def register_error_handlers(app: Sanic) -> None:
+    @app.exception(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> HTTPResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception(SanicException)
+    async def framework_error(request: Request, exc: SanicException) -> HTTPResponse:
+        status = exc.status_code or 500
+        if status >= 500 and status not in _FRAMEWORK:
+            log.exception("framework error on %s %s", request.method, request.path)
+            return error_response(500, "INTERNAL_ERROR", "系统繁忙，请稍后重试")
+        code, message = _FRAMEWORK.get(status, ("BAD_REQUEST", "请求有误"))
+        return error_response(status, code, message)
+
+    @app.exception(Exception)
+    async def unexpected(request: Request, exc: Exception) -> HTTPResponse:
+        # The request id in the log line lets an operator find the trace; the body stays generic.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "INTERNAL_ERROR", "系统繁忙，请稍后重试")

@@ -1,0 +1,33 @@
+"""Liveness and readiness probes for the load balancer."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from tortoise.connection import get_connection
+
+from handlers.request import container
+
+bp = Blueprint("health")
+
+
+@bp.get("/healthz")
+async def healthz(request: Request) -> HTTPResponse:
+    return json({"status": "ok"})
+
+
+@bp.get("/readyz")
+async def readyz(request: Request) -> HTTPResponse:
+    checks: dict[str, str] = {}
+    try:
+        await get_connection("default").execute_query("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready; the reason goes to the probe
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await container(request).kv.ping()
+        checks["cache"] = "ok"
+    except Exception as exc:
+        checks["cache"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return json({"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503)

@@ -1,0 +1,97 @@
+"""Request plumbing shared by every blueprint: JSON bodies, query models, authentication."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sanic import Request
+from sanic.exceptions import BadRequest
+from sanic_ext.extensions.openapi import openapi
+
+from backend.container import Container
+from backend.errors import Forbidden, InvalidInput, Unauthorized
+from backend.identity.models import Role
+from backend.identity.principal import Principal
+from backend.identity.tokens import verify_access_token
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[..., Awaitable[Any]]
+
+
+def container(request: Request) -> Container:
+    return request.app.ctx.container
+
+
+def _validation_details(exc: ValidationError) -> dict[str, Any]:
+    return {
+        "fields": [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+            for e in exc.errors(include_url=False)
+        ]
+    }
+
+
+def parse_json(request: Request, model: type[M]) -> M:
+    try:
+        payload = request.json
+    except BadRequest as exc:
+        raise InvalidInput("请求体不是有效的 JSON", code="MALFORMED_JSON") from exc
+    if payload is None:
+        raise InvalidInput("缺少请求体", code="MALFORMED_JSON")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidInput(**_validation_details(exc)) from exc
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    raw = {k: v[0] if len(v) == 1 else v for k, v in request.args.items()}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput(**_validation_details(exc)) from exc
+
+
+def body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
+    """Validate the JSON body against ``model`` and pass it as ``body``; documents it too."""
+
+    def decorator(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+            return await handler(request, *args, body=parse_json(request, model), **kwargs)
+
+        return openapi.body({"application/json": model.model_json_schema()})(wrapper)
+
+    return decorator
+
+
+async def authenticate(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized()
+    return await verify_access_token(container(request), token.strip())
+
+
+def requires(*roles: Role) -> Callable[[Handler], Handler]:
+    """Authenticate with a bearer token and admit only ``roles`` (any role when empty)."""
+
+    def decorator(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+            principal = await authenticate(request)
+            if roles and principal.role not in roles:
+                raise Forbidden()
+            request.ctx.principal = principal
+            return await handler(request, *args, **kwargs)
+
+        return openapi.secured("bearer")(wrapper)
+
+    return decorator
+
+
+def principal(request: Request) -> Principal:
+    return request.ctx.principal

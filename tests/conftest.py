@@ -1,0 +1,139 @@
+"""Test stacks: every test that takes ``c`` (the container) or ``client`` runs on SQLite with
+the in-process store and, when the servers are there, again on PostgreSQL with Redis.
+
+With CI=true the PostgreSQL + Redis stack is required: if the servers are missing, those tests
+fail instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from sanic import Sanic
+from tortoise import Tortoise
+from tortoise.contrib.test import truncate_all_models
+
+from backend import db
+from backend.app import create_app
+from backend.clock import FixedClock
+from backend.container import Container, build_container
+from backend.identity.idp import LocalIdentityProvider
+from backend.infra.kv import MemoryStore, RedisStore
+from config.settings import Settings
+
+CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("YIBAO_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("YIBAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+Sanic.test_mode = True
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 1):
+            return True
+    except OSError:
+        return False
+
+
+def _servers_up() -> bool:
+    return _reachable(PG_URL, 5432) and _reachable(REDIS_URL, 6379)
+
+
+BACKENDS = ["sqlite", "postgres"] if (CI or _servers_up()) else ["sqlite"]
+
+
+class Stack:
+    """One database + key-value store, with the container and app built on them."""
+
+    def __init__(self, name: str, container: Container, app: Sanic) -> None:
+        self.name = name
+        self.container = container
+        self.app = app
+
+    @property
+    def clock(self) -> FixedClock:
+        return self.container.clock  # type: ignore[return-value]
+
+    @property
+    def idp(self) -> LocalIdentityProvider:
+        return self.container.identity_provider  # type: ignore[return-value]
+
+
+def _pg_test_url() -> str:
+    parsed = urlparse(PG_URL)
+    return parsed._replace(path=f"/yibao_test_{os.getpid()}_{uuid.uuid4().hex[:6]}").geturl()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    name = request.param
+    data_dir: Path = tmp_path_factory.mktemp(f"data-{name}")
+    if name == "postgres":
+        if not _servers_up():
+            pytest.fail(
+                f"PostgreSQL ({PG_URL}) or Redis ({REDIS_URL}) is not reachable; "
+                "CI=true requires both (start them as .ci/run does)"
+            )
+        url = _pg_test_url()
+        kv = RedisStore(REDIS_URL, prefix=f"yibao-test-{uuid.uuid4().hex[:8]}:")
+    else:
+        url = f"sqlite://{data_dir / 'test.sqlite3'}"
+        kv = MemoryStore()
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=url)
+    container = build_container(
+        settings,
+        clock=FixedClock(datetime.now(UTC)),
+        kv=kv,
+        identity_provider=LocalIdentityProvider(),
+    )
+    await Tortoise.init(config=db.tortoise_config(url), _create_db=True)
+    await Tortoise.generate_schemas(safe=False)
+    app = create_app(container, name=f"yibao-test-{name}")
+    try:
+        yield Stack(name, container, app)
+    finally:
+        if name == "postgres":
+            await Tortoise._drop_databases()
+            await kv.flush_prefix()  # type: ignore[attr-defined]
+        else:
+            await Tortoise.close_connections()
+        await kv.close()
+
+
+@pytest.fixture
+async def c(stack: Stack) -> AsyncIterator[Container]:
+    """The container of the current stack, with a fresh clock, empty tables and an empty store."""
+    stack.clock.set(datetime.now(UTC))
+    yield stack.container
+    await truncate_all_models()
+    kv = stack.container.kv
+    if isinstance(kv, RedisStore):
+        await kv.flush_prefix()
+    else:
+        await kv.close()
+
+
+@pytest.fixture
+def clock(stack: Stack, c: Container) -> FixedClock:
+    return stack.clock
+
+
+@pytest.fixture
+def client(stack: Stack, c: Container):
+    return stack.app.asgi_client
+
+
+@pytest.fixture
+def on_postgres(stack: Stack) -> None:
+    """For concurrency claims: they are only meaningful on a server with real row locks."""
+    if stack.name != "postgres":
+        pytest.skip("concurrency tests run on PostgreSQL")
