@@ -44,7 +44,9 @@ TORTOISE_ORM = _config_for_cli()
 
 
 async def init_db(url: str) -> None:
-    await Tortoise.init(config=tortoise_config(url))
+    # Global fallback: Sanic runs listeners and requests in different tasks, and Tortoise 1.x
+    # keeps its context in a contextvar unless told to share it process-wide.
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
 
 
 async def close_db() -> None:

@@ -63,7 +63,7 @@ def load_table(path: Path, model: type[T]) -> PolicyTable[T]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PolicyError(f"{path.name}: file is missing") from exc
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # YAML dates like 2024-13-01 raise ValueError
         raise PolicyError(f"{path.name}: not valid YAML: {exc}") from exc
     if not isinstance(raw, list) or not raw:
         raise PolicyError(f"{path.name}: expected a non-empty list of versions")

@@ -7,7 +7,8 @@ from tortoise.models import Model
 class AuditEntry(Model):
     """One link of the append-only, HMAC-chained audit log."""
 
-    seq = fields.BigIntField(primary_key=True, generated=False)
+    id = fields.BigIntField(primary_key=True)
+    seq = fields.BigIntField(unique=True)  # 1, 2, 3 … without gaps: a gap is a deleted entry
     at = fields.DatetimeField()
     actor_id = fields.BigIntField(null=True)
     actor_role = fields.CharField(max_length=20)
@@ -27,7 +28,7 @@ class AuditEntry(Model):
 class AuditHead(Model):
     """The chain's head: one row, locked to append, so the chain never forks."""
 
-    id = fields.IntField(primary_key=True, generated=False)
+    chain = fields.CharField(max_length=16, primary_key=True)
     seq = fields.BigIntField()
     hash = fields.CharField(max_length=64)
 

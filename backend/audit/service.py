@@ -24,7 +24,7 @@ from backend.container import Container
 from backend.identity.principal import Principal
 
 GENESIS = "0" * 64
-_HEAD_ID = 1
+_CHAIN = "audit"
 
 
 def _digest(key: bytes, entry: AuditEntry) -> str:
@@ -49,15 +49,15 @@ def _digest(key: bytes, entry: AuditEntry) -> str:
 
 
 async def _locked_head() -> AuditHead:
-    head = await AuditHead.select_for_update().get_or_none(id=_HEAD_ID)
+    head = await AuditHead.select_for_update().get_or_none(chain=_CHAIN)
     if head is not None:
         return head
     try:
         async with in_transaction():
-            await AuditHead.create(id=_HEAD_ID, seq=0, hash=GENESIS)
+            await AuditHead.create(chain=_CHAIN, seq=0, hash=GENESIS)
     except IntegrityError:
         pass  # another writer created it first
-    return await AuditHead.select_for_update().get(id=_HEAD_ID)
+    return await AuditHead.select_for_update().get(chain=_CHAIN)
 
 
 async def record(
@@ -120,7 +120,7 @@ async def verify_chain(c: Container, batch: int = 2000) -> ChainReport:
             if not hmac.compare_digest(entry.hash, _digest(c.keys.audit_key, entry)):
                 return ChainReport(False, checked, "内容被修改", entry.seq)
             prev_hash, expected_seq, checked = entry.hash, entry.seq + 1, checked + 1
-    head = await AuditHead.get_or_none(id=_HEAD_ID)
+    head = await AuditHead.get_or_none(chain=_CHAIN)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if head_seq != checked or head_hash != prev_hash:
         return ChainReport(False, checked, "链尾记录缺失或被替换", checked + 1)

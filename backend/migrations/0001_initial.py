@@ -16,7 +16,8 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name='AuditEntry',
             fields=[
-                ('seq', fields.BigIntField(primary_key=True, unique=True, db_index=True)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('seq', fields.BigIntField(unique=True)),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('actor_id', fields.BigIntField(null=True)),
                 ('actor_role', fields.CharField(max_length=20)),
@@ -28,17 +29,17 @@ class Migration(migrations.Migration):
                 ('prev_hash', fields.CharField(max_length=64)),
                 ('hash', fields.CharField(max_length=64)),
             ],
-            options={'table': 'audit_entry', 'app': 'models', 'indexes': [Index(fields=['subject_type', 'subject_id'])], 'pk_attr': 'seq', 'table_description': 'One link of the append-only, HMAC-chained audit log.'},
+            options={'table': 'audit_entry', 'app': 'models', 'indexes': [Index(fields=['subject_type', 'subject_id'])], 'pk_attr': 'id', 'table_description': 'One link of the append-only, HMAC-chained audit log.'},
             bases=['Model'],
         ),
         ops.CreateModel(
             name='AuditHead',
             fields=[
-                ('id', fields.IntField(primary_key=True, unique=True, db_index=True)),
+                ('chain', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=16)),
                 ('seq', fields.BigIntField()),
                 ('hash', fields.CharField(max_length=64)),
             ],
-            options={'table': 'audit_head', 'app': 'models', 'pk_attr': 'id', 'table_description': "The chain's head: one row, locked to append, so the chain never forks."},
+            options={'table': 'audit_head', 'app': 'models', 'pk_attr': 'chain', 'table_description': "The chain's head: one row, locked to append, so the chain never forks."},
             bases=['Model'],
         ),
         ops.CreateModel(
