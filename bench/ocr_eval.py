@@ -1,0 +1,217 @@
+"""Score the invoice OCR pipeline on the synthetic evaluation set.
+
+For each engine (RapidOCR, Tesseract) through the full pipeline, and for a baseline (plain
+Tesseract ``chi_sim`` with default settings on the raw decoded image, no preprocessing, same
+field extraction), it reports exact-match field accuracy per field and per difficulty (clean
+scan vs phone photo), and seconds per image (wall clock and CPU). Ends with one line:
+
+    RESULT engine=rapidocr field_accuracy=… photo_accuracy=… median_s=…
+           baseline_accuracy=… baseline_median_s=…   (on one line)
+
+    python -P bench/ocr_eval.py [--count 48] [--seed 7] [--engines rapidocr,tesseract]
+                                [--json out.json]
+
+Exact match: strings equal; amounts equal to the cent; ``items`` equal as a multiset of
+(name, amount). Only fields present in the ground truth are scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# run as a script, bench/ is first on sys.path and bench/http.py would shadow the stdlib
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.ocr_synth import Sample, generate  # noqa: E402
+from ocr.engines import TesseractEngine  # noqa: E402
+from ocr.fields import extract_fields  # noqa: E402
+from ocr.pipeline import FIELD_KEYS, read_invoice  # noqa: E402
+
+
+def _items_key(items: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
+    return sorted((str(i.get("name")), str(i.get("amount"))) for i in (items or []))
+
+
+def score(truth: dict[str, Any], predicted: dict[str, Any]) -> dict[str, bool]:
+    out = {}
+    for key, expected in truth.items():
+        got = predicted.get(key)
+        if key == "items":
+            out[key] = _items_key(expected) == _items_key(got)
+        else:
+            out[key] = got is not None and str(got) == str(expected)
+    return out
+
+
+def baseline_read(sample: Sample) -> dict[str, Any]:
+    """Plain Tesseract on the raw image (no EXIF, no geometry, default page segmentation)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(sample.data)) as im:
+        rgb = np.asarray(im.convert("RGB"))
+    lines = TesseractEngine(psm=None).recognize(rgb[:, :, ::-1])
+    return extract_fields(lines).values()
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the tesseract processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def run(samples: list[Sample], name: str, engine: str | None) -> dict[str, Any]:
+    per_image = []
+    for s in samples:
+        c0, t0 = _cpu(), time.perf_counter()
+        if engine is None:
+            values = baseline_read(s)
+        else:
+            values = read_invoice(s.data, engine=engine).values()
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
+        per_image.append(
+            {
+                "name": s.name,
+                "difficulty": s.truth["meta"]["difficulty"],
+                "layout": s.truth["meta"]["layout"],
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "scores": score(s.truth["fields"], values),
+            }
+        )
+        bad = [k for k, ok in per_image[-1]["scores"].items() if not ok]
+        print(
+            f"  [{name}] {s.name} {per_image[-1]['difficulty']:5s} {s.truth['meta']['layout']:10s}"
+            f" {wall:5.2f}s  wrong: {', '.join(bad) or '-'}",
+            flush=True,
+        )
+    return summarise(name, per_image)
+
+
+def _acc(
+    results: list[dict[str, Any]], difficulty: str | None = None, key: str | None = None
+) -> float | None:
+    hits = total = 0
+    for r in results:
+        if difficulty and r["difficulty"] != difficulty:
+            continue
+        for k, ok in r["scores"].items():
+            if key and k != key:
+                continue
+            hits += ok
+            total += 1
+    return None if total == 0 else hits / total
+
+
+def summarise(name: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    walls = [r["wall_s"] for r in results]
+    cpus = [r["cpu_s"] for r in results]
+    per_field = {
+        k: {
+            "clean": _acc(results, "clean", k),
+            "photo": _acc(results, "photo", k),
+            "all": _acc(results, None, k),
+        }
+        for k in FIELD_KEYS
+    }
+    return {
+        "name": name,
+        "images": len(results),
+        "field_accuracy": _acc(results),
+        "clean_accuracy": _acc(results, "clean"),
+        "photo_accuracy": _acc(results, "photo"),
+        "images_all_correct": sum(all(r["scores"].values()) for r in results),
+        "median_s": statistics.median(walls),
+        "p90_s": sorted(walls)[int(0.9 * (len(walls) - 1))],
+        "median_cpu_s": statistics.median(cpus),
+        "per_field": per_field,
+        "per_image": results,
+    }
+
+
+def _pct(v: float | None) -> str:
+    return "  n/a" if v is None else f"{100 * v:5.1f}"
+
+
+def print_table(runs: list[dict[str, Any]]) -> None:
+    names = [r["name"] for r in runs]
+    print("\nfield accuracy (%), clean / photo:")
+    print(f"{'field':24s}" + "".join(f"{n:>22s}" for n in names))
+    for k in FIELD_KEYS:
+        row = f"{k:24s}"
+        for r in runs:
+            pf = r["per_field"][k]
+            row += f"{_pct(pf['clean']):>14s} /{_pct(pf['photo'])}"
+        print(row)
+    print(
+        f"{'ALL':24s}"
+        + "".join(f"{_pct(r['clean_accuracy']):>14s} /{_pct(r['photo_accuracy'])}" for r in runs)
+    )
+    print("\nper engine:")
+    for r in runs:
+        acc = f"fields {_pct(r['field_accuracy'])}%  clean {_pct(r['clean_accuracy'])}%"
+        acc += f"  photo {_pct(r['photo_accuracy'])}%"
+        imgs = f"all-correct images {r['images_all_correct']}/{r['images']}"
+        secs = f"median {r['median_s']:.2f}s  p90 {r['p90_s']:.2f}s"
+        secs += f"  median CPU {r['median_cpu_s']:.2f}s"
+        print(f"  {r['name']:10s} {acc}  {imgs}  {secs}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--count", type=int, default=48)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--engines", default="rapidocr,tesseract")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--json", type=Path, help="write the full results here")
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    samples = generate(args.count, args.seed)
+    photos = sum(s.truth["meta"]["difficulty"] == "photo" for s in samples)
+    print(
+        f"generated {len(samples)} receipts ({photos} phone photos, {len(samples) - photos} scans) "
+        f"in {time.perf_counter() - t0:.1f}s; cpus={os.cpu_count()} load={os.getloadavg()[0]:.2f}"
+    )
+    engines = [e for e in args.engines.split(",") if e]
+    read_invoice(samples[0].data, engine=engines[0])  # load models once, outside the timings
+    runs = [run(samples, e, e) for e in engines]
+    baseline = None if args.no_baseline else run(samples, "baseline", None)
+    all_runs = runs + ([baseline] if baseline else [])
+    print_table(all_runs)
+    load = os.getloadavg()[0]
+    print(f"load average at the end: {load:.2f} (wall times include other processes' load)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(all_runs, ensure_ascii=False, indent=1), encoding="utf-8")
+    main_run = runs[0]
+
+    def f3(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    b_acc = f3(baseline["field_accuracy"]) if baseline else "n/a"
+    b_med = f"{baseline['median_s']:.2f}" if baseline else "n/a"
+    print(
+        f"RESULT engine={main_run['name']} field_accuracy={f3(main_run['field_accuracy'])}"
+        f" photo_accuracy={f3(main_run['photo_accuracy'])} median_s={main_run['median_s']:.2f}"
+        f" baseline_accuracy={b_acc} baseline_median_s={b_med}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""``yibao ocr IMAGE --json``: the printed JSON schema."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.cli import main
+from ocr.pipeline import FIELD_KEYS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _synth():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("ocr_synth_cli", ROOT / "bench" / "ocr_synth.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ocr_synth_cli"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("engine", ["tesseract", "rapidocr"])
+def test_ocr_json_schema(engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    synth = _synth()
+    if not synth.find_cjk_fonts():
+        pytest.skip("no CJK font installed")
+    sample = synth.make_sample(1, 5, layout="paper_grid", difficulty="clean")
+    image = tmp_path / f"invoice.{sample.ext}"
+    image.write_bytes(sample.data)
+
+    assert main(["ocr", str(image), "--engine", engine, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+
+    assert set(doc["fields"]) == set(FIELD_KEYS)
+    for key, f in doc["fields"].items():
+        assert set(f) >= {"value", "confidence", "box"}, key
+        assert isinstance(f["confidence"], float | int)
+        if f["box"] is not None:
+            assert len(f["box"]) == 4 and all(len(p) == 2 for p in f["box"])
+    assert isinstance(doc["fields"]["items"]["value"], list)
+    for name in ("upper_matches_total", "items_sum_matches_total", "payments_add_up", "qr"):
+        assert set(doc["checks"][name]) >= {"ok", "detail"}
+    assert doc["engine"] == engine
+    assert doc["fields"]["invoice_code"]["value"] == sample.truth["fields"]["invoice_code"]
+
+
+def test_ocr_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "x.jpg"
+    bad.write_bytes(b"not an image")
+    assert main(["ocr", str(bad), "--json"]) == 2
+    assert "无法读取图片" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["ocr", str(bad), "--engine", "nope"])
