@@ -29,6 +29,8 @@ class TokenPair:
     access_token: str
     refresh_token: str
     expires_in: int
+    session: str = ""  # the token family, for audit entries; never sent to the client
+    account_id: int | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -37,6 +39,19 @@ class TokenPair:
             "token_type": "Bearer",
             "expires_in": self.expires_in,
         }
+
+
+class RefreshTokenReused(Unauthorized):
+    """A spent refresh token was presented again: its whole family has been revoked."""
+
+    code = "REFRESH_TOKEN_REUSED"
+    message = "检测到登录凭证被重复使用，已退出所有相关登录"
+
+    def __init__(self, account_id: int, session: str) -> None:
+        super().__init__()
+        # Attributes, not details: details are sent to the client, these go to the audit log.
+        self.account_id = account_id
+        self.session = session
 
 
 def _hash(token: str) -> str:
@@ -78,7 +93,13 @@ async def _new_refresh(c: Container, account: Account, session: str) -> str:
 async def start_session(c: Container, account: Account) -> TokenPair:
     session = secrets.token_hex(16)
     refresh = await _new_refresh(c, account, session)
-    return TokenPair(_access_token(c, account, session), refresh, c.settings.access_token_ttl_s)
+    return TokenPair(
+        _access_token(c, account, session),
+        refresh,
+        c.settings.access_token_ttl_s,
+        session=session,
+        account_id=account.id,
+    )
 
 
 async def revoke_session(c: Container, session: str) -> None:
@@ -95,6 +116,10 @@ async def refresh_session(c: Container, token: str) -> TokenPair:
         raise invalid
     if not row.account.is_active:
         raise invalid
+    # A session is revoked when any of its tokens is: a refresh racing a logout may insert
+    # its successor after the logout's UPDATE ran, and that successor must not outlive it.
+    if await RefreshToken.filter(family=row.family, revoked_at__isnull=False).exists():
+        raise invalid
     async with in_transaction():
         # Spend the token with a compare-and-set: of two concurrent refreshes one wins.
         spent = await RefreshToken.filter(token_hash=row.token_hash, used_at=None).update(
@@ -104,9 +129,13 @@ async def refresh_session(c: Container, token: str) -> TokenPair:
             refresh = await _new_refresh(c, row.account, row.family)
     if not spent:
         await revoke_session(c, row.family)
-        raise Unauthorized("检测到登录凭证被重复使用，已退出所有相关登录", code="REFRESH_TOKEN_REUSED")
+        raise RefreshTokenReused(row.account.id, row.family)
     return TokenPair(
-        _access_token(c, row.account, row.family), refresh, c.settings.access_token_ttl_s
+        _access_token(c, row.account, row.family),
+        refresh,
+        c.settings.access_token_ttl_s,
+        session=row.family,
+        account_id=row.account.id,
     )
 
 

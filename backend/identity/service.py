@@ -1,0 +1,412 @@
+"""Identity and access: citizen and staff login, sessions, real-name binding, the profile.
+
+Rate limits (numbers in ``config/policy/access.yaml``):
+- staff login, per username: every attempt counts (no one logs in ten times a minute);
+- login, per source address: only *failed* attempts count, and too many block the address for
+  the window. Counting successes too would lock out a whole office, or every citizen behind a
+  mobile carrier's shared address, at the morning rush;
+- citizen login, per WeChat user: every successful code exchange counts;
+- real-name binding, per account: every attempt counts, valid or not, which also caps how fast
+  an account can probe which ID numbers are bound.
+
+Staff lockout: ``login_max_failures`` consecutive wrong passwords lock the account for
+``lockout_minutes`` (time from the injected clock). An unknown username behaves the same way,
+tracked in the key-value store, so neither the answer, the lockout nor the response time tells
+whether a username exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from backend.audit.service import record
+from backend.clock import CHINA_TZ, local_today
+from backend.container import Container
+from backend.errors import Conflict, Forbidden, InvalidInput, Locked, TooManyRequests, Unauthorized
+from backend.identity import tokens
+from backend.identity.models import Account, Person, Role
+from backend.identity.passwords import hash_password, needs_rehash, verify_dummy, verify_password
+from backend.identity.persons import PHONE_FIELD, find_or_create_person, person_view
+from backend.identity.principal import Principal
+from backend.infra.crypto import mask_phone
+from config.policy import AccessPolicy
+
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_LOGIN_WINDOW_S = 60
+_BINDING_WINDOW_S = 3600
+_UNKNOWN_USER_TTL_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    tokens: tokens.TokenPair
+    account: Account
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            **self.tokens.as_json(),
+            "role": self.account.role.value,
+            "bound": self.account.person_id is not None,  # type: ignore[attr-defined]
+        }
+
+
+def _policy(c: Container) -> AccessPolicy:
+    return c.policies.access.at(local_today(c.clock))
+
+
+def _opaque(c: Container, kind: str, value: str) -> str:
+    """A keyed digest for store keys and audit data: correlates attempts without keeping what
+    was typed (people type passwords into the username field)."""
+    return c.pii.blind_index(value, kind)[:32]
+
+
+def _local_time(moment: datetime) -> str:
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+# ---------------------------------------------------------------------------- rate limits
+
+
+async def _limit(c: Container, key: str, window_s: int, limit: int) -> None:
+    if await c.kv.hit(key, window_s) > limit:
+        raise TooManyRequests(retry_after_s=window_s)
+
+
+def _source_block_key(c: Container, source: str) -> str:
+    return f"login-blocked:{_opaque(c, 'source', source)}"
+
+
+async def _check_source(c: Container, source: str) -> None:
+    if source and await c.kv.get(_source_block_key(c, source)):
+        raise TooManyRequests("登录失败次数过多，请稍后再试", retry_after_s=_LOGIN_WINDOW_S)
+
+
+async def _source_failed(c: Container, source: str, policy: AccessPolicy) -> None:
+    if not source:
+        return
+    key = f"login-failures:{_opaque(c, 'source', source)}"
+    if await c.kv.hit(key, _LOGIN_WINDOW_S) >= policy.login_attempts_per_minute:
+        await c.kv.set(_source_block_key(c, source), "1", _LOGIN_WINDOW_S)
+
+
+# ---------------------------------------------------------------------------- citizens
+
+
+async def citizen_login(c: Container, code: str, source: str = "") -> LoginResult:
+    """Exchange a mini-program login code for the citizen's openid; the account is created on
+    the first login."""
+    policy = _policy(c)
+    await _check_source(c, source)
+    try:
+        session = await c.identity_provider.code_to_session(code)
+    except Unauthorized:
+        await _source_failed(c, source, policy)
+        raise
+    await _limit(
+        c,
+        f"rl:login-openid:{_opaque(c, 'openid', session.openid)}",
+        _LOGIN_WINDOW_S,
+        policy.login_attempts_per_minute,
+    )
+    account = await Account.get_or_none(openid=session.openid)
+    created = False
+    if account is None:
+        try:
+            account = await Account.create(role=Role.CITIZEN, openid=session.openid)
+            created = True
+        except IntegrityError:  # the same user's first two logins raced
+            account = await Account.get(openid=session.openid)
+    if not account.is_active:
+        raise Forbidden("该账户已停用，请联系医保经办机构", code="ACCOUNT_DISABLED")
+    pair = await tokens.start_session(c, account)
+    await record(
+        c,
+        actor=_as_principal(account, pair.session),
+        action="auth.citizen_login",
+        subject_type="account",
+        subject_id=account.id,
+        data={"new_account": created, "source": source},
+    )
+    return LoginResult(pair, account)
+
+
+# ---------------------------------------------------------------------------- staff
+
+
+def _locked(until: datetime) -> Locked:
+    return Locked(
+        f"密码连续输错次数过多，账户已临时锁定，请于 {_local_time(until)}（北京时间）后再试",
+        locked_until=until.isoformat(),
+    )
+
+
+def _bad_credentials() -> Unauthorized:
+    return Unauthorized("用户名或密码错误", code="INVALID_CREDENTIALS")
+
+
+def _as_principal(account: Account, session: str = "") -> Principal:
+    return Principal(
+        account_id=account.id,
+        role=account.role,
+        session=session,
+        station_id=account.station_id,  # type: ignore[attr-defined]
+        categories=tuple(account.categories or ()),
+    )
+
+
+async def _unknown_user_failure(
+    c: Container, username: str, password: str, source: str, policy: AccessPolicy
+) -> Exception:
+    """An unknown username: the same checks, time and answers as a wrong password.
+    Returns the error to raise."""
+    key = f"login-unknown:{_opaque(c, 'username', username)}"
+    raw = await c.kv.get(key)
+    state = json.loads(raw) if raw else {"failures": 0, "until": None}
+    now = c.clock.now()
+    if state["until"] and datetime.fromisoformat(state["until"]) > now:
+        return _locked(datetime.fromisoformat(state["until"]))
+    verify_dummy(password)
+    state["failures"] += 1
+    lock_until = None
+    if state["failures"] >= policy.login_max_failures:
+        lock_until = now + timedelta(minutes=policy.lockout_minutes)
+        state = {"failures": 0, "until": lock_until.isoformat()}
+    await c.kv.set(key, json.dumps(state), _UNKNOWN_USER_TTL_S)
+    await _source_failed(c, source, policy)
+    await record(
+        c,
+        actor=None,
+        actor_role="anonymous",
+        action="auth.staff_login_failed",
+        subject_type="username",
+        subject_id=_opaque(c, "username", username),
+        data={"reason": "unknown_user", "source": source, "locked": lock_until is not None},
+    )
+    return _locked(lock_until) if lock_until is not None else _bad_credentials()
+
+
+async def _wrong_password(
+    c: Container, account: Account, source: str, policy: AccessPolicy
+) -> Exception:
+    """Count a consecutive failure and lock at the limit. Returns the error to raise."""
+    now = c.clock.now()
+    async with in_transaction():
+        await Account.filter(id=account.id).update(failed_logins=F("failed_logins") + 1)
+        row = await Account.select_for_update().get(id=account.id)
+        lock_until = None
+        if row.failed_logins >= policy.login_max_failures:
+            lock_until = now + timedelta(minutes=policy.lockout_minutes)
+            await Account.filter(id=account.id).update(failed_logins=0, locked_until=lock_until)
+        await record(
+            c,
+            actor=None,
+            actor_role="anonymous",
+            action="auth.account_locked" if lock_until else "auth.staff_login_failed",
+            subject_type="account",
+            subject_id=account.id,
+            data={
+                "reason": "wrong_password",
+                "source": source,
+                "failures": row.failed_logins,
+                **({"locked_until": lock_until.isoformat()} if lock_until else {}),
+            },
+        )
+    await _source_failed(c, source, policy)
+    return _locked(lock_until) if lock_until is not None else _bad_credentials()
+
+
+async def staff_login(c: Container, username: str, password: str, source: str = "") -> LoginResult:
+    policy = _policy(c)
+    username = username.strip()
+    await _limit(
+        c,
+        f"rl:login-user:{_opaque(c, 'username', username.lower())}",
+        _LOGIN_WINDOW_S,
+        policy.login_attempts_per_minute,
+    )
+    await _check_source(c, source)
+    account = await Account.get_or_none(username=username)
+    if account is None or account.role is Role.CITIZEN or not account.password_hash:
+        raise await _unknown_user_failure(c, username, password, source, policy)
+    now = c.clock.now()
+    if account.locked_until is not None and account.locked_until > now:
+        await record(
+            c,
+            actor=None,
+            actor_role="anonymous",
+            action="auth.staff_login_refused_locked",
+            subject_type="account",
+            subject_id=account.id,
+            data={"source": source},
+        )
+        raise _locked(account.locked_until)
+    if not verify_password(account.password_hash, password):
+        raise await _wrong_password(c, account, source, policy)
+    if not account.is_active:
+        raise Forbidden("该账户已停用，请联系管理员", code="ACCOUNT_DISABLED")
+    updates: dict[str, object] = {"failed_logins": 0, "locked_until": None}
+    if needs_rehash(account.password_hash):
+        updates["password_hash"] = hash_password(password, check=False)
+    await Account.filter(id=account.id).update(**updates)
+    pair = await tokens.start_session(c, account)
+    await record(
+        c,
+        actor=_as_principal(account, pair.session),
+        action="auth.staff_login",
+        subject_type="account",
+        subject_id=account.id,
+        data={"source": source},
+    )
+    return LoginResult(pair, account)
+
+
+async def set_password(c: Container, account: Account, password: str) -> None:
+    """Set a staff password (checked against the password rules) and clear any lockout."""
+    account.password_hash = hash_password(password)
+    account.failed_logins = 0
+    account.locked_until = None
+    await account.save(update_fields=["password_hash", "failed_logins", "locked_until"])
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+async def refresh(c: Container, refresh_token: str) -> tokens.TokenPair:
+    try:
+        return await tokens.refresh_session(c, refresh_token)
+    except tokens.RefreshTokenReused as exc:
+        await record(
+            c,
+            actor=None,
+            actor_role="system",
+            action="auth.refresh_token_reused",
+            subject_type="account",
+            subject_id=exc.account_id,
+            reason="已使用的刷新凭证被再次提交，整个登录会话已撤销",
+            data={"session": exc.session},
+        )
+        raise
+
+
+async def logout(c: Container, principal: Principal) -> None:
+    await tokens.revoke_session(c, principal.session)
+    await record(
+        c,
+        actor=principal,
+        action="auth.logout",
+        subject_type="account",
+        subject_id=principal.account_id,
+    )
+
+
+# ---------------------------------------------------------------------------- profile
+
+
+async def _load_account(principal: Principal) -> Account:
+    account = await Account.get_or_none(id=principal.account_id).select_related("person", "station")
+    if account is None or not account.is_active:
+        raise Unauthorized("登录已失效，请重新登录", code="TOKEN_INVALID")
+    return account
+
+
+def profile_view(c: Container, account: Account) -> dict[str, object]:
+    person: Person | None = account.person  # type: ignore[assignment]
+    station = account.station
+    phone = None
+    if person is not None and person.phone_enc:
+        phone = mask_phone_of(c, person)
+    return {
+        "id": account.id,
+        "role": account.role.value,
+        "display_name": account.display_name or (person.name if person else ""),
+        "username": account.username,
+        "bound": person is not None,
+        "person": person_view(c, person) if person is not None else None,
+        "phone": phone,
+        "station": (
+            {"id": station.id, "code": station.code, "name": station.name, "level": station.level}
+            if station is not None
+            else None
+        ),
+        "categories": list(account.categories or []),
+    }
+
+
+def mask_phone_of(c: Container, person: Person) -> str:
+    return mask_phone(c.pii.decrypt(person.phone_enc or "", PHONE_FIELD))
+
+
+async def me(c: Container, principal: Principal) -> dict[str, object]:
+    """The caller's own profile: one primary-key query with its person and station."""
+    return profile_view(c, await _load_account(principal))
+
+
+# ---------------------------------------------------------------------------- binding
+
+
+def _check_phone(phone: str) -> str:
+    phone = phone.strip()
+    if not _PHONE.match(phone):
+        raise InvalidInput("手机号码应为 11 位中国大陆手机号", code="PHONE_INVALID")
+    return phone
+
+
+def _bound_elsewhere() -> Conflict:
+    return Conflict(
+        "该身份证号码已绑定其他账户。如非本人操作，请携带身份证到医保服务窗口办理",
+        code="ID_NUMBER_BOUND_ELSEWHERE",
+    )
+
+
+async def bind_real_name(
+    c: Container, principal: Principal, name: str, id_number: str, phone: str | None = None
+) -> dict[str, object]:
+    """Bind the caller's account to a natural person (实名认证): one ID number per account,
+    one account per ID number. Returns the updated profile."""
+    if principal.role is not Role.CITIZEN:
+        raise Forbidden("仅公众用户需要实名绑定")
+    policy = _policy(c)
+    await _limit(
+        c, f"rl:binding:{principal.account_id}", _BINDING_WINDOW_S, policy.bindings_per_hour
+    )
+    account = await _load_account(principal)
+    if account.person_id is not None:  # type: ignore[attr-defined]
+        raise Conflict("该账户已完成实名绑定，如需更换请到医保服务窗口办理", code="ALREADY_BOUND")
+    phone = _check_phone(phone) if phone is not None else None
+    person = await find_or_create_person(c, name, id_number)  # validates; 422 when invalid
+    if await Account.exists(person_id=person.id):
+        raise _bound_elsewhere()
+    masked = person_view(c, person)["id_number"]
+    try:
+        async with in_transaction():
+            # Compare-and-set: a concurrent binding of this account, or of this person to
+            # another account (unique person_id), loses here instead of binding twice.
+            updated = await Account.filter(id=account.id, person_id=None).update(
+                person_id=person.id, display_name=person.name
+            )
+            if not updated:
+                raise Conflict(
+                    "该账户已完成实名绑定，如需更换请到医保服务窗口办理", code="ALREADY_BOUND"
+                )
+            if phone is not None:
+                await Person.filter(id=person.id).update(
+                    phone_enc=c.pii.encrypt(phone, PHONE_FIELD)
+                )
+            await record(
+                c,
+                actor=principal,
+                action="identity.real_name_bound",
+                subject_type="account",
+                subject_id=account.id,
+                data={"person_id": person.id, "id_number": masked, "phone": phone is not None},
+            )
+    except IntegrityError as exc:
+        raise _bound_elsewhere() from exc
+    return await me(c, principal)

@@ -1,0 +1,85 @@
+"""Login, token refresh and logout; and the local simulator's ``wx.login()``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, empty, json
+from sanic_ext.extensions.openapi import openapi
+
+from backend.errors import NotFound
+from backend.identity import service
+from backend.identity.idp import LocalIdentityProvider
+from handlers.request import body, container, parse_json, principal, requires
+
+bp = Blueprint("auth")
+
+
+class CitizenLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: StrictStr = Field(
+        min_length=1, max_length=256, description="小程序 wx.login() 返回的 code"
+    )
+
+
+class StaffLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: StrictStr = Field(min_length=1, max_length=64, description="工作人员用户名")
+    password: StrictStr = Field(min_length=1, max_length=128, description="密码")
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: StrictStr = Field(min_length=1, max_length=1024)
+
+
+class DevLoginCode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user: StrictStr = Field(min_length=1, max_length=64, description="模拟的微信用户标识")
+
+
+@bp.post("/auth/citizen/login")
+@openapi.summary("公众用户登录（小程序登录凭证换取令牌）")
+@body(CitizenLogin)
+async def citizen_login(request: Request, body: CitizenLogin) -> HTTPResponse:
+    result = await service.citizen_login(container(request), body.code, request.client_ip)
+    return json(result.as_json())
+
+
+@bp.post("/auth/staff/login")
+@openapi.summary("工作人员登录（用户名和密码）")
+@body(StaffLogin)
+async def staff_login(request: Request, body: StaffLogin) -> HTTPResponse:
+    result = await service.staff_login(
+        container(request), body.username, body.password, request.client_ip
+    )
+    return json(result.as_json())
+
+
+@bp.post("/auth/refresh")
+@openapi.summary("刷新令牌（旧的刷新令牌随即失效）")
+@body(RefreshRequest)
+async def refresh(request: Request, body: RefreshRequest) -> HTTPResponse:
+    pair = await service.refresh(container(request), body.refresh_token)
+    return json(pair.as_json())
+
+
+@bp.post("/auth/logout")
+@openapi.summary("退出登录（撤销本次登录的全部令牌）")
+@requires()
+async def logout(request: Request) -> HTTPResponse:
+    await service.logout(container(request), principal(request))
+    return empty()
+
+
+@bp.post("/dev/login-code")
+@openapi.summary("开发环境：模拟小程序 wx.login() 取得登录凭证（其他环境不存在）")
+@openapi.body({"application/json": DevLoginCode.model_json_schema()})
+async def dev_login_code(request: Request) -> HTTPResponse:
+    c = container(request)
+    idp = c.identity_provider
+    # Checked before the body is read: elsewhere the route answers exactly like a missing one.
+    if c.settings.production or not isinstance(idp, LocalIdentityProvider):
+        raise NotFound("请求的地址不存在")
+    payload = parse_json(request, DevLoginCode)
+    return json({"code": idp.issue_code(payload.user)})
