@@ -32,6 +32,13 @@ class FamilyMember(Model):
     consent_status = fields.CharEnumField(ConsentStatus, max_length=12)
     consent_via = fields.CharField(max_length=12, null=True)  # "member" | "station"
     consented_at = fields.DatetimeField(null=True)
+    # The station-recorded form that granted consent, when consent_via == "station"
+    consent_authorisation = fields.ForeignKeyField(
+        "models.StationAuthorisation",
+        related_name="granted_links",
+        null=True,
+        on_delete=fields.SET_NULL,
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -54,3 +61,5 @@ class StationAuthorisation(Model):
 
     class Meta:
         table = "station_authorisation"
+        # One paper form is recorded once per station
+        unique_together = (("station", "form_number"),)

@@ -1,0 +1,219 @@
+"""Assisted service at a station (帮办代办): signed authorisation forms recorded by clerks, and
+the clerk's look-up of a citizen by ID number.
+
+Scoping: station staff see only their own station's records; another station's record is a 404,
+exactly like a missing one. Supervisors and admins see every station's records, and each such
+read is audited. A look-up of a citizen by ID number is a read of another person's data: it
+needs a reason and is audited whether or not the person is found.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from tortoise.exceptions import BaseORMException
+from tortoise.transactions import in_transaction
+
+from backend.audit.service import record
+from backend.clock import local_today
+from backend.container import Container
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.family.models import FamilyMember, StationAuthorisation
+from backend.family.service import apply_station_consent, member_view
+from backend.identity.idcard import parse_id_number
+from backend.identity.models import Account, Person, Role
+from backend.identity.persons import find_or_create_person, find_person, id_index, person_view
+from backend.identity.principal import Principal
+
+
+class AuthorisationPurpose(StrEnum):
+    FAMILY_CONSENT = "family_consent"  # an adult consents to be the grantee's family member
+    ASSISTED_CASE = "assisted_case"  # the grantee (an agent) may file requests for the grantor
+
+
+_ALL_STATIONS = (Role.SUPERVISOR, Role.ADMIN)
+_MIN_REASON = 4
+
+
+def _station_scope(actor: Principal) -> dict[str, Any]:
+    """The filter limiting what ``actor`` may see: one station, or all (audited)."""
+    if actor.role is Role.STATION_STAFF:
+        if actor.station_id is None:
+            raise Forbidden("该账号未关联服务站", code="NO_STATION")
+        return {"station_id": actor.station_id}
+    if actor.role in _ALL_STATIONS:
+        return {}
+    raise Forbidden()
+
+
+def authorisation_view(
+    c: Container, form: StationAuthorisation, grantor: Person, grantee: Person
+) -> dict[str, Any]:
+    return {
+        "id": form.id,
+        "station_id": form.station_id,  # type: ignore[attr-defined]
+        "clerk_id": form.clerk_id,  # type: ignore[attr-defined]
+        "purpose": form.purpose,
+        "form_number": form.form_number,
+        "note": form.note,
+        "created_at": form.created_at.isoformat() if form.created_at else None,
+        "grantor": person_view(c, grantor),
+        "grantee": person_view(c, grantee),
+    }
+
+
+async def _person(c: Container, name: str, id_number: str) -> Person:
+    try:
+        async with in_transaction():  # a savepoint: a lost creation race is a clean 409
+            return await find_or_create_person(c, name, id_number)
+    except BaseORMException as exc:
+        raise Conflict("该人员信息正被同时登记，请稍后重试", code="PERSON_BUSY") from exc
+
+
+async def record_authorisation(
+    c: Container,
+    actor: Principal,
+    *,
+    grantor_name: str,
+    grantor_id_number: str,
+    grantee_name: str,
+    grantee_id_number: str,
+    purpose: AuthorisationPurpose,
+    form_number: str,
+    note: str = "",
+) -> dict[str, Any]:
+    """A clerk records a signed form; a family-consent form grants the pending link at once."""
+    if actor.role is not Role.STATION_STAFF:
+        raise Forbidden("仅服务站工作人员可登记授权书", code="STATION_STAFF_ONLY")
+    station_id = _station_scope(actor)["station_id"]
+    today = local_today(c.clock)
+    grantor_idn = parse_id_number(grantor_id_number, today)
+    grantee_idn = parse_id_number(grantee_id_number, today)
+    if grantor_idn.value == grantee_idn.value:
+        raise InvalidInput("授权人与被授权人不能是同一人", code="AUTHORISATION_SELF")
+    form_number = form_number.strip()
+    async with in_transaction():
+        if await StationAuthorisation.exists(station_id=station_id, form_number=form_number):
+            raise Conflict("该授权书编号已登记", code="FORM_ALREADY_RECORDED")
+        grantor = await _person(c, grantor_name, grantor_idn.value)
+        grantee = await _person(c, grantee_name, grantee_idn.value)
+        form = await StationAuthorisation.create(
+            station_id=station_id,
+            clerk_id=actor.account_id,
+            grantor=grantor,
+            grantee=grantee,
+            purpose=purpose.value,
+            form_number=form_number,
+            note=note.strip(),
+        )
+        link = None
+        if purpose is AuthorisationPurpose.FAMILY_CONSENT:
+            link = await apply_station_consent(c, actor, form)
+        await record(
+            c,
+            actor=actor,
+            action="station.authorisation.record",
+            subject_type="person",
+            subject_id=grantor.id,
+            data={
+                "authorisation_id": form.id,
+                "station_id": station_id,
+                "purpose": purpose.value,
+                "grantee_person_id": grantee.id,
+                "family_link_id": link.id if link else None,
+            },
+        )
+    view = authorisation_view(c, form, grantor, grantee)
+    view["family_link_id"] = link.id if link else None
+    return view
+
+
+async def list_authorisations(
+    c: Container,
+    actor: Principal,
+    *,
+    station_id: int | None = None,
+    purpose: AuthorisationPurpose | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> dict[str, Any]:
+    filters = _station_scope(actor)
+    if station_id is not None:
+        if filters.get("station_id", station_id) != station_id:
+            filters["id__in"] = []  # another station's list: nothing, like an empty station
+        filters.setdefault("station_id", station_id)
+    if purpose is not None:
+        filters["purpose"] = purpose.value
+    query = StationAuthorisation.filter(**filters)
+    total = await query.count()
+    rows = (
+        await query.order_by("-id")
+        .offset(offset)
+        .limit(limit)
+        .prefetch_related("grantor", "grantee")
+    )
+    if actor.role in _ALL_STATIONS:
+        await record(
+            c,
+            actor=actor,
+            action="station.authorisation.list",
+            subject_type="station_authorisation",
+            subject_id=station_id if station_id is not None else "*",
+            data={"ids": [r.id for r in rows]},
+        )
+    return {
+        "items": [authorisation_view(c, r, r.grantor, r.grantee) for r in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+async def get_authorisation(c: Container, actor: Principal, form_id: int) -> dict[str, Any]:
+    form = await StationAuthorisation.get_or_none(
+        id=form_id, **_station_scope(actor)
+    ).prefetch_related("grantor", "grantee")
+    if form is None:  # another station's record looks exactly like a missing one
+        raise NotFound("未找到该授权记录", code="AUTHORISATION_NOT_FOUND")
+    if actor.role in _ALL_STATIONS:
+        await record(
+            c,
+            actor=actor,
+            action="station.authorisation.read",
+            subject_type="station_authorisation",
+            subject_id=form.id,
+            data={"grantor_person_id": form.grantor.id, "grantee_person_id": form.grantee.id},
+        )
+    return authorisation_view(c, form, form.grantor, form.grantee)
+
+
+async def citizen_lookup(
+    c: Container, actor: Principal, *, id_number: str, reason: str
+) -> dict[str, Any]:
+    """Staff find a citizen by ID number for assisted service; audited with the reason."""
+    _station_scope(actor)
+    reason = reason.strip()
+    if len(reason) < _MIN_REASON:
+        raise InvalidInput("请填写查询事由（至少 4 个字）", code="REASON_REQUIRED")
+    idn = parse_id_number(id_number, local_today(c.clock))
+    person = await find_person(c, idn.value)
+    # Audit before answering, found or not: probing for a number is a read as well. The
+    # subject of a miss is the keyed blind index, never the number itself.
+    await record(
+        c,
+        actor=actor,
+        action="person.lookup",
+        subject_type="person",
+        subject_id=person.id if person else f"idx:{id_index(c, idn.value)[:32]}",
+        reason=reason,
+        data={"found": person is not None, "station_id": actor.station_id},
+    )
+    if person is None:
+        raise NotFound("未找到该身份证号码对应的参保人", code="PERSON_NOT_FOUND")
+    links = await FamilyMember.filter(owner_id=person.id).order_by("id").prefetch_related("member")
+    return {
+        "person": person_view(c, person),
+        "has_account": await Account.exists(person_id=person.id),
+        "family": [member_view(c, link, link.member) for link in links],
+    }

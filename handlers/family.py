@@ -1,0 +1,84 @@
+"""Family members (亲情账户) of the signed-in citizen, and consent requests addressed to them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, empty, json
+from sanic_ext.extensions.openapi import openapi
+
+from backend.family import service
+from backend.family.models import Relation
+from backend.identity.models import Role
+from handlers.idempotency import idempotent
+from handlers.request import body, container, principal, requires
+
+bp = Blueprint("family")
+
+
+class AddMember(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    relation: Relation = Field(description="与本人关系")
+    # Lengths are only capped here; the domain checks give the precise Chinese messages.
+    name: str = Field(max_length=30, description="家庭成员姓名")
+    id_number: str = Field(max_length=32, description="家庭成员身份证号码（18 位）")
+
+
+@bp.get("/me/family")
+@openapi.summary("我的家庭成员")
+@requires(Role.CITIZEN)
+async def list_family(request: Request) -> HTTPResponse:
+    return json(await service.list_members(container(request), principal(request)))
+
+
+@bp.post("/me/family")
+@openapi.summary("添加家庭成员（成年成员须本人同意或服务站登记授权）")
+@requires(Role.CITIZEN)
+@idempotent
+@body(AddMember)
+async def add_family_member(request: Request, body: AddMember) -> HTTPResponse:
+    view = await service.add_member(
+        container(request),
+        principal(request),
+        relation=body.relation,
+        name=body.name,
+        id_number=body.id_number,
+    )
+    return json(view, status=201)
+
+
+@bp.get("/me/family/<member_id:int>")
+@openapi.summary("家庭成员详情")
+@requires(Role.CITIZEN)
+async def get_family_member(request: Request, member_id: int) -> HTTPResponse:
+    return json(await service.get_member(container(request), principal(request), member_id))
+
+
+@bp.delete("/me/family/<member_id:int>")
+@openapi.summary("移除家庭成员")
+@requires(Role.CITIZEN)
+async def remove_family_member(request: Request, member_id: int) -> HTTPResponse:
+    await service.remove_member(container(request), principal(request), member_id)
+    return empty()
+
+
+@bp.get("/me/consents")
+@openapi.summary("他人将我添加为家庭成员的请求")
+@requires(Role.CITIZEN)
+async def list_consents(request: Request) -> HTTPResponse:
+    return json(await service.list_consents(container(request), principal(request)))
+
+
+@bp.post("/me/consents/<link_id:int>/grant")
+@openapi.summary("同意成为对方的家庭成员")
+@requires(Role.CITIZEN)
+async def grant_consent(request: Request, link_id: int) -> HTTPResponse:
+    return json(await service.grant_consent(container(request), principal(request), link_id))
+
+
+@bp.post("/me/consents/<link_id:int>/decline")
+@openapi.summary("拒绝或撤回同意（对方的家庭成员关系随之解除）")
+@requires(Role.CITIZEN)
+async def decline_consent(request: Request, link_id: int) -> HTTPResponse:
+    await service.decline_consent(container(request), principal(request), link_id)
+    return empty()

@@ -1,0 +1,126 @@
+"""Service stations (the hierarchy and delegated items) and assisted service at a station:
+authorisation forms recorded by clerks and the clerk's citizen look-up."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext.extensions.openapi import openapi
+
+from backend.identity.models import Role
+from backend.stations import assisted, service
+from backend.stations.assisted import AuthorisationPurpose
+from handlers.idempotency import idempotent
+from handlers.request import body, container, parse_query, principal, requires
+
+bp = Blueprint("stations")
+
+_STAFF = (Role.STATION_STAFF, Role.SUPERVISOR, Role.ADMIN)
+
+
+class UpdateItems(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    items: list[str] = Field(max_length=50, description="下放的服务事项编码")
+    reason: str = Field(default="", max_length=200, description="调整说明")
+
+
+class RecordAuthorisation(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    grantor_name: str = Field(max_length=30, description="授权人姓名（家庭成员同意时为该成员）")
+    grantor_id_number: str = Field(max_length=32, description="授权人身份证号码")
+    grantee_name: str = Field(max_length=30, description="被授权人姓名（账户持有人或代办人）")
+    grantee_id_number: str = Field(max_length=32, description="被授权人身份证号码")
+    purpose: AuthorisationPurpose
+    form_number: str = Field(
+        min_length=1, max_length=64, pattern=r"^[0-9A-Za-z\-_/]+$", description="授权书编号"
+    )
+    note: str = Field(default="", max_length=200)
+
+
+class AuthorisationQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    station_id: int | None = Field(default=None, ge=1)
+    purpose: AuthorisationPurpose | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0)
+
+
+class CitizenLookup(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id_number: str = Field(max_length=32, description="参保人身份证号码")
+    reason: str = Field(max_length=200, description="查询事由（记入审计日志）")
+
+
+@bp.get("/stations")
+@openapi.summary("服务站层级（区县 → 乡镇/街道 → 村/社区）及下放事项")
+@requires()
+async def station_tree(request: Request) -> HTTPResponse:
+    return json(
+        {
+            "items": await service.station_tree(container(request)),
+            "service_items": service.item_views(service.SERVICE_ITEMS),
+        }
+    )
+
+
+@bp.get("/stations/<station_id:int>")
+@openapi.summary("服务站详情")
+@requires()
+async def station_detail(request: Request, station_id: int) -> HTTPResponse:
+    return json(await service.station_detail(container(request), station_id))
+
+
+@bp.put("/stations/<station_id:int>/items")
+@openapi.summary("调整服务站下放事项（管理员）")
+@requires(Role.ADMIN)
+@body(UpdateItems)
+async def update_items(request: Request, station_id: int, body: UpdateItems) -> HTTPResponse:
+    c = container(request)
+    await service.update_delegated_items(
+        c, principal(request), station_id, body.items, reason=body.reason
+    )
+    return json(await service.station_detail(c, station_id))
+
+
+@bp.post("/station/authorisations")
+@openapi.summary("登记已签署的授权书（服务站工作人员）")
+@requires(Role.STATION_STAFF)
+@idempotent
+@body(RecordAuthorisation)
+async def record_authorisation(request: Request, body: RecordAuthorisation) -> HTTPResponse:
+    view = await assisted.record_authorisation(
+        container(request), principal(request), **body.model_dump()
+    )
+    return json(view, status=201)
+
+
+@bp.get("/station/authorisations")
+@openapi.summary("本服务站的授权登记记录")
+@requires(*_STAFF)
+async def list_authorisations(request: Request) -> HTTPResponse:
+    query = parse_query(request, AuthorisationQuery)
+    return json(
+        await assisted.list_authorisations(
+            container(request), principal(request), **query.model_dump()
+        )
+    )
+
+
+@bp.get("/station/authorisations/<form_id:int>")
+@openapi.summary("授权登记记录详情")
+@requires(*_STAFF)
+async def get_authorisation(request: Request, form_id: int) -> HTTPResponse:
+    return json(await assisted.get_authorisation(container(request), principal(request), form_id))
+
+
+@bp.post("/station/citizen-lookup")
+@openapi.summary("按身份证号码查询参保人（帮办代办用，须填写事由，记入审计）")
+@requires(*_STAFF)
+@body(CitizenLookup)
+async def citizen_lookup(request: Request, body: CitizenLookup) -> HTTPResponse:
+    return json(
+        await assisted.citizen_lookup(
+            container(request), principal(request), id_number=body.id_number, reason=body.reason
+        )
+    )
