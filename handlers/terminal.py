@@ -1,0 +1,62 @@
+"""Endpoints for pharmacy and hospital terminals, authenticated by request signatures
+(protocol in ``backend.terminals.service``)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext.extensions.openapi import openapi
+
+from backend.terminals.service import HEADERS, TerminalIdentity, authenticate_terminal
+from handlers.request import Handler, container
+
+bp = Blueprint("terminal", url_prefix="/terminal")
+
+
+def terminal_auth(handler: Handler) -> Handler:
+    """Verify the terminal's signature over the raw request and set ``request.ctx.terminal``."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+        request.ctx.terminal = await authenticate_terminal(
+            container(request),
+            method=request.method,
+            # The request target exactly as sent: path plus "?query", percent-encoding kept.
+            target=request.raw_url.decode("latin-1"),
+            headers=request.headers,
+            body=request.body or b"",
+        )
+        return await handler(request, *args, **kwargs)
+
+    for name in HEADERS:
+        wrapper = openapi.parameter(name, str, "header", required=True)(wrapper)
+    return wrapper
+
+
+def terminal(request: Request) -> TerminalIdentity:
+    return request.ctx.terminal
+
+
+# The body is read even on GET, so that a terminal can check its body signing here too.
+@bp.get("/whoami", ignore_body=False)
+@openapi.summary("终端身份确认")
+@openapi.description(
+    "校验终端签名，返回该终端所属的定点医药机构。签名头：X-Terminal-Key、X-Terminal-Timestamp、"
+    "X-Terminal-Nonce、X-Terminal-Signature；签名原文与算法见 backend/terminals/service.py。"
+)
+@terminal_auth
+async def whoami(request: Request) -> HTTPResponse:
+    t = terminal(request)
+    return json(
+        {
+            "key_id": t.key_id,
+            "institution": {
+                "code": t.institution_code,
+                "name": t.institution_name,
+                "city_code": t.city_code,
+            },
+        }
+    )
