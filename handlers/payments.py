@@ -1,0 +1,187 @@
+"""Premium payment: orders, the WeChat Pay notification endpoint, refunds and receipts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from sanic import Blueprint, Request, Sanic
+from sanic.response import HTTPResponse, empty, json
+from sanic_ext.extensions.openapi import openapi
+
+from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.identity.models import Role
+from backend.payments import receipts, refunds, service
+from backend.payments.models import PaymentReceipt
+from backend.payments.notify import handle_notification
+from backend.payments.runtime import runtime
+from handlers.idempotency import idempotent
+from handlers.request import body, container, parse_query, principal, requires
+
+bp = Blueprint("payments", url_prefix="/payments")
+
+PAYERS = (Role.CITIZEN, Role.STATION_STAFF)
+READERS = (Role.CITIZEN, Role.STATION_STAFF, Role.SUPERVISOR, Role.ADMIN)
+REFUNDERS = (Role.SUPERVISOR, Role.ADMIN)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class CreateOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    year: StrictInt = Field(ge=2000, le=2100, description="保险年度")
+    person_ids: list[StrictInt] = Field(min_length=1, max_length=10, description="参保人员编号")
+
+
+class OrderQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh: bool = Field(default=False, description="向支付渠道查询最新状态（查单）")
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    year: int | None = Field(default=None, ge=2000, le=2100)
+
+
+class RefundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    person_ids: list[StrictInt] | None = Field(
+        default=None, min_length=1, max_length=10, description="退费人员；不填则全额退费"
+    )
+    reason: str = Field(min_length=2, max_length=80, description="退费原因")
+
+
+class VerifyQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    number: str = Field(min_length=4, max_length=32)
+    code: str = Field(min_length=4, max_length=16)
+
+
+def _key(request: Request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if not key:
+        raise InvalidInput("缴费下单须提供 Idempotency-Key 请求头", code="IDEMPOTENCY_KEY_REQUIRED")
+    return key
+
+
+@bp.post("/orders")
+@openapi.summary("创建缴费订单（需 Idempotency-Key；同一人员同一年度只有一笔待支付订单）")
+@requires(*PAYERS)
+@idempotent
+@body(CreateOrder)
+async def create_order(request: Request, body: CreateOrder) -> HTTPResponse:
+    result = await service.create_order(
+        container(request),
+        principal(request),
+        year=body.year,
+        person_ids=body.person_ids,
+        idempotency_key=_key(request),
+    )
+    return json(result.view, status=201 if result.created else 200)
+
+
+@bp.get("/orders")
+@openapi.summary("我创建的缴费订单")
+@requires(*READERS)
+async def list_orders(request: Request) -> HTTPResponse:
+    query = parse_query(request, ListQuery)
+    return json(await service.list_orders(container(request), principal(request), year=query.year))
+
+
+@bp.get("/orders/<order_id:int>")
+@openapi.summary("缴费订单详情；refresh=true 时向支付渠道查单")
+@requires(*READERS)
+async def get_order(request: Request, order_id: int) -> HTTPResponse:
+    query = parse_query(request, OrderQuery)
+    view = await service.get_order(
+        container(request), principal(request), order_id, refresh=query.refresh
+    )
+    return json(view)
+
+
+@bp.post("/orders/<order_id:int>/cancel")
+@openapi.summary("取消待支付订单（先在支付渠道关单）")
+@requires(*PAYERS)
+async def cancel_order(request: Request, order_id: int) -> HTTPResponse:
+    return json(await service.cancel_order(container(request), principal(request), order_id))
+
+
+@bp.get("/orders/<order_id:int>/receipt")
+@openapi.summary("缴费凭证")
+@requires(*READERS)
+async def get_receipt(request: Request, order_id: int) -> HTTPResponse:
+    c = container(request)
+    order = await service.visible_order(c, principal(request), order_id)
+    receipt = await PaymentReceipt.get_or_none(order_id=order.id)
+    if receipt is None:
+        raise NotFound("该订单尚未缴费成功，暂无缴费凭证", code="RECEIPT_NOT_FOUND")
+    return json(await receipts.receipt_view(c, receipt, order))
+
+
+@bp.get("/receipts/verify")
+@openapi.summary("核验缴费凭证（凭证号 + 校验码）")
+async def verify_receipt(request: Request) -> HTTPResponse:
+    query = parse_query(request, VerifyQuery)
+    return json(await receipts.verify_receipt(container(request), query.number, query.code))
+
+
+@bp.post("/orders/<order_id:int>/refunds")
+@openapi.summary("退费（部分人员或全额），原路退回")
+@requires(*REFUNDERS)
+@idempotent
+@body(RefundRequest)
+async def refund_order(request: Request, order_id: int, body: RefundRequest) -> HTTPResponse:
+    view = await refunds.request_refund(
+        container(request),
+        principal(request),
+        order_id,
+        person_ids=body.person_ids,
+        reason=body.reason,
+        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+    )
+    return json(view, status=201)
+
+
+@bp.post("/wechat/notify")
+@openapi.summary("微信支付结果通知（由微信支付调用，验签、解密后入账）")
+async def wechat_notify(request: Request) -> HTTPResponse:
+    # The raw bytes exactly as received: the signature covers them, not a re-serialisation.
+    answer = await handle_notification(container(request), request.headers, request.body or b"")
+    if answer.body is None:
+        return empty(status=answer.status)
+    return json(answer.body, status=answer.status)
+
+
+@bp.post("/orders/<order_id:int>/simulate-pay")
+@openapi.summary("（开发环境）在本地支付模拟器中完成支付")
+@requires(*READERS)
+async def simulate_pay(request: Request, order_id: int) -> HTTPResponse:
+    c = container(request)
+    sim = runtime(c).simulator
+    if sim is None or c.settings.production:
+        raise Forbidden("仅本地支付模拟器可用", code="SIMULATOR_ONLY")
+    order = await service.visible_order(c, principal(request), order_id)
+    try:
+        await sim.pay(order.out_trade_no)
+    except (KeyError, ValueError) as exc:
+        raise InvalidInput("该订单在模拟器中不可支付", code="SIMULATOR_REFUSED") from exc
+    return json(await service.get_order(c, principal(request), order_id))
+
+
+# -- the embedded expiry sweep --------------------------------------------------------------
+
+
+@bp.after_server_start
+async def start_expiry(app: Sanic) -> None:
+    """The embedded default (no Redis) expires orders in-process; production runs
+    ``yibao worker`` (the ``expire_payment_orders`` cron job)."""
+    c = app.ctx.container
+    if Sanic.test_mode or c.settings.redis_url:
+        return
+    app.ctx.payment_expiry = asyncio.get_running_loop().create_task(service.run_expiry_forever(c))
+
+
+@bp.before_server_stop
+async def stop_expiry(app: Sanic) -> None:
+    task = getattr(app.ctx, "payment_expiry", None)
+    if task is not None:
+        task.cancel()
