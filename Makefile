@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate seed bench-http system-deps clean
+.PHONY: run test lint format migrate seed bench-http bench-ocr bench-workflow bench-payments system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -12,13 +12,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Debian packages the project uses: wrk (benchmarks), Tesseract with Chinese data (OCR).
+# Debian packages the project uses: wrk (benchmarks), Tesseract with Chinese data (OCR),
+# CJK fonts (rendering the synthetic OCR evaluation set).
 # Installed when missing and we are root; otherwise say what to install.
 system-deps:
 	@missing=""; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr"; \
 	test -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata || missing="$$missing tesseract-ocr-chi-sim"; \
+	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing="$$missing fonts-noto-cjk"; \
+	dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing="$$missing fonts-wqy-microhei"; \
+	dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing="$$missing fonts-wqy-zenhei"; \
+	dpkg -s fonts-arphic-uming >/dev/null 2>&1 || missing="$$missing fonts-arphic-uming"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \
@@ -44,7 +49,17 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench-http: $(STAMP) system-deps
-	$(PY) bench/http.py
+	$(PY) -P bench/http.py
+
+bench-payments: $(STAMP)
+	$(PY) -P bench/payments.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+bench-workflow: $(STAMP)
+	$(PY) bench/workflow.py
+
+# Invoice OCR on the synthetic evaluation set (both engines + plain-Tesseract baseline).
+bench-ocr: $(STAMP) system-deps
+	$(PY) -P bench/ocr_eval.py --count 48 --json var/bench/ocr.json

@@ -47,6 +47,7 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
         if owns_container:
             c = build_container(Settings())
             await db.init_db(c.settings.resolved_database_url)
+            await c.start()
             app.ctx.container = c
         else:
             app.ctx.container = container
@@ -54,7 +55,7 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
     @app.after_server_stop
     async def close_resources(app: Sanic) -> None:
         if owns_container:
-            await app.ctx.container.kv.close()
+            await app.ctx.container.stop()
             await db.close_db()
 
     @app.on_request

@@ -1,9 +1,10 @@
-"""The ``yibao`` command: serve, migrate, seed-demo, audit verify."""
+"""The ``yibao`` command: serve, migrate, seed-demo, audit verify, terminal add/disable."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -78,6 +79,146 @@ async def _audit_verify(settings: Settings) -> int:
     return 0 if result.ok else 1
 
 
+async def _terminal_add(settings: Settings, args: argparse.Namespace) -> int:
+    from backend import db
+    from backend.container import build_container
+    from backend.errors import DomainError
+    from backend.terminals.service import register_terminal
+
+    container = build_container(settings)
+    await db.init_db(settings.resolved_database_url)
+    try:
+        issued = await register_terminal(
+            container,
+            institution_code=args.institution_code,
+            institution_name=args.name,
+            city_code=args.city,
+        )
+    except DomainError as exc:
+        print(f"登记失败：{exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        await container.kv.close()
+        await db.close_db()
+    t = issued.identity
+    print(f"终端已登记：{t.institution_name}（{t.institution_code}，城市 {t.city_code}）")
+    print(f"key_id: {t.key_id}")
+    print(f"secret: {issued.secret}")
+    print("密钥只显示这一次，请立即交给终端安全保存；丢失后只能重新登记。")
+    return 0
+
+
+async def _terminal_disable(settings: Settings, args: argparse.Namespace) -> int:
+    from backend import db
+    from backend.container import build_container
+    from backend.errors import DomainError
+    from backend.terminals.service import deactivate_terminal
+
+    container = build_container(settings)
+    await db.init_db(settings.resolved_database_url)
+    try:
+        await deactivate_terminal(container, args.key_id, reason=args.reason)
+    except DomainError as exc:
+        print(f"停用失败：{exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        await container.kv.close()
+        await db.close_db()
+    print(f"终端 {args.key_id} 已停用")
+    return 0
+
+
+async def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from backend import db
+    from backend.container import build_container
+    from backend.errors import DomainError
+    from backend.payments.reconcile import BillFormatError, reconcile
+
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"日期格式应为 YYYY-MM-DD：{args.date}", file=sys.stderr)
+        return 2
+    container = build_container(settings)
+    await db.init_db(settings.resolved_database_url)
+    try:
+        report = await reconcile(container, day)
+    except (DomainError, BillFormatError) as exc:
+        print(f"对账失败：{exc}", file=sys.stderr)
+        return 2
+    finally:
+        await container.kv.close()
+        await db.close_db()
+    print(report.describe())
+    return 0 if report.clean else 1
+
+
+def _paysim(args: argparse.Namespace) -> int:
+    from backend.payments.paysim_server import serve
+
+    settings = Settings()
+    if settings.production:
+        print("生产环境不能运行支付模拟器", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings, args.host, args.port))
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Run the SAQ worker (the case sweeper's cron job) until stopped."""
+    settings = Settings()
+    if not settings.redis_url:
+        print(
+            "yibao worker 需要 Redis：请设置 YIBAO_REDIS_URL（内嵌模式下超期巡检在 Web 进程内运行）"
+        )
+        return 2
+    from saq.worker import Worker
+
+    from backend.jobs import build_settings
+
+    worker = Worker(**build_settings(settings.redis_url))
+
+    async def run() -> None:
+        try:
+            await worker.queue.connect()
+            await worker.start()
+        finally:
+            await worker.queue.disconnect()
+
+    asyncio.run(run())
+    return 0
+
+
+def _ocr(args: argparse.Namespace) -> int:
+    """Read one invoice image; the OCR library needs no settings, database or web."""
+    from pathlib import Path
+
+    from ocr.pipeline import read_invoice
+    from ocr.preprocess import ImageError
+
+    try:
+        data = Path(args.image).read_bytes()
+        reading = read_invoice(data, engine=args.engine)
+    except (OSError, ImageError) as exc:
+        print(f"无法读取图片：{exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(reading.to_json(with_lines=args.lines))
+        return 0
+    for key, f in reading.fields.items():
+        if key == "items":
+            for item in f.value:
+                print(f"  {item['name']}\t{item['amount']}")
+            continue
+        print(f"{key}\t{f.value}\t{f.confidence:.2f}")
+    for key, c in reading.checks.items():
+        print(f"check {key}\t{c['ok']}\t{c['detail']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="yibao", description="医保掌上办后端")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,11 +237,41 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("seed-demo", help="load demo data (idempotent)").set_defaults(
         func=lambda a: _run(_seed_demo)
     )
+    sub.add_parser("worker", help="run background jobs (SAQ on Redis)").set_defaults(func=_worker)
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="verify the hash chain").set_defaults(
         func=lambda a: _run(_audit_verify)
     )
+
+    terminal = sub.add_parser("terminal", help="pharmacy/hospital terminals (signed requests)")
+    terminal_sub = terminal.add_subparsers(dest="terminal_command", required=True)
+    t_add = terminal_sub.add_parser("add", help="register a terminal; prints its key id and secret")
+    t_add.add_argument("--institution-code", required=True)
+    t_add.add_argument("--name", required=True, help="institution name")
+    t_add.add_argument("--city", required=True, help="6-digit city code")
+    t_add.set_defaults(func=lambda a: asyncio.run(_terminal_add(Settings(), a)))
+    t_disable = terminal_sub.add_parser("disable", help="stop accepting a terminal's signatures")
+    t_disable.add_argument("--key-id", required=True)
+    t_disable.add_argument("--reason", default="")
+    t_disable.set_defaults(func=lambda a: asyncio.run(_terminal_disable(Settings(), a)))
+
+    paysim = sub.add_parser("paysim", help="run the local WeChat Pay API v3 simulator")
+    paysim.add_argument("--host", default="127.0.0.1")
+    paysim.add_argument("--port", type=int, default=8600)
+    paysim.set_defaults(func=_paysim)
+    reconcile_cmd = sub.add_parser(
+        "reconcile", help="compare the gateway's daily bill with our orders (exit 1 on mismatch)"
+    )
+    reconcile_cmd.add_argument("date", help="bill date YYYY-MM-DD (ready after 10:00 next day)")
+    reconcile_cmd.set_defaults(func=lambda a: asyncio.run(_reconcile(Settings(), a)))
+
+    ocr_cmd = sub.add_parser("ocr", help="read a medical invoice image (OCR)")
+    ocr_cmd.add_argument("image", help="JPEG or PNG file")
+    ocr_cmd.add_argument("--engine", choices=["rapidocr", "tesseract"], default="rapidocr")
+    ocr_cmd.add_argument("--json", action="store_true", help="print the reading as JSON")
+    ocr_cmd.add_argument("--lines", action="store_true", help="with --json: include the OCR lines")
+    ocr_cmd.set_defaults(func=_ocr)
 
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)

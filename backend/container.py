@@ -13,6 +13,7 @@ from backend.identity.idp import IdentityProvider, identity_provider_for
 from backend.infra.crypto import PiiCipher
 from backend.infra.keys import KeyRing, load_keys
 from backend.infra.kv import KeyValueStore, open_store
+from backend.infra.shared_cache import SharedCache
 from config.policy import Policies, load_policies
 from config.settings import Settings
 
@@ -26,6 +27,15 @@ class Container:
     kv: KeyValueStore
     pii: PiiCipher
     identity_provider: IdentityProvider
+    cache: SharedCache
+
+    async def start(self) -> None:
+        """Background parts of the container: the cache's invalidation feed."""
+        await self.cache.start()
+
+    async def stop(self) -> None:
+        await self.cache.stop()
+        await self.kv.close()
 
 
 def build_container(
@@ -36,12 +46,14 @@ def build_container(
     identity_provider: IdentityProvider | None = None,
 ) -> Container:
     keys = load_keys(settings)
+    kv = kv or open_store(settings.redis_url)
     return Container(
         settings=settings,
         keys=keys,
         policies=load_policies(),
         clock=clock or SystemClock(),
-        kv=kv or open_store(settings.redis_url),
+        kv=kv,
         pii=PiiCipher(keys.pii_key, keys.index_key),
         identity_provider=identity_provider or identity_provider_for(settings),
+        cache=SharedCache(kv),
     )

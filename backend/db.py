@@ -17,6 +17,9 @@ MODEL_MODULES = [
     "backend.audit.models",
     "backend.idempotency.models",
     "backend.terminals.models",
+    "backend.enrollment.models",
+    "backend.payments.models",
+    "backend.cases.models",
 ]
 
 

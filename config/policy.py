@@ -8,12 +8,12 @@ operator who mistyped a premium finds it before a citizen pays it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 POLICY_DIR = Path(__file__).parent / "policy"
 
@@ -37,6 +37,127 @@ class AccessPolicy(Versioned):
     lockout_minutes: int = Field(ge=1)
     login_attempts_per_minute: int = Field(ge=1)
     bindings_per_hour: int = Field(ge=1)
+
+
+def _expand_dates(value: Any) -> list[date]:
+    """Dates as YAML dates or ``"2025-01-28 .. 2025-02-04"`` ranges (both ends included)."""
+    if not isinstance(value, list):
+        raise ValueError("expected a list of dates")
+    out: list[date] = []
+    for item in value:
+        if isinstance(item, date):
+            out.append(item)
+            continue
+        text = str(item)
+        first, sep, last = text.partition("..")
+        try:
+            start = date.fromisoformat(first.strip())
+            end = date.fromisoformat(last.strip()) if sep else start
+        except ValueError as exc:
+            raise ValueError(f"not a date or a date range: {text!r}") from exc
+        if end < start:
+            raise ValueError(f"range ends before it starts: {text!r}")
+        out.extend(start + timedelta(days=i) for i in range((end - start).days + 1))
+    return out
+
+
+class HolidayYear(Versioned):
+    """One year of public holidays and adjusted working days (调休), by the State Council notice."""
+
+    year: int = Field(ge=2000, le=2100)
+    holidays: list[date]
+    adjusted_workdays: list[date] = Field(default_factory=list)
+    provisional: bool = False  # the notice is not out yet: statutory days only
+
+    _dates = field_validator("holidays", "adjusted_workdays", mode="before")(
+        lambda v: _expand_dates(v)
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HolidayYear:
+        if self.effective_from != date(self.year, 1, 1):
+            raise ValueError("effective_from must be January 1 of year")
+        for name in ("holidays", "adjusted_workdays"):
+            days = getattr(self, name)
+            if any(d.year != self.year for d in days):
+                raise ValueError(f"{name}: a date outside {self.year}")
+            if len(set(days)) != len(days):
+                raise ValueError(f"{name}: a date listed twice")
+        if set(self.holidays) & set(self.adjusted_workdays):
+            raise ValueError("a date is both a holiday and an adjusted working day")
+        if any(d.weekday() < 5 for d in self.adjusted_workdays):
+            raise ValueError("adjusted_workdays: only weekend days can be adjusted working days")
+        return self
+
+
+class ServiceTimeLimit(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    amount: int = Field(ge=1, le=365)
+    unit: Literal["working_days", "natural_days", "hours"]
+    warning_ratio: float | None = Field(default=None, gt=0, lt=1)
+
+
+class CaseWorkflowPolicy(Versioned):
+    """Time limits (办理时限) per service, warning threshold, 容缺 deadline, coded reasons."""
+
+    warning_ratio: float = Field(gt=0, lt=1)
+    tolerance_working_days: int = Field(ge=1, le=60)
+    sweep_interval_seconds: int = Field(ge=5, le=3600)
+    time_limits: dict[str, ServiceTimeLimit]
+    reasons: dict[Literal["refuse", "correction", "reject", "supplement"], dict[str, str]]
+
+    @model_validator(mode="after")
+    def _all_reason_kinds(self) -> CaseWorkflowPolicy:
+        for kind in ("refuse", "correction", "reject", "supplement"):
+            if not self.reasons.get(kind):
+                raise ValueError(f"reasons.{kind}: at least one coded reason")
+        return self
+
+
+class SubsidyCategory(BaseModel):
+    """A group whose resident-insurance contribution is paid in full or in part by the state
+    (资助参保): e.g. 特困人员 fully, 低保对象 by a fixed amount."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=30)
+    full: bool = False  # the whole individual contribution is paid by the subsidy
+    amount_fen: int = Field(default=0, ge=0)  # otherwise this much of it, in fen
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> SubsidyCategory:
+        if self.full == (self.amount_fen > 0):
+            raise ValueError("set either full: true or a positive amount_fen, not both")
+        return self
+
+
+class PremiumPolicy(Versioned):
+    """The resident insurance premium of one insurance year (城乡居民医保个人缴费标准).
+
+    ``effective_from`` is 1 January of the insurance year the version is for; money is in fen.
+    """
+
+    contribution_fen: int = Field(gt=0)  # standard individual contribution per person
+    collection_start: date  # 集中征缴期, inclusive, local dates
+    collection_end: date
+    newborn_days: int = Field(ge=0, le=366)  # a newborn may enrol this many days after birth
+    subsidies: dict[str, SubsidyCategory] = Field(default_factory=dict)
+
+    @property
+    def year(self) -> int:
+        return self.effective_from.year
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PremiumPolicy:
+        if (self.effective_from.month, self.effective_from.day) != (1, 1):
+            raise ValueError("effective_from must be 1 January of the insurance year")
+        if self.collection_start > self.collection_end:
+            raise ValueError("collection_start is after collection_end")
+        if self.collection_end.year > self.year:
+            raise ValueError("collection_end is after the insurance year")
+        for code, category in self.subsidies.items():
+            if category.amount_fen > self.contribution_fen:
+                raise ValueError(f"subsidy {code} is larger than the contribution")
+        return self
 
 
 T = TypeVar("T", bound=Versioned)
@@ -86,10 +207,16 @@ def load_table(path: Path, model: type[T]) -> PolicyTable[T]:
 class Policies:
     family: PolicyTable[FamilyPolicy]
     access: PolicyTable[AccessPolicy]
+    premium: PolicyTable[PremiumPolicy]
+    holidays: PolicyTable[HolidayYear]
+    case_workflow: PolicyTable[CaseWorkflowPolicy]
 
 
 def load_policies(directory: Path = POLICY_DIR) -> Policies:
     return Policies(
         family=load_table(directory / "family.yaml", FamilyPolicy),
         access=load_table(directory / "access.yaml", AccessPolicy),
+        premium=load_table(directory / "premium.yaml", PremiumPolicy),
+        holidays=load_table(directory / "holidays.yaml", HolidayYear),
+        case_workflow=load_table(directory / "case_workflow.yaml", CaseWorkflowPolicy),
     )

@@ -1,4 +1,4 @@
-"""The one settings object: environment variables with the ``YIBAO_`` prefix and an optional ``.env``.
+"""The one settings object: ``YIBAO_`` environment variables and an optional ``.env``.
 
 The embedded default needs nothing: SQLite under ``var/``, in-process cache and jobs, and key
 material generated into the data folder. Production (``YIBAO_ENV=production``) must be given
@@ -44,6 +44,22 @@ class Settings(BaseSettings):
 
     # Terminal request signatures: how far a terminal's clock may drift
     terminal_max_skew_s: int = Field(default=300, gt=0)
+
+    # WeChat Pay API v3 (premium payment). With no merchant id the local gateway simulator is
+    # used: in-process, or the standalone `yibao paysim` server when paysim_url is set.
+    wechatpay_mchid: str | None = None
+    wechatpay_appid: str | None = None  # the mini-program's appid; defaults to wechat_appid
+    wechatpay_api_base: str = "https://api.mch.weixin.qq.com"
+    wechatpay_merchant_serial: str | None = None  # serial of the merchant API certificate
+    wechatpay_private_key_file: Path | None = None  # merchant API private key (PEM)
+    wechatpay_apiv3_key: str | None = None  # 32-character API v3 key
+    # Platform public keys (PUB_KEY_ID_…) or platform certificates by serial, picked by the
+    # Wechatpay-Serial header: "PUB_KEY_ID_0114…=keys/pub.pem,5157F0…=keys/cert.pem"
+    wechatpay_platform_keys: str | None = None
+    # Public HTTPS address of POST /api/v1/payments/wechat/notify (no query string)
+    wechatpay_notify_url: str | None = None
+    paysim_url: str | None = None  # e.g. http://127.0.0.1:8600 (development only)
+    payment_order_ttl_s: int = Field(default=30 * 60, ge=300)  # unpaid orders close after this
 
     @property
     def production(self) -> bool:

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from sanic import Blueprint, Sanic
 
+from handlers import auth as auth_handlers
+from handlers import cases as case_handlers
+from handlers import enrollment as enrollment_handlers
+from handlers import family as family_handlers
 from handlers import health
+from handlers import me as me_handlers
+from handlers import payments as payment_handlers
+from handlers import stations as station_handlers
+from handlers import terminal as terminal_handlers
 
 
 def register_blueprints(app: Sanic) -> None:
     app.blueprint(health.bp)
     api = Blueprint.group(url_prefix="/api/v1")
+    api.append(terminal_handlers.bp)
+    api.append(auth_handlers.bp)
+    api.append(me_handlers.bp)
+    api.append(family_handlers.bp)
+    api.append(station_handlers.bp)
+    api.append(case_handlers.bp)
+    api.append(enrollment_handlers.bp)
+    api.append(payment_handlers.bp)
     app.blueprint(api)

@@ -30,4 +30,5 @@ async def readyz(request: Request) -> HTTPResponse:
     except Exception as exc:
         checks["cache"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
-    return json({"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503)
+    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    return json(body, 200 if ready else 503)

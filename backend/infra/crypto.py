@@ -47,7 +47,9 @@ class PiiCipher:
 
     def blind_index(self, value: str, field: str) -> str:
         normalized = value.strip().upper()
-        return hmac.new(self._index_key, f"{field}:{normalized}".encode(), hashlib.sha256).hexdigest()
+        return hmac.new(
+            self._index_key, f"{field}:{normalized}".encode(), hashlib.sha256
+        ).hexdigest()
 
 
 def mask_id_number(value: str) -> str:

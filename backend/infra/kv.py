@@ -34,6 +34,11 @@ class KeyValueStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
     async def release_if_owner(self, key: str, token: str) -> None: ...
+    async def publish(self, channel: str, message: str) -> None: ...
+    def subscribe(self, channel: str) -> AsyncIterator[str | None]:
+        """Messages published on ``channel``; first yields None once subscribed."""
+        ...
+
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
 
@@ -55,6 +60,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._data: dict[str, tuple[str, float]] = {}
         self._mutex = asyncio.Lock()
+        self._subscribers: dict[str, set[asyncio.Queue[str]]] = {}
 
     def _live(self, key: str) -> str | None:
         item = self._data.get(key)
@@ -94,6 +100,20 @@ class MemoryStore:
         async with self._mutex:
             if self._live(key) == token:
                 del self._data[key]
+
+    async def publish(self, channel: str, message: str) -> None:
+        for queue in self._subscribers.get(channel, ()):
+            queue.put_nowait(message)
+
+    async def subscribe(self, channel: str) -> AsyncIterator[str | None]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._subscribers.setdefault(channel, set()).add(queue)
+        try:
+            yield None
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers[channel].discard(queue)
 
     async def ping(self) -> bool:
         return True
@@ -140,6 +160,20 @@ class RedisStore:
 
     async def release_if_owner(self, key: str, token: str) -> None:
         await self._redis.eval(_RELEASE, 1, self._k(key), token)
+
+    async def publish(self, channel: str, message: str) -> None:
+        await self._redis.publish(self._k(channel), message)
+
+    async def subscribe(self, channel: str) -> AsyncIterator[str | None]:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._k(channel))
+            yield None
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    yield message["data"]
+        finally:
+            await pubsub.aclose()
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())

@@ -1,0 +1,1 @@
+"""Cases: persistence and service functions of the workflow engine in ``workflows/``."""

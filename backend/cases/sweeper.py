@@ -1,0 +1,124 @@
+"""The time-limit sweeper: warnings, overdue escalation and 容缺 deadlines.
+
+Safe to run twice or on several workers at once: a lease lock in the key-value store keeps
+concurrent runs from doing the same scan, and each effect is a compare-and-set (on the SLA flag
+or on state + version), so even without the lock nothing happens twice. Time comes from the
+injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from backend.cases.models import Case, CaseTask, SlaFlag, TaskStatus
+from backend.cases.service import (
+    SYSTEM_ACTOR,
+    _fire,
+    _record,
+    definition_of,
+    workflow_policy,
+)
+from backend.container import Container
+from backend.errors import DomainError
+from backend.infra.kv import LockNotAcquired, hold_lock
+from workflows.definition import OPEN_STATES
+
+log = logging.getLogger("yibao.cases.sweeper")
+LOCK_NAME = "case-sweeper"
+_OPEN = [s.value for s in OPEN_STATES]
+
+
+@dataclass
+class SweepReport:
+    warned: int = 0
+    overdue: int = 0
+    closed: int = 0
+    skipped: bool = False  # another sweeper held the lock
+
+
+async def sweep(c: Container, *, batch: int = 500, lock_ttl_s: float = 300) -> SweepReport:
+    try:
+        async with hold_lock(c.kv, LOCK_NAME, lock_ttl_s):
+            return await sweep_unlocked(c, batch=batch)
+    except LockNotAcquired:
+        return SweepReport(skipped=True)
+
+
+async def sweep_unlocked(c: Container, *, batch: int = 500) -> SweepReport:
+    """One pass; exposed so tests can prove the CAS alone prevents double effects."""
+    report = SweepReport()
+    now = c.clock.now()
+    # 1. Warning: the promised time is near.
+    ids = await Case.filter(
+        state__in=_OPEN, sla_flag=SlaFlag.NORMAL, warning_at__lte=now, due_at__gt=now,
+        sla_paused_at__isnull=True,
+    ).limit(batch).values_list("id", flat=True)  # fmt: skip
+    for case_id in ids:
+        async with in_transaction():
+            if await Case.filter(id=case_id, sla_flag=SlaFlag.NORMAL).update(
+                sla_flag=SlaFlag.WARNING
+            ):
+                case = await Case.get(id=case_id)
+                due = case.due_at.isoformat() if case.due_at else None
+                await _record(c, case, "sla_warning", SYSTEM_ACTOR, source=case.state,
+                              target=case.state, data={"due_at": due})  # fmt: skip
+                report.warned += 1
+    # 2. Overdue: mark, escalate the open review tasks to the supervisors' queue, tell the citizen.
+    ids = await Case.filter(
+        state__in=_OPEN, sla_flag__in=[SlaFlag.NORMAL, SlaFlag.WARNING], due_at__lte=now,
+        sla_paused_at__isnull=True,
+    ).limit(batch).values_list("id", flat=True)  # fmt: skip
+    for case_id in ids:
+        async with in_transaction():
+            marked = await Case.filter(
+                id=case_id, sla_flag__in=[SlaFlag.NORMAL, SlaFlag.WARNING]
+            ).update(sla_flag=SlaFlag.OVERDUE, escalated_at=now)
+            if not marked:
+                continue
+            await CaseTask.filter(
+                case_id=case_id, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED]
+            ).update(escalated=True)
+            case = await Case.get(id=case_id)
+            text = "办件已超过承诺时限，已提交督办优先处理"
+            await _record(c, case, "sla_overdue", SYSTEM_ACTOR, source=case.state,
+                          target=case.state, citizen_text=text)  # fmt: skip
+            report.overdue += 1
+    # 3. 容缺 deadlines: close (or reject) cases whose missing materials did not arrive.
+    ids = await Case.filter(
+        state__in=_OPEN, open_gaps__gt=0, tolerance_due_at__lte=now
+    ).limit(batch).values_list("id", flat=True)  # fmt: skip
+    for case_id in ids:
+        case = await Case.get(id=case_id)
+        defn = definition_of(case)
+        if defn.tolerance is None:
+            continue
+        try:
+            async with in_transaction():
+                await _fire(c, case, defn, defn.tolerance.on_expiry, SYSTEM_ACTOR,
+                            reason_text="容缺材料未在期限内补齐")  # fmt: skip
+            report.closed += 1
+        except DomainError as exc:  # moved meanwhile (supplied, withdrawn, another sweeper)
+            log.info("case %s not closed: %s", case_id, exc.code)
+    return report
+
+
+def interval_seconds(c: Container) -> int:
+    return workflow_policy(c).sweep_interval_seconds
+
+
+async def run_forever(c: Container) -> None:
+    """The embedded default's periodic task (production uses the SAQ cron job instead)."""
+    while True:
+        try:
+            report = await sweep(c)
+            if report.warned or report.overdue or report.closed:
+                log.info("case sweep: %s", report)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # keep sweeping: one bad pass must not stop the loop
+            log.exception("case sweep failed")
+        await asyncio.sleep(interval_seconds(c))

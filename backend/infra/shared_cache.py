@@ -1,0 +1,106 @@
+"""A per-process cache kept coherent across processes by broadcast invalidation.
+
+Hot reads that every request makes (is this session revoked? who is this account?) are served
+from memory; a change anywhere publishes the key, and every process drops it. While the
+invalidation feed is down — not yet subscribed, or Redis lost — the cache serves nothing from
+memory and every read goes to the source, so a missed message can never serve stale data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from backend.infra.kv import KeyValueStore
+
+log = logging.getLogger("yibao.cache")
+
+T = TypeVar("T")
+CHANNEL = "cache-invalidation"
+
+
+class SharedCache:
+    def __init__(self, kv: KeyValueStore, *, ttl_s: float = 30.0, max_entries: int = 50_000):
+        self._kv = kv
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._epoch = 0  # bumped by every invalidation, so a load racing one is not stored
+        self._live = False
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    async def get_or_load(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        if self._live:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > time.monotonic():
+                self._entries.move_to_end(key)
+                return entry[1]
+        epoch = self._epoch
+        value = await load()
+        if self._live and epoch == self._epoch:
+            self._entries[key] = (time.monotonic() + self._ttl_s, value)
+            if len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return value
+
+    async def invalidate(self, key: str) -> None:
+        """Call after the source has changed: drops ``key`` here and in every process."""
+        self._drop(key)
+        await self._kv.publish(CHANNEL, key)
+
+    def _drop(self, key: str) -> None:
+        self._epoch += 1
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget everything held in this process (tests, and after a bulk change)."""
+        self._epoch += 1
+        self._entries.clear()
+
+    def _go_dark(self) -> None:
+        self._live = False
+        self._epoch += 1
+        self._entries.clear()
+
+    async def _follow(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                async for key in self._kv.subscribe(CHANNEL):
+                    if key is None:
+                        self._live, backoff = True, 0.1
+                        self._ready.set()
+                    else:
+                        self._drop(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("cache invalidation feed lost; reading through until it is back")
+            self._go_dark()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def start(self, wait_s: float = 2.0) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._follow())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), wait_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._go_dark()
+        self._ready.clear()

@@ -1,0 +1,483 @@
+"""Cases: citizen, station, front-desk, reviewer, supervisor and admin endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import date
+from typing import Any, Literal
+
+import qrcode
+import qrcode.image.svg
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from sanic import Blueprint, Request, Sanic
+from sanic.response import HTTPResponse, json, raw
+
+from backend.cases import queries, service, sweeper
+from backend.cases.models import AuthorisationMethod, Case
+from backend.errors import NotFound
+from backend.identity.models import Role
+from handlers.idempotency import idempotent
+from handlers.request import body, container, parse_query, principal, requires
+from workflows.definition import Channel
+
+bp = Blueprint("cases")
+
+STAFF = (Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MaterialIn(Strict):
+    key: str = Field(min_length=1, max_length=40)
+    file_ref: str = Field(min_length=1, max_length=200)
+
+
+class SubmitIn(Strict):
+    service_code: str = Field(min_length=1, max_length=48)
+    form: dict[str, Any]
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=30)
+    delivery_method: Literal["app", "station", "mail"] | None = None
+    delivery_address: str | None = Field(default=None, max_length=120)
+
+    def to_request(self) -> service.NewCase:
+        return service.NewCase(
+            service_code=self.service_code,
+            form=self.form,
+            materials=[m.model_dump() for m in self.materials],
+            delivery_method=self.delivery_method,
+            delivery_address=self.delivery_address,
+        )
+
+
+class AssistedIn(SubmitIn):
+    applicant_id_number: str = Field(min_length=15, max_length=18)
+    channel: Literal["station", "window"] = "station"
+    agent_name: str = Field(default="", max_length=50)
+    authorisation_method: Literal["app", "signed_form"] | None = None
+    authorisation_form_ref: str = Field(default="", max_length=200)
+    authorisation_form_number: str = Field(default="", max_length=64)
+
+
+class VersionIn(Strict):
+    version: StrictInt = Field(ge=1)
+
+
+class WithdrawIn(VersionIn):
+    reason: str = Field(default="", max_length=200)
+
+
+class AuthorisationIn(VersionIn):
+    decision: Literal["confirm", "decline"]
+
+
+class SignedFormIn(VersionIn):
+    form_ref: str = Field(min_length=1, max_length=200)
+    form_number: str = Field(min_length=1, max_length=64)
+
+
+class AcceptanceIn(VersionIn):
+    outcome: Literal["accept", "correct", "refuse"]
+    reason_code: str | None = Field(default=None, max_length=8)
+    reason_text: str = Field(default="", max_length=500)
+
+
+class ResubmitIn(VersionIn):
+    form: dict[str, Any] | None = None
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=30)
+
+
+class MaterialsIn(VersionIn):
+    materials: list[MaterialIn] = Field(min_length=1, max_length=30)
+
+
+class DecisionIn(Strict):
+    case_version: StrictInt = Field(ge=1)
+    decision: Literal["approve", "reject", "return"]
+    reason_code: str | None = Field(default=None, max_length=8)
+    reason_text: str = Field(default="", max_length=500)
+
+
+class ReassignIn(Strict):
+    to_account_id: StrictInt = Field(ge=1)
+
+
+class RatingIn(Strict):
+    score: StrictInt = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=300)
+
+
+class PageQuery(BaseModel):
+    page: int = Field(default=1, ge=1, le=10000)
+    size: int = Field(default=20, ge=1, le=100)
+
+    def to_page(self) -> queries.Page:
+        return queries.Page(self.page, self.size)
+
+
+class StationCasesQuery(PageQuery):
+    state: str | None = Field(default=None, max_length=24)
+
+
+class QueueQuery(PageQuery):
+    category: str | None = Field(default=None, max_length=32)
+    service_code: str | None = Field(default=None, max_length=48)
+    station_id: int | None = None
+    overdue_only: bool = False
+    mine: bool = False
+
+
+class StatsQuery(BaseModel):
+    date_from: date
+    date_to: date
+    group_by: Literal["channel", "service", "station", "period"] | None = None
+    period: Literal["day", "month", "year"] = "month"
+    service_code: str | None = Field(default=None, max_length=48)
+    station_id: int | None = None
+
+
+async def _actor(request: Request) -> service.Actor:
+    return await service.actor_for(principal(request))
+
+
+async def _detail(request: Request, case: Case, status: int = 200) -> HTTPResponse:
+    view = await queries.case_detail(container(request), await _actor(request), case.id)
+    return json(view, status=status)
+
+
+# -- catalogue and public verification ------------------------------------------------------
+
+
+@bp.get("/services")
+async def list_services(request: Request) -> HTTPResponse:
+    return json({"items": queries.list_services()})
+
+
+@bp.get("/case-documents/verify/<code:str>")
+async def verify_document(request: Request, code: str) -> HTTPResponse:
+    if len(code) > 24:
+        raise NotFound("验证码无效，未找到对应的办理结果", code="DOCUMENT_NOT_FOUND")
+    return json(await queries.verify_document(code))
+
+
+# -- citizens -------------------------------------------------------------------------------
+
+
+@bp.post("/cases")
+@requires(Role.CITIZEN)
+@idempotent
+@body(SubmitIn)
+async def submit_case(request: Request, body: SubmitIn) -> HTTPResponse:
+    case = await service.submit(container(request), principal(request), body.to_request())
+    return await _detail(request, case, 201)
+
+
+@bp.get("/cases")
+@requires(Role.CITIZEN)
+async def my_cases(request: Request) -> HTTPResponse:
+    q = parse_query(request, PageQuery)
+    return json(await queries.my_cases(container(request), await _actor(request), q.to_page()))
+
+
+@bp.get("/cases/<case_id:int>")
+@requires()
+async def get_case(request: Request, case_id: int) -> HTTPResponse:
+    view = await queries.case_detail(container(request), await _actor(request), case_id)
+    return json(view)
+
+
+@bp.get("/cases/<case_id:int>/timeline")
+@requires()
+async def case_timeline(request: Request, case_id: int) -> HTTPResponse:
+    items = await queries.timeline(container(request), await _actor(request), case_id)
+    return json({"items": items})
+
+
+@bp.post("/cases/<case_id:int>/withdraw")
+@requires(Role.CITIZEN, Role.STATION_STAFF)
+@idempotent
+@body(WithdrawIn)
+async def withdraw_case(request: Request, case_id: int, body: WithdrawIn) -> HTTPResponse:
+    case = await service.withdraw(
+        container(request), principal(request), case_id, version=body.version, reason=body.reason
+    )
+    return await _detail(request, case)
+
+
+@bp.post("/cases/<case_id:int>/resubmit")
+@requires(Role.CITIZEN, Role.STATION_STAFF)
+@idempotent
+@body(ResubmitIn)
+async def resubmit_case(request: Request, case_id: int, body: ResubmitIn) -> HTTPResponse:
+    case = await service.resubmit(
+        container(request),
+        principal(request),
+        case_id,
+        version=body.version,
+        form=body.form,
+        materials=[m.model_dump() for m in body.materials],
+    )
+    return await _detail(request, case)
+
+
+@bp.post("/cases/<case_id:int>/materials")
+@requires(Role.CITIZEN, Role.STATION_STAFF)
+@idempotent
+@body(MaterialsIn)
+async def supply_materials(request: Request, case_id: int, body: MaterialsIn) -> HTTPResponse:
+    case = await service.supply_materials(
+        container(request),
+        principal(request),
+        case_id,
+        version=body.version,
+        materials=[m.model_dump() for m in body.materials],
+    )
+    return await _detail(request, case)
+
+
+@bp.post("/cases/<case_id:int>/authorisation")
+@requires(Role.CITIZEN)
+@idempotent
+@body(AuthorisationIn)
+async def decide_authorisation(
+    request: Request, case_id: int, body: AuthorisationIn
+) -> HTTPResponse:
+    case = await service.decide_authorisation(
+        container(request),
+        principal(request),
+        case_id,
+        version=body.version,
+        confirm=body.decision == "confirm",
+    )
+    return await _detail(request, case)
+
+
+@bp.post("/cases/<case_id:int>/rating")
+@requires(Role.CITIZEN)
+@body(RatingIn)
+async def rate_case(request: Request, case_id: int, body: RatingIn) -> HTTPResponse:
+    case = await service.rate(
+        container(request), principal(request), case_id, score=body.score, comment=body.comment
+    )
+    return await _detail(request, case)
+
+
+@bp.get("/cases/<case_id:int>/document")
+@requires()
+async def case_document(request: Request, case_id: int) -> HTTPResponse:
+    doc = await queries.document_for(await _actor(request), case_id)
+    return json(queries.document_view(doc))
+
+
+def _qr_svg(text: str) -> bytes:
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue()
+
+
+@bp.get("/cases/<case_id:int>/document/qr.svg")
+@requires()
+async def case_document_qr(request: Request, case_id: int) -> HTTPResponse:
+    doc = await queries.document_for(await _actor(request), case_id)
+    url = request.url_for("cases.verify_document", code=doc.verification_code)
+    return raw(await asyncio.to_thread(_qr_svg, url), content_type="image/svg+xml")
+
+
+@bp.get("/me/inbox")
+@requires(Role.CITIZEN)
+async def my_inbox(request: Request) -> HTTPResponse:
+    q = parse_query(request, PageQuery)
+    return json(await queries.inbox(await _actor(request), q.to_page()))
+
+
+@bp.post("/me/inbox/<message_id:int>/read")
+@requires(Role.CITIZEN)
+async def read_message(request: Request, message_id: int) -> HTTPResponse:
+    await service.mark_read(container(request), principal(request), message_id)
+    return json({"read": True})
+
+
+@bp.get("/me/case-authorisations")
+@requires(Role.CITIZEN)
+async def my_pending_authorisations(request: Request) -> HTTPResponse:
+    items = await queries.pending_authorisations(container(request), await _actor(request))
+    return json({"items": items})
+
+
+# -- stations (帮办代办, 窗口) and front desk ------------------------------------------------
+
+
+@bp.post("/station/cases")
+@requires(Role.STATION_STAFF)
+@idempotent
+@body(AssistedIn)
+async def submit_assisted(request: Request, body: AssistedIn) -> HTTPResponse:
+    req = service.AssistedCase(
+        request=body.to_request(),
+        applicant_id_number=body.applicant_id_number,
+        channel=Channel(body.channel),
+        agent_name=body.agent_name,
+        authorisation_method=(
+            AuthorisationMethod(body.authorisation_method) if body.authorisation_method else None
+        ),
+        form_ref=body.authorisation_form_ref,
+        form_number=body.authorisation_form_number,
+    )
+    case = await service.submit_assisted(container(request), principal(request), req)
+    return await _detail(request, case, 201)
+
+
+@bp.get("/station/cases")
+@requires(Role.STATION_STAFF)
+async def station_cases(request: Request) -> HTTPResponse:
+    q = parse_query(request, StationCasesQuery)
+    result = await queries.station_cases(
+        container(request), await _actor(request), q.to_page(), q.state
+    )
+    return json(result)
+
+
+@bp.post("/cases/<case_id:int>/authorisation/form")
+@requires(Role.STATION_STAFF)
+@idempotent
+@body(SignedFormIn)
+async def record_signed_form(request: Request, case_id: int, body: SignedFormIn) -> HTTPResponse:
+    case = await service.record_signed_form(
+        container(request),
+        principal(request),
+        case_id,
+        version=body.version,
+        form_ref=body.form_ref,
+        form_number=body.form_number,
+    )
+    return await _detail(request, case)
+
+
+@bp.get("/acceptance/queue")
+@requires(Role.STATION_STAFF, Role.REVIEWER)
+async def acceptance_queue(request: Request) -> HTTPResponse:
+    q = parse_query(request, PageQuery)
+    result = await queries.acceptance_queue(container(request), await _actor(request), q.to_page())
+    return json(result)
+
+
+@bp.post("/cases/<case_id:int>/acceptance")
+@requires(Role.STATION_STAFF, Role.REVIEWER)
+@idempotent
+@body(AcceptanceIn)
+async def accept_case(request: Request, case_id: int, body: AcceptanceIn) -> HTTPResponse:
+    case = await service.accept(
+        container(request),
+        principal(request),
+        case_id,
+        version=body.version,
+        outcome=body.outcome,
+        reason_code=body.reason_code,
+        reason_text=body.reason_text,
+    )
+    return await _detail(request, case)
+
+
+# -- review (分类审核) and supervision ---------------------------------------------------------
+
+
+@bp.get("/review/queue")
+@requires(Role.REVIEWER, Role.SUPERVISOR)
+async def review_queue(request: Request) -> HTTPResponse:
+    q = parse_query(request, QueueQuery)
+    f = queries.QueueFilter(q.category, q.service_code, q.station_id, q.overdue_only, q.mine)
+    result = await queries.reviewer_queue(container(request), await _actor(request), f, q.to_page())
+    return json(result)
+
+
+@bp.post("/review/tasks/<task_id:int>/claim")
+@requires(Role.REVIEWER)
+@idempotent
+async def claim_task(request: Request, task_id: int) -> HTTPResponse:
+    task = await service.claim(container(request), principal(request), task_id)
+    return json(queries.task_view(task))
+
+
+@bp.post("/review/tasks/<task_id:int>/release")
+@requires(Role.REVIEWER, Role.SUPERVISOR)
+async def release_task(request: Request, task_id: int) -> HTTPResponse:
+    task = await service.release(container(request), principal(request), task_id)
+    return json(queries.task_view(task))
+
+
+@bp.post("/review/tasks/<task_id:int>/reassign")
+@requires(Role.SUPERVISOR)
+@idempotent
+@body(ReassignIn)
+async def reassign_task(request: Request, task_id: int, body: ReassignIn) -> HTTPResponse:
+    task = await service.reassign(
+        container(request), principal(request), task_id, to_account_id=body.to_account_id
+    )
+    return json(queries.task_view(task))
+
+
+@bp.post("/review/tasks/<task_id:int>/decision")
+@requires(Role.REVIEWER)
+@idempotent
+@body(DecisionIn)
+async def decide_task(request: Request, task_id: int, body: DecisionIn) -> HTTPResponse:
+    case = await service.decide(
+        container(request),
+        principal(request),
+        task_id,
+        case_version=body.case_version,
+        decision=body.decision,
+        reason_code=body.reason_code,
+        reason_text=body.reason_text,
+    )
+    return await _detail(request, case)
+
+
+@bp.get("/supervisor/escalations")
+@requires(Role.SUPERVISOR)
+async def escalations(request: Request) -> HTTPResponse:
+    q = parse_query(request, PageQuery)
+    return json(await queries.escalation_queue(container(request), q.to_page()))
+
+
+@bp.get("/admin/case-stats")
+@requires(Role.ADMIN)
+async def case_stats(request: Request) -> HTTPResponse:
+    q = parse_query(request, StatsQuery)
+    result = await queries.statistics(
+        container(request),
+        date_from=q.date_from,
+        date_to=q.date_to,
+        group_by=q.group_by,
+        period=q.period,
+        service_code=q.service_code,
+        station_id=q.station_id,
+    )
+    return json(result)
+
+
+# -- the embedded sweeper -------------------------------------------------------------------
+
+
+@bp.before_server_start
+async def check_case_definitions(app: Sanic) -> None:
+    service.check_definitions(app.ctx.container.policies)
+
+
+@bp.after_server_start
+async def start_sweeper(app: Sanic) -> None:
+    """The embedded default (no Redis) sweeps in-process; production runs ``yibao worker``."""
+    c = app.ctx.container
+    if Sanic.test_mode or c.settings.redis_url:
+        return
+    app.ctx.case_sweeper = asyncio.get_running_loop().create_task(sweeper.run_forever(c))
+
+
+@bp.before_server_stop
+async def stop_sweeper(app: Sanic) -> None:
+    task = getattr(app.ctx, "case_sweeper", None)
+    if task is not None:
+        task.cancel()

@@ -1,0 +1,454 @@
+"""Process definitions: declarative, versioned descriptions of a service's case lifecycle.
+
+A definition says which form fields and materials (key / non-key) a service needs, who may
+fire each transition, which guards must hold, when a case is decided on the spot (即受即办),
+which review category it routes to, how many review levels it needs, its time-limit rules,
+its 容缺 rules and what issuance produces. Cases pin ``(code, version)``: a new version applies
+to new cases only. :func:`validate_definition` runs when a definition is registered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from workflows.conditions import Condition, ConditionError, evaluate, fields_of, validate_condition
+from workflows.sla import ClockRule, TimeLimit
+
+
+class DefinitionError(ValueError):
+    """A definition is inconsistent; the message names the definition and the field."""
+
+
+class CaseState(StrEnum):
+    AWAITING_AUTHORISATION = "awaiting_authorisation"  # 待申请人授权（帮办代办）
+    SUBMITTED = "submitted"  # 已提交，待受理
+    CORRECTION = "correction"  # 补正中
+    NOT_ACCEPTED = "not_accepted"  # 不予受理
+    ACCEPTED = "accepted"  # 已受理
+    IN_REVIEW = "in_review"  # 审核中
+    SUPPLEMENT = "supplement"  # 待补充材料
+    APPROVED = "approved"  # 审核通过，待出件
+    REJECTED = "rejected"  # 不予批准
+    ISSUED = "issued"  # 已办结出件
+    WITHDRAWN = "withdrawn"  # 已撤回
+    CLOSED = "closed"  # 已终止（容缺材料逾期未补）
+
+
+FINAL_STATES = frozenset(
+    {
+        CaseState.NOT_ACCEPTED,
+        CaseState.REJECTED,
+        CaseState.ISSUED,
+        CaseState.WITHDRAWN,
+        CaseState.CLOSED,
+    }
+)
+# States in which the promised completion time runs (or is paused) and the case is open.
+OPEN_STATES = frozenset(CaseState) - FINAL_STATES - {CaseState.AWAITING_AUTHORISATION}
+RATABLE_STATES = frozenset({CaseState.ISSUED, CaseState.REJECTED, CaseState.NOT_ACCEPTED})
+
+STATE_LABELS: dict[str, str] = {
+    "awaiting_authorisation": "待申请人授权",
+    "submitted": "待受理",
+    "correction": "待补正",
+    "not_accepted": "不予受理",
+    "accepted": "已受理",
+    "in_review": "审核中",
+    "supplement": "待补充材料",
+    "approved": "审核通过，待出件",
+    "rejected": "不予批准",
+    "issued": "已办结",
+    "withdrawn": "已撤回",
+    "closed": "已终止",
+}
+
+
+class Channel(StrEnum):
+    APP = "app"  # 掌上办
+    STATION = "station"  # 服务站帮办代办
+    WINDOW = "window"  # 窗口
+
+
+class Delivery(StrEnum):
+    APP = "app"  # 电子证照，掌上查看
+    STATION = "station"  # 服务站领取
+    MAIL = "mail"  # 邮寄
+
+
+# Actor roles as plain strings (the values of backend.identity.models.Role), plus the engine.
+SYSTEM = "system"
+ROLES = frozenset({"citizen", "station_staff", "reviewer", "supervisor", "admin", SYSTEM})
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    PHONE = "phone"
+    BANK_ACCOUNT = "bank_account"
+    MONEY = "money"
+    DATE = "date"
+
+
+SENSITIVE_TYPES = frozenset({FieldType.PHONE, FieldType.BANK_ACCOUNT})
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_BANK_ACCOUNT = re.compile(r"^\d{12,30}$")
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    type: FieldType = FieldType.TEXT
+    required: bool = True
+    when: Condition | None = None  # asked (and required) only when this holds
+    choices: tuple[str, ...] = ()
+    max_length: int = 200
+    max_amount: Decimal | None = None
+
+    @property
+    def sensitive(self) -> bool:
+        return self.type in SENSITIVE_TYPES
+
+
+@dataclass(frozen=True)
+class Material:
+    key: str
+    name: str
+    is_key: bool  # 关键材料: without it the case cannot be accepted; others may be 容缺
+    when: Condition | None = None
+
+
+@dataclass(frozen=True)
+class ReviewLevel:
+    level: int
+    when: Condition | None = None  # level 1 has none: every reviewed case gets it
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """容缺受理: accept with missing non-key materials, to be supplied within a deadline."""
+
+    deadline_working_days: int | None = None  # None: from the case-workflow policy file
+    on_expiry: str = "close_gaps_expired"  # the system transition fired at the deadline
+
+
+@dataclass(frozen=True)
+class SlaSpec:
+    limit: TimeLimit | None = None  # None: from config/policy/case_time_limits.yaml
+    on_correction: ClockRule = ClockRule.RESTART
+    on_supplement: ClockRule = ClockRule.PAUSE
+
+
+@dataclass(frozen=True)
+class Issuance:
+    document_title: str
+    deliveries: tuple[Delivery, ...] = (Delivery.APP,)
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: tuple[CaseState, ...]
+    target: CaseState
+    roles: frozenset[str]
+    guards: tuple[str, ...] = ()
+    label: str = ""  # the citizen-readable timeline title
+    channels: frozenset[str] | None = None  # None: any channel
+
+    def allows_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+S = CaseState
+FRONT_DESK = frozenset({"station_staff", "reviewer"})
+APPLICANT_SIDE = frozenset({"citizen", "station_staff"})
+
+# The standard lifecycle: 前台综合受理 → 后台分类审核 → 统一出件. Definitions may use it as is,
+# drop transitions (e.g. no 补正 for a service) or add their own.
+STANDARD_TRANSITIONS: tuple[Transition, ...] = (
+    Transition("authorise", (S.AWAITING_AUTHORISATION,), S.SUBMITTED,
+               frozenset({"citizen", "station_staff"}), ("actor_acts_for_applicant",),
+               "申请人已授权代办，申请已提交"),
+    Transition("decline_authorisation", (S.AWAITING_AUTHORISATION,), S.WITHDRAWN,
+               frozenset({"citizen"}), ("actor_acts_for_applicant",), "申请人拒绝授权，申请已撤回"),
+    Transition("instant_accept", (S.SUBMITTED,), S.ACCEPTED, frozenset({SYSTEM}),
+               ("materials_complete",), "申请已受理（即受即办）"),
+    Transition("instant_approve", (S.ACCEPTED,), S.APPROVED, frozenset({SYSTEM}),
+               ("materials_complete",), "系统按规则当场办结"),
+    Transition("accept", (S.SUBMITTED,), S.ACCEPTED, FRONT_DESK,
+               ("front_desk_may_act", "key_materials_present"), "申请已受理"),
+    Transition("return_for_correction", (S.SUBMITTED,), S.CORRECTION, FRONT_DESK,
+               ("front_desk_may_act",), "申请需要补正"),
+    Transition("refuse", (S.SUBMITTED,), S.NOT_ACCEPTED, FRONT_DESK,
+               ("front_desk_may_act",), "申请不予受理"),
+    Transition("resubmit", (S.CORRECTION,), S.SUBMITTED, APPLICANT_SIDE,
+               ("actor_acts_for_applicant",), "补正材料已重新提交"),
+    Transition("route", (S.ACCEPTED,), S.IN_REVIEW, frozenset({SYSTEM}), (),
+               "已分送后台审核"),
+    Transition("approve_level", (S.IN_REVIEW,), S.IN_REVIEW, frozenset({"reviewer"}),
+               ("task_held_by_actor", "four_eyes", "more_levels"), "初审通过，转复审"),
+    Transition("approve", (S.IN_REVIEW,), S.APPROVED, frozenset({"reviewer"}),
+               ("task_held_by_actor", "four_eyes", "final_level"), "审核通过"),
+    Transition("reject", (S.IN_REVIEW,), S.REJECTED, frozenset({"reviewer"}),
+               ("task_held_by_actor", "four_eyes"), "审核不予批准"),
+    Transition("return_for_supplement", (S.IN_REVIEW,), S.SUPPLEMENT, frozenset({"reviewer"}),
+               ("task_held_by_actor",), "审核退回，请补充材料"),
+    Transition("supplement", (S.SUPPLEMENT,), S.IN_REVIEW, APPLICANT_SIDE,
+               ("actor_acts_for_applicant",), "补充材料已提交，继续审核"),
+    Transition("issue", (S.APPROVED,), S.ISSUED, frozenset({SYSTEM}), ("no_open_gaps",),
+               "已办结出件"),
+    Transition("withdraw",
+               (S.AWAITING_AUTHORISATION, S.SUBMITTED, S.CORRECTION, S.ACCEPTED, S.IN_REVIEW),
+               S.WITHDRAWN, APPLICANT_SIDE, ("actor_acts_for_applicant", "review_not_started"),
+               "申请已撤回"),
+    Transition("close_gaps_expired", (S.ACCEPTED, S.IN_REVIEW, S.SUPPLEMENT, S.APPROVED),
+               S.CLOSED, frozenset({SYSTEM}), ("gaps_overdue",), "容缺材料逾期未补齐，办理终止"),
+    Transition("reject_gaps_expired", (S.ACCEPTED, S.IN_REVIEW, S.SUPPLEMENT, S.APPROVED),
+               S.REJECTED, frozenset({SYSTEM}), ("gaps_overdue",),
+               "容缺材料逾期未补齐，不予批准"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Definition:
+    code: str
+    version: int
+    name: str
+    category: str  # the back-office review queue (分类审核)
+    fields: tuple[FormField, ...]
+    materials: tuple[Material, ...]
+    issuance: Issuance
+    item_code: str = ""  # the delegation item (下沉事项) code; defaults to ``code``
+    channels: frozenset[Channel] = frozenset(Channel)
+    instant: Condition | None = None  # 即受即办 when this holds and nothing is missing
+    review_levels: tuple[ReviewLevel, ...] = (ReviewLevel(1),)
+    tolerance: Tolerance | None = None
+    sla: SlaSpec = SlaSpec()
+    amount_field: str | None = None  # a money field: the case amount (review levels, stats)
+    transitions: tuple[Transition, ...] = STANDARD_TRANSITIONS
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.code, self.version
+
+    @property
+    def delegation_item(self) -> str:
+        return self.item_code or self.code
+
+    def transition(self, name: str) -> Transition | None:
+        for t in self.transitions:
+            if t.name == name:
+                return t
+        return None
+
+    def field(self, name: str) -> FormField | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+
+# -- evaluation helpers (pure) ----------------------------------------------------------------
+
+
+def facts_for(form: Mapping[str, Any], channel: str) -> dict[str, Any]:
+    return {**form, "$channel": channel}
+
+
+def required_materials(defn: Definition, facts: Mapping[str, Any]) -> list[Material]:
+    return [m for m in defn.materials if evaluate(m.when, facts)]
+
+
+def missing_materials(
+    defn: Definition, facts: Mapping[str, Any], provided: set[str]
+) -> tuple[list[Material], list[Material]]:
+    """(missing key materials, missing non-key materials)."""
+    needed = [m for m in required_materials(defn, facts) if m.key not in provided]
+    return [m for m in needed if m.is_key], [m for m in needed if not m.is_key]
+
+
+def required_review_levels(defn: Definition, facts: Mapping[str, Any]) -> int:
+    levels = 0
+    for level in sorted(defn.review_levels, key=lambda r: r.level):
+        if evaluate(level.when, facts):
+            levels = level.level
+    return max(levels, 1)
+
+
+def is_instant(defn: Definition, facts: Mapping[str, Any], missing: int) -> bool:
+    return defn.instant is not None and missing == 0 and evaluate(defn.instant, facts)
+
+
+class FormProblem(ValueError):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p['field']}: {p['problem']}" for p in problems))
+
+
+def clean_form(defn: Definition, form: Mapping[str, Any], channel: str) -> dict[str, Any]:
+    """Check a submitted form against the definition; return the normalised values.
+
+    Money becomes a ``Decimal`` string, dates ISO strings; unknown fields and fields not asked
+    for (their ``when`` is false) are refused, so nothing unchecked is stored.
+    """
+    problems: list[dict[str, str]] = []
+    if not isinstance(form, Mapping):
+        raise FormProblem([{"field": "form", "problem": "必须是对象"}])
+    known = {f.name for f in defn.fields}
+    for name in form:
+        if name not in known:
+            problems.append({"field": f"form.{name}", "problem": "不是本事项的填写项"})
+    clean: dict[str, Any] = {}
+    # Fields without a condition first, so conditions can read them.
+    for f in sorted(defn.fields, key=lambda f: f.when is not None):
+        raw = form.get(f.name)
+        asked = evaluate(f.when, facts_for(clean, channel))
+        if not asked:
+            if raw not in (None, ""):
+                problems.append({"field": f"form.{f.name}", "problem": "当前情形不需要填写此项"})
+            continue
+        if raw in (None, ""):
+            if f.required:
+                problems.append({"field": f"form.{f.name}", "problem": f"请填写{f.label}"})
+            continue
+        try:
+            clean[f.name] = _clean_value(f, raw)
+        except ValueError as exc:
+            problems.append({"field": f"form.{f.name}", "problem": str(exc)})
+    if problems:
+        raise FormProblem(problems)
+    return clean
+
+
+def _clean_value(f: FormField, raw: Any) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
+        raise ValueError(f"{f.label}格式不正确")
+    value = str(raw).strip()
+    if f.type is FieldType.TEXT:
+        if len(value) > f.max_length:
+            raise ValueError(f"{f.label}不能超过{f.max_length}个字")
+        return value
+    if f.type is FieldType.CHOICE:
+        if value not in f.choices:
+            raise ValueError(f"{f.label}只能是：{'、'.join(f.choices)}")
+        return value
+    if f.type is FieldType.PHONE:
+        if not _PHONE.match(value):
+            raise ValueError("手机号码格式不正确")
+        return value
+    if f.type is FieldType.BANK_ACCOUNT:
+        value = value.replace(" ", "")
+        if not _BANK_ACCOUNT.match(value):
+            raise ValueError("银行账号应为12至30位数字")
+        return value
+    if f.type is FieldType.MONEY:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            amount = Decimal(raw)
+        else:
+            try:
+                amount = Decimal(value)
+            except InvalidOperation as exc:
+                raise ValueError(f"{f.label}应为金额，如 1234.50") from exc
+        if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise ValueError(f"{f.label}应为不小于0、最多两位小数的金额")
+        if f.max_amount is not None and amount > f.max_amount:
+            raise ValueError(f"{f.label}不能超过{f.max_amount}元")
+        return str(amount.quantize(Decimal("0.01")))
+    if f.type is FieldType.DATE:
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError as exc:
+            raise ValueError(f"{f.label}应为日期，如 2025-03-01") from exc
+    raise ValueError(f"{f.label}类型未知")  # pragma: no cover - validated at registration
+
+
+# -- validation -------------------------------------------------------------------------------
+
+
+def validate_definition(defn: Definition, guards: frozenset[str]) -> None:
+    where = f"definition {defn.code} v{defn.version}"
+
+    def fail(msg: str) -> None:
+        raise DefinitionError(f"{where}: {msg}")
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,47}", defn.code):
+        fail("code: lower-case letters, digits and underscores")
+    if defn.version < 1:
+        fail("version: must be at least 1")
+    if not defn.category:
+        fail("category: required")
+    names = [f.name for f in defn.fields]
+    if len(set(names)) != len(names):
+        fail("fields: duplicate field name")
+    if any(n.startswith("$") for n in names):
+        fail("fields: names may not start with $")
+    known = set(names) | {"$channel"}
+    for f in defn.fields:
+        if f.type is FieldType.CHOICE and not f.choices:
+            fail(f"fields.{f.name}.choices: a choice field needs choices")
+    keys = [m.key for m in defn.materials]
+    if len(set(keys)) != len(keys):
+        fail("materials: duplicate material key")
+
+    def check_cond(cond: Condition | None, path: str) -> None:
+        if cond is None:
+            return
+        try:
+            validate_condition(cond, path)
+        except ConditionError as exc:
+            fail(str(exc))
+        unknown = fields_of(cond) - known
+        if unknown:
+            fail(f"{path}: unknown field(s) {sorted(unknown)}")
+
+    for f in defn.fields:
+        check_cond(f.when, f"fields.{f.name}.when")
+    for m in defn.materials:
+        check_cond(m.when, f"materials.{m.key}.when")
+    check_cond(defn.instant, "instant")
+    levels = sorted(r.level for r in defn.review_levels)
+    if levels != list(range(1, len(levels) + 1)):
+        fail("review_levels: levels must be 1, 2, ... without gaps")
+    for r in defn.review_levels:
+        if r.level == 1 and r.when is not None:
+            fail("review_levels[1].when: the first level applies to every reviewed case")
+        check_cond(r.when, f"review_levels[{r.level}].when")
+    if defn.amount_field is not None:
+        amount = defn.field(defn.amount_field)
+        if amount is None or amount.type is not FieldType.MONEY:
+            fail("amount_field: must name a money field")
+    if not defn.issuance.deliveries:
+        fail("issuance.deliveries: at least one delivery method")
+    if not defn.channels:
+        fail("channels: at least one channel")
+    tnames = [t.name for t in defn.transitions]
+    if len(set(tnames)) != len(tnames):
+        fail("transitions: duplicate transition name")
+    for t in defn.transitions:
+        if not t.sources:
+            fail(f"transitions.{t.name}.sources: at least one source state")
+        for s in t.sources:
+            if s in FINAL_STATES:
+                fail(f"transitions.{t.name}: leaves final state {s}")
+        if not t.roles or not t.roles <= ROLES:
+            fail(f"transitions.{t.name}.roles: unknown role in {sorted(t.roles)}")
+        unknown_guards = set(t.guards) - guards
+        if unknown_guards:
+            fail(f"transitions.{t.name}.guards: unknown guard(s) {sorted(unknown_guards)}")
+    for needed in ("route", "issue"):
+        if needed not in tnames:
+            fail(f"transitions: the engine needs '{needed}'")
+    if defn.tolerance is not None:
+        expiry = defn.transition(defn.tolerance.on_expiry)
+        if expiry is None or SYSTEM not in expiry.roles:
+            fail("tolerance.on_expiry: must name a system transition")
+    if defn.instant is not None and (
+        defn.transition("instant_accept") is None or defn.transition("instant_approve") is None
+    ):
+        fail("instant: needs the instant_accept and instant_approve transitions")

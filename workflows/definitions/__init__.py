@@ -1,0 +1,7 @@
+"""The services' process definitions. Add a module per service and list it in ``BUILTIN``."""
+
+from __future__ import annotations
+
+from workflows.definitions.insurance_info_change import INSURANCE_INFO_CHANGE_V1
+
+BUILTIN = (INSURANCE_INFO_CHANGE_V1,)
