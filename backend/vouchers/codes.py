@@ -1,0 +1,181 @@
+"""The dynamic code: a compact ES256 JWT, and its checks. No database here.
+
+Format (JWS compact serialisation, about 230 characters)::
+
+    header  {"alg":"ES256","kid":"<8 chars>"}          (no "typ": every byte counts in a QR)
+    payload {"v":"<voucher id, 11 chars>","iat":<unix s>,"exp":<unix s>,"jti":"<nonce, 11 chars>"}
+    signature  64 bytes (r || s), base64url
+
+``v`` is the voucher's random public id, never the ID number or any personal data. All fields
+have fixed lengths, so every code has the same length and the same QR version (11 at error
+correction level M, see ``backend.vouchers.qr``).
+
+Refusals, each a 4xx with a stable code: too long (checked before any parsing), malformed,
+an algorithm other than ES256 (``none``, ``HS256`` with the public key as secret, ...), an
+unknown or withdrawn key id, a signature that does not verify, a key that had already retired
+when the code claims to have been issued, and (by the callers) expired / not yet valid.
+Tokens are made with PyJWT and their signatures checked with PyJWT's ES256 algorithm; the
+expiry is checked against the injected clock with a small skew allowance, never by PyJWT.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+from jwt.algorithms import ECAlgorithm
+
+from backend.vouchers import errors
+from backend.vouchers.keys import ALGORITHM, KeySet, VoucherKey
+
+MAX_CODE_CHARS = 1024
+MAX_LIFETIME_S = 300  # the upper bound of voucher_code_ttl_s: no code may live longer
+VOUCHER_ID_BYTES = 8  # 11 base64url characters
+NONCE_BYTES = 8
+
+_COMPACT_RE = re.compile(r"[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,800}\.[A-Za-z0-9_-]{0,200}")
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{8,16}")
+_ES256 = ECAlgorithm(ECAlgorithm.SHA256)  # PyJWT's ES256: raw r||s to DER, then OpenSSL
+
+
+def new_voucher_id() -> str:
+    return secrets.token_urlsafe(VOUCHER_ID_BYTES)
+
+
+def valid_voucher_id(value: str) -> bool:
+    return bool(_ID_RE.fullmatch(value))
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    kid: str
+    voucher_id: str
+    nonce: str
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class CodeClaims:
+    kid: str
+    voucher_id: str
+    nonce: str
+    issued_at: int
+    expires_at: int
+
+
+def issue_code(key: VoucherKey, voucher_id: str, now: datetime, ttl_s: int) -> IssuedCode:
+    if key.private_key is None:  # pragma: no cover - KeySet.signer only returns private keys
+        raise ValueError(f"key {key.kid} cannot sign")
+    iat = int(now.timestamp())
+    nonce = secrets.token_urlsafe(NONCE_BYTES)
+    token = jwt.encode(
+        {"v": voucher_id, "iat": iat, "exp": iat + ttl_s, "jti": nonce},
+        key.private_key,
+        algorithm=ALGORITHM,
+        headers={"kid": key.kid, "typ": None},
+    )
+    return IssuedCode(token, key.kid, voucher_id, nonce, iat, iat + ttl_s)
+
+
+@dataclass(frozen=True)
+class ParsedCode:
+    """A code split and decoded once, before any signature check."""
+
+    kid: str
+    signing_input: bytes
+    payload: bytes
+    signature: bytes
+
+
+def _b64decode(segment: str) -> bytes:
+    """Strict base64url without padding: a non-canonical encoding is refused, as PyJWT does."""
+    if len(segment) % 4 == 1:
+        raise errors.CodeMalformed()
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (ValueError, binascii.Error) as exc:  # pragma: no cover - the pattern checked it
+        raise errors.CodeMalformed() from exc
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != segment:
+        raise errors.CodeMalformed()
+    return raw
+
+
+def parse_code(code: str) -> ParsedCode:
+    """Split a well-formed ES256 code and read its key id; refuses everything else before any
+    crypto. (PyJWT's own parser checks each character in Python: parsing once here, then
+    verifying with PyJWT's ES256 algorithm, costs a fraction of ``jwt.decode``.)"""
+    if len(code) > MAX_CODE_CHARS:
+        raise errors.CodeTooLong(max_chars=MAX_CODE_CHARS)
+    if not _COMPACT_RE.fullmatch(code):
+        raise errors.CodeMalformed()
+    header_b64, payload_b64, signature_b64 = code.split(".")
+    try:
+        header = json.loads(_b64decode(header_b64))
+    except ValueError as exc:
+        raise errors.CodeMalformed() from exc
+    if not isinstance(header, dict):
+        raise errors.CodeMalformed()
+    if header.get("alg") != ALGORITHM:
+        raise errors.CodeAlgorithmRejected(accepted=[ALGORITHM])
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise errors.CodeKeyUnknown()
+    return ParsedCode(
+        kid=kid,
+        signing_input=f"{header_b64}.{payload_b64}".encode(),
+        payload=_b64decode(payload_b64),
+        signature=_b64decode(signature_b64),
+    )
+
+
+def verify_signature(key: VoucherKey, parsed: ParsedCode, skew_s: float) -> CodeClaims:
+    """Signature, claim shapes and the key's signing window. Not the expiry: see callers."""
+    if not _ES256.verify(parsed.signing_input, key.public_key, parsed.signature):
+        raise errors.CodeSignatureInvalid()
+    try:
+        claims = json.loads(parsed.payload)
+    except ValueError as exc:
+        raise errors.CodeMalformed() from exc
+    if not isinstance(claims, dict):
+        raise errors.CodeMalformed()
+    voucher_id, nonce = claims.get("v"), claims.get("jti")
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not (
+        isinstance(voucher_id, str)
+        and _ID_RE.fullmatch(voucher_id)
+        and isinstance(nonce, str)
+        and _ID_RE.fullmatch(nonce)
+        and type(iat) is int
+        and type(exp) is int
+        and 0 < exp - iat <= MAX_LIFETIME_S
+    ):
+        raise errors.CodeMalformed()
+    if not key.signed_within_window(iat, skew_s):
+        raise errors.CodeKeyRetired()
+    return CodeClaims(key.kid, voucher_id, nonce, iat, exp)
+
+
+def check_live(claims: CodeClaims, now_ts: float, skew_s: float) -> None:
+    """A code presented now: issued no later than now and not yet expired (± skew)."""
+    if claims.issued_at > now_ts + skew_s:
+        raise errors.CodeNotYetValid()
+    if now_ts > claims.expires_at + skew_s:
+        raise errors.CodeExpired()
+
+
+def check_used_at(claims: CodeClaims, used_ts: float, skew_s: float) -> None:
+    """A code an offline terminal says it accepted at ``used_ts``: valid at that moment."""
+    if not claims.issued_at - skew_s <= used_ts <= claims.expires_at + skew_s:
+        raise errors.UseTimeInvalid()
+
+
+def key_for(key_set: KeySet, kid: str) -> VoucherKey | None:
+    return key_set.get(kid) if len(kid) <= 32 else None

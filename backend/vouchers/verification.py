@@ -1,0 +1,342 @@
+"""Terminal side: verify a presented code online, or take offline uses reported later.
+
+Online (``verify_online``), in order, each refusal a 4xx with a stable code:
+purpose code known → code length cap, shape, ``alg`` ES256, key id known and published →
+signature → key signing window → not expired / not from the future (injected clock, skew
+allowance) → voucher exists and is active → the code's first use (``SET NX`` on
+``voucher-used:<voucher>.<nonce>`` until the code has expired: Redis in production, so two
+terminals racing with one code get exactly one success) → the use is recorded (the unique
+(voucher, nonce) row is the durable guard) → cross-city alert check.
+The answer: the masked person, insurance type and this year's status, active benefits.
+
+Hot-path reads are cached in every process (``c.cache``): the voucher's state, invalidated on
+revocation and re-activation; and an *enrolled* status (a status other than enrolled is read
+through every time, so a citizen who has just paid is never told "not insured" from the cache).
+
+Offline (``report_offline``): each entry is verified like a live code, but its expiry is checked
+against the reported ``used_at`` and any key still in the key file may have signed it. Each code
+is recorded once; a code already recorded is that entry's conflict. A terminal re-sending its
+own report gets "recorded" again (``duplicate``), so retries are safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+from tortoise.exceptions import IntegrityError
+
+from backend.clock import local_today
+from backend.container import Container
+from backend.enrollment.models import EnrollmentStatus
+from backend.enrollment.service import is_enrolled, status_of
+from backend.errors import DomainError
+from backend.identity.models import Person
+from backend.identity.persons import person_view
+from backend.terminals.service import TerminalIdentity
+from backend.vouchers import alerts, errors
+from backend.vouchers.benefits import active_benefits
+from backend.vouchers.codes import (
+    CodeClaims,
+    check_live,
+    check_used_at,
+    key_for,
+    parse_code,
+    verify_signature,
+)
+from backend.vouchers.keys import VoucherKey, VoucherKeyRing, keyring_for, retention_s
+from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
+from backend.vouchers.service import state_key, use_view
+from config.policy import VoucherPolicy
+
+STATUS_NAMES = {
+    EnrollmentStatus.ENROLLED: "参保缴费正常",
+    EnrollmentStatus.PENDING_PAYMENT: "待缴费",
+    EnrollmentStatus.NOT_ENROLLED: "未参保",
+    EnrollmentStatus.LAPSED: "已断保",
+}
+
+
+@dataclass(frozen=True)
+class VoucherState:
+    """What verification needs of a voucher; cached, so only masked data."""
+
+    id: str
+    status: VoucherStatus
+    person_id: int
+    holder_id: int
+    revoked_at: datetime | None
+    person: dict[str, object]  # person_view: masked
+
+
+async def voucher_state(c: Container, voucher_id: str) -> VoucherState | None:
+    async def load() -> VoucherState | None:
+        voucher = await Voucher.filter(id=voucher_id).select_related("person").first()
+        if voucher is None:
+            return None
+        person: Person = voucher.person
+        return VoucherState(
+            id=voucher.id,
+            status=VoucherStatus(voucher.status),
+            person_id=person.id,
+            holder_id=voucher.holder_id,  # type: ignore[attr-defined]
+            revoked_at=voucher.revoked_at,
+            person=person_view(c, person),
+        )
+
+    return await c.cache.get_or_load(state_key(voucher_id), load)
+
+
+class _NotCached(Exception):
+    """Carries a value out of a cache load without letting the cache keep it."""
+
+    def __init__(self, value: EnrollmentStatus) -> None:
+        self.value = value
+
+
+async def insurance_status(c: Container, person_id: int, year: int) -> EnrollmentStatus:
+    async def load() -> EnrollmentStatus:
+        if await is_enrolled(person_id, year):
+            return EnrollmentStatus.ENROLLED
+        raise _NotCached(await status_of(c, person_id, year))
+
+    try:
+        return await c.cache.get_or_load(f"enrolled:{person_id}:{year}", load)
+    except _NotCached as read_through:
+        return read_through.value
+
+
+def _policy(c: Container) -> VoucherPolicy:
+    return c.policies.voucher.at(local_today(c.clock))
+
+
+def _check_purpose(policy: VoucherPolicy, purpose: str) -> None:
+    if purpose not in policy.purposes:
+        raise errors.PurposeUnknown(purpose=purpose[:8])
+
+
+def _live_key(c: Container, ring: VoucherKeyRing, kid: str) -> VoucherKey:
+    """A key published now; an unknown kid first makes the ring look for a rotated file."""
+    now = c.clock.now()
+    retention = retention_s(c.settings)
+    key = key_for(ring.keys, kid)
+    if key is None and ring.reload_if_changed():
+        key = key_for(ring.keys, kid)
+    if key is None or not key.published_at(now, retention):
+        raise errors.CodeKeyUnknown()
+    return key
+
+
+def _any_key(ring: VoucherKeyRing, kid: str) -> VoucherKey:
+    key = key_for(ring.keys, kid)
+    if key is None and ring.reload_if_changed():
+        key = key_for(ring.keys, kid)
+    if key is None:
+        raise errors.CodeKeyUnknown()
+    return key
+
+
+def _used_key(claims: CodeClaims) -> str:
+    return f"voucher-used:{claims.voucher_id}.{claims.nonce}"
+
+
+def _new_use(
+    claims: CodeClaims,
+    state: VoucherState,
+    terminal: TerminalIdentity,
+    purpose: str,
+    mode: UseMode,
+    used_at: datetime,
+    now: datetime,
+) -> VoucherUse:
+    return VoucherUse(
+        voucher_id=claims.voucher_id,
+        person_id=state.person_id,
+        nonce=claims.nonce,
+        terminal_key_id=terminal.key_id,
+        institution_code=terminal.institution_code,
+        institution_name=terminal.institution_name,
+        city_code=terminal.city_code,
+        purpose=purpose,
+        mode=mode,
+        used_at=used_at,
+        recorded_at=now,
+    )
+
+
+_INSERT_SQL = (
+    "INSERT INTO voucher_use (voucher_id, person_id, nonce, terminal_key_id, institution_code,"
+    " institution_name, city_code, purpose, mode, used_at, recorded_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
+)
+
+
+async def _insert(use: VoucherUse) -> None:
+    """Save a new use (the ORM; a duplicate (voucher, nonce) is an IntegrityError)."""
+    await use.save()
+
+
+async def _insert_and_look_around(use: VoucherUse, window: timedelta) -> int | None:
+    """Save a new use, then find a use of the same voucher in another city within ``window``
+    (``alerts``). Every verification does this: on PostgreSQL it is two plain prepared
+    statements on one pooled connection, the insert committed before the look-around (so of
+    two racing uses in two cities at least one sees the other); elsewhere the ORM."""
+    conn = VoucherUse._meta.db
+    if conn.capabilities.dialect != "postgres":
+        await use.save()
+        return await alerts._other_city_use_id(use, window)
+    values = [
+        use.voucher_id,  # type: ignore[attr-defined]
+        use.person_id,  # type: ignore[attr-defined]
+        use.nonce,
+        use.terminal_key_id,
+        use.institution_code,
+        use.institution_name,
+        use.city_code,
+        use.purpose,
+        UseMode(use.mode).value,
+        use.used_at,
+        use.recorded_at,
+    ]
+    async with conn.acquire_connection() as pg:
+        try:
+            row = await pg.fetchrow(_INSERT_SQL, *values)
+        except asyncpg.UniqueViolationError as exc:
+            raise IntegrityError(str(exc)) from exc
+        use.id = row["id"]
+        use._saved_in_db = True
+        other = await pg.fetchrow(
+            alerts.OTHER_CITY_SQL,
+            use.voucher_id,  # type: ignore[attr-defined]
+            use.used_at - window,
+            use.used_at + window,
+            use.city_code,
+        )
+    return other["id"] if other else None
+
+
+async def verify_online(
+    c: Container, terminal: TerminalIdentity, *, code: str, purpose: str
+) -> dict[str, Any]:
+    policy = _policy(c)
+    _check_purpose(policy, purpose)
+    skew = c.settings.voucher_clock_skew_s
+    ring = keyring_for(c.settings)
+    parsed = parse_code(code)
+    claims = verify_signature(_live_key(c, ring, parsed.kid), parsed, skew)
+    now = c.clock.now()
+    now_ts = now.timestamp()
+    check_live(claims, now_ts, skew)
+
+    state = await voucher_state(c, claims.voucher_id)
+    if state is None:
+        raise errors.VoucherNotFound()
+    if state.status is not VoucherStatus.ACTIVE:
+        raise errors.VoucherRevoked()
+    remaining = claims.expires_at + skew - now_ts + 1
+    if not await c.kv.add(_used_key(claims), terminal.key_id, max(1.0, remaining)):
+        raise errors.CodeUsed()
+    use = _new_use(claims, state, terminal, purpose, UseMode.ONLINE, now, now)
+    minutes = alerts.window_minutes(c)
+    try:
+        other_id = await _insert_and_look_around(use, timedelta(minutes=minutes))
+    except IntegrityError as exc:  # recorded by an offline report first
+        raise errors.CodeUsed() from exc
+
+    year = local_today(c.clock).year
+    status = await insurance_status(c, state.person_id, year)
+    benefits = await active_benefits(c, state.person_id)
+    await alerts.raise_alert(c, use, other_id, holder_id=state.holder_id, minutes=minutes)
+    return {
+        "voucher_id": state.id,
+        "family": state.person_id != state.holder_id,
+        "person": state.person,
+        "insurance": {
+            "type_code": policy.insurance_type_code,
+            "type_name": policy.insurance_type_name,
+            "year": year,
+            "status": status.value,
+            "status_name": STATUS_NAMES[status],
+            "covered_today": status is EnrollmentStatus.ENROLLED,
+        },
+        **benefits,
+        "use": use_view(c, use),
+    }
+
+
+@dataclass(frozen=True)
+class OfflineUse:
+    code: str
+    used_at: datetime  # timezone-aware
+    purpose: str
+
+
+async def _report_one(
+    c: Container,
+    ring: VoucherKeyRing,
+    policy: VoucherPolicy,
+    terminal: TerminalIdentity,
+    entry: OfflineUse,
+    now: datetime,
+) -> dict[str, Any]:
+    skew = c.settings.voucher_clock_skew_s
+    _check_purpose(policy, entry.purpose)
+    used_ts = entry.used_at.timestamp()
+    if used_ts > now.timestamp() + skew:
+        raise errors.UseTimeInvalid()
+    if now - entry.used_at > timedelta(hours=policy.offline_report_max_hours):
+        raise errors.ReportTooLate(max_hours=policy.offline_report_max_hours)
+    parsed = parse_code(entry.code)
+    claims = verify_signature(_any_key(ring, parsed.kid), parsed, skew)
+    check_used_at(claims, used_ts, skew)
+    state = await voucher_state(c, claims.voucher_id)
+    if state is None:
+        raise errors.VoucherNotFound()
+    if state.revoked_at is not None and state.revoked_at <= entry.used_at:
+        raise errors.VoucherRevoked()
+
+    use = _new_use(claims, state, terminal, entry.purpose, UseMode.OFFLINE, entry.used_at, now)
+    try:
+        await _insert(use)
+    except IntegrityError:
+        existing = await VoucherUse.get(voucher_id=claims.voucher_id, nonce=claims.nonce)
+        if (
+            existing.terminal_key_id == terminal.key_id
+            and existing.mode == UseMode.OFFLINE
+            and existing.used_at == entry.used_at
+        ):
+            return {"status": "recorded", "duplicate": True, "use": use_view(c, existing)}
+        error = errors.CodeUsed()
+        return {"status": "conflict", "error": {"code": error.code, "message": error.message}}
+    remaining = claims.expires_at + skew - now.timestamp() + 1
+    if remaining > 0:  # still live: a later online scan of the same code must be refused
+        await c.kv.set(_used_key(claims), terminal.key_id, remaining)
+    await alerts.check_cross_city(c, use, holder_id=state.holder_id)
+    return {"status": "recorded", "duplicate": False, "use": use_view(c, use)}
+
+
+async def report_offline(
+    c: Container, terminal: TerminalIdentity, entries: list[OfflineUse]
+) -> dict[str, Any]:
+    policy = _policy(c)
+    if len(entries) > policy.offline_batch_max:
+        raise errors.CodeRefused(
+            f"一次最多上报 {policy.offline_batch_max} 条使用记录",
+            code="VOUCHER_BATCH_TOO_LARGE",
+            max_entries=policy.offline_batch_max,
+        )
+    ring = keyring_for(c.settings)
+    now = c.clock.now()
+    results = []
+    for index, entry in enumerate(entries):
+        try:
+            outcome = await _report_one(c, ring, policy, terminal, entry, now)
+        except DomainError as exc:
+            outcome = {"status": "refused", "error": {"code": exc.code, "message": exc.message}}
+        results.append({"index": index, **outcome})
+    counts = {
+        s: sum(r["status"] == s for r in results) for s in ("recorded", "conflict", "refused")
+    }
+    return {"results": results, **counts}

@@ -1,0 +1,331 @@
+"""E-voucher benchmark: terminal verifications per second and p99 through the full HTTP path
+(``POST /api/v1/terminal/vouchers/verify``: HMAC request signature and nonce, ES256 code,
+single-use ``SET NX``, voucher and enrollment state, the use recorded, the cross-city check),
+beside a bare Sanic JSON endpoint in the same run, one worker each, loaded by ``wrk``.
+
+    make bench-voucher         # or: .venv/bin/python -P bench/voucher.py [--runs 3]
+
+The app is ``yibao serve --workers 1`` on a throw-away PostgreSQL database with Redis when both
+answer (as in production), else SQLite and the in-process store (said in the output). The
+schema comes from the models. Seeded: ``--vouchers`` insured persons with an active voucher each
+and one registered pharmacy terminal.
+
+Every code is single-use and every terminal request carries a fresh nonce, so requests cannot be
+repeated: before each measured run this script mints enough codes (round-robin over the
+vouchers) and signs one request per code exactly as a terminal does, and ``wrk`` replays that
+file through ``bench/voucher.lua``, one pre-built request per call. A run that would need more
+requests than were prepared fails rather than reporting replays as throughput (any non-2xx
+answer fails the run). Codes live 300 s here (the maximum) so that a batch outlives its run.
+
+Each measurement is ``wrk -t1 -c32 -d10s --latency``, the two servers alternately ``--runs``
+times, medians reported. The last line is
+``RESULT verify_rps=… bare_rps=… ratio=… p99_ms=…``.
+"""
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+sys.path.insert(0, os.path.dirname(_HERE))  # the repository root, for bench.harness
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, date, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from bench.harness import (  # noqa: E402
+    Servers,
+    WrkResult,
+    app_env,
+    bench_stack,
+    free_port,
+    run_wrk,
+)
+
+BARE_APP = Path(_HERE) / "bare_app.py"
+LUA = Path(_HERE) / "voucher.lua"
+VERIFY = "/api/v1/terminal/vouchers/verify"
+TARGET_RATIO = 0.50
+CODE_TTL_S = 300
+PURPOSE = "02121"  # 药店购药
+
+
+@dataclass(frozen=True)
+class Seeded:
+    voucher_ids: list[str]
+    key_id: str
+    secret: str
+
+
+def _settings(env: dict[str, str]):  # -> Settings (imported late)
+    from config.settings import Settings
+
+    return Settings(
+        _env_file=None,
+        data_dir=Path(env["YIBAO_DATA_DIR"]),
+        database_url=env["YIBAO_DATABASE_URL"],
+        redis_url=env.get("YIBAO_REDIS_URL"),
+    )
+
+
+async def seed(env: dict[str, str], vouchers: int) -> Seeded:
+    """Schema, ``vouchers`` insured persons with an active voucher each, and a terminal."""
+    from tortoise import Tortoise
+
+    from backend import db
+    from backend.clock import local_today
+    from backend.container import build_container
+    from backend.enrollment.models import Enrollment, EnrollmentStatus
+    from backend.identity.idcard import check_character
+    from backend.identity.models import Person
+    from backend.identity.persons import ID_FIELD
+    from backend.terminals.service import register_terminal
+    from backend.vouchers.codes import new_voucher_id
+    from backend.vouchers.keys import keyring_for
+    from backend.vouchers.models import Voucher, VoucherStatus
+
+    settings = _settings(env)
+    c = build_container(settings)
+    keyring_for(settings)  # the development key file the server will load too
+    await db.init_db(settings.resolved_database_url)
+    try:
+        await Tortoise.generate_schemas(safe=True)
+        now = c.clock.now()
+        born = date(1970, 1, 1)
+        people = []
+        for i in range(vouchers):
+            day = born + timedelta(days=i // 900)
+            first17 = f"330106{day:%Y%m%d}{i % 900 + 100:03d}"
+            number = first17 + check_character(first17)
+            people.append(
+                Person(
+                    name="参保人",
+                    id_number_enc=c.pii.encrypt(number, ID_FIELD),
+                    id_number_idx=c.pii.blind_index(number, ID_FIELD),
+                    birth_date=day,
+                    gender="M",
+                    region_code="330106",
+                )
+            )
+        await Person.bulk_create(people, batch_size=1000)
+        ids = list(await Person.all().order_by("id").values_list("id", flat=True))
+        year = local_today(c.clock).year
+        await Enrollment.bulk_create(
+            [
+                Enrollment(
+                    person_id=pid,
+                    year=year,
+                    status=EnrollmentStatus.ENROLLED,
+                    enrolled_at=now,
+                    channel="app",
+                )
+                for pid in ids
+            ],
+            batch_size=1000,
+        )
+        rows = [
+            Voucher(
+                id=new_voucher_id(),
+                person_id=pid,
+                holder_id=pid,
+                status=VoucherStatus.ACTIVE,
+                activated_at=now,
+                created_at=now,
+            )
+            for pid in ids
+        ]
+        await Voucher.bulk_create(rows, batch_size=1000)
+        issued = await register_terminal(
+            c, institution_code="P33010600001", institution_name="康民大药房", city_code="330100"
+        )
+        return Seeded([v.id for v in rows], issued.identity.key_id, issued.secret)
+    finally:
+        await c.kv.close()
+        await db.close_db()
+
+
+def prepare_requests(env: dict[str, str], seeded: Seeded, count: int, path: Path) -> None:
+    """``count`` signed verification requests, one per line: timestamp, nonce, signature and
+    body, tab-separated (``bench/voucher.lua`` builds the HTTP requests from them)."""
+    from backend.terminals.service import sign_request
+    from backend.vouchers.codes import issue_code
+    from backend.vouchers.keys import keyring_for
+
+    key = keyring_for(_settings(env)).keys.signer(datetime.now(UTC))
+    ids = seeded.voucher_ids
+    with path.open("w") as out:
+        for i in range(count):
+            code = issue_code(key, ids[i % len(ids)], datetime.now(UTC), CODE_TTL_S).code
+            body = json.dumps({"code": code, "purpose": PURPOSE}, separators=(",", ":"))
+            h = sign_request(seeded.key_id, seeded.secret, "POST", VERIFY, body)
+            out.write(
+                f"{h['X-Terminal-Timestamp']}\t{h['X-Terminal-Nonce']}\t"
+                f"{h['X-Terminal-Signature']}\t{body}\n"
+            )
+
+
+def verify_once(base: str, env: dict[str, str], seeded: Seeded, tmp: Path) -> dict:
+    """One request from a prepared file, sent plainly: the answer must be a 200."""
+    one = tmp / "one.tsv"
+    prepare_requests(env, seeded, 1, one)
+    ts, nonce, sig, body = one.read_text().rstrip("\n").split("\t", 3)
+    request = urllib.request.Request(
+        base + VERIFY,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Terminal-Key": seeded.key_id,
+            "X-Terminal-Timestamp": ts,
+            "X-Terminal-Nonce": nonce,
+            "X-Terminal-Signature": sig,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"verify answered {exc.code}: {exc.read()[:300]!r}") from exc
+
+
+def verify_run(
+    base: str, env: dict[str, str], seeded: Seeded, tmp: Path, count: int, args: argparse.Namespace
+) -> WrkResult:
+    path = tmp / "requests.tsv"
+    started = time.monotonic()
+    prepare_requests(env, seeded, count, path)
+    prepared_s = time.monotonic() - started
+    result = run_wrk(
+        base + VERIFY,
+        {},
+        args.duration,
+        args.connections,
+        script=LUA,
+        script_args=[str(path), seeded.key_id],
+    )
+    if result.requests > count:
+        raise RuntimeError(
+            f"{result.requests} requests but only {count} prepared: raise --rate-guess"
+        )
+    if result.errors:
+        raise RuntimeError(f"verify: {result.errors} errors (non-2xx or socket)")
+    print(f"        ({count} signed requests prepared in {prepared_s:.1f} s)")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sqlite", action="store_true", help="app on SQLite even if PG is up")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--vouchers", type=int, default=10_000, help="seeded insured persons")
+    parser.add_argument(
+        "--rate-guess", type=int, default=0, help="requests/s to prepare for (default: measured)"
+    )
+    args = parser.parse_args()
+
+    if not shutil.which("wrk"):
+        print("wrk is missing: run `make system-deps` or `apt-get install wrk`", file=sys.stderr)
+        return 2
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+
+    verify_runs: list[WrkResult] = []
+    bare_runs: list[WrkResult] = []
+    with tempfile.TemporaryDirectory(prefix="yibao-bench-voucher-") as tmp_name:
+        tmp = Path(tmp_name)
+        data_dir = tmp / "data"
+        data_dir.mkdir()
+        servers = Servers(tmp)
+        try:
+            with bench_stack(tmp, args.sqlite) as stack:
+                env = app_env(stack, data_dir)
+                seeded = asyncio.run(seed(env, args.vouchers))
+                py = sys.executable
+                app_port, bare_port = free_port(), free_port()
+                serve = [py, "-m", "backend.cli", "serve", "--host", "127.0.0.1"]
+                serve += ["--port", str(app_port), "--workers", "1"]
+                servers.start("app", serve, env, tmp)
+                servers.start("bare", [py, "-P", str(BARE_APP), "--port", str(bare_port)], env, tmp)
+                app_base = f"http://127.0.0.1:{app_port}"
+                bare_url = f"http://127.0.0.1:{bare_port}/"
+                servers.wait_ready("app", f"{app_base}/healthz")
+                servers.wait_ready("bare", bare_url)
+                answer = verify_once(app_base, env, seeded, tmp)
+                if answer.get("insurance", {}).get("status") != "enrolled":
+                    raise RuntimeError(f"unexpected verify answer: {answer}")
+
+                print(
+                    f"yibao bench-voucher: app on {stack.label}, one worker each, "
+                    f"wrk -t1 -c{args.connections} -d{args.duration}s, {args.runs} runs "
+                    f"alternating, {len(seeded.voucher_ids)} vouchers, {os.cpu_count()} CPUs"
+                )
+                # Warm-up (not counted), which also tells how many requests a run needs.
+                warm = verify_run(app_base, env, seeded, tmp, 30_000, _warmup(args))
+                run_wrk(bare_url, {}, 2, args.connections)
+                rate = args.rate_guess or int(warm.rps)
+                count = int(rate * args.duration * 2) + 5_000
+
+                for i in range(1, args.runs + 1):
+                    result = verify_run(app_base, env, seeded, tmp, count, args)
+                    verify_runs.append(result)
+                    _report(i, "verify", result)
+                    result = run_wrk(bare_url, {}, args.duration, args.connections)
+                    if result.errors:
+                        raise RuntimeError(f"bare run {i}: {result.errors} errors")
+                    bare_runs.append(result)
+                    _report(i, "bare  ", result)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except RuntimeError as exc:
+            print(f"bench-voucher failed: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            servers.stop_all()
+
+    verify_rps = statistics.median(r.rps for r in verify_runs)
+    bare_rps = statistics.median(r.rps for r in bare_runs)
+    verify_p99 = statistics.median(r.p99_ms for r in verify_runs)
+    bare_p99 = statistics.median(r.p99_ms for r in bare_runs)
+    ratio = verify_rps / bare_rps
+    print(f"median  POST {VERIFY}: {verify_rps:10.1f} req/s  p99 {verify_p99:.2f} ms")
+    print(
+        f"median  bare Sanic JSON:                   {bare_rps:10.1f} req/s  p99 {bare_p99:.2f} ms"
+    )
+    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
+    print(f"ratio {ratio:.3f} ({verdict} the target {TARGET_RATIO:.2f})")
+    print(
+        f"RESULT verify_rps={verify_rps:.0f} bare_rps={bare_rps:.0f} ratio={ratio:.3f} "
+        f"p99_ms={verify_p99:.2f}"
+    )
+    return 0
+
+
+def _warmup(args: argparse.Namespace) -> argparse.Namespace:
+    return argparse.Namespace(**{**vars(args), "duration": 2})
+
+
+def _report(i: int, label: str, result: WrkResult) -> None:
+    print(
+        f"  run {i} {label}  {result.rps:10.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
+        f"p99 {result.p99_ms:7.2f} ms  ({result.requests} requests)"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
