@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate seed bench-http bench-ocr bench-workflow bench-payments system-deps clean
+.PHONY: run test lint format migrate seed bench-http bench-ocr bench-workflow bench-payments bench-voucher system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -53,6 +53,10 @@ bench-http: $(STAMP) system-deps
 
 bench-payments: $(STAMP)
 	$(PY) -P bench/payments.py
+
+# E-voucher verifications/s and p99 through the full HTTP path, beside bare Sanic.
+bench-voucher: $(STAMP) system-deps
+	$(PY) -P bench/voucher.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

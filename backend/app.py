@@ -14,6 +14,7 @@ from sanic_ext import Extend
 
 from backend import db
 from backend.container import Container, build_container
+from backend.jobs import InProcessScheduler
 from backend.logging import install_redaction
 from config.settings import Settings
 from handlers import register_blueprints
@@ -49,12 +50,19 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
             await db.init_db(c.settings.resolved_database_url)
             await c.start()
             app.ctx.container = c
+            if not c.settings.redis_url:
+                # Embedded default: periodic jobs run here; with Redis, `yibao worker` runs them.
+                app.ctx.scheduler = InProcessScheduler(c)
+                app.ctx.scheduler.start()
         else:
             app.ctx.container = container
 
     @app.after_server_stop
     async def close_resources(app: Sanic) -> None:
         if owns_container:
+            scheduler = getattr(app.ctx, "scheduler", None)
+            if scheduler is not None:
+                await scheduler.stop()
             await app.ctx.container.stop()
             await db.close_db()
 

@@ -219,6 +219,40 @@ def _ocr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _voucher_keys(args: argparse.Namespace) -> int:
+    """Show or rotate the e-voucher signing keys (ES256, JWKS at /.well-known/jwks.json)."""
+    from datetime import UTC, datetime
+
+    from backend.infra.keys import KeyConfigError
+    from backend.vouchers.keys import keyring_for, retention_s, rotate
+
+    settings = Settings()
+    now = datetime.now(UTC)
+    try:
+        if args.voucher_keys_command == "rotate":
+            kid = rotate(settings, now, activate_in_s=args.activate_in)
+            print(f"新密钥 {kid} 已加入，{args.activate_in} 秒后开始签发")
+            print("旧密钥停签后，在其签发的码全部过期前仍会发布")
+        ring = keyring_for(settings)
+    except KeyConfigError as exc:
+        print(f"密钥配置有误：{exc}", file=sys.stderr)
+        return 2
+    keys = ring.keys
+    published = {k.kid for k in keys.published(now, retention_s(settings))}
+    try:
+        signer: str | None = keys.signer(now).kid
+    except KeyConfigError:
+        signer = None
+    print(f"密钥文件：{ring.path.name}{'（开发用）' if keys.development else ''}")
+    for k in keys.keys:
+        state = "签发中" if k.kid == signer else ("已发布" if k.kid in published else "未发布")
+        if k.compromised:
+            state = "已撤销"
+        retired = k.retired_at.isoformat() if k.retired_at else "-"
+        print(f"  {k.kid}	生效 {k.activates_at.isoformat()}	停签 {retired}	{state}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="yibao", description="医保掌上办后端")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -255,6 +289,20 @@ def main(argv: list[str] | None = None) -> int:
     t_disable.add_argument("--key-id", required=True)
     t_disable.add_argument("--reason", default="")
     t_disable.set_defaults(func=lambda a: asyncio.run(_terminal_disable(Settings(), a)))
+
+    vkeys = sub.add_parser("voucher-keys", help="e-voucher signing keys (ES256, JWKS)")
+    vkeys_sub = vkeys.add_subparsers(dest="voucher_keys_command", required=True)
+    vkeys_sub.add_parser("show", help="list the keys and their state").set_defaults(
+        func=_voucher_keys
+    )
+    v_rotate = vkeys_sub.add_parser("rotate", help="add a new signing key (old one retires)")
+    v_rotate.add_argument(
+        "--activate-in",
+        type=int,
+        default=0,
+        help="seconds until the new key signs; publish ahead for offline terminals (e.g. 86400)",
+    )
+    v_rotate.set_defaults(func=_voucher_keys)
 
     paysim = sub.add_parser("paysim", help="run the local WeChat Pay API v3 simulator")
     paysim.add_argument("--host", default="127.0.0.1")

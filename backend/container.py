@@ -6,10 +6,11 @@ Tests build their own (a fixed clock, a test database) and hand it to the app fa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend.clock import Clock, SystemClock
 from backend.identity.idp import IdentityProvider, identity_provider_for
+from backend.identity.token_memo import VerifiedTokens
 from backend.infra.crypto import PiiCipher
 from backend.infra.keys import KeyRing, load_keys
 from backend.infra.kv import KeyValueStore, open_store
@@ -28,6 +29,7 @@ class Container:
     pii: PiiCipher
     identity_provider: IdentityProvider
     cache: SharedCache
+    verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
 
     async def start(self) -> None:
         """Background parts of the container: the cache's invalidation feed."""

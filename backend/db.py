@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "backend.enrollment.models",
     "backend.payments.models",
     "backend.cases.models",
+    "backend.vouchers.models",
 ]
 
 
@@ -64,5 +65,8 @@ async def migrate(url: str) -> None:
         path = url.removeprefix("sqlite://")
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    await run_migrations(config=tortoise_config(url))
-    await Tortoise.close_connections()
+    try:
+        await run_migrations(config=tortoise_config(url))
+    finally:
+        # aiosqlite's worker thread would keep a failed run's process alive otherwise
+        await Tortoise.close_connections()

@@ -1,33 +1,107 @@
-"""Background jobs for ``yibao worker``: a SAQ queue on Redis with the case sweeper as a cron
-job. Any number of workers may run: SAQ enqueues a cron job once per tick (unique jobs), and
-the sweeper itself is safe to run concurrently.
+"""Background jobs. One registry of periodic jobs, run two ways:
 
-``settings`` is the SAQ settings dict (``saq backend.jobs.settings`` works too).
+- production: ``yibao worker`` processes (SAQ on Redis, any number of hosts); each periodic job
+  is a SAQ cron job, enqueued once per tick however many workers run;
+- the embedded default (no Redis): :class:`InProcessScheduler`, started by the web process.
+
+Every job is safe to run twice or concurrently (compare-and-set, row locks, lease locks), so a
+slow pass overlapping the next tick, or two hosts, never do double work.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from saq import CronJob, Queue
 
+from backend.container import Container
 from config.settings import Settings
 
+log = logging.getLogger("yibao.jobs")
 QUEUE_NAME = "yibao"
 
 
-async def sweep_cases(ctx: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    run: Callable[[Container], Awaitable[Any]]
+    interval_s: float  # in-process period; SAQ uses the cron expression
+    cron: str = "* * * * *"
+    timeout_s: int = 300
+
+
+async def _sweep_cases(c: Container) -> Any:
     from backend.cases.sweeper import sweep
 
-    report = await sweep(ctx["container"])
-    return vars(report)
+    return vars(await sweep(c))
 
 
-async def expire_payment_orders(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Close expired unpaid premium orders (querying the gateway first) and resubmit refunds."""
+async def _expire_payment_orders(c: Container) -> Any:
+    """Close expired unpaid premium orders (querying the gateway first), resubmit refunds."""
     from backend.payments.service import expire_orders
 
-    return {"closed": await expire_orders(ctx["container"])}
+    return {"closed": await expire_orders(c)}
+
+
+async def _clean_idempotency_records(c: Container) -> Any:
+    from backend.idempotency.service import cleanup_expired
+
+    return {"deleted": await cleanup_expired(c)}
+
+
+PERIODIC: tuple[PeriodicJob, ...] = (
+    PeriodicJob("sweep_cases", _sweep_cases, interval_s=60),
+    PeriodicJob("expire_payment_orders", _expire_payment_orders, interval_s=60),
+    PeriodicJob("clean_idempotency_records", _clean_idempotency_records, 3600, cron="7 * * * *"),
+)
+
+
+class InProcessScheduler:
+    """The embedded default's timer: each periodic job in its own task, one pass at a time."""
+
+    def __init__(self, c: Container, jobs: tuple[PeriodicJob, ...] = PERIODIC) -> None:
+        self._c = c
+        self._jobs = jobs
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _loop(self, job: PeriodicJob) -> None:
+        while True:
+            await asyncio.sleep(job.interval_s)
+            try:
+                result = await asyncio.wait_for(job.run(self._c), job.timeout_s)
+                log.debug("job %s: %s", job.name, result)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad pass must not stop the timer
+                log.exception("job %s failed", job.name)
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._loop(job)) for job in self._jobs]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+
+# -- SAQ ------------------------------------------------------------------------------------
+
+
+def _saq_function(job: PeriodicJob) -> Callable[..., Awaitable[Any]]:
+    async def run(ctx: dict[str, Any]) -> Any:
+        return await job.run(ctx["container"])
+
+    run.__name__ = run.__qualname__ = job.name  # SAQ finds functions by name
+    return run
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -39,6 +113,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     container = build_container(settings)
     check_definitions(container.policies)
     await db.init_db(settings.resolved_database_url)
+    await container.start()
     ctx["container"] = container
 
 
@@ -47,31 +122,19 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
     container = ctx.get("container")
     if container is not None:
-        await container.kv.close()
+        await container.stop()
     await db.close_db()
 
 
 def build_settings(redis_url: str) -> dict[str, Any]:
+    functions = {job.name: _saq_function(job) for job in PERIODIC}
     return {
         "queue": Queue.from_url(redis_url, name=QUEUE_NAME),
-        "functions": [sweep_cases, expire_payment_orders],
-        # Every minute; a pass that is still running holds the sweeper lock, so ticks never pile up.
+        "functions": list(functions.values()),
         "cron_jobs": [
-            CronJob(sweep_cases, cron="* * * * *", timeout=300),
-            CronJob(expire_payment_orders, cron="* * * * *", timeout=300),
+            CronJob(functions[job.name], cron=job.cron, timeout=job.timeout_s) for job in PERIODIC
         ],
         "startup": startup,
         "shutdown": shutdown,
         "concurrency": 4,
     }
-
-
-def _settings_from_env() -> dict[str, Any]:
-    url = Settings().redis_url
-    if not url:
-        # Importing this module must not fail without Redis: the CLI reports it clearly.
-        return {}
-    return build_settings(url)
-
-
-settings = _settings_from_env()

@@ -22,156 +22,30 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
+sys.path.insert(0, os.path.dirname(_HERE))  # the repository root, for bench.harness
+
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager, suppress  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import urlparse  # noqa: E402
+
+from bench.harness import (  # noqa: E402
+    Servers,
+    WrkResult,
+    app_env,
+    bench_stack,
+    check_json,
+    free_port,
+    run_wrk,
+)
 
 BARE_APP = Path(_HERE) / "bare_app.py"
-DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 TARGET_RATIO = 0.40
-
-
-@dataclass(frozen=True)
-class WrkResult:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int  # non-2xx/3xx responses plus socket errors
-
-
-# --- wrk -----------------------------------------------------------------------------------
-
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _duration_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
-    if not match:
-        raise ValueError(f"unexpected wrk duration {text!r}")
-    return float(match.group(1)) * _UNITS_MS[match.group(2)]
-
-
-def parse_wrk(output: str) -> WrkResult:
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    total = re.search(r"^\s+(\d+) requests in", output, re.M)
-    if not (rps and p50 and p99 and total):
-        raise RuntimeError(f"could not parse wrk output:\n{output}")
-    errors = 0
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    if non2xx:
-        errors += int(non2xx.group(1))
-    sock = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    if sock:
-        errors += sum(int(g) for g in sock.groups())
-    return WrkResult(
-        rps=float(rps.group(1)),
-        p50_ms=_duration_ms(p50.group(1)),
-        p99_ms=_duration_ms(p99.group(1)),
-        requests=int(total.group(1)),
-        errors=errors,
-    )
-
-
-def run_wrk(url: str, headers: dict[str, str], duration_s: int, connections: int) -> WrkResult:
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--latency"]
-    for name, value in headers.items():
-        cmd += ["-H", f"{name}: {value}"]
-    cmd.append(url)
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 60)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
-    return parse_wrk(done.stdout)
-
-
-# --- the stack the real app runs on ---------------------------------------------------------
-
-
-def _reachable(url: str, default_port: int) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection(
-            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 1
-        ):
-            return True
-    except OSError:
-        return False
-
-
-@dataclass
-class Stack:
-    label: str
-    database_url: str
-    redis_url: str | None
-    admin_url: str | None = None  # PostgreSQL: where to create and drop the bench database
-    db_name: str | None = None
-
-
-async def _pg_admin(admin_url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@contextmanager
-def bench_stack(tmp: Path, force_sqlite: bool) -> Iterator[Stack]:
-    pg = os.environ.get("YIBAO_BENCH_DATABASE_URL") or os.environ.get(
-        "YIBAO_TEST_DATABASE_URL", DEFAULT_PG
-    )
-    redis = os.environ.get("YIBAO_BENCH_REDIS_URL") or os.environ.get(
-        "YIBAO_TEST_REDIS_URL", DEFAULT_REDIS
-    )
-    if force_sqlite or not (_reachable(pg, 5432) and _reachable(redis, 6379)):
-        yield Stack("SQLite + in-process store", f"sqlite://{tmp / 'data' / 'bench.sqlite3'}", None)
-        return
-    name = f"yibao_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = urlparse(pg)._replace(path=f"/{name}").geturl()
-    asyncio.run(_pg_admin(pg, f'CREATE DATABASE "{name}"'))
-    try:
-        yield Stack("PostgreSQL + Redis", url, redis, admin_url=pg, db_name=name)
-    finally:
-        try:
-            asyncio.run(_pg_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        except Exception as exc:  # report, but do not hide the run's own outcome
-            print(f"warning: could not drop bench database {name}: {exc}", file=sys.stderr)
-
-
-def app_env(stack: Stack, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")}
-    env.update(
-        YIBAO_ENV="development",
-        YIBAO_DATA_DIR=str(data_dir),
-        YIBAO_DATABASE_URL=stack.database_url,
-        YIBAO_WORKERS="1",
-    )
-    if stack.redis_url:
-        env["YIBAO_REDIS_URL"] = stack.redis_url
-    return env
 
 
 async def _seed(env: dict[str, str]) -> str:
@@ -205,73 +79,6 @@ async def _seed(env: dict[str, str]) -> str:
     finally:
         await c.kv.close()
         await db.close_db()
-
-
-# --- servers -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Servers:
-    """Started servers, each in its own process group, all stopped on exit or error."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self._procs: list[tuple[str, subprocess.Popen[bytes]]] = []
-        self._log_dir = log_dir
-
-    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> None:
-        log = open(self._log_dir / f"{name}.log", "wb")  # noqa: SIM115 - lives with the process
-        proc = subprocess.Popen(
-            cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self._procs.append((name, proc))
-
-    def log_tail(self, name: str, lines: int = 30) -> str:
-        path = self._log_dir / f"{name}.log"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def wait_ready(self, name: str, url: str, timeout_s: float = 60) -> None:
-        proc = dict(self._procs)[name]
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited early:\n{self.log_tail(name)}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} not ready after {timeout_s}s:\n{self.log_tail(name)}")
-
-    def stop_all(self) -> None:
-        for _, proc in self._procs:
-            if proc.poll() is None:
-                with suppress(ProcessLookupError):  # Sanic shuts down gracefully on SIGINT
-                    os.killpg(proc.pid, signal.SIGINT)
-        for _, proc in self._procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        self._procs.clear()
-
-
-def _check(url: str, headers: dict[str, str]) -> dict[str, object]:
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"{url} answered {exc.code}: {exc.read()[:300]!r}") from exc
 
 
 # --- main --------------------------------------------------------------------------------
@@ -340,7 +147,7 @@ def main() -> int:
                 servers.wait_ready("app", f"http://127.0.0.1:{me_port}/healthz")
                 servers.wait_ready("bare", bare_url)
                 auth = {"Authorization": f"Bearer {token}"}
-                profile = _check(me_url, auth)
+                profile = check_json(me_url, auth)
                 if profile.get("role") != "citizen":
                     raise RuntimeError(f"unexpected /api/v1/me answer: {profile}")
 

@@ -102,7 +102,6 @@ class CaseWorkflowPolicy(Versioned):
 
     warning_ratio: float = Field(gt=0, lt=1)
     tolerance_working_days: int = Field(ge=1, le=60)
-    sweep_interval_seconds: int = Field(ge=5, le=3600)
     time_limits: dict[str, ServiceTimeLimit]
     reasons: dict[Literal["refuse", "correction", "reject", "supplement"], dict[str, str]]
 
@@ -160,6 +159,32 @@ class PremiumPolicy(Versioned):
         return self
 
 
+class VoucherPurpose(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=30)
+
+
+class VoucherPolicy(Versioned):
+    """E-voucher (医保电子凭证) rules: the purposes a terminal may give for a scan (用码业务类型),
+    the window in which uses in two cities raise an alert, and limits."""
+
+    insurance_type_code: str = Field(pattern=r"^[0-9]{3}$")  # 险种, e.g. 390 城乡居民基本医疗保险
+    insurance_type_name: str = Field(min_length=1, max_length=30)
+    purposes: dict[str, VoucherPurpose] = Field(min_length=1)
+    cross_city_window_minutes: int = Field(ge=1, le=7 * 24 * 60)
+    offline_report_max_hours: int = Field(ge=1, le=30 * 24)  # how late an offline use may come
+    offline_batch_max: int = Field(ge=1, le=500)
+    codes_per_minute: int = Field(ge=1, le=600)  # per voucher, against scripted code minting
+
+    @field_validator("purposes")
+    @classmethod
+    def _purpose_codes(cls, value: dict[str, VoucherPurpose]) -> dict[str, VoucherPurpose]:
+        bad = [code for code in value if not (len(code) == 5 and code.isdigit())]
+        if bad:
+            raise ValueError(f"purpose codes must be 5 digits: {', '.join(bad)}")
+        return value
+
+
 T = TypeVar("T", bound=Versioned)
 
 
@@ -210,6 +235,7 @@ class Policies:
     premium: PolicyTable[PremiumPolicy]
     holidays: PolicyTable[HolidayYear]
     case_workflow: PolicyTable[CaseWorkflowPolicy]
+    voucher: PolicyTable[VoucherPolicy]
 
 
 def load_policies(directory: Path = POLICY_DIR) -> Policies:
@@ -219,4 +245,5 @@ def load_policies(directory: Path = POLICY_DIR) -> Policies:
         premium=load_table(directory / "premium.yaml", PremiumPolicy),
         holidays=load_table(directory / "holidays.yaml", HolidayYear),
         case_workflow=load_table(directory / "case_workflow.yaml", CaseWorkflowPolicy),
+        voucher=load_table(directory / "voucher.yaml", VoucherPolicy),
     )

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     paysim_url: str | None = None  # e.g. http://127.0.0.1:8600 (development only)
     payment_order_ttl_s: int = Field(default=30 * 60, ge=300)  # unpaid orders close after this
 
+    # E-voucher (医保电子凭证) dynamic codes: lifetime, allowed clock difference, signing keys.
+    # The key set is a JSON file of ES256 keys with key ids (backend/vouchers/keys.py); empty in
+    # development means one generated into data_dir. Production must name its own file.
+    voucher_code_ttl_s: int = Field(default=60, ge=10, le=300)
+    voucher_clock_skew_s: int = Field(default=10, ge=0, le=120)
+    voucher_keys_file: Path | None = None
+
     @property
     def production(self) -> bool:
         return self.env == "production"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sanic import Blueprint, Sanic
 
+from handlers import accounts as account_handlers
 from handlers import auth as auth_handlers
 from handlers import cases as case_handlers
 from handlers import enrollment as enrollment_handlers
@@ -13,6 +14,8 @@ from handlers import me as me_handlers
 from handlers import payments as payment_handlers
 from handlers import stations as station_handlers
 from handlers import terminal as terminal_handlers
+from handlers import terminal_vouchers as terminal_voucher_handlers
+from handlers import vouchers as voucher_handlers
 
 
 def register_blueprints(app: Sanic) -> None:
@@ -21,9 +24,13 @@ def register_blueprints(app: Sanic) -> None:
     api.append(terminal_handlers.bp)
     api.append(auth_handlers.bp)
     api.append(me_handlers.bp)
+    api.append(account_handlers.bp)
     api.append(family_handlers.bp)
     api.append(station_handlers.bp)
     api.append(case_handlers.bp)
     api.append(enrollment_handlers.bp)
     api.append(payment_handlers.bp)
+    api.append(voucher_handlers.bp)
+    api.append(terminal_voucher_handlers.bp)
     app.blueprint(api)
+    app.blueprint(voucher_handlers.well_known)

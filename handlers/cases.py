@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json, raw
 
-from backend.cases import queries, service, sweeper
+from backend.cases import queries, service
 from backend.cases.models import AuthorisationMethod, Case
 from backend.errors import NotFound
 from backend.identity.models import Role
@@ -459,25 +459,9 @@ async def case_stats(request: Request) -> HTTPResponse:
     return json(result)
 
 
-# -- the embedded sweeper -------------------------------------------------------------------
+# -- start-up -------------------------------------------------------------------------------
 
 
 @bp.before_server_start
 async def check_case_definitions(app: Sanic) -> None:
     service.check_definitions(app.ctx.container.policies)
-
-
-@bp.after_server_start
-async def start_sweeper(app: Sanic) -> None:
-    """The embedded default (no Redis) sweeps in-process; production runs ``yibao worker``."""
-    c = app.ctx.container
-    if Sanic.test_mode or c.settings.redis_url:
-        return
-    app.ctx.case_sweeper = asyncio.get_running_loop().create_task(sweeper.run_forever(c))
-
-
-@bp.before_server_stop
-async def stop_sweeper(app: Sanic) -> None:
-    task = getattr(app.ctx, "case_sweeper", None)
-    if task is not None:
-        task.cancel()

@@ -14,7 +14,6 @@ Semantics in ``backend.idempotency.service``.
 
 from __future__ import annotations
 
-import functools
 import json as jsonlib
 import logging
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.container import Container
 from backend.idempotency import service
-from handlers.request import Handler, container
+from handlers.request import Handler, container, wraps_documented
 
 log = logging.getLogger("yibao.idempotency")
 
@@ -73,7 +72,7 @@ async def _let_go(c: Container, claim: service.Claim) -> None:
 
 
 def _wrap(handler: Handler, stale_after_s: float, retention_s: float) -> Handler:
-    @functools.wraps(handler)
+    @wraps_documented(handler)
     async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(service.HEADER)
         if key is None:

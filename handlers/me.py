@@ -31,8 +31,6 @@ async def me(request: Request) -> HTTPResponse:
 
 @bp.post("/me/binding")
 @openapi.summary("实名绑定（姓名和身份证号码）")
-# Repeated here: @requires wraps @body's function, and the docs read the outermost one.
-@openapi.body({"application/json": Binding.model_json_schema()})
 @requires(Role.CITIZEN)
 @body(Binding)
 async def bind(request: Request, body: Binding) -> HTTPResponse:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sanic import Blueprint, Request, Sanic
+from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 from sanic_ext.extensions.openapi import openapi
 
@@ -165,23 +163,3 @@ async def simulate_pay(request: Request, order_id: int) -> HTTPResponse:
     except (KeyError, ValueError) as exc:
         raise InvalidInput("该订单在模拟器中不可支付", code="SIMULATOR_REFUSED") from exc
     return json(await service.get_order(c, principal(request), order_id))
-
-
-# -- the embedded expiry sweep --------------------------------------------------------------
-
-
-@bp.after_server_start
-async def start_expiry(app: Sanic) -> None:
-    """The embedded default (no Redis) expires orders in-process; production runs
-    ``yibao worker`` (the ``expire_payment_orders`` cron job)."""
-    c = app.ctx.container
-    if Sanic.test_mode or c.settings.redis_url:
-        return
-    app.ctx.payment_expiry = asyncio.get_running_loop().create_task(service.run_expiry_forever(c))
-
-
-@bp.before_server_stop
-async def stop_expiry(app: Sanic) -> None:
-    task = getattr(app.ctx, "payment_expiry", None)
-    if task is not None:
-        task.cancel()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from sanic import Request
 from sanic.exceptions import BadRequest
 from sanic_ext.extensions.openapi import openapi
+from sanic_ext.extensions.openapi.builders import OperationStore
 
 from backend.container import Container
 from backend.errors import Forbidden, InvalidInput, Unauthorized
@@ -19,6 +20,20 @@ from backend.identity.tokens import verify_access_token
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[Any]]
+
+
+def wraps_documented(handler: Handler) -> Callable[[Handler], Handler]:
+    """``functools.wraps`` that also keeps the OpenAPI documentation gathered on ``handler``
+    (body, parameters, security) for the wrapper, so stacked decorators don't lose it."""
+
+    def decorator(wrapper: Handler) -> Handler:
+        wrapper = functools.wraps(handler)(wrapper)
+        store = OperationStore()
+        if handler in store:
+            store[wrapper] = store[handler]
+        return wrapper
+
+    return decorator
 
 
 def container(request: Request) -> Container:
@@ -59,7 +74,7 @@ def body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
     """Validate the JSON body against ``model`` and pass it as ``body``; documents it too."""
 
     def decorator(handler: Handler) -> Handler:
-        @functools.wraps(handler)
+        @wraps_documented(handler)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
             return await handler(request, *args, body=parse_json(request, model), **kwargs)
 
@@ -80,7 +95,7 @@ def requires(*roles: Role) -> Callable[[Handler], Handler]:
     """Authenticate with a bearer token and admit only ``roles`` (any role when empty)."""
 
     def decorator(handler: Handler) -> Handler:
-        @functools.wraps(handler)
+        @wraps_documented(handler)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
             principal = await authenticate(request)
             if roles and principal.role not in roles:

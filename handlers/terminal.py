@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from sanic import Blueprint, Request
@@ -11,7 +10,7 @@ from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.terminals.service import HEADERS, TerminalIdentity, authenticate_terminal
-from handlers.request import Handler, container
+from handlers.request import Handler, container, wraps_documented
 
 bp = Blueprint("terminal", url_prefix="/terminal")
 
@@ -19,7 +18,7 @@ bp = Blueprint("terminal", url_prefix="/terminal")
 def terminal_auth(handler: Handler) -> Handler:
     """Verify the terminal's signature over the raw request and set ``request.ctx.terminal``."""
 
-    @functools.wraps(handler)
+    @wraps_documented(handler)
     async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
         request.ctx.terminal = await authenticate_terminal(
             container(request),

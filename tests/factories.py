@@ -260,3 +260,56 @@ async def bound_citizen(
     resp = await bind_citizen(client, tokens["access_token"], name, id_number)
     assert resp.status == 200, resp.json
     return tokens
+
+
+# --- e-vouchers ---------------------------------------------------------------------------
+
+VOUCHERS = "/api/v1/me/vouchers"
+VOUCHER_VERIFY = "/api/v1/terminal/vouchers/verify"
+VOUCHER_USES = "/api/v1/terminal/vouchers/uses"
+
+
+async def enroll_for_this_year(c: Container, person_id: int):
+    """Mark ``person_id`` enrolled (paid) for the current insurance year."""
+    from backend.enrollment.models import Enrollment, EnrollmentStatus
+
+    return await Enrollment.create(
+        person_id=person_id,
+        year=local_today(c.clock).year,
+        status=EnrollmentStatus.ENROLLED,
+        enrolled_at=c.clock.now(),
+        channel="app",
+    )
+
+
+async def activate_voucher(client, login: Login, person_id: int | None = None) -> dict:
+    payload = {} if person_id is None else {"person_id": person_id}
+    _, resp = await client.post(VOUCHERS, json=payload, headers=login.headers)
+    assert resp.status == 201, resp.text
+    return resp.json
+
+
+async def voucher_code(client, login: Login, voucher_id: str) -> str:
+    _, resp = await client.get(f"{VOUCHERS}/{voucher_id}/code", headers=login.headers)
+    assert resp.status == 200, resp.text
+    return resp.json["code"]
+
+
+def signed_json(
+    c: Container, terminal: IssuedTerminal, path: str, payload: object
+) -> tuple[bytes, dict[str, str]]:
+    """The exact body bytes and the signature headers of a terminal's JSON POST."""
+    import json
+
+    raw = json.dumps(payload, ensure_ascii=False).encode()
+    headers = terminal_headers(c, terminal, "POST", path, raw)
+    return raw, {**headers, "Content-Type": "application/json"}
+
+
+async def terminal_verify(
+    client, c: Container, terminal: IssuedTerminal, code: object, purpose: str = "02121"
+):
+    """POST /terminal/vouchers/verify, signed by ``terminal``; returns the response."""
+    raw, headers = signed_json(c, terminal, VOUCHER_VERIFY, {"code": code, "purpose": purpose})
+    _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
+    return resp

@@ -95,7 +95,7 @@ class TaskStatus(StrEnum):
 
 
 class CaseTask(Model):
-    """One review task (level 1, 2, ...) in a category queue; one holder at a time."""
+    """One review task (level 1, 2, ...) in a category queue, with one holder at a time."""
 
     id = fields.BigIntField(primary_key=True)
     case = fields.ForeignKeyField("models.Case", related_name="tasks", on_delete=fields.CASCADE)

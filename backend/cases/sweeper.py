@@ -8,7 +8,6 @@ injected clock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -20,7 +19,6 @@ from backend.cases.service import (
     _fire,
     _record,
     definition_of,
-    workflow_policy,
 )
 from backend.container import Container
 from backend.errors import DomainError
@@ -104,21 +102,3 @@ async def sweep_unlocked(c: Container, *, batch: int = 500) -> SweepReport:
         except DomainError as exc:  # moved meanwhile (supplied, withdrawn, another sweeper)
             log.info("case %s not closed: %s", case_id, exc.code)
     return report
-
-
-def interval_seconds(c: Container) -> int:
-    return workflow_policy(c).sweep_interval_seconds
-
-
-async def run_forever(c: Container) -> None:
-    """The embedded default's periodic task (production uses the SAQ cron job instead)."""
-    while True:
-        try:
-            report = await sweep(c)
-            if report.warned or report.overdue or report.closed:
-                log.info("case sweep: %s", report)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # keep sweeping: one bad pass must not stop the loop
-            log.exception("case sweep failed")
-        await asyncio.sleep(interval_seconds(c))

@@ -14,7 +14,7 @@ class EnrollmentStatus(StrEnum):
 
 
 class Enrollment(Model):
-    """One person's enrollment for one insurance year. The row is the person-year's state; it
+    """One person's enrollment for one insurance year. The row is the person-year's state, it
     is locked (SELECT … FOR UPDATE) whenever an order, a payment or a refund changes it."""
 
     id = fields.BigIntField(primary_key=True)

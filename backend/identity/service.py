@@ -29,7 +29,15 @@ from tortoise.transactions import in_transaction
 from backend.audit.service import record
 from backend.clock import CHINA_TZ, local_today
 from backend.container import Container
-from backend.errors import Conflict, Forbidden, InvalidInput, Locked, TooManyRequests, Unauthorized
+from backend.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    Locked,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from backend.identity import tokens
 from backend.identity.models import Account, Person, Role
 from backend.identity.passwords import hash_password, needs_rehash, verify_dummy, verify_password
@@ -343,9 +351,46 @@ def mask_phone_of(c: Container, person: Person) -> str:
     return mask_phone(c.pii.decrypt(person.phone_enc or "", PHONE_FIELD))
 
 
+def _profile_key(account_id: int) -> str:
+    return f"profile:{account_id}"
+
+
 async def me(c: Container, principal: Principal) -> dict[str, object]:
-    """The caller's own profile: one primary-key query with its person and station."""
-    return profile_view(c, await _load_account(principal))
+    """The caller's own profile: one primary-key query with its person and station, kept in
+    the shared cache (the app's busiest read) and dropped whenever the account changes."""
+
+    async def load() -> dict[str, object]:
+        return profile_view(c, await _load_account(principal))
+
+    return await c.cache.get_or_load(_profile_key(principal.account_id), load)
+
+
+async def profile_changed(c: Container, account_id: int) -> None:
+    """Call after any change to what :func:`profile_view` shows."""
+    await c.cache.invalidate(_profile_key(account_id))
+
+
+async def deactivate_account(
+    c: Container, actor: Principal, account_id: int, reason: str
+) -> dict[str, object]:
+    """Admin: switch an account off. Its sessions end at once, not when their tokens expire."""
+    async with in_transaction():
+        updated = await Account.filter(id=account_id, is_active=True).update(is_active=False)
+        if not updated:
+            if not await Account.exists(id=account_id):
+                raise NotFound("账户不存在")
+            raise Conflict("该账户已停用", code="ACCOUNT_ALREADY_DISABLED")
+        await record(
+            c,
+            actor=actor,
+            action="identity.account_deactivated",
+            subject_type="account",
+            subject_id=account_id,
+            reason=reason,
+        )
+    await tokens.revoke_all_sessions(c, account_id)
+    await profile_changed(c, account_id)
+    return {"id": account_id, "is_active": False}
 
 
 # ---------------------------------------------------------------------------- binding
@@ -409,4 +454,5 @@ async def bind_real_name(
             )
     except IntegrityError as exc:
         raise _bound_elsewhere() from exc
+    await profile_changed(c, account.id)
     return await me(c, principal)

@@ -106,6 +106,21 @@ async def revoke_session(c: Container, session: str) -> None:
     now = c.clock.now()
     await RefreshToken.filter(family=session, revoked_at=None).update(revoked_at=now)
     await c.kv.set(_revoked_key(session), "1", c.settings.access_token_ttl_s + 60)
+    await c.cache.invalidate(_revoked_key(session))
+
+
+async def revoke_all_sessions(c: Container, account_id: int) -> None:
+    """Every open session of an account (deactivation, a password reset)."""
+    families = await RefreshToken.filter(account_id=account_id, revoked_at=None).distinct()
+    for session in {row.family for row in families}:
+        await revoke_session(c, session)
+
+
+async def _is_revoked(c: Container, session: str) -> bool:
+    # Every request asks this: served from the process's memory, which every revocation
+    # clears in all processes (backend.infra.shared_cache), with the store behind it.
+    key = _revoked_key(session)
+    return bool(await c.cache.get_or_load(key, lambda: c.kv.get(key)))
 
 
 async def refresh_session(c: Container, token: str) -> TokenPair:
@@ -139,21 +154,21 @@ async def refresh_session(c: Container, token: str) -> TokenPair:
     )
 
 
-async def verify_access_token(c: Container, token: str) -> Principal:
+def _decode(c: Container, token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(
             token,
             c.keys.jwt_secret,
             algorithms=[ALGORITHM],
-            # Expiry is checked against the injected clock below, not the library's.
+            # Expiry is checked against the injected clock by the caller, not the library's.
             options={
                 "require": ["exp", "iat", "sub", "sid", "role"],
                 "verify_exp": False,
                 "verify_iat": False,
             },
         )
-        if claims.get("typ") != "access" or claims["exp"] <= c.clock.now().timestamp():
-            raise jwt.InvalidTokenError("expired or wrong type")
+        if claims.get("typ") != "access":
+            raise jwt.InvalidTokenError("not an access token")
         principal = Principal(
             account_id=int(claims["sub"]),
             role=Role(claims["role"]),
@@ -161,8 +176,19 @@ async def verify_access_token(c: Container, token: str) -> Principal:
             station_id=claims.get("st"),
             categories=tuple(claims.get("cat") or ()),
         )
+        return principal, float(claims["exp"])
     except (jwt.InvalidTokenError, ValueError, KeyError, TypeError) as exc:
         raise Unauthorized("登录已失效，请重新登录", code="TOKEN_INVALID") from exc
-    if await c.kv.get(_revoked_key(principal.session)):
+
+
+async def verify_access_token(c: Container, token: str) -> Principal:
+    known = c.verified_tokens.get(token)
+    if known is None:
+        known = _decode(c, token)
+        c.verified_tokens.put(token, *known)
+    principal, expires_at = known
+    if expires_at <= c.clock.now().timestamp():
+        raise Unauthorized("登录已失效，请重新登录", code="TOKEN_INVALID")
+    if await _is_revoked(c, principal.session):
         raise Unauthorized("登录已退出，请重新登录", code="TOKEN_REVOKED")
     return principal

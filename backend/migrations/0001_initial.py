@@ -7,6 +7,7 @@ from backend.family.models import ConsentStatus, Relation
 from backend.identity.models import Role
 from backend.payments.models import OrderStatus, RefundStatus
 from backend.stations.models import StationLevel
+from backend.vouchers.models import UseMode, VoucherStatus
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -271,7 +272,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('completed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'case_task', 'app': 'models', 'indexes': [PartialIndex(fields=['category', 'due_at', 'id'], condition={'status': 'open'}), PartialIndex(fields=['service_code', 'due_at', 'id'], condition={'status': 'open'}), PartialIndex(fields=['station_id', 'due_at', 'id'], condition={'status': 'open'}), Index(fields=['holder_id', 'status']), Index(fields=['escalated', 'status', 'due_at']), Index(fields=['case_id', 'status'])], 'pk_attr': 'id', 'table_description': 'One review task (level 1, 2, ...) in a category queue; one holder at a time.'},
+            options={'table': 'case_task', 'app': 'models', 'indexes': [PartialIndex(fields=['category', 'due_at', 'id'], condition={'status': 'open'}), PartialIndex(fields=['service_code', 'due_at', 'id'], condition={'status': 'open'}), PartialIndex(fields=['station_id', 'due_at', 'id'], condition={'status': 'open'}), Index(fields=['holder_id', 'status']), Index(fields=['escalated', 'status', 'due_at']), Index(fields=['case_id', 'status'])], 'pk_attr': 'id', 'table_description': 'One review task (level 1, 2, ...) in a category queue, with one holder at a time.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -338,7 +339,7 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'enrollment', 'app': 'models', 'unique_together': (('person', 'year'),), 'pk_attr': 'id', 'table_description': "One person's enrollment for one insurance year. The row is the person-year's state; it"},
+            options={'table': 'enrollment', 'app': 'models', 'unique_together': (('person', 'year'),), 'pk_attr': 'id', 'table_description': "One person's enrollment for one insurance year. The row is the person-year's state, it"},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -475,6 +476,56 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'terminal', 'app': 'models', 'pk_attr': 'key_id', 'table_description': 'A pharmacy or hospital terminal that signs its requests with a shared HMAC key.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Voucher',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=16)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='vouchers', on_delete=OnDelete.RESTRICT)),
+                ('holder', fields.ForeignKeyField('models.Person', source_field='holder_id', db_constraint=True, to_field='id', related_name='held_vouchers', on_delete=OnDelete.RESTRICT)),
+                ('status', fields.CharEnumField(description='ACTIVE: active\nREVOKED: revoked', enum_type=VoucherStatus, max_length=8)),
+                ('version', fields.IntField(default=0)),
+                ('activated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('revoke_reason', fields.CharField(default='', max_length=100)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'voucher', 'app': 'models', 'unique_together': (('holder', 'person'),), 'pk_attr': 'id', 'table_description': 'An e-voucher (医保电子凭证): ``holder`` shows codes that identify ``person``. The holder'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='VoucherUse',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('voucher', fields.ForeignKeyField('models.Voucher', source_field='voucher_id', db_constraint=True, to_field='id', related_name='uses', on_delete=OnDelete.CASCADE)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='voucher_uses', on_delete=OnDelete.CASCADE)),
+                ('nonce', fields.CharField(max_length=32)),
+                ('terminal_key_id', fields.CharField(max_length=64)),
+                ('institution_code', fields.CharField(max_length=32)),
+                ('institution_name', fields.CharField(max_length=100)),
+                ('city_code', fields.CharField(max_length=6)),
+                ('purpose', fields.CharField(max_length=5)),
+                ('mode', fields.CharEnumField(description='ONLINE: online\nOFFLINE: offline', enum_type=UseMode, max_length=8)),
+                ('used_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('recorded_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'voucher_use', 'app': 'models', 'unique_together': (('voucher', 'nonce'),), 'indexes': [Index(fields=['voucher_id', 'used_at'])], 'pk_attr': 'id', 'table_description': 'One scan of one code at a terminal: online, or reported later by an offline terminal.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='VoucherAlert',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('voucher', fields.ForeignKeyField('models.Voucher', source_field='voucher_id', db_constraint=True, to_field='id', related_name='alerts', on_delete=OnDelete.CASCADE)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='voucher_alerts', on_delete=OnDelete.CASCADE)),
+                ('holder', fields.ForeignKeyField('models.Person', source_field='holder_id', db_constraint=True, to_field='id', related_name='held_voucher_alerts', on_delete=OnDelete.CASCADE)),
+                ('use', fields.OneToOneField('models.VoucherUse', source_field='use_id', db_constraint=True, to_field='id', related_name='alert', on_delete=OnDelete.CASCADE)),
+                ('other_use', fields.ForeignKeyField('models.VoucherUse', source_field='other_use_id', db_constraint=True, to_field='id', related_name='alerts_as_other', on_delete=OnDelete.CASCADE)),
+                ('window_minutes', fields.IntField()),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'voucher_alert', 'app': 'models', 'indexes': [Index(fields=['created_at'])], 'pk_attr': 'id', 'table_description': 'Two uses of one voucher in different cities within the configured window: shown to the'},
             bases=['Model'],
         ),
     ]

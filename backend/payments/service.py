@@ -632,19 +632,3 @@ async def expire_orders(c: Container, *, batch: int = 200) -> int:
 
     await retry_pending_refunds(c)
     return closed
-
-
-async def run_expiry_forever(c: Container, interval_s: float = 60.0) -> None:
-    """The embedded default's periodic expiry (production: the SAQ cron job in backend.jobs)."""
-    import asyncio
-
-    while True:
-        try:
-            closed = await expire_orders(c)
-            if closed:
-                log.info("payment expiry: %s orders closed", closed)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # one bad pass must not stop the loop
-            log.exception("payment expiry failed")
-        await asyncio.sleep(interval_s)

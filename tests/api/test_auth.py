@@ -12,12 +12,13 @@ from argon2 import PasswordHasher
 from backend.audit.models import AuditEntry
 from backend.errors import TooManyRequests, Unauthorized
 from backend.identity import passwords, service
-from backend.identity.models import Account, RefreshToken
+from backend.identity.models import Account, RefreshToken, Role
 from tests.factories import (
     STAFF_PASSWORD,
     bearer,
     login_citizen,
     login_staff,
+    make_staff,
     make_staff_with_password,
 )
 
@@ -395,11 +396,19 @@ async def test_missing_or_garbage_authorization_header(client, c, header):
     assert_error(resp, 401)
 
 
-async def test_deactivated_account_loses_access(client, c):
-    await make_staff_with_password(c, "staff01")
+async def test_deactivated_account_loses_access_at_once(client, c):
+    staff = await make_staff_with_password(c, "staff01")
     tokens = await login_staff(client)
-    await Account.filter(username="staff01").update(is_active=False)
-    assert_error(await get_me(client, tokens["access_token"]), 401)
+    assert (await get_me(client, tokens["access_token"])).status == 200  # profile now cached
+    admin = await make_staff(c, Role.ADMIN, "admin01")
+    _, response = await client.post(
+        f"/api/v1/admin/accounts/{staff.id}/deactivate",
+        json={"reason": "离职停用"},
+        headers=admin.headers,
+    )
+    assert response.status == 200
+    assert_error(await get_me(client, tokens["access_token"]), 401, "TOKEN_REVOKED")
+    assert not (await Account.get(id=staff.id)).is_active
     assert_error(await refresh(client, tokens["refresh_token"]), 401)
     assert_error(await staff_attempt(client, password=STAFF_PASSWORD), 403, "ACCOUNT_DISABLED")
 
@@ -435,3 +444,36 @@ async def test_malformed_json_login(client, c, raw):
     )
     assert_error(resp, 422, "MALFORMED_JSON")
     assert await Account.all().count() == 0
+
+
+async def test_only_admins_deactivate_accounts_and_bad_input_changes_nothing(client, c):
+    staff = await make_staff_with_password(c, "staff01")
+    clerk = await make_staff(c, Role.STATION_STAFF, "clerk01")
+    admin = await make_staff(c, Role.ADMIN, "admin01")
+    url = f"/api/v1/admin/accounts/{staff.id}/deactivate"
+    _, response = await client.post(url, json={"reason": "离职停用"}, headers=clerk.headers)
+    assert_error(response, 403)
+    _, response = await client.post(url, json={"reason": 5}, headers=admin.headers)
+    assert_error(response, 422)
+    _, response = await client.post(
+        "/api/v1/admin/accounts/999999/deactivate",
+        json={"reason": "离职停用"},
+        headers=admin.headers,
+    )
+    assert_error(response, 404)
+    assert (await Account.get(id=staff.id)).is_active
+
+
+async def test_binding_shows_at_once_in_the_cached_profile(client, c):
+    tokens = await login_citizen(client, c)
+    _, before = await client.get("/api/v1/me", headers=bearer(tokens["access_token"]))
+    assert before.json["bound"] is False
+    _, bound = await client.post(
+        "/api/v1/me/binding",
+        json={"name": "王小明", "id_number": "11010519491231002X"},
+        headers=bearer(tokens["access_token"]),
+    )
+    assert bound.status == 200
+    _, after = await client.get("/api/v1/me", headers=bearer(tokens["access_token"]))
+    assert after.json["bound"] is True
+    assert after.json["person"]["id_number"] == "1101**********002X"

@@ -22,3 +22,15 @@ async def test_docs_serve_openapi(client):
     _, response = await client.get("/docs/openapi.json")
     assert response.status == 200
     assert response.json["info"]["title"].startswith("yibao")
+
+
+async def test_docs_keep_bodies_and_headers_under_authentication(client):
+    _, response = await client.get("/docs/openapi.json")
+    paths = response.json["paths"]
+    binding = paths["/api/v1/me/binding"]["post"]
+    assert "requestBody" in binding
+    assert binding["security"]
+    add_member = paths["/api/v1/me/family"]["post"]
+    assert "requestBody" in add_member
+    headers = {p["name"] for p in add_member.get("parameters", []) if p["in"] == "header"}
+    assert "Idempotency-Key" in headers

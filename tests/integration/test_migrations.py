@@ -49,6 +49,28 @@ def test_models_have_no_unmigrated_changes(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == "0", "run `tortoise makemigrations`"
 
 
+def test_model_descriptions_have_no_semicolons():
+    """Tortoise's SQLite migration runner splits statements at ";", even inside the table and
+    column comments it makes from docstrings and descriptions: one there breaks migrations."""
+    import importlib
+
+    from tortoise.models import Model
+
+    from backend.db import MODEL_MODULES
+
+    offenders = []
+    for module_name in MODEL_MODULES:
+        for obj in vars(importlib.import_module(module_name)).values():
+            if isinstance(obj, type) and issubclass(obj, Model) and obj.__module__ == module_name:
+                first_line = (obj.__doc__ or "").strip().splitlines()[:1]
+                if first_line and ";" in first_line[0]:
+                    offenders.append(f"{module_name}.{obj.__name__}")
+                for name, field in obj._meta.fields_map.items():
+                    if field.description and ";" in field.description:
+                        offenders.append(f"{module_name}.{obj.__name__}.{name}")
+    assert not offenders, f"no ';' in model docstrings/descriptions: {offenders}"
+
+
 def _migrate_twice(url: str, data_dir: Path) -> None:
     env = {"YIBAO_DATABASE_URL": url, "YIBAO_DATA_DIR": str(data_dir)}
     for _ in range(2):  # the second run finds nothing to do and succeeds

@@ -1,0 +1,30 @@
+"""Account administration (admins)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext.extensions.openapi import openapi
+
+from backend.identity import service
+from backend.identity.models import Role
+from handlers.request import body, container, principal, requires
+
+bp = Blueprint("accounts")
+
+
+class Deactivation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: StrictStr = Field(min_length=4, max_length=200, description="停用原因（记入审计）")
+
+
+@bp.post("/admin/accounts/<account_id:int>/deactivate")
+@openapi.summary("停用账户：立即结束其所有登录会话")
+@requires(Role.ADMIN)
+@body(Deactivation)
+async def deactivate(request: Request, account_id: int, body: Deactivation) -> HTTPResponse:
+    result = await service.deactivate_account(
+        container(request), principal(request), account_id, body.reason
+    )
+    return json(result)
