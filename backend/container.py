@@ -7,14 +7,17 @@ Tests build their own (a fixed clock, a test database) and hand it to the app fa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from backend.clock import Clock, SystemClock
 from backend.identity.idp import IdentityProvider, identity_provider_for
 from backend.identity.token_memo import VerifiedTokens
 from backend.infra.crypto import PiiCipher
+from backend.infra.jobqueue import InProcessJobQueue, JobQueue, open_job_queue
 from backend.infra.keys import KeyRing, load_keys
 from backend.infra.kv import KeyValueStore, open_store
 from backend.infra.shared_cache import SharedCache
+from backend.infra.storage import FileStorage, open_storage
 from config.policy import Policies, load_policies
 from config.settings import Settings
 
@@ -30,12 +33,16 @@ class Container:
     identity_provider: IdentityProvider
     cache: SharedCache
     verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
+    # On-demand jobs (OCR): SAQ when redis_url is set, else in-process. Uploaded files.
+    jobs: JobQueue = field(default_factory=InProcessJobQueue)
+    storage: FileStorage = field(default_factory=lambda: open_storage(Path("var")))
 
     async def start(self) -> None:
         """Background parts of the container: the cache's invalidation feed."""
         await self.cache.start()
 
     async def stop(self) -> None:
+        await self.jobs.close()
         await self.cache.stop()
         await self.kv.close()
 
@@ -49,7 +56,7 @@ def build_container(
 ) -> Container:
     keys = load_keys(settings)
     kv = kv or open_store(settings.redis_url)
-    return Container(
+    container = Container(
         settings=settings,
         keys=keys,
         policies=load_policies(),
@@ -58,4 +65,9 @@ def build_container(
         pii=PiiCipher(keys.pii_key, keys.index_key),
         identity_provider=identity_provider or identity_provider_for(settings),
         cache=SharedCache(kv),
+        jobs=open_job_queue(settings.redis_url),
+        storage=open_storage(settings.data_dir),
     )
+    if isinstance(container.jobs, InProcessJobQueue):
+        container.jobs.attach(container)
+    return container

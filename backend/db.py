@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "backend.payments.models",
     "backend.cases.models",
     "backend.vouchers.models",
+    "backend.claims.models",
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -185,6 +186,42 @@ class VoucherPolicy(Versioned):
         return value
 
 
+class CareTerms(BaseModel):
+    """What the fund pays for one visit at one institution level: 起付标准 and 报销比例."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    deductible_fen: int = Field(ge=0)
+    ratio: Decimal = Field(ge=0, le=1, decimal_places=4)
+
+
+VisitType = Literal["outpatient", "inpatient"]
+InstitutionLevel = Literal["primary", "secondary", "tertiary"]
+
+
+class ReimbursementPolicy(Versioned):
+    """零星（手工）报销: claim window, deductibles and ratios by visit type and institution level,
+    the yearly cap, the lower rate for unfiled care outside the insured region, the amount above
+    which a second reviewer is needed, and the payout time limit. Money in fen."""
+
+    insured_region_code: str = Field(pattern=r"^[0-9]{6}$")  # 统筹区 (city) code
+    claim_window_days: int = Field(ge=1, le=3 * 366)  # invoice date at most this old
+    yearly_cap_fen: int = Field(gt=0)  # 年度最高支付限额, counting payouts of the year
+    terms: dict[VisitType, dict[InstitutionLevel, CareTerms]]
+    # care outside the insured region without a remote-care filing: ratio lowered by this
+    remote_unfiled_reduction: Decimal = Field(ge=0, le=1, decimal_places=4)
+    second_review_above_fen: int = Field(ge=0)  # 双人复核 when the payable amount exceeds it
+    payout_working_days: int = Field(ge=1, le=60)  # 限期汇款到账, after approval
+    photo_hash_max_distance: int = Field(ge=0, le=3)  # dHash bits; <=3 keeps the band index exact
+
+    @model_validator(mode="after")
+    def _complete(self) -> ReimbursementPolicy:
+        for visit in ("outpatient", "inpatient"):
+            levels = self.terms.get(visit)  # type: ignore[call-overload]
+            if not levels or set(levels) != {"primary", "secondary", "tertiary"}:
+                raise ValueError(f"terms.{visit}: primary, secondary and tertiary are all needed")
+        return self
+
+
 T = TypeVar("T", bound=Versioned)
 
 
@@ -236,6 +273,7 @@ class Policies:
     holidays: PolicyTable[HolidayYear]
     case_workflow: PolicyTable[CaseWorkflowPolicy]
     voucher: PolicyTable[VoucherPolicy]
+    reimbursement: PolicyTable[ReimbursementPolicy]
 
 
 def load_policies(directory: Path = POLICY_DIR) -> Policies:
@@ -246,4 +284,5 @@ def load_policies(directory: Path = POLICY_DIR) -> Policies:
         holidays=load_table(directory / "holidays.yaml", HolidayYear),
         case_workflow=load_table(directory / "case_workflow.yaml", CaseWorkflowPolicy),
         voucher=load_table(directory / "voucher.yaml", VoucherPolicy),
+        reimbursement=load_table(directory / "reimbursement.yaml", ReimbursementPolicy),
     )

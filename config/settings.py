@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     voucher_clock_skew_s: int = Field(default=10, ge=0, le=120)
     voucher_keys_file: Path | None = None
 
+    # Reimbursement claims: invoice uploads (JPEG, PNG or a one-page PDF) and their OCR job.
+    upload_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=12 * 1024 * 1024)
+    upload_max_pixels: int = Field(default=40_000_000, ge=1_000_000, le=60_000_000)
+    upload_min_side_px: int = Field(default=300, ge=50)
+    pdf_max_pages: int = Field(default=1, ge=1, le=10)
+    ocr_engine: Literal["rapidocr", "tesseract"] = "rapidocr"
+    ocr_attempts: int = Field(default=3, ge=1, le=10)
+    ocr_timeout_s: float = Field(default=120.0, gt=0)
+    ocr_retry_delay_s: float = Field(default=5.0, ge=0)
+
     @property
     def production(self) -> bool:
         return self.env == "production"

@@ -12,6 +12,7 @@ import qrcode.image.svg
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json, raw
+from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import queries, service
 from backend.cases.models import AuthorisationMethod, Case
@@ -151,11 +152,13 @@ async def _detail(request: Request, case: Case, status: int = 200) -> HTTPRespon
 
 
 @bp.get("/services")
+@openapi.summary("可办理的服务事项及其材料清单、办理时限")
 async def list_services(request: Request) -> HTTPResponse:
     return json({"items": queries.list_services()})
 
 
 @bp.get("/case-documents/verify/<code:str>")
+@openapi.summary("核验办件结果文书（按核验码，公开）")
 async def verify_document(request: Request, code: str) -> HTTPResponse:
     if len(code) > 24:
         raise NotFound("验证码无效，未找到对应的办理结果", code="DOCUMENT_NOT_FOUND")
@@ -166,6 +169,7 @@ async def verify_document(request: Request, code: str) -> HTTPResponse:
 
 
 @bp.post("/cases")
+@openapi.summary("提交办件申请（掌上办）")
 @requires(Role.CITIZEN)
 @idempotent
 @body(SubmitIn)
@@ -175,6 +179,7 @@ async def submit_case(request: Request, body: SubmitIn) -> HTTPResponse:
 
 
 @bp.get("/cases")
+@openapi.summary("我的办件")
 @requires(Role.CITIZEN)
 async def my_cases(request: Request) -> HTTPResponse:
     q = parse_query(request, PageQuery)
@@ -182,6 +187,7 @@ async def my_cases(request: Request) -> HTTPResponse:
 
 
 @bp.get("/cases/<case_id:int>")
+@openapi.summary("办件详情与办理进度")
 @requires()
 async def get_case(request: Request, case_id: int) -> HTTPResponse:
     view = await queries.case_detail(container(request), await _actor(request), case_id)
@@ -189,6 +195,7 @@ async def get_case(request: Request, case_id: int) -> HTTPResponse:
 
 
 @bp.get("/cases/<case_id:int>/timeline")
+@openapi.summary("办件时间线（每一步的处理记录）")
 @requires()
 async def case_timeline(request: Request, case_id: int) -> HTTPResponse:
     items = await queries.timeline(container(request), await _actor(request), case_id)
@@ -196,6 +203,7 @@ async def case_timeline(request: Request, case_id: int) -> HTTPResponse:
 
 
 @bp.post("/cases/<case_id:int>/withdraw")
+@openapi.summary("撤回申请（审核开始前）")
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @idempotent
 @body(WithdrawIn)
@@ -207,6 +215,7 @@ async def withdraw_case(request: Request, case_id: int, body: WithdrawIn) -> HTT
 
 
 @bp.post("/cases/<case_id:int>/resubmit")
+@openapi.summary("补正后重新提交")
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @idempotent
 @body(ResubmitIn)
@@ -223,6 +232,7 @@ async def resubmit_case(request: Request, case_id: int, body: ResubmitIn) -> HTT
 
 
 @bp.post("/cases/<case_id:int>/materials")
+@openapi.summary("补充材料（容缺受理或退回补充）")
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @idempotent
 @body(MaterialsIn)
@@ -238,6 +248,7 @@ async def supply_materials(request: Request, case_id: int, body: MaterialsIn) ->
 
 
 @bp.post("/cases/<case_id:int>/authorisation")
+@openapi.summary("确认或拒绝服务站的代办授权请求")
 @requires(Role.CITIZEN)
 @idempotent
 @body(AuthorisationIn)
@@ -255,6 +266,7 @@ async def decide_authorisation(
 
 
 @bp.post("/cases/<case_id:int>/rating")
+@openapi.summary("评价办件（好差评，每件一次）")
 @requires(Role.CITIZEN)
 @body(RatingIn)
 async def rate_case(request: Request, case_id: int, body: RatingIn) -> HTTPResponse:
@@ -265,6 +277,7 @@ async def rate_case(request: Request, case_id: int, body: RatingIn) -> HTTPRespo
 
 
 @bp.get("/cases/<case_id:int>/document")
+@openapi.summary("办件结果文书")
 @requires()
 async def case_document(request: Request, case_id: int) -> HTTPResponse:
     doc = await queries.document_for(await _actor(request), case_id)
@@ -279,6 +292,7 @@ def _qr_svg(text: str) -> bytes:
 
 
 @bp.get("/cases/<case_id:int>/document/qr.svg")
+@openapi.summary("办件结果文书核验二维码（SVG）")
 @requires()
 async def case_document_qr(request: Request, case_id: int) -> HTTPResponse:
     doc = await queries.document_for(await _actor(request), case_id)
@@ -287,6 +301,7 @@ async def case_document_qr(request: Request, case_id: int) -> HTTPResponse:
 
 
 @bp.get("/me/inbox")
+@openapi.summary("我的消息")
 @requires(Role.CITIZEN)
 async def my_inbox(request: Request) -> HTTPResponse:
     q = parse_query(request, PageQuery)
@@ -294,6 +309,7 @@ async def my_inbox(request: Request) -> HTTPResponse:
 
 
 @bp.post("/me/inbox/<message_id:int>/read")
+@openapi.summary("标记消息为已读")
 @requires(Role.CITIZEN)
 async def read_message(request: Request, message_id: int) -> HTTPResponse:
     await service.mark_read(container(request), principal(request), message_id)
@@ -301,6 +317,7 @@ async def read_message(request: Request, message_id: int) -> HTTPResponse:
 
 
 @bp.get("/me/case-authorisations")
+@openapi.summary("待我确认的代办授权")
 @requires(Role.CITIZEN)
 async def my_pending_authorisations(request: Request) -> HTTPResponse:
     items = await queries.pending_authorisations(container(request), await _actor(request))
@@ -311,6 +328,7 @@ async def my_pending_authorisations(request: Request) -> HTTPResponse:
 
 
 @bp.post("/station/cases")
+@openapi.summary("服务站代办提交（帮办代办）")
 @requires(Role.STATION_STAFF)
 @idempotent
 @body(AssistedIn)
@@ -331,6 +349,7 @@ async def submit_assisted(request: Request, body: AssistedIn) -> HTTPResponse:
 
 
 @bp.get("/station/cases")
+@openapi.summary("本服务站的办件")
 @requires(Role.STATION_STAFF)
 async def station_cases(request: Request) -> HTTPResponse:
     q = parse_query(request, StationCasesQuery)
@@ -341,6 +360,7 @@ async def station_cases(request: Request) -> HTTPResponse:
 
 
 @bp.post("/cases/<case_id:int>/authorisation/form")
+@openapi.summary("登记群众签署的代办授权书")
 @requires(Role.STATION_STAFF)
 @idempotent
 @body(SignedFormIn)
@@ -357,6 +377,7 @@ async def record_signed_form(request: Request, case_id: int, body: SignedFormIn)
 
 
 @bp.get("/acceptance/queue")
+@openapi.summary("前台综合受理队列")
 @requires(Role.STATION_STAFF, Role.REVIEWER)
 async def acceptance_queue(request: Request) -> HTTPResponse:
     q = parse_query(request, PageQuery)
@@ -365,6 +386,7 @@ async def acceptance_queue(request: Request) -> HTTPResponse:
 
 
 @bp.post("/cases/<case_id:int>/acceptance")
+@openapi.summary("受理决定：受理、容缺受理、退回补正或不予受理")
 @requires(Role.STATION_STAFF, Role.REVIEWER)
 @idempotent
 @body(AcceptanceIn)
@@ -385,6 +407,7 @@ async def accept_case(request: Request, case_id: int, body: AcceptanceIn) -> HTT
 
 
 @bp.get("/review/queue")
+@openapi.summary("后台分类审核队列（超期优先，可按事项、服务站筛选）")
 @requires(Role.REVIEWER, Role.SUPERVISOR)
 async def review_queue(request: Request) -> HTTPResponse:
     q = parse_query(request, QueueQuery)
@@ -394,6 +417,7 @@ async def review_queue(request: Request) -> HTTPResponse:
 
 
 @bp.post("/review/tasks/<task_id:int>/claim")
+@openapi.summary("领取审核任务（同一时间仅一人持有）")
 @requires(Role.REVIEWER)
 @idempotent
 async def claim_task(request: Request, task_id: int) -> HTTPResponse:
@@ -402,6 +426,7 @@ async def claim_task(request: Request, task_id: int) -> HTTPResponse:
 
 
 @bp.post("/review/tasks/<task_id:int>/release")
+@openapi.summary("释放审核任务")
 @requires(Role.REVIEWER, Role.SUPERVISOR)
 async def release_task(request: Request, task_id: int) -> HTTPResponse:
     task = await service.release(container(request), principal(request), task_id)
@@ -409,6 +434,7 @@ async def release_task(request: Request, task_id: int) -> HTTPResponse:
 
 
 @bp.post("/review/tasks/<task_id:int>/reassign")
+@openapi.summary("改派审核任务（科长）")
 @requires(Role.SUPERVISOR)
 @idempotent
 @body(ReassignIn)
@@ -420,6 +446,7 @@ async def reassign_task(request: Request, task_id: int, body: ReassignIn) -> HTT
 
 
 @bp.post("/review/tasks/<task_id:int>/decision")
+@openapi.summary("审核决定：通过、不通过或退回补充")
 @requires(Role.REVIEWER)
 @idempotent
 @body(DecisionIn)
@@ -437,6 +464,7 @@ async def decide_task(request: Request, task_id: int, body: DecisionIn) -> HTTPR
 
 
 @bp.get("/supervisor/escalations")
+@openapi.summary("超期升级队列（科长）")
 @requires(Role.SUPERVISOR)
 async def escalations(request: Request) -> HTTPResponse:
     q = parse_query(request, PageQuery)
@@ -444,6 +472,7 @@ async def escalations(request: Request) -> HTTPResponse:
 
 
 @bp.get("/admin/case-stats")
+@openapi.summary("办件统计：渠道（掌办率）、按时办结率、平均用时、超期、评价")
 @requires(Role.ADMIN)
 async def case_stats(request: Request) -> HTTPResponse:
     q = parse_query(request, StatsQuery)

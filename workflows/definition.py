@@ -232,6 +232,10 @@ class Definition:
     sla: SlaSpec = SlaSpec()
     amount_field: str | None = None  # a money field: the case amount (review levels, stats)
     transitions: tuple[Transition, ...] = STANDARD_TRANSITIONS
+    # Facts the service's domain derives from the form and its policy tables at submission
+    # (names start with "$", e.g. "$instant"); conditions may read them. The case layer stores
+    # them with the form; a citizen cannot submit them (they are not form fields).
+    derived: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -388,7 +392,10 @@ def validate_definition(defn: Definition, guards: frozenset[str]) -> None:
         fail("fields: duplicate field name")
     if any(n.startswith("$") for n in names):
         fail("fields: names may not start with $")
-    known = set(names) | {"$channel"}
+    for d in defn.derived:
+        if not re.fullmatch(r"\$[a-z][a-z0-9_]{0,47}", d) or d == "$channel":
+            fail(f"derived.{d}: names start with $ and are not $channel")
+    known = set(names) | {"$channel"} | set(defn.derived)
     for f in defn.fields:
         if f.type is FieldType.CHOICE and not f.choices:
             fail(f"fields.{f.name}.choices: a choice field needs choices")

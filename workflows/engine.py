@@ -39,6 +39,9 @@ class Facts:
     tolerance_due_at: datetime | None = None
     now: datetime | None = None
     review_started: bool = False
+    # Open items of the service's own domain that block a decision (e.g. invoices whose OCR
+    # reading a reviewer has not confirmed yet), loaded by the service's readiness hook.
+    blockers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,11 @@ GUARDS: dict[str, Guard] = {
         "REVIEW_STARTED",
         "审核已开始，不能撤回",
     ),
+    "service_ready": Guard(
+        lambda f: not f.blockers,
+        "SERVICE_NOT_READY",
+        "办件尚有未完成的审核事项，暂不能作出决定",
+    ),
     "gaps_overdue": Guard(
         lambda f: (
             f.open_gaps > 0
@@ -154,8 +162,14 @@ def plan(defn: Definition, name: str, facts: Facts) -> Transition:
     for guard_name in transition.guards:
         guard = GUARDS[guard_name]
         if not guard.predicate(facts):
+            extra = {"open_items": list(facts.blockers)} if guard_name == "service_ready" else {}
             raise TransitionRefused(
-                "guard", guard.code, guard.message, guard=guard_name, forbidden=guard.forbidden
+                "guard",
+                guard.code,
+                guard.message,
+                guard=guard_name,
+                forbidden=guard.forbidden,
+                **extra,
             )
     return transition
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -86,6 +86,70 @@ def definitions() -> wf_registry.Registry:
 
 def definition_of(case: Case) -> Definition:
     return definitions().get(case.service_code, case.definition_version)
+
+
+# -- service hooks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceHooks:
+    """What a service's own domain adds to the engine (registered by that domain's module).
+
+    - ``readiness(c, case)``: the open items that block the transitions guarded by
+      ``service_ready`` (e.g. invoices not yet confirmed); an empty list when ready.
+    - ``after_transition(c, case, transition_name, actor)``: runs inside the transaction of
+      every transition of the service's cases (e.g. create the payout on approval).
+    - ``owner``: cases of the service are created only by that domain (``NewCase.origin``),
+      not directly through ``POST /cases``.
+    """
+
+    readiness: Callable[[Container, Case], Awaitable[list[str]]] | None = None
+    after_transition: Callable[[Container, Case, str, Actor], Awaitable[None]] | None = None
+    owner: str | None = None
+
+
+HOOKS: dict[str, ServiceHooks] = {}
+
+
+def register_hooks(service_code: str, hooks: ServiceHooks) -> None:
+    HOOKS[service_code] = hooks
+
+
+async def _blockers(c: Container, case: Case, defn: Definition) -> tuple[str, ...]:
+    if not any("service_ready" in t.guards for t in defn.transitions):
+        return ()
+    hooks = HOOKS.get(case.service_code)
+    if hooks is None or hooks.readiness is None:  # fail closed: nobody vouched for readiness
+        return ("SERVICE_HOOKS_MISSING",)
+    return tuple(await hooks.readiness(c, case))
+
+
+async def update_assessment(
+    c: Container,
+    case: Case,
+    *,
+    amount: Decimal | None,
+    required_levels: int,
+    data: Mapping[str, Any] | None = None,
+) -> Case:
+    """A service's domain sets the case amount and the review levels it needs once it has
+    assessed the case in review (e.g. the reimbursable amount known only after the reviewer
+    confirmed the invoices). Compare-and-set on (state, version); never below the level under
+    review. Call inside a transaction."""
+    if case.state != CaseState.IN_REVIEW:
+        raise Conflict("办件不在审核中", code="INVALID_STATE", state=case.state)
+    levels = max(required_levels, case.review_level, 1)
+    now = c.clock.now()
+    moved = await Case.filter(id=case.id, state=case.state, version=case.version).update(
+        amount=amount, required_levels=levels, version=case.version + 1, updated_at=now
+    )
+    if moved != 1:
+        raise StaleCase(case_id=case.id)
+    case.amount, case.required_levels, case.version = amount, levels, case.version + 1
+    await _record(c, case, "assess", SYSTEM_ACTOR, source=case.state, target=case.state,
+                  data={"amount": str(amount) if amount is not None else None,
+                        "required_levels": levels, **(data or {})})  # fmt: skip
+    return case
 
 
 _CALENDARS: dict[int, tuple[Policies, WorkingCalendar]] = {}
@@ -255,7 +319,8 @@ def full_form(c: Container, case: Case) -> dict[str, Any]:
 
 
 def masked_form(c: Container, defn: Definition, case: Case) -> dict[str, Any]:
-    out: dict[str, Any] = dict(case.form or {})
+    # Derived facts ("$...", see Definition.derived) are the engine's, not the citizen's.
+    out: dict[str, Any] = {k: v for k, v in (case.form or {}).items() if not k.startswith("$")}
     if case.form_secret:
         for name, value in json.loads(c.pii.decrypt(case.form_secret, FORM_FIELD)).items():
             field = defn.field(name)
@@ -371,6 +436,7 @@ async def _facts(
         tolerance_due_at=case.tolerance_due_at,
         now=c.clock.now(),
         review_started=started,
+        blockers=await _blockers(c, case, defn),
     )
 
 
@@ -440,6 +506,9 @@ async def _apply(
         data={"version": case.version, **(data or {})},
         citizen_text=text[:300],
     )
+    hooks = HOOKS.get(case.service_code)
+    if hooks is not None and hooks.after_transition is not None:
+        await hooks.after_transition(c, case, transition.name, actor)
     return case
 
 
@@ -584,6 +653,9 @@ class NewCase:
     materials: list[Mapping[str, str]]
     delivery_method: str | None = None
     delivery_address: str | None = None
+    origin: str = ""  # the domain creating the case, for services with an owner (ServiceHooks)
+    # Facts the owning domain derived from the form and its policy (Definition.derived)
+    derived: Mapping[str, Any] = field(default_factory=dict)
 
 
 async def _create(
@@ -603,7 +675,15 @@ async def _create(
         raise UnknownService(service_code=req.service_code) from None
     if channel not in defn.channels:
         raise InvalidInput("该事项不能通过此渠道办理", code="CHANNEL_NOT_ALLOWED")
+    hooks = HOOKS.get(defn.code)
+    if hooks is not None and hooks.owner is not None and req.origin != hooks.owner:
+        raise InvalidInput("该事项须通过专门的申请入口提交", code="SERVICE_HAS_OWN_ENTRY")
     form = _clean(defn, req.form, channel.value)
+    if req.derived or defn.derived:
+        hooks = HOOKS.get(defn.code)
+        if hooks is None or hooks.owner is None or set(req.derived) != set(defn.derived):
+            raise RuntimeError(f"{defn.code}: derived facts {sorted(req.derived)} do not match")
+        form |= dict(req.derived)
     refs = _check_materials(defn, req.materials)
     plain, secret = _split_form(defn, form)
     now = c.clock.now()
@@ -911,6 +991,9 @@ async def resubmit(
     defn = definition_of(case)
     refs = _check_materials(defn, materials)
     changes = _resume_clock(c, defn, case, defn.sla.on_correction)
+    if form is not None and defn.derived:  # its derived facts were computed from the old form
+        raise InvalidInput("此事项补正时不能修改填写内容，如需修改请撤回后重新申请",
+                           code="FORM_CHANGE_NOT_ALLOWED")  # fmt: skip
     if form is not None:
         clean = _clean(defn, form, case.channel)
         plain, secret = _split_form(defn, clean)

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from workflows.definitions.insurance_info_change import INSURANCE_INFO_CHANGE_V1
+from workflows.definitions.reimbursement import REIMBURSEMENT_V1
 
-BUILTIN = (INSURANCE_INFO_CHANGE_V1,)
+BUILTIN = (INSURANCE_INFO_CHANGE_V1, REIMBURSEMENT_V1)

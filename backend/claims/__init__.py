@@ -1,0 +1,1 @@
+"""Online reimbursement (零星报销): claims, invoice uploads and OCR, checks, calculation, payout."""
