@@ -1,0 +1,211 @@
+"""Chronic and special-disease qualification (门诊慢特病): the catalogue, applications by
+citizens and stations, renewal, expert review per criterion, revocation."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext.extensions.openapi import openapi
+
+from backend.cases import queries
+from backend.cases import service as cases
+from backend.cases.models import AuthorisationMethod, Case
+from backend.chronic import service
+from backend.chronic.models import ChronicQualification
+from backend.identity.models import Role
+from handlers.idempotency import idempotent
+from handlers.request import body, container, principal, requires
+from workflows.definition import Channel
+
+bp = Blueprint("chronic")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MaterialIn(Strict):
+    key: str = Field(min_length=1, max_length=40)
+    file_ref: str = Field(min_length=1, max_length=200)
+
+
+class ApplicationIn(Strict):
+    disease_code: str = Field(min_length=1, max_length=10)
+    diagnosis_date: date
+    diagnosis_hospital: str = Field(min_length=2, max_length=100)
+    diagnosis_hospital_level: StrictInt = Field(ge=1, le=3)
+    designated_institutions: list[str] = Field(min_length=1, max_length=5)
+    note: str = Field(default="", max_length=200)
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=20)
+    delivery_method: Literal["app", "station"] | None = None
+
+    def to_request(self) -> service.ChronicRequest:
+        return service.ChronicRequest(
+            disease_code=self.disease_code.strip().upper(),
+            diagnosis_date=self.diagnosis_date,
+            diagnosis_hospital=self.diagnosis_hospital.strip(),
+            diagnosis_hospital_level=self.diagnosis_hospital_level,
+            designated_institutions=self.designated_institutions,
+            note=self.note.strip(),
+            materials=[m.model_dump() for m in self.materials],
+            delivery_method=self.delivery_method,
+        )
+
+
+class AssistedApplicationIn(ApplicationIn):
+    applicant_id_number: str = Field(min_length=15, max_length=18)
+    channel: Literal["station", "window"] = "station"
+    agent_name: str = Field(default="", max_length=50)
+    authorisation_method: Literal["app", "signed_form"] | None = None
+    authorisation_form_ref: str = Field(default="", max_length=200)
+    authorisation_form_number: str = Field(default="", max_length=64)
+
+    def to_assisted(self) -> service.Assisted:
+        return service.Assisted(
+            applicant_id_number=self.applicant_id_number,
+            channel=Channel(self.channel),
+            agent_name=self.agent_name,
+            authorisation_method=(
+                AuthorisationMethod(self.authorisation_method)
+                if self.authorisation_method
+                else None
+            ),
+            form_ref=self.authorisation_form_ref,
+            form_number=self.authorisation_form_number,
+        )
+
+
+class RenewIn(ApplicationIn):
+    version: StrictInt = Field(ge=1)
+
+
+class VerdictIn(Strict):
+    criterion: str = Field(min_length=1, max_length=8)
+    met: StrictBool
+    note: str = Field(default="", max_length=300)
+
+
+class AssessmentIn(Strict):
+    case_version: StrictInt = Field(ge=1)
+    verdicts: list[VerdictIn] = Field(min_length=1, max_length=20)
+    reason_code: str | None = Field(default=None, max_length=8)
+    reason_text: str = Field(default="", max_length=500)
+
+
+class RevokeIn(Strict):
+    version: StrictInt = Field(ge=1)
+    reason_code: str = Field(min_length=1, max_length=8)
+    reason_text: str = Field(default="", max_length=300)
+
+
+async def _submitted(request: Request, case: Case) -> HTTPResponse:
+    c = container(request)
+    actor = await cases.actor_for(principal(request))
+    q = await ChronicQualification.get_or_none(case_id=case.id)
+    return json(
+        {
+            "case": await queries.case_detail(c, actor, case.id),
+            "qualification": service.qualification_view(c, q) if q else None,
+        },
+        status=201,
+    )
+
+
+@bp.get("/chronic/diseases")
+@openapi.summary("门诊慢特病病种目录（材料、认定标准、快速通道、有效期）")
+async def diseases(request: Request) -> HTTPResponse:
+    return json({"items": service.catalogue_view(container(request))})
+
+
+@bp.post("/me/chronic-applications")
+@openapi.summary("申请门诊慢特病资格认定")
+@requires(Role.CITIZEN)
+@idempotent
+@body(ApplicationIn)
+async def apply(request: Request, body: ApplicationIn) -> HTTPResponse:
+    case = await service.submit(container(request), principal(request), body.to_request())
+    return await _submitted(request, case)
+
+
+@bp.post("/station/chronic-applications")
+@openapi.summary("服务站代办门诊慢特病资格认定（须申请人授权）")
+@requires(Role.STATION_STAFF)
+@idempotent
+@body(AssistedApplicationIn)
+async def apply_assisted(request: Request, body: AssistedApplicationIn) -> HTTPResponse:
+    case = await service.submit_assisted(
+        container(request), principal(request), body.to_request(), body.to_assisted()
+    )
+    return await _submitted(request, case)
+
+
+@bp.get("/me/chronic-qualifications")
+@openapi.summary("我的门诊慢特病资格")
+@requires(Role.CITIZEN)
+async def my_qualifications(request: Request) -> HTTPResponse:
+    items = await service.my_qualifications(container(request), principal(request))
+    return json({"items": items})
+
+
+@bp.get("/me/chronic-qualifications/<qid:int>")
+@openapi.summary("门诊慢特病资格详情")
+@requires(Role.CITIZEN)
+async def my_qualification(request: Request, qid: int) -> HTTPResponse:
+    return json(await service.my_qualification(container(request), principal(request), qid))
+
+
+@bp.post("/me/chronic-qualifications/<qid:int>/renew")
+@openapi.summary("到期前申请续期")
+@requires(Role.CITIZEN)
+@idempotent
+@body(RenewIn)
+async def renew(request: Request, qid: int, body: RenewIn) -> HTTPResponse:
+    case = await service.renew(
+        container(request), principal(request), qid, version=body.version, req=body.to_request()
+    )
+    return await _submitted(request, case)
+
+
+@bp.get("/chronic/review/tasks/<task_id:int>/criteria")
+@openapi.summary("专家评审：该任务病种的认定标准及已记录的意见")
+@requires(Role.REVIEWER)
+async def task_criteria(request: Request, task_id: int) -> HTTPResponse:
+    return json(await service.criteria_for_task(container(request), principal(request), task_id))
+
+
+@bp.post("/chronic/review/tasks/<task_id:int>/assessment")
+@openapi.summary("专家评审：逐项记录意见并作出认定（全部符合即通过，否则不予认定）")
+@requires(Role.REVIEWER)
+@idempotent
+@body(AssessmentIn)
+async def assess(request: Request, task_id: int, body: AssessmentIn) -> HTTPResponse:
+    c = container(request)
+    case = await service.assess(
+        c,
+        principal(request),
+        task_id,
+        case_version=body.case_version,
+        verdicts=[service.Verdict(v.criterion, v.met, v.note) for v in body.verdicts],
+        reason_code=body.reason_code,
+        reason_text=body.reason_text,
+    )
+    actor = await cases.actor_for(principal(request))
+    return json(await queries.case_detail(c, actor, case.id))
+
+
+@bp.post("/chronic/qualifications/<qid:int>/revoke")
+@openapi.summary("取消门诊慢特病资格（慢特病审核人员或科室负责人）")
+@requires(Role.REVIEWER, Role.SUPERVISOR)
+@idempotent
+@body(RevokeIn)
+async def revoke(request: Request, qid: int, body: RevokeIn) -> HTTPResponse:
+    c = container(request)
+    q = await service.revoke(
+        c, principal(request), qid, version=body.version, reason_code=body.reason_code,
+        reason_text=body.reason_text,
+    )  # fmt: skip
+    return json(service.qualification_view(c, q))

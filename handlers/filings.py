@@ -1,0 +1,208 @@
+"""Remote-care filing (异地就医备案): types, citizen and station filing, change, cancellation,
+the filing's effect for reimbursement staff, and the citizen's active benefits."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext.extensions.openapi import openapi
+
+from backend.cases import queries
+from backend.cases import service as cases
+from backend.cases.models import AuthorisationMethod, Case
+from backend.filings import service
+from backend.filings.models import RemoteCareFiling
+from backend.identity.models import Role
+from backend.vouchers.benefits import active_benefits
+from handlers.idempotency import idempotent
+from handlers.request import body, container, parse_query, principal, requires
+from workflows.definition import Channel
+
+bp = Blueprint("filings")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MaterialIn(Strict):
+    key: str = Field(min_length=1, max_length=40)
+    file_ref: str = Field(min_length=1, max_length=200)
+
+
+class FilingIn(Strict):
+    filing_type: str = Field(min_length=1, max_length=32)
+    province_code: str = Field(min_length=1, max_length=12)
+    city_code: str = Field(min_length=1, max_length=12)
+    start_date: date
+    destination_hospital: str = Field(default="", max_length=100)
+    diagnosis: str = Field(default="", max_length=100)
+    use_commitment: StrictBool = False
+    contact_phone: str | None = Field(default=None, max_length=11)
+    note: str = Field(default="", max_length=200)
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=20)
+    delivery_method: Literal["app", "station"] | None = None
+
+    def to_request(self) -> service.FilingRequest:
+        return service.FilingRequest(
+            filing_type=self.filing_type.strip(),
+            province_code=self.province_code.strip(),
+            city_code=self.city_code.strip(),
+            start_date=self.start_date,
+            destination_hospital=self.destination_hospital.strip(),
+            diagnosis=self.diagnosis.strip(),
+            use_commitment=self.use_commitment,
+            contact_phone=self.contact_phone,
+            note=self.note.strip(),
+            materials=[m.model_dump() for m in self.materials],
+            delivery_method=self.delivery_method,
+        )
+
+
+class AssistedFilingIn(FilingIn):
+    applicant_id_number: str = Field(min_length=15, max_length=18)
+    channel: Literal["station", "window"] = "station"
+    agent_name: str = Field(default="", max_length=50)
+    authorisation_method: Literal["app", "signed_form"] | None = None
+    authorisation_form_ref: str = Field(default="", max_length=200)
+    authorisation_form_number: str = Field(default="", max_length=64)
+
+    def to_assisted(self) -> service.Assisted:
+        return service.Assisted(
+            applicant_id_number=self.applicant_id_number,
+            channel=Channel(self.channel),
+            agent_name=self.agent_name,
+            authorisation_method=(
+                AuthorisationMethod(self.authorisation_method)
+                if self.authorisation_method
+                else None
+            ),
+            form_ref=self.authorisation_form_ref,
+            form_number=self.authorisation_form_number,
+        )
+
+
+class ChangeIn(FilingIn):
+    version: StrictInt = Field(ge=1)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CancelIn(Strict):
+    version: StrictInt = Field(ge=1)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class EffectQuery(BaseModel):
+    person_id: int = Field(ge=1)
+    care_date: date
+    region_code: str = Field(min_length=1, max_length=12)
+
+
+async def _submitted(request: Request, case: Case) -> HTTPResponse:
+    c = container(request)
+    actor = await cases.actor_for(principal(request))
+    filing = await RemoteCareFiling.get_or_none(case_id=case.id)
+    return json(
+        {
+            "case": await queries.case_detail(c, actor, case.id),
+            "filing": service.filing_view(c, filing) if filing else None,
+        },
+        status=201,
+    )
+
+
+@bp.get("/remote-care/filing-types")
+@openapi.summary("异地就医备案类型及其材料、有效期、承诺制规则")
+async def filing_types(request: Request) -> HTTPResponse:
+    return json({"items": service.types_view(container(request))})
+
+
+@bp.post("/me/remote-care-filings")
+@openapi.summary("申请异地就医备案（符合规则即受即办）")
+@requires(Role.CITIZEN)
+@idempotent
+@body(FilingIn)
+async def file(request: Request, body: FilingIn) -> HTTPResponse:
+    case = await service.submit(container(request), principal(request), body.to_request())
+    return await _submitted(request, case)
+
+
+@bp.post("/station/remote-care-filings")
+@openapi.summary("服务站代办异地就医备案（须申请人授权）")
+@requires(Role.STATION_STAFF)
+@idempotent
+@body(AssistedFilingIn)
+async def file_assisted(request: Request, body: AssistedFilingIn) -> HTTPResponse:
+    case = await service.submit_assisted(
+        container(request), principal(request), body.to_request(), body.to_assisted()
+    )
+    return await _submitted(request, case)
+
+
+@bp.get("/me/remote-care-filings")
+@openapi.summary("我的异地就医备案")
+@requires(Role.CITIZEN)
+async def my_filings(request: Request) -> HTTPResponse:
+    return json({"items": await service.my_filings(container(request), principal(request))})
+
+
+@bp.get("/me/remote-care-filings/<filing_id:int>")
+@openapi.summary("异地就医备案详情")
+@requires(Role.CITIZEN)
+async def my_filing(request: Request, filing_id: int) -> HTTPResponse:
+    return json(await service.my_filing(container(request), principal(request), filing_id))
+
+
+@bp.post("/me/remote-care-filings/<filing_id:int>/change")
+@openapi.summary("变更异地就医备案（须填写原因）")
+@requires(Role.CITIZEN)
+@idempotent
+@body(ChangeIn)
+async def change_filing(request: Request, filing_id: int, body: ChangeIn) -> HTTPResponse:
+    case = await service.change(
+        container(request),
+        principal(request),
+        filing_id,
+        version=body.version,
+        reason=body.reason,
+        req=body.to_request(),
+    )
+    return await _submitted(request, case)
+
+
+@bp.post("/me/remote-care-filings/<filing_id:int>/cancel")
+@openapi.summary("取消异地就医备案（须填写原因）")
+@requires(Role.CITIZEN)
+@idempotent
+@body(CancelIn)
+async def cancel_filing(request: Request, filing_id: int, body: CancelIn) -> HTTPResponse:
+    c = container(request)
+    filing = await service.cancel(
+        c, principal(request), filing_id, version=body.version, reason=body.reason
+    )
+    return json(service.filing_view(c, filing))
+
+
+@bp.get("/remote-care/effect")
+@openapi.summary("查询某次就医适用的备案及报销比例调整（审核人员）")
+@requires(Role.REVIEWER, Role.SUPERVISOR)
+async def filing_effect(request: Request) -> HTTPResponse:
+    q = parse_query(request, EffectQuery)
+    effect = await service.filing_effect(
+        container(request), q.person_id, q.care_date, q.region_code
+    )
+    return json({**vars(effect), "ratio_adjustment": str(effect.ratio_adjustment)})
+
+
+@bp.get("/me/benefits")
+@openapi.summary("我的有效门诊慢特病资格和异地就医备案")
+@requires(Role.CITIZEN)
+async def my_benefits(request: Request) -> HTTPResponse:
+    actor = await cases.actor_for(principal(request))
+    if actor.person_id is None:
+        return json({"chronic_qualifications": [], "remote_care_filings": []})
+    return json(await active_benefits(container(request), actor.person_id))
