@@ -68,7 +68,9 @@ class ClaimInvoice(Model):
     """One invoice image and its reading."""
 
     id = fields.BigIntField(primary_key=True)
-    claim = fields.ForeignKeyField("models.Claim", related_name="invoices", on_delete=fields.CASCADE)
+    claim = fields.ForeignKeyField(
+        "models.Claim", related_name="invoices", on_delete=fields.CASCADE
+    )
     file_key = fields.CharField(max_length=200)  # the upload as received
     image_key = fields.CharField(max_length=200)  # what OCR reads and reviewers see
     content_type = fields.CharField(max_length=40)

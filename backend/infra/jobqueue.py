@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from backend.container import Container
+    from config.settings import Settings
 
 log = logging.getLogger("yibao.jobqueue")
 QUEUE_NAME = "yibao"
@@ -61,10 +62,21 @@ class JobQueue(Protocol):
     async def close(self) -> None: ...
 
 
-def _default_resolver() -> Mapping[str, JobSpec]:
-    from backend.jobs import on_demand_jobs
+def resolver_for(settings: Settings | None) -> Resolver:
+    """The specs listed in ``backend.jobs.on_demand_jobs``, built once on first use."""
+    cache: dict[str, JobSpec] = {}
 
-    return {spec.name: spec for spec in on_demand_jobs()}
+    def resolve() -> Mapping[str, JobSpec]:
+        if not cache:
+            from backend.jobs import on_demand_jobs  # backend.jobs imports the container
+
+            cache.update({spec.name: spec for spec in on_demand_jobs(settings)})
+        return cache
+
+    return resolve
+
+
+_default_resolver = resolver_for(None)
 
 
 async def run_attempt(c: Container, spec: JobSpec, kwargs: Mapping[str, Any]) -> Any:
@@ -199,5 +211,8 @@ def saq_function(spec: JobSpec) -> Callable[..., Awaitable[Any]]:
     return run
 
 
-def open_job_queue(redis_url: str | None) -> JobQueue:
-    return SaqJobQueue(redis_url) if redis_url else InProcessJobQueue()
+def open_job_queue(settings: Settings) -> JobQueue:
+    resolver = resolver_for(settings)
+    if settings.redis_url:
+        return SaqJobQueue(settings.redis_url, resolver)
+    return InProcessJobQueue(resolver)

@@ -1,0 +1,223 @@
+"""Reimbursement claims (零星报销): citizens, station clerks, reviewers and finance.
+
+Uploads are ``multipart/form-data`` with one part named ``file`` (a JPEG, PNG or PDF); the
+type is recognised from the content. The body is refused with 413 before the multipart parts
+are looked at when it is larger than the configured limit (plus the multipart envelope).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json, raw
+
+from backend.claims import service
+from backend.claims.checks import InvoiceValues
+from backend.claims.uploads import FileTooLarge
+from backend.errors import InvalidInput
+from backend.identity.models import Role
+from handlers.idempotency import idempotent
+from handlers.request import body, container, parse_query, principal, requires
+
+bp = Blueprint("claims")
+
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewClaimIn(Strict):
+    person_id: StrictInt | None = Field(default=None, ge=1)  # a family member; default: self
+
+
+class StationClaimIn(Strict):
+    applicant_id_number: str = Field(min_length=15, max_length=18)
+
+
+class SubmitIn(Strict):
+    version: StrictInt = Field(ge=1)
+    bank_name: str = Field(min_length=2, max_length=60)
+    bank_account: str = Field(min_length=12, max_length=40)
+    note: str = Field(default="", max_length=200)
+    authorisation_method: Literal["app", "signed_form"] | None = None
+    authorisation_form_ref: str = Field(default="", max_length=200)
+    authorisation_form_number: str = Field(default="", max_length=64)
+
+
+class VersionIn(Strict):
+    version: StrictInt = Field(ge=1)
+
+
+class PaidIn(Strict):
+    reference: str = Field(min_length=4, max_length=64)
+
+
+class StatsQuery(BaseModel):
+    date_from: date
+    date_to: date
+
+
+# -- applicant side ------------------------------------------------------------------------------
+
+
+@bp.post("/claims")
+@requires(Role.CITIZEN)
+@idempotent
+@body(NewClaimIn)
+async def create_claim(request: Request, body: NewClaimIn) -> HTTPResponse:
+    c = container(request)
+    claim = await service.create_claim(c, principal(request), person_id=body.person_id)
+    return json(await service.claim_view(c, claim), status=201)
+
+
+@bp.post("/station/claims")
+@requires(Role.STATION_STAFF)
+@idempotent
+@body(StationClaimIn)
+async def create_station_claim(request: Request, body: StationClaimIn) -> HTTPResponse:
+    c = container(request)
+    claim = await service.create_station_claim(
+        c, principal(request), applicant_id_number=body.applicant_id_number
+    )
+    return json(await service.claim_view(c, claim), status=201)
+
+
+@bp.get("/claims")
+@requires(Role.CITIZEN)
+async def my_claims(request: Request) -> HTTPResponse:
+    c = container(request)
+    claims = await service.my_claims(principal(request))
+    return json({"items": [await service.claim_view(c, cl) for cl in claims]})
+
+
+@bp.get("/claims/<claim_id:int>")
+@requires(Role.CITIZEN, Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+async def get_claim(request: Request, claim_id: int) -> HTTPResponse:
+    c = container(request)
+    claim = await service.load_claim(c, principal(request), claim_id)
+    return json(await service.claim_view(c, claim))
+
+
+def _upload_bytes(request: Request) -> bytes:
+    limit = container(request).settings.upload_max_bytes
+    if len(request.body or b"") > limit + MULTIPART_OVERHEAD:
+        raise FileTooLarge(max_bytes=limit)
+    part = request.files.get("file") if request.files else None
+    if part is None:
+        raise InvalidInput(
+            "请以 multipart/form-data 格式上传，文件字段名为 file", code="FILE_REQUIRED"
+        )
+    return part.body
+
+
+@bp.post("/claims/<claim_id:int>/invoices")
+@requires(Role.CITIZEN, Role.STATION_STAFF)
+async def upload_invoice(request: Request, claim_id: int) -> HTTPResponse:
+    c = container(request)
+    inv = await service.add_invoice(c, principal(request), claim_id, _upload_bytes(request))
+    claim = await service.load_claim(c, principal(request), claim_id)
+    view = await service.claim_view(c, claim)
+    return json({"invoice_id": inv.id, "claim": view}, status=201)
+
+
+@bp.delete("/claims/<claim_id:int>/invoices/<invoice_id:int>")
+@requires(Role.CITIZEN, Role.STATION_STAFF)
+async def delete_invoice(request: Request, claim_id: int, invoice_id: int) -> HTTPResponse:
+    c = container(request)
+    await service.remove_invoice(c, principal(request), claim_id, invoice_id)
+    claim = await service.load_claim(c, principal(request), claim_id)
+    return json(await service.claim_view(c, claim))
+
+
+@bp.post("/claims/<claim_id:int>/submit")
+@requires(Role.CITIZEN, Role.STATION_STAFF)
+@idempotent
+@body(SubmitIn)
+async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPResponse:
+    c = container(request)
+    claim = await service.submit_claim(
+        c,
+        principal(request),
+        claim_id,
+        version=body.version,
+        bank_name=body.bank_name,
+        bank_account=body.bank_account,
+        note=body.note,
+        authorisation_method=body.authorisation_method,
+        form_ref=body.authorisation_form_ref,
+        form_number=body.authorisation_form_number,
+    )
+    return json(await service.claim_view(c, claim))
+
+
+@bp.post("/claims/<claim_id:int>/resume")
+@requires(Role.CITIZEN, Role.STATION_STAFF)
+@idempotent
+@body(VersionIn)
+async def resume_claim(request: Request, claim_id: int, body: VersionIn) -> HTTPResponse:
+    """After 补正/补充材料: the case (``version`` is the case's) goes back to the bureau."""
+    c = container(request)
+    await service.resume_claim(c, principal(request), claim_id, version=body.version)
+    claim = await service.load_claim(c, principal(request), claim_id)
+    return json(await service.claim_view(c, claim))
+
+
+@bp.get("/claims/<claim_id:int>/invoices/<invoice_id:int>/image")
+@requires(Role.CITIZEN, Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+async def invoice_image(request: Request, claim_id: int, invoice_id: int) -> HTTPResponse:
+    data, content_type = await service.invoice_image(
+        container(request), principal(request), claim_id, invoice_id
+    )
+    return raw(
+        data,
+        content_type=content_type,
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# -- review ----------------------------------------------------------------------------------------
+
+
+@bp.get("/review/claims/<claim_id:int>")
+@requires(Role.REVIEWER, Role.SUPERVISOR)
+async def review_claim(request: Request, claim_id: int) -> HTTPResponse:
+    c = container(request)
+    claim = await service.load_claim(c, principal(request), claim_id)
+    return json(await service.review_view(c, claim))
+
+
+@bp.put("/review/claims/<claim_id:int>/invoices/<invoice_id:int>/confirmation")
+@requires(Role.REVIEWER)
+@idempotent
+@body(InvoiceValues)
+async def confirm_invoice(
+    request: Request, claim_id: int, invoice_id: int, body: InvoiceValues
+) -> HTTPResponse:
+    c = container(request)
+    await service.confirm_invoice(c, principal(request), claim_id, invoice_id, body)
+    claim = await service.load_claim(c, principal(request), claim_id)
+    return json(await service.review_view(c, claim))
+
+
+@bp.get("/review/ocr-stats")
+@requires(Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+async def ocr_stats(request: Request) -> HTTPResponse:
+    q = parse_query(request, StatsQuery)
+    if q.date_to < q.date_from or (q.date_to - q.date_from).days > 366:
+        raise InvalidInput("统计区间无效（最长一年）", code="PERIOD_INVALID")
+    return json(await service.correction_stats(q.date_from, q.date_to))
+
+
+@bp.post("/finance/disbursements/<disbursement_id:int>/paid")
+@requires(Role.SUPERVISOR, Role.ADMIN)
+@idempotent
+@body(PaidIn)
+async def mark_paid(request: Request, disbursement_id: int, body: PaidIn) -> HTTPResponse:
+    c = container(request)
+    d = await service.mark_paid(c, principal(request), disbursement_id, reference=body.reference)
+    return json(service.disbursement_view(c, d))

@@ -1,0 +1,114 @@
+"""Helpers for the claim tests: synthetic receipts (bench/ocr_synth.py), plain test photos,
+a stand-in OCR reader for tests that are not about OCR, and API shortcuts."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from tests.case_helpers import Api
+from tests.factories import Login
+
+ROOT = Path(__file__).resolve().parents[1]
+BANK = {"bank_name": "中国工商银行杭州分行", "bank_account": "6222021234567890123"}
+
+
+def load_synth() -> ModuleType:
+    if "ocr_synth" in sys.modules:
+        return sys.modules["ocr_synth"]
+    spec = importlib.util.spec_from_file_location("ocr_synth", ROOT / "bench" / "ocr_synth.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ocr_synth"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_photo(seed: int, size: tuple[int, int] = (900, 1200), fmt: str = "JPEG") -> bytes:
+    """A distinct picture per seed (far apart in photo hash)."""
+    blocks = np.random.default_rng(seed).integers(0, 255, (8, 6, 3), dtype=np.uint8)
+    img = Image.fromarray(blocks).resize(size, Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+test_photo.__test__ = False  # type: ignore[attr-defined]
+
+
+def receipt_values(**overrides: Any) -> dict[str, Any]:
+    values = {
+        "invoice_code": "33060125",
+        "invoice_number": "0012345678",
+        "issue_date": "2025-09-01",
+        "payer_name": "李小明",
+        "hospital_name": "杭州市第一人民医院",
+        "visit_type": "outpatient",
+        "total_amount": "1000.00",
+        "self_expense": "0.00",
+        "fund_paid": "0.00",
+        "other_paid": "0.00",
+    }
+    return {**values, **overrides}
+
+
+def proposal(values: dict[str, Any]) -> dict[str, Any]:
+    box = [[10, 10], [200, 10], [200, 40], [10, 40]]
+    return {
+        "fields": {k: {"value": v, "confidence": 0.97, "box": box} for k, v in values.items()},
+        "checks": {},
+        "engine": "fake",
+        "meta": {},
+    }
+
+
+class FakeReader:
+    """Stands in for the OCR engine: image bytes → a prepared reading; can fail N times."""
+
+    def __init__(self) -> None:
+        self.readings: dict[bytes, dict[str, Any]] = {}
+        self.fail_times = 0
+        self.calls = 0
+
+    def add(self, image: bytes, values: dict[str, Any]) -> bytes:
+        self.readings[image] = proposal(values)
+        return image
+
+    def __call__(self, image: bytes, engine: str) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls <= self.fail_times:
+            raise RuntimeError("engine crashed")
+        return self.readings[image]
+
+
+def files(data: bytes, name: str = "invoice.jpg", ctype: str = "image/jpeg") -> dict[str, Any]:
+    return {"file": (name, data, ctype)}
+
+
+async def new_claim(api: Api, who: Login, **body: Any) -> dict[str, Any]:
+    return await api.post("/claims", who, body, expect=201)
+
+
+async def upload(
+    api: Api, who: Login, claim_id: int, data: bytes, expect: int = 201, **kw: Any
+) -> Any:
+    resp = await api.call(
+        "post", f"/claims/{claim_id}/invoices", who, files=files(data, **kw), expect=expect
+    )
+    return resp.json
+
+
+def confirmation(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    keys = (
+        "invoice_code", "invoice_number", "issue_date", "payer_name", "hospital_name",
+        "visit_type", "total_amount", "self_expense", "fund_paid", "other_paid",
+    )  # fmt: skip
+    body = {k: values[k] for k in keys if values.get(k) is not None}
+    return {"institution_level": "primary", "care_region_code": "330100", **body, **extra}
