@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 
 from sanic import Request, Sanic
@@ -24,7 +26,10 @@ REQUEST_ID_HEADER = "X-Request-ID"
 
 
 def create_app(container: Container | None = None, *, name: str = "yibao") -> Sanic:
-    app = Sanic(name)
+    # Chinese stays readable in responses (valid JSON either way)
+    app = Sanic(
+        name, dumps=functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+    )
     app.config.REQUEST_MAX_SIZE = 12 * 1024 * 1024  # invoice photos; checked per route too
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_UI_DEFAULT = "swagger"

@@ -8,6 +8,8 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 
+from backend.infra.keys import KeyConfigError
+from config.policy import PolicyError
 from config.settings import Settings
 
 
@@ -22,14 +24,19 @@ def _serve(args: argparse.Namespace) -> int:
     build_container(settings)  # fail fast on bad keys or policy files, before forking workers
     loader = AppLoader(factory=create_app)
     app = loader.load()
+    host, port = args.host or settings.host, args.port or settings.port
     workers = args.workers or settings.workers
     app.prepare(
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         workers=workers,
         single_process=workers == 1 and args.single_process,
         access_log=args.access_log,
         motd=False,
+    )
+    print(
+        f"yibao 医保掌上办 http://{host}:{port}  API 文档 docs: http://{host}:{port}/docs",
+        flush=True,
     )
     Sanic.serve(primary=app, app_loader=loader)
     return 0
@@ -322,7 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     ocr_cmd.set_defaults(func=_ocr)
 
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (PolicyError, KeyConfigError) as exc:
+        # A mistyped policy file or a missing key: say which, without a traceback.
+        print(f"配置错误 configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

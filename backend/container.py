@@ -65,7 +65,7 @@ def build_container(
         pii=PiiCipher(keys.pii_key, keys.index_key),
         identity_provider=identity_provider or identity_provider_for(settings),
         cache=SharedCache(kv),
-        jobs=open_job_queue(settings.redis_url),
+        jobs=open_job_queue(settings),
         storage=open_storage(settings.data_dir),
     )
     if isinstance(container.jobs, InProcessJobQueue):

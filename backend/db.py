@@ -21,6 +21,8 @@ MODEL_MODULES = [
     "backend.payments.models",
     "backend.cases.models",
     "backend.vouchers.models",
+    "backend.filings.models",
+    "backend.chronic.models",
     "backend.claims.models",
 ]
 

@@ -20,6 +20,7 @@ from typing import Any
 from saq import CronJob, Queue
 
 from backend.container import Container
+from backend.infra.jobqueue import JobSpec, saq_function
 from config.settings import Settings
 
 log = logging.getLogger("yibao.jobs")
@@ -54,11 +55,41 @@ async def _clean_idempotency_records(c: Container) -> Any:
     return {"deleted": await cleanup_expired(c)}
 
 
+async def _resume_stalled_ocr(c: Container) -> Any:
+    """Re-enqueue invoice OCR that was lost (a process died, Redis was down at enqueue)."""
+    from backend.claims.jobs import resume_stalled_ocr
+
+    return {"resumed": await resume_stalled_ocr(c)}
+
+
+async def _remind_chronic_renewals(c: Container) -> Any:
+    """Remind holders of 门诊慢特病 qualifications before expiry; expire lapsed ones."""
+    from backend.chronic.service import remind_renewals
+
+    return await remind_renewals(c)
+
+
+async def _expire_remote_care_filings(c: Container) -> Any:
+    from backend.filings.service import expire_lapsed_filings
+
+    return await expire_lapsed_filings(c)
+
+
 PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep_cases", _sweep_cases, interval_s=60),
+    PeriodicJob("resume_stalled_ocr", _resume_stalled_ocr, interval_s=300, cron="*/5 * * * *"),
     PeriodicJob("expire_payment_orders", _expire_payment_orders, interval_s=60),
     PeriodicJob("clean_idempotency_records", _clean_idempotency_records, 3600, cron="7 * * * *"),
+    PeriodicJob("remind_chronic_renewals", _remind_chronic_renewals, 3600, cron="17 * * * *"),
+    PeriodicJob("expire_remote_care_filings", _expire_remote_care_filings, 3600, cron="23 * * * *"),
 )
+
+
+def on_demand_jobs(settings: Settings | None = None) -> tuple[JobSpec, ...]:
+    """Jobs enqueued on demand (``c.jobs.enqueue(name, **kwargs)``), for both queue adapters."""
+    from backend.claims.jobs import ocr_job_spec
+
+    return (ocr_job_spec(settings or Settings()),)
 
 
 class InProcessScheduler:
@@ -128,9 +159,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 def build_settings(redis_url: str) -> dict[str, Any]:
     functions = {job.name: _saq_function(job) for job in PERIODIC}
+    on_demand = [saq_function(spec) for spec in on_demand_jobs()]
     return {
         "queue": Queue.from_url(redis_url, name=QUEUE_NAME),
-        "functions": list(functions.values()),
+        "functions": [*functions.values(), *on_demand],
         "cron_jobs": [
             CronJob(functions[job.name], cron=job.cron, timeout=job.timeout_s) for job in PERIODIC
         ],

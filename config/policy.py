@@ -7,6 +7,7 @@ operator who mistyped a premium finds it before a citizen pays it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -200,15 +201,13 @@ InstitutionLevel = Literal["primary", "secondary", "tertiary"]
 
 class ReimbursementPolicy(Versioned):
     """零星（手工）报销: claim window, deductibles and ratios by visit type and institution level,
-    the yearly cap, the lower rate for unfiled care outside the insured region, the amount above
-    which a second reviewer is needed, and the payout time limit. Money in fen."""
+    the yearly cap, the amount above which a second reviewer is needed, and the payout time
+    limit. Money in fen. Care outside the insured city follows the remote-care policy
+    (remote_care.yaml): the filing's ratio adjustment, or the one for care without a filing."""
 
-    insured_region_code: str = Field(pattern=r"^[0-9]{6}$")  # 统筹区 (city) code
     claim_window_days: int = Field(ge=1, le=3 * 366)  # invoice date at most this old
     yearly_cap_fen: int = Field(gt=0)  # 年度最高支付限额, counting payouts of the year
     terms: dict[VisitType, dict[InstitutionLevel, CareTerms]]
-    # care outside the insured region without a remote-care filing: ratio lowered by this
-    remote_unfiled_reduction: Decimal = Field(ge=0, le=1, decimal_places=4)
     second_review_above_fen: int = Field(ge=0)  # 双人复核 when the payable amount exceeds it
     payout_working_days: int = Field(ge=1, le=60)  # 限期汇款到账, after approval
     photo_hash_max_distance: int = Field(ge=0, le=3)  # dHash bits; <=3 keeps the band index exact
@@ -219,6 +218,156 @@ class ReimbursementPolicy(Versioned):
             levels = self.terms.get(visit)  # type: ignore[call-overload]
             if not levels or set(levels) != {"primary", "secondary", "tertiary"}:
                 raise ValueError(f"terms.{visit}: primary, secondary and tertiary are all needed")
+        return self
+
+
+# -- remote-care filing (异地就医备案) ---------------------------------------------------------
+
+# The proofs a filing type may ask for (material keys of the remote_care_filing definition).
+FILING_PROOFS = (
+    "resettlement_proof",  # 异地安置证明（户籍或居住证明）
+    "residence_proof",  # 异地居住证明（居住证等）
+    "work_proof",  # 异地工作证明（用人单位派驻证明、劳动合同等）
+    "referral_document",  # 转诊医院出具的转诊（转院）证明
+    "emergency_proof",  # 急诊诊断证明或急诊病历
+)
+FilingProof = Literal[
+    "resettlement_proof", "residence_proof", "work_proof", "referral_document", "emergency_proof"
+]
+# The first two digits of a province-level administrative division code (GB/T 2260).
+PROVINCE_PREFIXES = frozenset(
+    {
+        *("11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36"),
+        *("37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62"),
+        *("63", "64", "65", "71", "81", "82"),
+    }
+)
+
+
+def is_province_code(code: str) -> bool:
+    return (
+        len(code) == 6 and code.isdigit() and code[:2] in PROVINCE_PREFIXES and code[2:] == "0000"
+    )
+
+
+def is_city_code(code: str) -> bool:
+    """A prefecture-level code: ``PPCC00`` with CC not 00 (municipalities use PP0100)."""
+    return (
+        len(code) == 6
+        and code.isdigit()
+        and code[:2] in PROVINCE_PREFIXES
+        and code[2:4] != "00"
+        and code[4:] == "00"
+    )
+
+
+class RemoteCareFilingType(BaseModel):
+    """One filing type (备案类型) of the national platform, with its acceptance rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=30)
+    category: Literal["long_term", "temporary"]  # 异地长期居住人员 / 临时外出就医人员
+    national_code: str = Field(default="", pattern=r"^([0-9]{2})?$")  # RLOC_REA, when known
+    proofs: list[FilingProof] = Field(default_factory=list)  # key materials
+    # 承诺制: none; may_replace (a personal commitment letter may replace the proofs);
+    # required (the commitment letter is the only material)
+    commitment: Literal["none", "may_replace", "required"] = "none"
+    review: bool = False  # False: 即受即办 when the rules hold; True: back-office review
+    requires_hospital: bool = False  # the destination hospital must be named (转诊)
+    validity_days: int | None = Field(default=None, ge=1, le=3660)  # temporary only
+    min_days_before_change: int = Field(default=0, ge=0, le=3660)  # long-term: 变更/取消间隔
+    retroactive_days: int = Field(default=0, ge=0, le=3660)  # 补备案: 0 = not allowed
+    ratio_adjustment: Decimal = Field(ge=-1, le=0)  # added to the reimbursement ratio
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RemoteCareFilingType:
+        if self.category == "long_term" and self.validity_days is not None:
+            raise ValueError("validity_days: a long-term filing is valid until changed")
+        if self.category == "temporary" and self.validity_days is None:
+            raise ValueError("validity_days: required for a temporary filing")
+        if self.commitment == "may_replace" and not self.proofs:
+            raise ValueError("commitment: may_replace needs proofs to replace")
+        if self.commitment == "required" and self.proofs:
+            raise ValueError("commitment: required means no proofs")
+        if len(set(self.proofs)) != len(self.proofs):
+            raise ValueError("proofs: a proof listed twice")
+        return self
+
+
+class RemoteCarePolicy(Versioned):
+    """异地就医备案: the filing types (national defaults), the home city, ratio adjustments."""
+
+    home_city_code: str  # the insured city (参保地), prefecture-level code
+    province_wide_settlement: bool = False  # no filing needed for care inside the home province
+    no_filing_ratio_adjustment: Decimal = Field(ge=-1, le=0)  # out-of-region care, no filing
+    max_start_days_ahead: int = Field(ge=0, le=366)  # a start date at most this far ahead
+    types: dict[str, RemoteCareFilingType] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RemoteCarePolicy:
+        if not is_city_code(self.home_city_code):
+            raise ValueError("home_city_code: not a prefecture-level code like 330100")
+        bad = [k for k in self.types if not k.replace("_", "").isalpha() or not k.islower()]
+        if bad:
+            raise ValueError(f"types: codes are lower-case words: {', '.join(bad)}")
+        return self
+
+
+# -- chronic and special diseases (门诊慢特病) ------------------------------------------------
+
+# The evidence a disease may ask for (material keys of the chronic_disease definition).
+CHRONIC_EVIDENCE = (
+    "diagnosis_certificate",  # 二级及以上医院诊断证明书
+    "medical_record",  # 近期门诊病历或出院小结 (non-key: 容缺)
+    "exam_report",  # 相关检查检验报告
+    "pathology_report",  # 病理诊断报告
+    "treatment_record",  # 透析、移植手术或放化疗记录
+)
+ChronicEvidence = Literal[
+    "diagnosis_certificate", "medical_record", "exam_report", "pathology_report", "treatment_record"
+]
+
+
+class ChronicDisease(BaseModel):
+    """One disease of the catalogue (病种目录); its key is the code (national M-code if known)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=40)
+    category: Literal["chronic", "special"]  # 慢性病 / 特殊病
+    evidence: list[ChronicEvidence] = Field(min_length=1)
+    criteria: dict[str, str] = Field(min_length=1)  # 认定标准, reviewed one by one
+    fast_track: bool = False  # approved without expert review with a clear diagnosis
+    fast_track_min_level: int = Field(default=2, ge=1, le=3)  # hospital level of that diagnosis
+    validity_years: int | None = Field(default=None, ge=1, le=10)  # None: 长期有效
+    institutions: int = Field(ge=1, le=5)  # designated institutions the holder may choose
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ChronicDisease:
+        if "diagnosis_certificate" not in self.evidence:
+            raise ValueError("evidence: must include diagnosis_certificate")
+        if len(set(self.evidence)) != len(self.evidence):
+            raise ValueError("evidence: listed twice")
+        bad = [k for k in self.criteria if not (k[:1].isalpha() and k.isalnum() and len(k) <= 8)]
+        if bad:
+            raise ValueError(f"criteria: codes are short letters and digits: {', '.join(bad)}")
+        return self
+
+
+class ChronicPolicy(Versioned):
+    """门诊慢特病: the disease catalogue, renewal window and reminders, revocation reasons."""
+
+    renewal_window_days: int = Field(ge=1, le=366)  # renewal possible this long before expiry
+    reminder_days_before: int = Field(ge=1, le=366)  # the citizen is reminded this long before
+    revoke_reasons: dict[str, str] = Field(min_length=1)
+    diseases: dict[str, ChronicDisease] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ChronicPolicy:
+        if self.reminder_days_before > self.renewal_window_days:
+            raise ValueError("reminder_days_before: after the renewal window opens")
+        bad = [k for k in self.diseases if not re.fullmatch(r"(M[0-9]{5}|[A-Z]{1,2}[0-9]{3,5})", k)]
+        if bad:
+            raise ValueError(f"diseases: codes like M03900 (or local L0001): {', '.join(bad)}")
         return self
 
 
@@ -274,6 +423,8 @@ class Policies:
     case_workflow: PolicyTable[CaseWorkflowPolicy]
     voucher: PolicyTable[VoucherPolicy]
     reimbursement: PolicyTable[ReimbursementPolicy]
+    remote_care: PolicyTable[RemoteCarePolicy]
+    chronic: PolicyTable[ChronicPolicy]
 
 
 def load_policies(directory: Path = POLICY_DIR) -> Policies:
@@ -285,4 +436,6 @@ def load_policies(directory: Path = POLICY_DIR) -> Policies:
         case_workflow=load_table(directory / "case_workflow.yaml", CaseWorkflowPolicy),
         voucher=load_table(directory / "voucher.yaml", VoucherPolicy),
         reimbursement=load_table(directory / "reimbursement.yaml", ReimbursementPolicy),
+        remote_care=load_table(directory / "remote_care.yaml", RemoteCarePolicy),
+        chronic=load_table(directory / "chronic.yaml", ChronicPolicy),
     )

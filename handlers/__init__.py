@@ -7,8 +7,11 @@ from sanic import Blueprint, Sanic
 from handlers import accounts as account_handlers
 from handlers import auth as auth_handlers
 from handlers import cases as case_handlers
+from handlers import chronic as chronic_handlers
+from handlers import claims as claim_handlers
 from handlers import enrollment as enrollment_handlers
 from handlers import family as family_handlers
+from handlers import filings as filing_handlers
 from handlers import health
 from handlers import me as me_handlers
 from handlers import payments as payment_handlers
@@ -28,6 +31,9 @@ def register_blueprints(app: Sanic) -> None:
     api.append(family_handlers.bp)
     api.append(station_handlers.bp)
     api.append(case_handlers.bp)
+    api.append(filing_handlers.bp)
+    api.append(chronic_handlers.bp)
+    api.append(claim_handlers.bp)
     api.append(enrollment_handlers.bp)
     api.append(payment_handlers.bp)
     api.append(voucher_handlers.bp)

@@ -9,6 +9,7 @@ are written in the same transaction, so they commit or fail with the change.
 
 from __future__ import annotations
 
+import importlib
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -110,6 +111,10 @@ class ServiceHooks:
 
 HOOKS: dict[str, ServiceHooks] = {}
 
+# Domain modules that register hooks when imported; loaded at start-up by check_definitions,
+# so that no process (web worker, `yibao worker`) runs a service without its domain.
+SERVICE_DOMAINS = ("backend.filings.service", "backend.chronic.service", "backend.claims.service")
+
 
 def register_hooks(service_code: str, hooks: ServiceHooks) -> None:
     HOOKS[service_code] = hooks
@@ -197,9 +202,17 @@ def time_limit(c: Container, defn: Definition, on: date | None = None) -> TimeLi
 
 
 def check_definitions(policies: Policies) -> None:
-    """At start-up: every registered definition's time limit and the calendar resolve."""
+    """At start-up: every registered definition's time limit and the calendar resolve, and
+    every service that needs its domain's hooks has them."""
+    for module in SERVICE_DOMAINS:
+        importlib.import_module(module)
     _calendar_for(policies)
     for defn in definitions().all():
+        needs_hooks = bool(defn.derived) or any(
+            "service_ready" in t.guards for t in defn.transitions
+        )
+        if needs_hooks and defn.code not in HOOKS:
+            raise RuntimeError(f"service {defn.code} has no registered hooks (SERVICE_DOMAINS)")
         if defn.sla.limit is not None:
             continue
         for version in policies.case_workflow.versions:

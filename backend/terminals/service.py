@@ -187,6 +187,72 @@ def parse_headers(headers: Mapping[str, str]) -> SignedHeaders:
     return SignedHeaders(key_id, timestamp, nonce, signature)
 
 
+def terminal_cache_key(key_id: str) -> str:
+    """The shared-cache key of a terminal's authentication data (see :func:`_terminal_auth`)."""
+    return f"terminal:{key_id}"
+
+
+@dataclass(frozen=True)
+class _TerminalAuth:
+    """What checking a signature needs of a terminal; cached in every process (``c.cache``),
+    dropped everywhere when the terminal changes (:func:`deactivate_terminal`)."""
+
+    identity: TerminalIdentity
+    secret: str
+    is_active: bool
+
+
+class _NotCached(Exception):
+    """An unknown key id: read through every time, so random key ids cannot fill the cache."""
+
+
+async def _terminal_auth(c: Container, key_id: str) -> _TerminalAuth | None:
+    async def load() -> _TerminalAuth:
+        terminal = await Terminal.get_or_none(key_id=key_id)
+        if terminal is None:
+            raise _NotCached
+        try:
+            secret = c.pii.decrypt(terminal.secret_enc, SECRET_FIELD)
+        except DecryptionFailed as exc:  # a key mix-up on the server, not the terminal's fault
+            raise RuntimeError(f"terminal {terminal.key_id}: secret does not decrypt") from exc
+        identity = TerminalIdentity(
+            key_id=terminal.key_id,
+            institution_code=terminal.institution_code,
+            institution_name=terminal.institution_name,
+            city_code=terminal.city_code,
+        )
+        return _TerminalAuth(identity, secret, terminal.is_active)
+
+    try:
+        return await c.cache.get_or_load(terminal_cache_key(key_id), load)
+    except _NotCached:
+        return None
+
+
+@dataclass
+class PendingNonce:
+    """A checked request's nonce not yet spent: the caller spends it together with its own
+    one-time key in one round trip (``KeyValueStore.add_chain``), or with :meth:`spend`.
+    Every path out of the request must spend it, refusals included, so a signed request is
+    acted on once at most."""
+
+    key: str
+    ttl_s: float
+    spent: bool = False
+
+    async def spend(self, c: Container) -> None:
+        """Spend the nonce now (no-op when already spent); a replay is refused."""
+        if self.spent:
+            return
+        self.spent = True
+        if not await c.kv.add(self.key, "1", self.ttl_s):
+            raise nonce_replayed()
+
+
+def nonce_replayed() -> Unauthorized:
+    return _refuse("TERMINAL_NONCE_REPLAYED", "重复的请求，已拒绝")
+
+
 async def authenticate_terminal(
     c: Container,
     *,
@@ -196,6 +262,23 @@ async def authenticate_terminal(
     body: bytes,
 ) -> TerminalIdentity:
     """Verify one signed request; returns the terminal or raises a 401 :class:`Unauthorized`."""
+    identity, nonce = await check_terminal_signature(
+        c, method=method, target=target, headers=headers, body=body
+    )
+    await nonce.spend(c)
+    return identity
+
+
+async def check_terminal_signature(
+    c: Container,
+    *,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> tuple[TerminalIdentity, PendingNonce]:
+    """Everything :func:`authenticate_terminal` checks except the nonce, which is returned
+    unspent: the caller must spend it (:class:`PendingNonce`) before acting on the request."""
     signed = parse_headers(headers)
     if not _TARGET_RE.fullmatch(target):
         raise _refuse("TERMINAL_AUTH_MALFORMED", "请求地址格式有误", invalid=["target"])
@@ -210,16 +293,12 @@ async def authenticate_terminal(
             max_skew_s=skew,
         )
 
-    terminal = await Terminal.get_or_none(key_id=signed.key_id)
+    terminal = await _terminal_auth(c, signed.key_id)
     if terminal is None or not terminal.is_active:
         raise _refuse("TERMINAL_UNKNOWN", "终端未登记或已停用")
-    try:
-        secret = c.pii.decrypt(terminal.secret_enc, SECRET_FIELD)
-    except DecryptionFailed as exc:  # a key mix-up on the server, not the terminal's fault
-        raise RuntimeError(f"terminal {terminal.key_id}: secret does not decrypt") from exc
 
     expected = compute_signature(
-        secret, canonical_string(method, target, signed.timestamp, signed.nonce, body)
+        terminal.secret, canonical_string(method, target, signed.timestamp, signed.nonce, body)
     )
     try:
         presented = base64.b64decode(signed.signature, validate=True)
@@ -228,16 +307,8 @@ async def authenticate_terminal(
     if not hmac.compare_digest(presented, base64.b64decode(expected)):
         raise _refuse("TERMINAL_SIGNATURE_INVALID", "终端签名无效")
 
-    nonce_key = f"terminal-nonce:{terminal.key_id}:{signed.nonce}"
-    if not await c.kv.add(nonce_key, "1", 2 * skew):
-        raise _refuse("TERMINAL_NONCE_REPLAYED", "重复的请求，已拒绝")
-
-    return TerminalIdentity(
-        key_id=terminal.key_id,
-        institution_code=terminal.institution_code,
-        institution_name=terminal.institution_name,
-        city_code=terminal.city_code,
-    )
+    key_id = terminal.identity.key_id
+    return terminal.identity, PendingNonce(f"terminal-nonce:{key_id}:{signed.nonce}", 2 * skew)
 
 
 # --- administration ----------------------------------------------------------------------
@@ -313,5 +384,7 @@ async def deactivate_terminal(
                 subject_id=key_id,
                 reason=reason,
             )
+    # Dropped in every process: the terminal's next request is refused at once everywhere.
+    await c.cache.invalidate(terminal_cache_key(key_id))
     if not changed and not await Terminal.exists(key_id=key_id):
         raise NotFound("终端不存在", code="TERMINAL_NOT_FOUND")

@@ -1,8 +1,7 @@
 """What a terminal is told about the holder's special benefits when a code is verified.
 
-Empty until the chronic-disease qualification (门诊慢特病) and remote-care filing (异地就医备案)
-services exist: they fill this one function with the person's *active* qualifications and
-filings. Keep it cheap: it runs on every verification.
+The person's chronic-disease qualifications (门诊慢特病) and remote-care filings (异地就医备案)
+that cover today. Cheap: two indexed queries on the person, run on every verification.
 """
 
 from __future__ import annotations
@@ -13,4 +12,10 @@ from backend.container import Container
 
 
 async def active_benefits(c: Container, person_id: int) -> dict[str, list[dict[str, Any]]]:
-    return {"chronic_qualifications": [], "remote_care_filings": []}
+    from backend.chronic.service import active_qualifications
+    from backend.filings.service import active_filings
+
+    return {
+        "chronic_qualifications": await active_qualifications(c, person_id),
+        "remote_care_filings": await active_filings(c, person_id),
+    }
