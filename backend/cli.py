@@ -26,6 +26,11 @@ def _serve(args: argparse.Namespace) -> int:
     app = loader.load()
     host, port = args.host or settings.host, args.port or settings.port
     workers = args.workers or settings.workers
+    if workers > 1 and not settings.redis_url:
+        # The in-process store is per process: revocations, rate limits and one-time codes
+        # would not be shared between workers.
+        print("多个 Web 进程需要 Redis：请设置 YIBAO_REDIS_URL", file=sys.stderr)
+        return 2
     app.prepare(
         host=host,
         port=port,
