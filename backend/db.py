@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as run_migrations
 
 from config.settings import Settings
@@ -27,9 +28,18 @@ MODEL_MODULES = [
 ]
 
 
+def _connection(url: str) -> str | dict[str, Any]:
+    """PostgreSQL through asyncpg gets the app's engine (``backend.infra.pg``: a cheaper
+    connection reset on pool release); every other URL is Tortoise's own."""
+    config = expand_db_url(url)
+    if config["engine"] != "tortoise.backends.asyncpg":
+        return url
+    return {**config, "engine": "backend.infra.pg"}
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": url},
+        "connections": {"default": _connection(url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,

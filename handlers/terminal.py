@@ -9,7 +9,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.terminals.service import HEADERS, TerminalIdentity, authenticate_terminal
+from backend.terminals.service import (
+    HEADERS,
+    PendingNonce,
+    TerminalIdentity,
+    authenticate_terminal,
+    check_terminal_signature,
+)
 from handlers.request import Handler, container, wraps_documented
 
 bp = Blueprint("terminal", url_prefix="/terminal")
@@ -33,6 +39,43 @@ def terminal_auth(handler: Handler) -> Handler:
     for name in HEADERS:
         wrapper = openapi.parameter(name, str, "header", required=True)(wrapper)
     return wrapper
+
+
+def terminal_auth_deferring_nonce(handler: Handler) -> Handler:
+    """:func:`terminal_auth`, but the nonce is left for the handler to spend with its own
+    one-time key in one round trip (``request.ctx.terminal_nonce``, a :class:`PendingNonce`).
+    Whatever way the handler ends without having spent it, refusals and errors included, it is
+    spent here, so a signed request is still acted on at most once; a replay is refused."""
+
+    @wraps_documented(handler)
+    async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+        c = container(request)
+        identity, nonce = await check_terminal_signature(
+            c,
+            method=request.method,
+            target=request.raw_url.decode("latin-1"),
+            headers=request.headers,
+            body=request.body or b"",
+        )
+        request.ctx.terminal = identity
+        request.ctx.terminal_nonce = nonce
+        try:
+            return await handler(request, *args, **kwargs)
+        except Exception as exc:
+            if not nonce.spent:
+                try:
+                    await nonce.spend(c)
+                except Exception as replay:  # a replay answers as a replay, whatever else
+                    raise replay from exc
+            raise
+
+    for name in HEADERS:
+        wrapper = openapi.parameter(name, str, "header", required=True)(wrapper)
+    return wrapper
+
+
+def terminal_nonce(request: Request) -> PendingNonce | None:
+    return getattr(request.ctx, "terminal_nonce", None)
 
 
 def terminal(request: Request) -> TerminalIdentity:

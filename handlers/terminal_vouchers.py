@@ -14,7 +14,12 @@ from backend.errors import DomainError
 from backend.vouchers import verification
 from handlers.idempotency import idempotent
 from handlers.request import Handler, body, container, wraps_documented
-from handlers.terminal import terminal, terminal_auth
+from handlers.terminal import (
+    terminal,
+    terminal_auth,
+    terminal_auth_deferring_nonce,
+    terminal_nonce,
+)
 
 bp = Blueprint("terminal_vouchers", url_prefix="/terminal/vouchers")
 
@@ -71,11 +76,16 @@ class UsesIn(BaseModel):
     "返回脱敏身份、险种与参保状态、慢特病资格与异地就医备案，并记录本次使用。"
 )
 @limit_body(VERIFY_MAX_BODY)
-@terminal_auth
+@terminal_auth_deferring_nonce
 @body(VerifyIn)
 async def verify_code(request: Request, body: VerifyIn) -> HTTPResponse:
+    # The request's nonce and the code's first use are spent in one round trip.
     result = await verification.verify_online(
-        container(request), terminal(request), code=body.code, purpose=body.purpose
+        container(request),
+        terminal(request),
+        code=body.code,
+        purpose=body.purpose,
+        nonce=terminal_nonce(request),
     )
     return json(result)
 

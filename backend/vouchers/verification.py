@@ -35,7 +35,7 @@ from backend.enrollment.service import is_enrolled, status_of
 from backend.errors import DomainError
 from backend.identity.models import Person
 from backend.identity.persons import person_view
-from backend.terminals.service import TerminalIdentity
+from backend.terminals.service import PendingNonce, TerminalIdentity, nonce_replayed
 from backend.vouchers import alerts, errors
 from backend.vouchers.benefits import active_benefits
 from backend.vouchers.codes import (
@@ -217,9 +217,38 @@ async def _insert_and_look_around(use: VoucherUse, window: timedelta) -> int | N
     return other["id"] if other else None
 
 
+async def _spend_first_use(
+    c: Container,
+    terminal: TerminalIdentity,
+    claims: CodeClaims,
+    ttl_s: float,
+    nonce: PendingNonce | None,
+) -> None:
+    """The code's first use; with the request's unspent nonce, both in one round trip: the
+    nonce first, so a replayed request is refused without touching the code."""
+    used = (_used_key(claims), terminal.key_id, ttl_s)
+    if nonce is None or nonce.spent:
+        if not await c.kv.add(*used):
+            raise errors.CodeUsed()
+        return
+    nonce.spent = True
+    done = await c.kv.add_chain([(nonce.key, "1", nonce.ttl_s), used])
+    if done == 0:
+        raise nonce_replayed()
+    if done == 1:
+        raise errors.CodeUsed()
+
+
 async def verify_online(
-    c: Container, terminal: TerminalIdentity, *, code: str, purpose: str
+    c: Container,
+    terminal: TerminalIdentity,
+    *,
+    code: str,
+    purpose: str,
+    nonce: PendingNonce | None = None,
 ) -> dict[str, Any]:
+    """``nonce``: the terminal request's nonce when the caller left it unspent (spent here with
+    the code's first use; the caller spends it on every refusal raised before that)."""
     policy = _policy(c)
     _check_purpose(policy, purpose)
     skew = c.settings.voucher_clock_skew_s
@@ -236,8 +265,7 @@ async def verify_online(
     if state.status is not VoucherStatus.ACTIVE:
         raise errors.VoucherRevoked()
     remaining = claims.expires_at + skew - now_ts + 1
-    if not await c.kv.add(_used_key(claims), terminal.key_id, max(1.0, remaining)):
-        raise errors.CodeUsed()
+    await _spend_first_use(c, terminal, claims, max(1.0, remaining), nonce)
     use = _new_use(claims, state, terminal, purpose, UseMode.ONLINE, now, now)
     minutes = alerts.window_minutes(c)
     try:

@@ -207,3 +207,26 @@ async def test_refusals_record_nothing_and_do_not_spend_the_nonce(c, client, clo
     _, response = await client.get(WHOAMI, headers=good)
     assert response.status == 200, response.text
     assert await AuditEntry.all().count() == audit_before
+
+
+async def test_a_cached_terminal_disabled_is_refused_at_once(c, client):
+    term = await make_terminal(c)
+    headers = terminal_headers(c, term, "GET", WHOAMI)
+    _, response = await client.get(WHOAMI, headers=headers)
+    assert response.status == 200, response.text
+    # Served from the cache now: a change behind the service's back is not seen...
+    await Terminal.filter(key_id=term.identity.key_id).update(is_active=False)
+    _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
+    assert response.status == 200 or not c.cache.live, response.text
+    # ...but deactivation through the service drops it in every process at once.
+    await deactivate_terminal(c, term.identity.key_id, reason="设备遗失")
+    _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
+    assert_refused(response, "TERMINAL_UNKNOWN")
+
+
+async def test_unknown_key_ids_are_not_cached(c, client):
+    term = await make_terminal(c)
+    await Terminal.filter(key_id=term.identity.key_id).delete()
+    _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
+    assert_refused(response, "TERMINAL_UNKNOWN")
+    assert "terminal:" + term.identity.key_id not in c.cache._entries

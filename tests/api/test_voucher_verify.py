@@ -137,6 +137,58 @@ async def test_a_code_is_used_once(c, client, holder):
     assert await VoucherUse.all().count() == 1
 
 
+def _verify_request(c, term, code, *, nonce: str) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps({"code": code, "purpose": "02121"}).encode()
+    headers = terminal_headers(c, term, "POST", VOUCHER_VERIFY, raw, nonce=nonce)
+    return raw, {**headers, "Content-Type": "application/json"}
+
+
+async def test_a_replayed_request_nonce_does_not_spend_the_code(c, client, holder):
+    # The nonce and the code's first use are spent in one round trip, the nonce first.
+    login, vid = holder
+    term = await make_terminal(c)
+    first, second = await voucher_code(client, login, vid), await voucher_code(client, login, vid)
+    raw, headers = _verify_request(c, term, first, nonce="nonce-shared-000001")
+    _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
+    assert resp.status == 200, resp.text
+    raw, headers = _verify_request(c, term, second, nonce="nonce-shared-000001")
+    _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
+    _error(resp, 401, "TERMINAL_NONCE_REPLAYED")
+    assert (await terminal_verify(client, c, term, second)).status == 200  # not burnt
+    assert await VoucherUse.all().count() == 2
+
+
+async def test_a_refused_code_still_spends_the_request_nonce(c, client, holder):
+    login, vid = holder
+    term = await make_terminal(c)
+    raw, headers = _verify_request(c, term, "not-a-code", nonce="nonce-refused-00001")
+    _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
+    _error(resp, 422, "VOUCHER_CODE_MALFORMED")
+    _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
+    _error(resp, 401, "TERMINAL_NONCE_REPLAYED")
+    # A used code spends the nonce too: the replay is told it is a replay.
+    code = await voucher_code(client, login, vid)
+    assert (await terminal_verify(client, c, term, code)).status == 200
+    raw, headers = _verify_request(c, term, code, nonce="nonce-used-0000001")
+    _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
+    _error(resp, 409, "VOUCHER_CODE_USED")
+    _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
+    _error(resp, 401, "TERMINAL_NONCE_REPLAYED")
+
+
+async def test_a_refused_terminal_signature_does_not_spend_the_code(c, client, holder):
+    login, vid = holder
+    term = await make_terminal(c)
+    code = await voucher_code(client, login, vid)
+    raw, headers = _verify_request(c, term, code, nonce="nonce-forged-000001")
+    headers["X-Terminal-Signature"] = base64.b64encode(b"\0" * 32).decode()
+    _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
+    _error(resp, 401, "TERMINAL_SIGNATURE_INVALID")
+    raw, headers = _verify_request(c, term, code, nonce="nonce-forged-000001")
+    _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
+    assert resp.status == 200, resp.text  # neither the code nor the nonce was spent
+
+
 async def test_expiry_uses_the_server_clock_with_a_small_skew_allowance(c, client, holder):
     login, vid = holder
     term = await make_terminal(c)

@@ -79,7 +79,11 @@ def _exercise(env: dict[str, str], port: int) -> None:
         assert {_call(f"{base}/api/v1/me", token=token)[0] for _ in range(8)} == {401}
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a slow graceful stop on a loaded machine
+            server.kill()
+            server.wait(timeout=30)
 
 
 async def test_two_workers_share_revocations(tmp_path, stack, on_postgres):
