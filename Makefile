@@ -49,21 +49,21 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench-http: $(STAMP) system-deps
-	$(PY) -P bench/http.py
+	$(PY) -m bench.me_http
 
 bench-payments: $(STAMP)
-	$(PY) -P bench/payments.py
+	$(PY) -m bench.payments
 
 # E-voucher verifications/s and p99 through the full HTTP path, beside bare Sanic.
 bench-voucher: $(STAMP) system-deps
-	$(PY) -P bench/voucher.py
+	$(PY) -m bench.voucher
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
 
 bench-workflow: $(STAMP)
-	$(PY) bench/workflow.py
+	$(PY) -m bench.workflow
 
 # Invoice OCR on the synthetic evaluation set (both engines + plain-Tesseract baseline).
 bench-ocr: $(STAMP) system-deps
-	$(PY) -P bench/ocr_eval.py --count 48 --json var/bench/ocr.json
+	$(PY) -m bench.ocr_eval --count 48 --json var/bench/ocr.json

@@ -1,4 +1,4 @@
-"""The baseline of ``bench/http.py``: a bare Sanic app answering a small JSON, served exactly
+"""The baseline of ``bench/me_http.py``: a bare Sanic app answering a small JSON, served exactly
 like ``yibao serve`` serves the real one (worker manager, one worker, no access log).
 
     python bench/bare_app.py --port 8001

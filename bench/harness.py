@@ -1,9 +1,9 @@
-"""Shared parts of the HTTP benchmarks (``bench/http.py``, ``bench/voucher.py``): ``wrk`` runs and
-their parsing, the throw-away stack the real app runs on (PostgreSQL + Redis when both answer,
+"""Shared parts of the HTTP benchmarks (``bench/me_http.py``, ``bench/voucher.py``): ``wrk`` runs
+and their parsing, the throw-away stack the real app runs on (PostgreSQL + Redis when both answer,
 else SQLite), and started servers that are always stopped.
 
-Import it with the repository root on ``sys.path`` (``from bench.harness import ...``); never
-put the ``bench`` folder itself on the path, or ``bench/http.py`` shadows the standard library.
+Run the benchmarks as modules from the repository root (``python -m bench.me_http``), so that
+``from bench.harness import ...`` resolves.
 """
 
 from __future__ import annotations

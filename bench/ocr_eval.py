@@ -8,7 +8,7 @@ scan vs phone photo), and seconds per image (wall clock and CPU). Ends with one 
     RESULT engine=rapidocr field_accuracy=… photo_accuracy=… median_s=…
            baseline_accuracy=… baseline_median_s=…   (on one line)
 
-    python -P bench/ocr_eval.py [--count 48] [--seed 7] [--engines rapidocr,tesseract]
+    python -m bench.ocr_eval [--count 48] [--seed 7] [--engines rapidocr,tesseract]
                                 [--json out.json]
 
 Exact match: strings equal; amounts equal to the cent; ``items`` equal as a multiset of
@@ -26,16 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-# run as a script, bench/ is first on sys.path and bench/http.py would shadow the stdlib
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.ocr_synth import Sample, generate  # noqa: E402
-from ocr.engines import TesseractEngine  # noqa: E402
-from ocr.fields import extract_fields  # noqa: E402
-from ocr.pipeline import FIELD_KEYS, read_invoice  # noqa: E402
+from bench.ocr_synth import Sample, generate
+from ocr.engines import TesseractEngine
+from ocr.fields import extract_fields
+from ocr.pipeline import FIELD_KEYS, read_invoice
 
 
 def _items_key(items: list[dict[str, Any]] | None) -> list[tuple[str, str]]:

@@ -32,13 +32,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-ROOT = Path(__file__).resolve().parents[1]
-# run as a script, bench/ is first on sys.path and bench/http.py would shadow the stdlib
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from ocr.checks import amount_to_upper  # noqa: E402
+from ocr.checks import amount_to_upper
 
 # --------------------------------------------------------------------------- fonts
 

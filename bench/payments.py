@@ -2,7 +2,7 @@
 by the real app, beside a bare Sanic endpoint, plus credits per order under 50 concurrent
 duplicate callbacks.
 
-    make bench-payments        # or: .venv/bin/python -P bench/payments.py [--orders 1500]
+    make bench-payments        # or: .venv/bin/python -m bench.payments [--orders 1500]
 
 The app runs as ``yibao serve --workers 1`` on a throw-away PostgreSQL database (schema from
 the models) with Redis when it answers, and the in-process WeChat Pay simulator as its gateway
@@ -16,29 +16,25 @@ generator, not by Sanic). The last line is
 ``RESULT orders_per_s=… callbacks_per_s=… bare_rps=… duplicate_credits=…``.
 """
 
+import argparse
+import asyncio
 import os
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+import uuid
+from contextlib import suppress
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-sys.path.insert(0, os.path.dirname(_HERE))
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from contextlib import suppress  # noqa: E402
-from datetime import date, timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlparse  # noqa: E402
-
-import httpx  # noqa: E402
-
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 NOTIFY = "/api/v1/payments/wechat/notify"

@@ -3,7 +3,7 @@
 single-use ``SET NX``, voucher and enrollment state, the use recorded, the cross-city check),
 beside a bare Sanic JSON endpoint in the same run, one worker each, loaded by ``wrk``.
 
-    make bench-voucher         # or: .venv/bin/python -P bench/voucher.py [--runs 3]
+    make bench-voucher         # or: .venv/bin/python -m bench.voucher [--runs 3]
 
 The app is ``yibao serve --workers 1`` on a throw-away PostgreSQL database with Redis when both
 answer (as in production), else SQLite and the in-process store (said in the output). The
@@ -22,28 +22,23 @@ times, medians reported. The last line is
 ``RESULT verify_rps=… bare_rps=… ratio=… p99_ms=…``.
 """
 
+import argparse
+import asyncio
+import json
 import os
+import shutil
+import signal
+import statistics
 import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-sys.path.insert(0, os.path.dirname(_HERE))  # the repository root, for bench.harness
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, date, datetime, timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from bench.harness import (  # noqa: E402
+from bench.harness import (
     Servers,
     WrkResult,
     app_env,
@@ -52,6 +47,7 @@ from bench.harness import (  # noqa: E402
     run_wrk,
 )
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
 BARE_APP = Path(_HERE) / "bare_app.py"
 LUA = Path(_HERE) / "voucher.lua"
 VERIFY = "/api/v1/terminal/vouchers/verify"

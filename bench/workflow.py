@@ -1,7 +1,7 @@
 """Workflow benchmark: 1,000,000 cases in PostgreSQL, transitions per second through the service
 layer, and the p95 latency of the reviewer-queue query.
 
-    make bench-workflow            # or: python bench/workflow.py --cases 1000000
+    make bench-workflow            # or: python -m bench.workflow --cases 1000000
 
 The database (default ``yibao_bench``, from YIBAO_BENCH_DATABASE_URL) is dropped and created by
 the script. Bulk rows go in with COPY; the measured operations go through the same service and
@@ -23,25 +23,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-# bench/http.py would shadow the standard library's http package: run from the repository root.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import asyncpg
+from tortoise import Tortoise
 
-import asyncpg  # noqa: E402
-from tortoise import Tortoise  # noqa: E402
-
-from backend import db  # noqa: E402
-from backend.cases import queries, service  # noqa: E402
-from backend.cases.models import Case, CaseTask, TaskStatus  # noqa: E402
-from backend.container import build_container  # noqa: E402
-from backend.identity.models import Account, Role  # noqa: E402
-from backend.identity.persons import find_or_create_person  # noqa: E402
-from backend.identity.principal import Principal  # noqa: E402
-from backend.infra.kv import MemoryStore  # noqa: E402
-from config.settings import Settings  # noqa: E402
-from workflows import registry  # noqa: E402
-from workflows.definitions.testing import TEST_CLAIM  # noqa: E402
+from backend import db
+from backend.cases import queries, service
+from backend.cases.models import Case, CaseTask, TaskStatus
+from backend.container import build_container
+from backend.identity.models import Account, Role
+from backend.identity.persons import find_or_create_person
+from backend.identity.principal import Principal
+from backend.infra.kv import MemoryStore
+from config.settings import Settings
+from workflows import registry
+from workflows.definitions.testing import TEST_CLAIM
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/yibao_bench"
 CATEGORIES = {

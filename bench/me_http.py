@@ -1,7 +1,7 @@
 """HTTP benchmark: authenticated ``GET /api/v1/me`` of the real app against a bare Sanic JSON
 endpoint, in the same run, one worker each, loaded by ``wrk`` over loopback.
 
-    make bench-http            # or: .venv/bin/python -P bench/http.py [--sqlite] [--runs 3]
+    make bench-http            # or: .venv/bin/python -m bench.me_http [--sqlite] [--runs 3]
 
 The real app is served by ``yibao serve --workers 1`` on PostgreSQL + Redis when both answer
 (as in production; URLs from YIBAO_BENCH_DATABASE_URL / YIBAO_BENCH_REDIS_URL, else the test
@@ -14,27 +14,19 @@ alternately ``--runs`` times and the medians reported, since the machine is shar
 The last line is ``RESULT me_rps=… bare_rps=… ratio=… me_p99_ms=…``.
 """
 
-# This file is called http.py: keep its folder off sys.path, or it would shadow the standard
-# library's ``http`` package for everything imported below.
+import argparse
+import asyncio
 import os
+import shutil
+import signal
+import statistics
+import subprocess
 import sys
+import tempfile
+import uuid
+from pathlib import Path
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-sys.path.insert(0, os.path.dirname(_HERE))  # the repository root, for bench.harness
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import uuid  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from bench.harness import (  # noqa: E402
+from bench.harness import (
     Servers,
     WrkResult,
     app_env,
@@ -44,6 +36,7 @@ from bench.harness import (  # noqa: E402
     run_wrk,
 )
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
 BARE_APP = Path(_HERE) / "bare_app.py"
 TARGET_RATIO = 0.40
 
