@@ -113,7 +113,12 @@ HOOKS: dict[str, ServiceHooks] = {}
 
 # Domain modules that register hooks when imported; loaded at start-up by check_definitions,
 # so that no process (web worker, `yibao worker`) runs a service without its domain.
-SERVICE_DOMAINS = ("backend.filings.service", "backend.chronic.service", "backend.claims.service")
+SERVICE_DOMAINS = (
+    "backend.identity.info_change",
+    "backend.filings.service",
+    "backend.chronic.service",
+    "backend.claims.service",
+)
 
 
 def register_hooks(service_code: str, hooks: ServiceHooks) -> None:

@@ -25,6 +25,10 @@ class Person(Model):
     gender = fields.CharField(max_length=1)  # "M" / "F", from the ID number
     region_code = fields.CharField(max_length=6)
     phone_enc = fields.CharField(max_length=200, null=True)
+    # Kept current by 参保信息变更 (backend/identity/info_change.py)
+    address_enc = fields.CharField(max_length=400, null=True)
+    payout_bank_name = fields.CharField(max_length=60, null=True)
+    payout_account_enc = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -547,3 +547,56 @@ async def test_citizen_must_be_bound_to_apply(api, c, clock):
     resp = await api.post("/cases", unbound, claim_form(), expect=403)
     assert resp["error"]["code"] == "BINDING_REQUIRED"
     assert adult_id_number(c)  # the factory module stays importable for others
+
+
+async def test_issued_change_is_written_to_the_person_record(api, ppl, c, client):
+    from backend.identity.models import Person
+
+    person_id = ppl.citizen.person.id
+    await api.post(
+        "/cases",
+        ppl.citizen,
+        {"service_code": "insurance_info_change",
+         "form": {"change_type": "phone", "new_phone": "13912345678"}},
+        expect=201,
+    )  # fmt: skip
+    person = await Person.get(id=person_id)
+    assert c.pii.decrypt(person.phone_enc, "phone") == "13912345678"
+    me = await api.get("/me", ppl.citizen)
+    assert me["phone"] == "139****5678"  # the cached profile was dropped on issuance
+    await api.post(
+        "/cases",
+        ppl.citizen,
+        {"service_code": "insurance_info_change",
+         "form": {"change_type": "address", "new_address": "杭州市西湖区文三路 1 号"}},
+        expect=201,
+    )  # fmt: skip
+    person = await Person.get(id=person_id)
+    assert c.pii.decrypt(person.address_enc, "address") == "杭州市西湖区文三路 1 号"
+
+
+async def test_a_bank_account_change_reaches_the_record_only_when_issued(api, ppl, c):
+    from backend.identity.models import Person
+
+    case = await api.post(
+        "/cases",
+        ppl.citizen,
+        {"service_code": "insurance_info_change",
+         "form": {"change_type": "bank_account", "bank_name": "工商银行",
+                  "bank_account": "6222021234567890123"},
+         "materials": [{"key": "bank_card", "file_ref": "files/card.jpg"},
+                       {"key": "bank_confirmation", "file_ref": "files/confirm.jpg"}]},
+        expect=201,
+    )  # fmt: skip
+    assert case["state"] != "issued"  # waits for the front desk and two reviewers
+    person = await Person.get(id=ppl.citizen.person.id)
+    assert person.payout_account_enc is None
+    case = await _accept(api, ppl, case)
+    first = await api.claim_decide(case, ppl.reviewer)
+    assert first["state"] == "in_review"  # second level still to come: nothing written yet
+    assert (await Person.get(id=ppl.citizen.person.id)).payout_account_enc is None
+    final = await api.claim_decide(first, ppl.reviewer2)
+    assert final["state"] == "issued"
+    person = await Person.get(id=ppl.citizen.person.id)
+    assert person.payout_bank_name == "工商银行"
+    assert c.pii.decrypt(person.payout_account_enc, "bank_account") == "6222021234567890123"
