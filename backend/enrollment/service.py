@@ -218,12 +218,25 @@ async def ensure_rows(person_ids: list[int], year: int) -> list[Enrollment]:
 
 async def status_of(c: Container, person_id: int, year: int) -> EnrollmentStatus:
     row = await Enrollment.get_or_none(person_id=person_id, year=year)
-    if row is not None and row.status is not EnrollmentStatus.NOT_ENROLLED:
-        return EnrollmentStatus(row.status)
+    current = EnrollmentStatus(row.status) if row is not None else None
+    if current is not None and current is not EnrollmentStatus.NOT_ENROLLED:
+        return current
     previous = await Enrollment.exists(
         person_id=person_id, year=year - 1, status=EnrollmentStatus.ENROLLED
     )
-    if previous:
+    return status_from(c, year, current, enrolled_year_before=previous)
+
+
+def status_from(
+    c: Container, year: int, current: EnrollmentStatus | None, *, enrolled_year_before: bool
+) -> EnrollmentStatus:
+    """``status_of``'s rule on rows already read: ``current`` is the status on the person's
+    enrollment row for ``year`` (None: no row); ``enrolled_year_before``: an *enrolled* row for
+    ``year - 1`` exists. Any stored status but not-enrolled stands; otherwise enrolled the year
+    before and this year's collection closed is *lapsed*, anything else *not enrolled*."""
+    if current is not None and current is not EnrollmentStatus.NOT_ENROLLED:
+        return current
+    if enrolled_year_before:
         try:
             policy = premium_for(c, year)
             closed = local_today(c.clock) > policy.collection_end

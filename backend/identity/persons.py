@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from tortoise.exceptions import IntegrityError
 
 from backend.clock import local_today
@@ -64,10 +66,24 @@ def masked_id_number(c: Container, person: Person) -> str:
 
 def person_view(c: Container, person: Person) -> dict[str, object]:
     """What any response may show of a person: masked, never the raw number."""
+    return masked_person_view(
+        c,
+        id=person.id,
+        name=person.name,
+        id_number_enc=person.id_number_enc,
+        gender=person.gender,
+        birth_date=person.birth_date,
+    )
+
+
+def masked_person_view(
+    c: Container, *, id: int, name: str, id_number_enc: str, gender: str, birth_date: date
+) -> dict[str, object]:
+    """``person_view`` from a ``person`` row read without the ORM (raw SQL)."""
     return {
-        "id": person.id,
-        "name": person.name,
-        "id_number": masked_id_number(c, person),
-        "gender": person.gender,
-        "birth_date": person.birth_date.isoformat(),
+        "id": id,
+        "name": name,
+        "id_number": mask_id_number(c.pii.decrypt(id_number_enc, ID_FIELD)),
+        "gender": gender,
+        "birth_date": birth_date.isoformat(),
     }

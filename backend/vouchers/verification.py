@@ -9,9 +9,12 @@ terminals racing with one code get exactly one success) → the use is recorded 
 (voucher, nonce) row is the durable guard) → cross-city alert check.
 The answer: the masked person, insurance type and this year's status, active benefits.
 
-Hot-path reads are cached in every process (``c.cache``): the voucher's state, invalidated on
-revocation and re-activation; and an *enrolled* status (a status other than enrolled is read
-through every time, so a citizen who has just paid is never told "not insured" from the cache).
+Online, everything the answer needs of the database — the voucher and its masked person, the
+person's enrollment for the year, the chronic qualifications and remote-care filings covering
+today — is read fresh by one query (``lookup.verification_facts``, raw SQL that mirrors the
+enrollment, chronic and filings rules), so a revocation, a payment or a new qualification shows
+at once. Offline reports read the voucher's state through the per-process cache (``c.cache``),
+invalidated on revocation and re-activation.
 
 Offline (``report_offline``): each entry is verified like a live code, but its expiry is checked
 against the reported ``used_at`` and any key still in the key file may have signed it. Each code
@@ -31,13 +34,12 @@ from tortoise.exceptions import IntegrityError
 from backend.clock import local_today
 from backend.container import Container
 from backend.enrollment.models import EnrollmentStatus
-from backend.enrollment.service import is_enrolled, status_of
+from backend.enrollment.service import status_from
 from backend.errors import DomainError
 from backend.identity.models import Person
-from backend.identity.persons import person_view
+from backend.identity.persons import masked_person_view, person_view
 from backend.terminals.service import PendingNonce, TerminalIdentity, nonce_replayed
 from backend.vouchers import alerts, errors
-from backend.vouchers.benefits import active_benefits
 from backend.vouchers.codes import (
     CodeClaims,
     check_live,
@@ -47,6 +49,7 @@ from backend.vouchers.codes import (
     verify_signature,
 )
 from backend.vouchers.keys import VoucherKey, VoucherKeyRing, keyring_for, retention_s
+from backend.vouchers.lookup import verification_facts
 from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
 from backend.vouchers.service import state_key, use_view
 from config.policy import VoucherPolicy
@@ -87,25 +90,6 @@ async def voucher_state(c: Container, voucher_id: str) -> VoucherState | None:
         )
 
     return await c.cache.get_or_load(state_key(voucher_id), load)
-
-
-class _NotCached(Exception):
-    """Carries a value out of a cache load without letting the cache keep it."""
-
-    def __init__(self, value: EnrollmentStatus) -> None:
-        self.value = value
-
-
-async def insurance_status(c: Container, person_id: int, year: int) -> EnrollmentStatus:
-    async def load() -> EnrollmentStatus:
-        if await is_enrolled(person_id, year):
-            return EnrollmentStatus.ENROLLED
-        raise _NotCached(await status_of(c, person_id, year))
-
-    try:
-        return await c.cache.get_or_load(f"enrolled:{person_id}:{year}", load)
-    except _NotCached as read_through:
-        return read_through.value
 
 
 def _policy(c: Container) -> VoucherPolicy:
@@ -259,11 +243,21 @@ async def verify_online(
     now_ts = now.timestamp()
     check_live(claims, now_ts, skew)
 
-    state = await voucher_state(c, claims.voucher_id)
-    if state is None:
+    today = local_today(c.clock)
+    year = today.year
+    facts = await verification_facts(claims.voucher_id, year, today)
+    if facts is None:
         raise errors.VoucherNotFound()
-    if state.status is not VoucherStatus.ACTIVE:
+    if facts.voucher_status != VoucherStatus.ACTIVE:
         raise errors.VoucherRevoked()
+    state = VoucherState(
+        id=facts.voucher_id,
+        status=VoucherStatus(facts.voucher_status),
+        person_id=facts.person_id,
+        holder_id=facts.holder_id,
+        revoked_at=facts.revoked_at,
+        person=masked_person_view(c, **facts.person),
+    )
     remaining = claims.expires_at + skew - now_ts + 1
     await _spend_first_use(c, terminal, claims, max(1.0, remaining), nonce)
     use = _new_use(claims, state, terminal, purpose, UseMode.ONLINE, now, now)
@@ -273,9 +267,8 @@ async def verify_online(
     except IntegrityError as exc:  # recorded by an offline report first
         raise errors.CodeUsed() from exc
 
-    year = local_today(c.clock).year
-    status = await insurance_status(c, state.person_id, year)
-    benefits = await active_benefits(c, state.person_id)
+    current = EnrollmentStatus(facts.enrollment_status) if facts.enrollment_status else None
+    status = status_from(c, year, current, enrolled_year_before=facts.enrolled_year_before)
     await alerts.raise_alert(c, use, other_id, holder_id=state.holder_id, minutes=minutes)
     return {
         "voucher_id": state.id,
@@ -289,7 +282,8 @@ async def verify_online(
             "status_name": STATUS_NAMES[status],
             "covered_today": status is EnrollmentStatus.ENROLLED,
         },
-        **benefits,
+        "chronic_qualifications": facts.chronic_qualifications,
+        "remote_care_filings": facts.remote_care_filings,
         "use": use_view(c, use),
     }
 

