@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import qrcode
 import qrcode.image.svg
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
@@ -20,20 +20,12 @@ from backend.errors import NotFound
 from backend.identity.models import Role
 from handlers.idempotency import idempotent
 from handlers.request import body, container, parse_query, principal, requires
+from handlers.schemas import MaterialIn, Strict
 from workflows.definition import Channel
 
 bp = Blueprint("cases")
 
 STAFF = (Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MaterialIn(Strict):
-    key: str = Field(min_length=1, max_length=40)
-    file_ref: str = Field(min_length=1, max_length=200)
 
 
 class SubmitIn(Strict):

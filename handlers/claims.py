@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 
@@ -21,14 +21,11 @@ from backend.errors import InvalidInput
 from backend.identity.models import Role
 from handlers.idempotency import idempotent
 from handlers.request import body, container, parse_query, principal, requires
+from handlers.schemas import Strict
 
 bp = Blueprint("claims")
 
 MULTIPART_OVERHEAD = 64 * 1024
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class NewClaimIn(Strict):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
@@ -20,18 +20,10 @@ from backend.identity.models import Role
 from backend.vouchers.benefits import active_benefits
 from handlers.idempotency import idempotent
 from handlers.request import body, container, parse_query, principal, requires
+from handlers.schemas import MaterialIn, Strict
 from workflows.definition import Channel
 
 bp = Blueprint("filings")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MaterialIn(Strict):
-    key: str = Field(min_length=1, max_length=40)
-    file_ref: str = Field(min_length=1, max_length=200)
 
 
 class FilingIn(Strict):
