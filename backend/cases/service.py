@@ -786,6 +786,71 @@ class AssistedCase:
     form_number: str = ""
 
 
+@dataclass(frozen=True)
+class Assistance:
+    """Who files for whom, and on what authority (帮办代办), apart from the request itself."""
+
+    applicant_id_number: str
+    channel: Channel = Channel.STATION
+    agent_name: str = ""
+    authorisation_method: AuthorisationMethod | None = None
+    form_ref: str = ""
+    form_number: str = ""
+
+    def case(self, request: NewCase) -> AssistedCase:
+        return AssistedCase(request=request, **vars(self))
+
+
+async def applicant_person_id(principal: Principal) -> int:
+    """The person a citizen acts as: their real-name binding."""
+    actor = await actor_for(principal)
+    if actor.person_id is None:
+        raise Forbidden("请先完成实名认证", code="BINDING_REQUIRED")
+    return actor.person_id
+
+
+async def submit_owned(
+    c: Container,
+    principal: Principal,
+    request: NewCase,
+    guard: Callable[[int], Awaitable[None]],
+    assistance: Assistance | None = None,
+) -> Case:
+    """Submit a case of a service whose domain keeps one record per person (a filing, a
+    qualification): ``guard(person_id)`` — no active record, no open application — runs under
+    the applicant's row lock, so two concurrent applications cannot both pass it."""
+    from backend.identity.persons import find_person
+
+    if assistance is None:
+        person_id = await applicant_person_id(principal)
+    else:
+        await _assisting_station(principal, request.service_code)  # refuse before locking
+        person = await find_person(c, assistance.applicant_id_number.strip().upper())
+        if person is None:
+            raise NotFound("未找到该参保人", code="PERSON_NOT_FOUND")
+        person_id = person.id
+    async with in_transaction():
+        await Person.select_for_update().get(id=person_id)
+        await guard(person_id)
+        if assistance is None:
+            return await submit(c, principal, request)
+        return await submit_assisted(c, principal, assistance.case(request))
+
+
+async def _assisting_station(principal: Principal, service_code: str) -> Station:
+    """The clerk's station, when the service is among the items delegated to it."""
+    if principal.station_id is None:
+        raise Forbidden("账号未关联服务站", code="NO_STATION")
+    station = await Station.get(id=principal.station_id)
+    try:
+        defn = definitions().latest(service_code)
+    except wf_registry.UnknownDefinition:
+        raise UnknownService(service_code=service_code) from None
+    if defn.delegation_item not in (station.delegated_items or []):
+        raise ItemNotDelegated(item=defn.delegation_item)
+    return station
+
+
 async def submit_assisted(c: Container, principal: Principal, req: AssistedCase) -> Case:
     """Station staff submit for a citizen (帮办代办) or record a window application.
 
@@ -796,15 +861,7 @@ async def submit_assisted(c: Container, principal: Principal, req: AssistedCase)
     from backend.identity.persons import find_person
 
     actor = await actor_for(principal)
-    if principal.station_id is None:
-        raise Forbidden("账号未关联服务站", code="NO_STATION")
-    station = await Station.get(id=principal.station_id)
-    try:
-        defn = definitions().latest(req.request.service_code)
-    except wf_registry.UnknownDefinition:
-        raise UnknownService(service_code=req.request.service_code) from None
-    if defn.delegation_item not in (station.delegated_items or []):
-        raise ItemNotDelegated(item=defn.delegation_item)
+    station = await _assisting_station(principal, req.request.service_code)
     applicant = await find_person(c, req.applicant_id_number.strip().upper())
     if applicant is None:
         raise NotFound("未找到该参保人", code="PERSON_NOT_FOUND")

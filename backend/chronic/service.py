@@ -30,19 +30,15 @@ from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
 from backend.cases import service as cases
-from backend.cases.errors import ItemNotDelegated
-from backend.cases.models import AuthorisationMethod, Case, CaseTask, InboxMessage, TaskStatus
+from backend.cases.models import Case, CaseTask, InboxMessage, TaskStatus
 from backend.chronic.models import ChronicQualification, ChronicVerdict, QualificationStatus
 from backend.clock import CHINA_TZ, local_today
 from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.identity.models import Person, Role
-from backend.identity.persons import find_person
 from backend.identity.principal import Principal
-from backend.stations.models import Station
-from backend.stations.service import station_accepts
 from config.policy import ChronicDisease, ChronicPolicy
-from workflows.definition import FINAL_STATES, Channel
+from workflows.definition import FINAL_STATES
 
 SERVICE = "chronic_disease"
 OWNER = "chronic"
@@ -166,13 +162,6 @@ def derive(pol: ChronicPolicy, req: ChronicRequest, today: date) -> dict[str, An
 # -- submission -----------------------------------------------------------------------------
 
 
-async def _person_of(principal: Principal) -> int:
-    actor = await cases.actor_for(principal)
-    if actor.person_id is None:
-        raise Forbidden("请先完成实名认证", code="BINDING_REQUIRED")
-    return actor.person_id
-
-
 async def _check_free(person_id: int, disease_code: str, *, renewing: int | None) -> None:
     """Inside the person's lock: no other active qualification or open application."""
     today_active = await ChronicQualification.get_or_none(
@@ -203,57 +192,35 @@ def _new_case(req: ChronicRequest, derived: dict[str, Any], form: dict[str, Any]
     )
 
 
+# Who files for whom (帮办代办): the handlers build it from the request.
+Assisted = cases.Assistance
+
+
 async def submit(c: Container, principal: Principal, req: ChronicRequest) -> Case:
-    person_id = await _person_of(principal)
-    today = local_today(c.clock)
-    derived = derive(policy(c, today), req, today)
-    async with in_transaction():
-        await Person.select_for_update().get(id=person_id)
-        await _expire_lapsed(c, person_id)
-        await _check_free(person_id, req.disease_code, renewing=None)
-        return await cases.submit(c, principal, _new_case(req, derived, req.form()))
-
-
-@dataclass(frozen=True)
-class Assisted:
-    applicant_id_number: str
-    channel: Channel = Channel.STATION
-    agent_name: str = ""
-    authorisation_method: AuthorisationMethod | None = None
-    form_ref: str = ""
-    form_number: str = ""
+    """A citizen applies for themselves in the app."""
+    return await _submit(c, principal, req, None)
 
 
 async def submit_assisted(
     c: Container, principal: Principal, req: ChronicRequest, assisted: Assisted
 ) -> Case:
-    if principal.role is not Role.STATION_STAFF:
-        raise Forbidden()
-    station = await Station.get_or_none(id=principal.station_id or 0)
-    if station is None or not station_accepts(station, SERVICE):
-        raise ItemNotDelegated(item=SERVICE)
-    person = await find_person(c, assisted.applicant_id_number.strip().upper())
-    if person is None:
-        raise NotFound("未找到该参保人", code="PERSON_NOT_FOUND")
+    """Station staff apply for a citizen with the applicant's authorisation (a signed form
+    now, or the citizen's confirmation in the app), or record a window application."""
+    return await _submit(c, principal, req, assisted)
+
+
+async def _submit(
+    c: Container, principal: Principal, req: ChronicRequest, assisted: Assisted | None
+) -> Case:
     today = local_today(c.clock)
     derived = derive(policy(c, today), req, today)
-    async with in_transaction():
-        await Person.select_for_update().get(id=person.id)
-        await _expire_lapsed(c, person.id)
-        await _check_free(person.id, req.disease_code, renewing=None)
-        return await cases.submit_assisted(
-            c,
-            principal,
-            cases.AssistedCase(
-                request=_new_case(req, derived, req.form()),
-                applicant_id_number=assisted.applicant_id_number,
-                channel=assisted.channel,
-                agent_name=assisted.agent_name,
-                authorisation_method=assisted.authorisation_method,
-                form_ref=assisted.form_ref,
-                form_number=assisted.form_number,
-            ),
-        )
+
+    async def guard(person_id: int) -> None:
+        await _expire_lapsed(c, person_id)
+        await _check_free(person_id, req.disease_code, renewing=None)
+
+    new_case = _new_case(req, derived, req.form())
+    return await cases.submit_owned(c, principal, new_case, guard, assisted)
 
 
 def renewal_opens(c: Container, q: ChronicQualification) -> date | None:
@@ -267,7 +234,7 @@ async def renew(
     req: ChronicRequest,
 ) -> Case:  # fmt: skip
     """Apply to continue a qualification before it expires (the same disease)."""
-    person_id = await _person_of(principal)
+    person_id = await cases.applicant_person_id(principal)
     q = await ChronicQualification.get_or_none(id=qualification_id, person_id=person_id)
     if q is None:
         raise QualificationNotFound()
@@ -652,14 +619,14 @@ def qualification_view(c: Container, q: ChronicQualification) -> dict[str, Any]:
 
 
 async def my_qualifications(c: Container, principal: Principal) -> list[dict[str, Any]]:
-    person_id = await _person_of(principal)
+    person_id = await cases.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     rows = await ChronicQualification.filter(person_id=person_id).order_by("-valid_from", "-id")
     return [qualification_view(c, q) for q in rows]
 
 
 async def my_qualification(c: Container, principal: Principal, qid: int) -> dict[str, Any]:
-    person_id = await _person_of(principal)
+    person_id = await cases.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     q = await ChronicQualification.get_or_none(id=qid, person_id=person_id)
     if q is None:

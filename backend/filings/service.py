@@ -29,17 +29,13 @@ from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
 from backend.cases import service as cases
-from backend.cases.errors import ItemNotDelegated
-from backend.cases.models import AuthorisationMethod, Case, InboxMessage
+from backend.cases.models import Case, InboxMessage
 from backend.clock import CHINA_TZ, local_today
 from backend.container import Container
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.filings.models import FilingCategory, FilingStatus, RemoteCareFiling
-from backend.identity.models import Person, Role
-from backend.identity.persons import find_person
+from backend.identity.models import Person
 from backend.identity.principal import Principal
-from backend.stations.models import Station
-from backend.stations.service import station_accepts
 from config.policy import (
     PROVINCE_PREFIXES,
     RemoteCareFilingType,
@@ -47,7 +43,7 @@ from config.policy import (
     is_city_code,
     is_province_code,
 )
-from workflows.definition import FINAL_STATES, Channel
+from workflows.definition import FINAL_STATES
 
 SERVICE = "remote_care_filing"
 OWNER = "filings"
@@ -234,13 +230,6 @@ def derive(
 # -- submission -----------------------------------------------------------------------------
 
 
-async def _person_of(principal: Principal) -> int:
-    actor = await cases.actor_for(principal)
-    if actor.person_id is None:
-        raise Forbidden("请先完成实名认证", code="BINDING_REQUIRED")
-    return actor.person_id
-
-
 async def _expire_lapsed(c: Container, person_id: int | None = None) -> int:
     """End active temporary filings whose validity is over (frees the category)."""
     today = local_today(c.clock)
@@ -297,60 +286,35 @@ def _new_case(req: FilingRequest, derived: dict[str, Any], form: dict[str, Any])
     )
 
 
+# Who files for whom (帮办代办): the handlers build it from the request.
+Assisted = cases.Assistance
+
+
 async def submit(c: Container, principal: Principal, req: FilingRequest) -> Case:
-    """A citizen files for themselves in the app."""
-    person_id = await _person_of(principal)
-    today = local_today(c.clock)
-    derived = derive(policy(c, today), req, today)
-    async with in_transaction():
-        await Person.select_for_update().get(id=person_id)
-        await _expire_lapsed(c, person_id)
-        await _check_free(person_id, derived["$category"], replacing=None)
-        return await cases.submit(c, principal, _new_case(req, derived, req.form()))
-
-
-@dataclass(frozen=True)
-class Assisted:
-    applicant_id_number: str
-    channel: Channel = Channel.STATION
-    agent_name: str = ""
-    authorisation_method: AuthorisationMethod | None = None
-    form_ref: str = ""
-    form_number: str = ""
+    """A citizen applies for themselves in the app."""
+    return await _submit(c, principal, req, None)
 
 
 async def submit_assisted(
     c: Container, principal: Principal, req: FilingRequest, assisted: Assisted
 ) -> Case:
-    """Station staff file for a citizen (帮办代办) with the applicant's authorisation (a signed
-    form now, or the citizen's confirmation in the app), or record a window application."""
-    if principal.role is not Role.STATION_STAFF:
-        raise Forbidden()
-    station = await Station.get_or_none(id=principal.station_id or 0)
-    if station is None or not station_accepts(station, SERVICE):
-        raise ItemNotDelegated(item=SERVICE)
-    person = await find_person(c, assisted.applicant_id_number.strip().upper())
-    if person is None:
-        raise NotFound("未找到该参保人", code="PERSON_NOT_FOUND")
+    """Station staff apply for a citizen with the applicant's authorisation (a signed form
+    now, or the citizen's confirmation in the app), or record a window application."""
+    return await _submit(c, principal, req, assisted)
+
+
+async def _submit(
+    c: Container, principal: Principal, req: FilingRequest, assisted: Assisted | None
+) -> Case:
     today = local_today(c.clock)
     derived = derive(policy(c, today), req, today)
-    async with in_transaction():
-        await Person.select_for_update().get(id=person.id)
-        await _expire_lapsed(c, person.id)
-        await _check_free(person.id, derived["$category"], replacing=None)
-        return await cases.submit_assisted(
-            c,
-            principal,
-            cases.AssistedCase(
-                request=_new_case(req, derived, req.form()),
-                applicant_id_number=assisted.applicant_id_number,
-                channel=assisted.channel,
-                agent_name=assisted.agent_name,
-                authorisation_method=assisted.authorisation_method,
-                form_ref=assisted.form_ref,
-                form_number=assisted.form_number,
-            ),
-        )
+
+    async def guard(person_id: int) -> None:
+        await _expire_lapsed(c, person_id)
+        await _check_free(person_id, derived["$category"], replacing=None)
+
+    new_case = _new_case(req, derived, req.form())
+    return await cases.submit_owned(c, principal, new_case, guard, assisted)
 
 
 def _change_opens(c: Container, filing: RemoteCareFiling) -> date | None:
@@ -365,7 +329,7 @@ def _change_opens(c: Container, filing: RemoteCareFiling) -> date | None:
 async def _own_active(
     c: Container, principal: Principal, filing_id: int, version: int
 ) -> RemoteCareFiling:
-    person_id = await _person_of(principal)
+    person_id = await cases.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     filing = await RemoteCareFiling.get_or_none(id=filing_id, person_id=person_id)
     if filing is None:
@@ -585,14 +549,14 @@ def filing_view(c: Container, f: RemoteCareFiling) -> dict[str, Any]:
 
 
 async def my_filings(c: Container, principal: Principal) -> list[dict[str, Any]]:
-    person_id = await _person_of(principal)
+    person_id = await cases.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     rows = await RemoteCareFiling.filter(person_id=person_id).order_by("-valid_from", "-id")
     return [filing_view(c, f) for f in rows]
 
 
 async def my_filing(c: Container, principal: Principal, filing_id: int) -> dict[str, Any]:
-    person_id = await _person_of(principal)
+    person_id = await cases.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     filing = await RemoteCareFiling.get_or_none(id=filing_id, person_id=person_id)
     if filing is None:
