@@ -15,13 +15,12 @@ from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import queries, service
-from backend.cases.models import AuthorisationMethod, Case
+from backend.cases.models import Case
 from backend.errors import NotFound
 from backend.identity.models import Role
 from handlers.idempotency import idempotent
 from handlers.request import body, container, parse_query, principal, requires
-from handlers.schemas import MaterialIn, Strict
-from workflows.definition import Channel
+from handlers.schemas import AssistanceIn, MaterialIn, Strict
 
 bp = Blueprint("cases")
 
@@ -45,13 +44,8 @@ class SubmitIn(Strict):
         )
 
 
-class AssistedIn(SubmitIn):
-    applicant_id_number: str = Field(min_length=15, max_length=18)
-    channel: Literal["station", "window"] = "station"
-    agent_name: str = Field(default="", max_length=50)
-    authorisation_method: Literal["app", "signed_form"] | None = None
-    authorisation_form_ref: str = Field(default="", max_length=200)
-    authorisation_form_number: str = Field(default="", max_length=64)
+class AssistedIn(SubmitIn, AssistanceIn):
+    pass
 
 
 class VersionIn(Strict):
@@ -325,17 +319,7 @@ async def my_pending_authorisations(request: Request) -> HTTPResponse:
 @idempotent
 @body(AssistedIn)
 async def submit_assisted(request: Request, body: AssistedIn) -> HTTPResponse:
-    req = service.AssistedCase(
-        request=body.to_request(),
-        applicant_id_number=body.applicant_id_number,
-        channel=Channel(body.channel),
-        agent_name=body.agent_name,
-        authorisation_method=(
-            AuthorisationMethod(body.authorisation_method) if body.authorisation_method else None
-        ),
-        form_ref=body.authorisation_form_ref,
-        form_number=body.authorisation_form_number,
-    )
+    req = body.to_assistance().case(body.to_request())
     case = await service.submit_assisted(container(request), principal(request), req)
     return await _detail(request, case, 201)
 

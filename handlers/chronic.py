@@ -13,14 +13,13 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import queries
 from backend.cases import service as cases
-from backend.cases.models import AuthorisationMethod, Case
+from backend.cases.models import Case
 from backend.chronic import service
 from backend.chronic.models import ChronicQualification
 from backend.identity.models import Role
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, requires
-from handlers.schemas import MaterialIn, Strict
-from workflows.definition import Channel
+from handlers.schemas import AssistanceIn, MaterialIn, Strict
 
 bp = Blueprint("chronic")
 
@@ -48,27 +47,8 @@ class ApplicationIn(Strict):
         )
 
 
-class AssistedApplicationIn(ApplicationIn):
-    applicant_id_number: str = Field(min_length=15, max_length=18)
-    channel: Literal["station", "window"] = "station"
-    agent_name: str = Field(default="", max_length=50)
-    authorisation_method: Literal["app", "signed_form"] | None = None
-    authorisation_form_ref: str = Field(default="", max_length=200)
-    authorisation_form_number: str = Field(default="", max_length=64)
-
-    def to_assisted(self) -> service.Assisted:
-        return service.Assisted(
-            applicant_id_number=self.applicant_id_number,
-            channel=Channel(self.channel),
-            agent_name=self.agent_name,
-            authorisation_method=(
-                AuthorisationMethod(self.authorisation_method)
-                if self.authorisation_method
-                else None
-            ),
-            form_ref=self.authorisation_form_ref,
-            form_number=self.authorisation_form_number,
-        )
+class AssistedApplicationIn(ApplicationIn, AssistanceIn):
+    pass
 
 
 class RenewIn(ApplicationIn):
@@ -129,8 +109,8 @@ async def apply(request: Request, body: ApplicationIn) -> HTTPResponse:
 @idempotent
 @body(AssistedApplicationIn)
 async def apply_assisted(request: Request, body: AssistedApplicationIn) -> HTTPResponse:
-    case = await service.submit_assisted(
-        container(request), principal(request), body.to_request(), body.to_assisted()
+    case = await service.submit(
+        container(request), principal(request), body.to_request(), body.to_assistance()
     )
     return await _submitted(request, case)
 

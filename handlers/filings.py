@@ -13,15 +13,14 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import queries
 from backend.cases import service as cases
-from backend.cases.models import AuthorisationMethod, Case
+from backend.cases.models import Case
 from backend.filings import service
 from backend.filings.models import RemoteCareFiling
 from backend.identity.models import Role
 from backend.vouchers.benefits import active_benefits
 from handlers.idempotency import idempotent
 from handlers.request import body, container, parse_query, principal, requires
-from handlers.schemas import MaterialIn, Strict
-from workflows.definition import Channel
+from handlers.schemas import AssistanceIn, MaterialIn, Strict
 
 bp = Blueprint("filings")
 
@@ -55,27 +54,8 @@ class FilingIn(Strict):
         )
 
 
-class AssistedFilingIn(FilingIn):
-    applicant_id_number: str = Field(min_length=15, max_length=18)
-    channel: Literal["station", "window"] = "station"
-    agent_name: str = Field(default="", max_length=50)
-    authorisation_method: Literal["app", "signed_form"] | None = None
-    authorisation_form_ref: str = Field(default="", max_length=200)
-    authorisation_form_number: str = Field(default="", max_length=64)
-
-    def to_assisted(self) -> service.Assisted:
-        return service.Assisted(
-            applicant_id_number=self.applicant_id_number,
-            channel=Channel(self.channel),
-            agent_name=self.agent_name,
-            authorisation_method=(
-                AuthorisationMethod(self.authorisation_method)
-                if self.authorisation_method
-                else None
-            ),
-            form_ref=self.authorisation_form_ref,
-            form_number=self.authorisation_form_number,
-        )
+class AssistedFilingIn(FilingIn, AssistanceIn):
+    pass
 
 
 class ChangeIn(FilingIn):
@@ -129,8 +109,8 @@ async def file(request: Request, body: FilingIn) -> HTTPResponse:
 @idempotent
 @body(AssistedFilingIn)
 async def file_assisted(request: Request, body: AssistedFilingIn) -> HTTPResponse:
-    case = await service.submit_assisted(
-        container(request), principal(request), body.to_request(), body.to_assisted()
+    case = await service.submit(
+        container(request), principal(request), body.to_request(), body.to_assistance()
     )
     return await _submitted(request, case)
 

@@ -1,9 +1,8 @@
 """Chronic and special-disease qualification (门诊慢特病资格认定).
 
 - Applications are cases of ``chronic_disease`` owned by this domain: :func:`submit` (the
-  citizen), :func:`submit_assisted` (station staff with the applicant's authorisation) and
-  :func:`renew` check the form against the disease catalogue in force
-  (``config/policy/chronic.yaml``) and derive the facts the definition reads: the evidence the
+  citizen, or station staff with the applicant's authorisation) and :func:`renew` check the
+  form against the disease catalogue in force (``config/policy/chronic.yaml``) and derive the facts the definition reads: the evidence the
   disease needs and the fast track (即受即办 without expert review).
 - Expert review: :func:`assess` records the reviewer's verdict on every criterion of the
   disease and decides from them (all met: approve; otherwise reject) in one transaction. The
@@ -192,26 +191,14 @@ def _new_case(req: ChronicRequest, derived: dict[str, Any], form: dict[str, Any]
     )
 
 
-# Who files for whom (帮办代办): the handlers build it from the request.
-Assisted = cases.Assistance
-
-
-async def submit(c: Container, principal: Principal, req: ChronicRequest) -> Case:
-    """A citizen applies for themselves in the app."""
-    return await _submit(c, principal, req, None)
-
-
-async def submit_assisted(
-    c: Container, principal: Principal, req: ChronicRequest, assisted: Assisted
+async def submit(
+    c: Container,
+    principal: Principal,
+    req: ChronicRequest,
+    assisted: cases.Assistance | None = None,
 ) -> Case:
-    """Station staff apply for a citizen with the applicant's authorisation (a signed form
-    now, or the citizen's confirmation in the app), or record a window application."""
-    return await _submit(c, principal, req, assisted)
-
-
-async def _submit(
-    c: Container, principal: Principal, req: ChronicRequest, assisted: Assisted | None
-) -> Case:
+    """A citizen applies in the app, or station staff apply for a citizen (``assisted``: the
+    applicant's authorisation, a signed form now or a confirmation in the app)."""
     today = local_today(c.clock)
     derived = derive(policy(c, today), req, today)
 

@@ -2,8 +2,8 @@
 effect of a filing on reimbursement.
 
 - Applications are cases of ``remote_care_filing`` owned by this domain: :func:`submit` (the
-  citizen in the app), :func:`submit_assisted` (station staff, with the applicant's
-  authorisation) and :func:`change` all check the form against the filing type in force
+  citizen in the app, or station staff with the applicant's authorisation) and
+  :func:`change` all check the form against the filing type in force
   (``config/policy/remote_care.yaml``) before a case exists, and derive the facts the
   definition's conditions read (proofs needed, 即受即办 or review).
 - One active filing per person and category: the submission runs under a row lock on the
@@ -286,26 +286,11 @@ def _new_case(req: FilingRequest, derived: dict[str, Any], form: dict[str, Any])
     )
 
 
-# Who files for whom (帮办代办): the handlers build it from the request.
-Assisted = cases.Assistance
-
-
-async def submit(c: Container, principal: Principal, req: FilingRequest) -> Case:
-    """A citizen applies for themselves in the app."""
-    return await _submit(c, principal, req, None)
-
-
-async def submit_assisted(
-    c: Container, principal: Principal, req: FilingRequest, assisted: Assisted
+async def submit(
+    c: Container, principal: Principal, req: FilingRequest, assisted: cases.Assistance | None = None
 ) -> Case:
-    """Station staff apply for a citizen with the applicant's authorisation (a signed form
-    now, or the citizen's confirmation in the app), or record a window application."""
-    return await _submit(c, principal, req, assisted)
-
-
-async def _submit(
-    c: Container, principal: Principal, req: FilingRequest, assisted: Assisted | None
-) -> Case:
+    """A citizen applies in the app, or station staff apply for a citizen (``assisted``: the
+    applicant's authorisation, a signed form now or a confirmation in the app)."""
     today = local_today(c.clock)
     derived = derive(policy(c, today), req, today)
 
