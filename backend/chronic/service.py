@@ -2,8 +2,9 @@
 
 - Applications are cases of ``chronic_disease`` owned by this domain: :func:`submit` (the
   citizen, or station staff with the applicant's authorisation) and :func:`renew` check the
-  form against the disease catalogue in force (``config/policy/chronic.yaml``) and derive the facts the definition reads: the evidence the
-  disease needs and the fast track (即受即办 without expert review).
+  form against the disease catalogue in force (``config/policy/chronic.yaml``) and derive the
+  facts the definition reads: the evidence the disease needs and the fast track (即受即办
+  without expert review).
 - Expert review: :func:`assess` records the reviewer's verdict on every criterion of the
   disease and decides from them (all met: approve; otherwise reject) in one transaction. The
   ``after_transition`` hook refuses an approval or rejection of a reviewed case without
