@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -236,3 +237,40 @@ def check_json(url: str, headers: dict[str, str]) -> dict[str, object]:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         raise RuntimeError(f"{url} answered {exc.code}: {exc.read()[:300]!r}") from exc
+
+
+def report_run(i: int, label: str, result: WrkResult) -> None:
+    print(
+        f"  run {i} {label}  {result.rps:10.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
+        f"p99 {result.p99_ms:7.2f} ms  ({result.requests} requests)"
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    rps: float
+    bare_rps: float
+    p99_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.rps / self.bare_rps
+
+
+def compare(label: str, runs: list[WrkResult], bare: list[WrkResult], target: float) -> Comparison:
+    """Medians of the alternating runs, printed beside the bare baseline, with the verdict."""
+    result = Comparison(
+        rps=statistics.median(r.rps for r in runs),
+        bare_rps=statistics.median(r.rps for r in bare),
+        p99_ms=statistics.median(r.p99_ms for r in runs),
+    )
+    bare_p99 = statistics.median(r.p99_ms for r in bare)
+    width = max(len(label), len("bare Sanic JSON"))
+    for name, rps, p99 in (
+        (label, result.rps, result.p99_ms),
+        ("bare Sanic JSON", result.bare_rps, bare_p99),
+    ):
+        print(f"median  {name:<{width}}  {rps:10.1f} req/s  p99 {p99:.2f} ms")
+    verdict = "meets" if result.ratio >= target else "BELOW"
+    print(f"ratio {result.ratio:.3f} ({verdict} the target {target:.2f})")
+    return result

@@ -19,7 +19,6 @@ import asyncio
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,9 @@ from bench.harness import (
     app_env,
     bench_stack,
     check_json,
+    compare,
     free_port,
+    report_run,
     run_wrk,
 )
 
@@ -163,11 +164,7 @@ def main() -> int:
                         if result.errors:
                             raise RuntimeError(f"{label.strip()} run {i}: {result.errors} errors")
                         sink.append(result)
-                        print(
-                            f"  run {i} {label}  {result.rps:10.1f} req/s  "
-                            f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
-                            f"({result.requests} requests)"
-                        )
+                        report_run(i, label, result)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
@@ -177,18 +174,10 @@ def main() -> int:
         finally:
             servers.stop_all()
 
-    me_rps = statistics.median(r.rps for r in me_runs)
-    bare_rps = statistics.median(r.rps for r in bare_runs)
-    me_p99 = statistics.median(r.p99_ms for r in me_runs)
-    bare_p99 = statistics.median(r.p99_ms for r in bare_runs)
-    ratio = me_rps / bare_rps
-    print(f"median  GET /api/v1/me (authenticated): {me_rps:10.1f} req/s  p99 {me_p99:.2f} ms")
-    print(f"median  bare Sanic JSON:                {bare_rps:10.1f} req/s  p99 {bare_p99:.2f} ms")
-    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
-    print(f"ratio {ratio:.3f} ({verdict} the target {TARGET_RATIO:.2f})")
+    me = compare("GET /api/v1/me (authenticated)", me_runs, bare_runs, TARGET_RATIO)
     print(
-        f"RESULT me_rps={me_rps:.0f} bare_rps={bare_rps:.0f} ratio={ratio:.3f} "
-        f"me_p99_ms={me_p99:.2f}"
+        f"RESULT me_rps={me.rps:.0f} bare_rps={me.bare_rps:.0f} ratio={me.ratio:.3f} "
+        f"me_p99_ms={me.p99_ms:.2f}"
     )
     return 0
 

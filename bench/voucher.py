@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -43,7 +42,9 @@ from bench.harness import (
     WrkResult,
     app_env,
     bench_stack,
+    compare,
     free_port,
+    report_run,
     run_wrk,
 )
 
@@ -279,12 +280,12 @@ def main() -> int:
                 for i in range(1, args.runs + 1):
                     result = verify_run(app_base, env, seeded, tmp, count, args)
                     verify_runs.append(result)
-                    _report(i, "verify", result)
+                    report_run(i, "verify", result)
                     result = run_wrk(bare_url, {}, args.duration, args.connections)
                     if result.errors:
                         raise RuntimeError(f"bare run {i}: {result.errors} errors")
                     bare_runs.append(result)
-                    _report(i, "bare  ", result)
+                    report_run(i, "bare  ", result)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
@@ -294,33 +295,16 @@ def main() -> int:
         finally:
             servers.stop_all()
 
-    verify_rps = statistics.median(r.rps for r in verify_runs)
-    bare_rps = statistics.median(r.rps for r in bare_runs)
-    verify_p99 = statistics.median(r.p99_ms for r in verify_runs)
-    bare_p99 = statistics.median(r.p99_ms for r in bare_runs)
-    ratio = verify_rps / bare_rps
-    print(f"median  POST {VERIFY}: {verify_rps:10.1f} req/s  p99 {verify_p99:.2f} ms")
+    verify = compare(f"POST {VERIFY}", verify_runs, bare_runs, TARGET_RATIO)
     print(
-        f"median  bare Sanic JSON:                   {bare_rps:10.1f} req/s  p99 {bare_p99:.2f} ms"
-    )
-    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
-    print(f"ratio {ratio:.3f} ({verdict} the target {TARGET_RATIO:.2f})")
-    print(
-        f"RESULT verify_rps={verify_rps:.0f} bare_rps={bare_rps:.0f} ratio={ratio:.3f} "
-        f"p99_ms={verify_p99:.2f}"
+        f"RESULT verify_rps={verify.rps:.0f} bare_rps={verify.bare_rps:.0f} "
+        f"ratio={verify.ratio:.3f} p99_ms={verify.p99_ms:.2f}"
     )
     return 0
 
 
 def _warmup(args: argparse.Namespace) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(args), "duration": 2})
-
-
-def _report(i: int, label: str, result: WrkResult) -> None:
-    print(
-        f"  run {i} {label}  {result.rps:10.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
-        f"p99 {result.p99_ms:7.2f} ms  ({result.requests} requests)"
-    )
 
 
 if __name__ == "__main__":
