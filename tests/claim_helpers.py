@@ -3,11 +3,7 @@ a stand-in OCR reader for tests that are not about OCR, and API shortcuts."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -16,19 +12,7 @@ from PIL import Image
 from tests.case_helpers import Api
 from tests.factories import Login
 
-ROOT = Path(__file__).resolve().parents[1]
 BANK = {"bank_name": "中国工商银行杭州分行", "bank_account": "6222021234567890123"}
-
-
-def load_synth() -> ModuleType:
-    if "ocr_synth" in sys.modules:
-        return sys.modules["ocr_synth"]
-    spec = importlib.util.spec_from_file_location("ocr_synth", ROOT / "bench" / "ocr_synth.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ocr_synth"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_photo(seed: int, size: tuple[int, int] = (900, 1200), fmt: str = "JPEG") -> bytes:

@@ -52,6 +52,16 @@ def _servers_up() -> bool:
     return _reachable(PG_URL, 5432) and _reachable(REDIS_URL, 6379)
 
 
+def require(available: bool, what: str) -> None:
+    """Skip a test whose system package is missing here; with CI=true, fail instead, since
+    `make test` installs it (make system-deps) and a skip would hide the test."""
+    if available:
+        return
+    if CI:
+        pytest.fail(f"{what} is missing; CI=true requires it (make system-deps installs it)")
+    pytest.skip(f"{what} is missing")
+
+
 BACKENDS = ["sqlite", "postgres"] if (CI or _servers_up()) else ["sqlite"]
 
 

@@ -15,17 +15,18 @@ from backend.claims.models import (
     OcrStatus,
     RegisteredInvoice,
 )
+from bench import ocr_synth as synth
 from tests.case_helpers import FRIDAY, Api, People, make_people
 from tests.claim_helpers import (
     BANK,
     FakeReader,
     confirmation,
-    load_synth,
     new_claim,
     receipt_values,
     test_photo,
     upload,
 )
+from tests.conftest import require
 from tests.factories import make_citizen
 
 
@@ -82,9 +83,7 @@ async def _decide(api: Api, who, task: dict, case_id: int, expect: int = 200, **
 
 @pytest.fixture(scope="module")
 def receipt():
-    synth = load_synth()
-    if not synth.find_cjk_fonts():
-        pytest.skip("no CJK font installed")
+    require(bool(synth.find_cjk_fonts()), "a CJK font (fonts-noto-cjk)")
     # electronic outpatient receipt from Hangzhou, 2025-09-03, payer 夏波, total 787.64,
     # self-expense 2.00, fund 567.10, other 20.24 (see bench/ocr_synth.py, seed 11, index 8)
     return synth.make_sample(

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from backend.cli import main
+from bench import ocr_synth as synth
 from ocr.pipeline import FIELD_KEYS
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _synth():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("ocr_synth_cli", ROOT / "bench" / "ocr_synth.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ocr_synth_cli"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import require
 
 
 @pytest.mark.parametrize("engine", ["tesseract", "rapidocr"])
 def test_ocr_json_schema(engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    synth = _synth()
-    if not synth.find_cjk_fonts():
-        pytest.skip("no CJK font installed")
+    require(bool(synth.find_cjk_fonts()), "a CJK font (fonts-noto-cjk)")
     sample = synth.make_sample(1, 5, layout="paper_grid", difficulty="clean")
     image = tmp_path / f"invoice.{sample.ext}"
     image.write_bytes(sample.data)

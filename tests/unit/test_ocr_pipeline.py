@@ -5,35 +5,24 @@ A few images only (each RapidOCR read is about a second on two cores).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from bench import ocr_synth as synth
 from ocr.pipeline import FIELD_KEYS, read_invoice
 from ocr.preprocess import ImageError, decode_image, prepare
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_synth() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ocr_synth", ROOT / "bench" / "ocr_synth.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ocr_synth"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import require
 
 
-synth = _load_synth()
-pytestmark = pytest.mark.skipif(not synth.find_cjk_fonts(), reason="no CJK font installed")
+@pytest.fixture(autouse=True)
+def _fonts() -> None:
+    require(bool(synth.find_cjk_fonts()), "a CJK font (fonts-noto-cjk)")
+
 
 KEY_FIELDS = ("invoice_code", "invoice_number", "issue_date", "total_amount", "visit_type")
 
