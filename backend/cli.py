@@ -61,10 +61,12 @@ async def _migrate(settings: Settings) -> int:
 
 async def _seed_demo(settings: Settings) -> int:
     from backend import db
+    from backend.cases.service import check_definitions
     from backend.container import build_container
     from backend.demo import seed_demo
 
     container = build_container(settings)
+    check_definitions(container.policies)  # the demo names only what the vocabulary knows
     await db.init_db(settings.resolved_database_url)
     try:
         report = await seed_demo(container)

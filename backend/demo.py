@@ -15,7 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from backend.audit import service as audit
+from backend.clock import local_today
 from backend.container import Container
+from backend.enrollment import service as enrollment
+from backend.enrollment.models import Enrollment, EnrollmentStatus
 from backend.family import service as family
 from backend.family.models import FamilyMember, Relation, StationAuthorisation
 from backend.identity.idcard import check_character
@@ -27,16 +31,17 @@ from backend.identity.principal import Principal
 from backend.stations import assisted
 from backend.stations.models import Station, StationLevel
 from backend.stations.service import SERVICE_ITEMS, create_station
+from workflows.vocabulary import (
+    CAT_CHRONIC,
+    CAT_ENROLLMENT,
+    CAT_REIMBURSEMENT,
+    CAT_REMOTE_CARE,
+    CATEGORIES,
+    FRONT_DESK,
+)
 
 DEMO_PASSWORD = "Demo@2025"
 REGION = "330106"
-REVIEW_CATEGORIES: dict[str, str] = {
-    "insurance_info": "参保信息",
-    "enrollment": "参保登记",
-    "remote_care": "异地就医",
-    "chronic_disease": "门诊慢特病",
-    "reimbursement": "零星报销",
-}
 
 _ALL = list(SERVICE_ITEMS)
 _INFO, _ENROL, _REMOTE, _CHRONIC = (
@@ -59,19 +64,24 @@ STATIONS: list[tuple[str, str, StationLevel, str | None, list[str]]] = [
     ("XQ03-01", "青石村医保服务点", StationLevel.VILLAGE, "XQ03", [_INFO, _ENROL]),
 ]
 
-# (username, display name, role, station code, reviewer categories)
+# (username, display name, role, station code, reviewer categories). The front desk (综合受理)
+# of the district centre accepts what citizens submit from the app; a station's clerks accept
+# what is filed at their station. Every review category has a reviewer, and a second one where
+# a definition needs two levels (双人复核).
 STAFF: list[tuple[str, str, Role, str | None, list[str]]] = [
+    ("frontdesk", "区医保服务中心综合受理窗口·何丽", Role.REVIEWER, None, [FRONT_DESK]),
     ("clerk_dongcheng", "东城街道窗口·周敏", Role.STATION_STAFF, "XQ01", []),
     ("clerk_cuiyuan", "翠苑社区帮办员·吴磊", Role.STATION_STAFF, "XQ01-01", []),
     ("clerk_nanshan", "南山镇窗口·郑洁", Role.STATION_STAFF, "XQ02", []),
     ("clerk_nanshancun", "南山村帮办员·孙涛", Role.STATION_STAFF, "XQ02-01", []),
-    ("reviewer_info", "审核员·参保信息", Role.REVIEWER, None, ["insurance_info"]),
-    ("reviewer_enroll", "审核员·参保登记", Role.REVIEWER, None, ["enrollment"]),
-    ("reviewer_remote", "审核员·异地就医", Role.REVIEWER, None, ["remote_care"]),
-    ("reviewer_chronic", "审核员·门诊慢特病", Role.REVIEWER, None, ["chronic_disease"]),
-    ("reviewer_claims", "审核员·零星报销", Role.REVIEWER, None, ["reimbursement"]),
-    ("reviewer_claims2", "复核员·零星报销", Role.REVIEWER, None, ["reimbursement"]),
-    ("supervisor", "科长·业务监督", Role.SUPERVISOR, None, list(REVIEW_CATEGORIES)),
+    ("reviewer_info", "审核员·参保信息变更", Role.REVIEWER, None, [CAT_ENROLLMENT]),
+    ("reviewer_enroll", "复核员·参保登记与变更", Role.REVIEWER, None, [CAT_ENROLLMENT]),
+    ("reviewer_remote", "审核员·异地就医", Role.REVIEWER, None, [CAT_REMOTE_CARE]),
+    ("reviewer_chronic", "审核员·门诊慢特病", Role.REVIEWER, None, [CAT_CHRONIC]),
+    ("reviewer_claims", "审核员·零星报销", Role.REVIEWER, None, [CAT_REIMBURSEMENT]),
+    ("reviewer_claims2", "复核员·零星报销", Role.REVIEWER, None, [CAT_REIMBURSEMENT]),
+    ("finance", "财务科·报销汇款", Role.FINANCE, None, []),
+    ("supervisor", "科长·业务监督", Role.SUPERVISOR, None, list(CATEGORIES)),
     ("admin", "系统管理员", Role.ADMIN, None, []),
 ]
 
@@ -113,6 +123,12 @@ FAMILY: list[tuple[str, DemoPerson, Relation]] = [
     ("wangfang", LIU_ZIHAN, Relation.CHILD),  # a minor
     ("wangfang", LIU_QIANG, Relation.SPOUSE),  # pending until liuqiang grants it in the app
 ]
+
+# Everybody is insured this year (paid at a station in the collection period). Next year, when
+# its collection period is open, all but 张伟's family have paid: the walkthrough pays for them.
+ALL_PERSONS = (ZHANG_WEI, LI_NA, ZHANG_XIAOYU, ZHANG_JIANGUO, WANG_FANG, LIU_QIANG, LIU_ZIHAN,
+               CHEN_JING)  # fmt: skip
+UNPAID_NEXT_YEAR = (ZHANG_WEI, LI_NA, ZHANG_XIAOYU, ZHANG_JIANGUO)
 
 # (clerk, form number, grantor = consenting member, grantee = account holder)
 CONSENT_FORMS: list[tuple[str, str, DemoPerson, DemoPerson]] = [
@@ -226,6 +242,84 @@ _RELATION_ZH = {
 }
 
 
+def enrollment_years(c: Container) -> tuple[int, int | None]:
+    """This year, and next year when its collection period is open today (else None)."""
+    today = local_today(c.clock)
+    try:
+        policy = enrollment.premium_for(c, today.year + 1)
+    except enrollment.PremiumNotPublished:
+        return today.year, None
+    is_open = policy.collection_start <= today <= policy.collection_end
+    return today.year, (today.year + 1 if is_open else None)
+
+
+async def _enrol(c: Container, who: DemoPerson, year: int) -> None:
+    """Record a premium paid in cash at a station (the demo's history), once."""
+    person = await find_person(c, who.id_number)
+    if person is None or await enrollment.is_enrolled(person.id, year):
+        return
+    quote = await enrollment.quote(c, person, year)
+    now = c.clock.now()
+    (row,) = await enrollment.ensure_rows([person.id], year)
+    await Enrollment.filter(id=row.id).update(
+        status=EnrollmentStatus.ENROLLED,
+        contribution_fen=quote.contribution_fen,
+        subsidy_category=quote.category,
+        subsidy_fen=quote.subsidy_fen,
+        due_fen=quote.due_fen,
+        channel="station",
+        enrolled_at=now,
+        updated_at=now,
+        version=row.version + 1,
+    )
+    await audit.record(
+        c,
+        actor=None,
+        actor_role="system",
+        action="enrollment.enroll.demo",
+        subject_type="person",
+        subject_id=person.id,
+        data={"year": year},
+    )
+
+
+async def _enrollments(c: Container) -> None:
+    this_year, next_year = enrollment_years(c)
+    for who in ALL_PERSONS:
+        await _enrol(c, who, this_year)
+        if next_year is not None and who not in UNPAID_NEXT_YEAR:
+            await _enrol(c, who, next_year)
+
+
+def _walkthrough(c: Container) -> list[str]:
+    """A short tour of the seven journeys with the demo's logins and ID numbers."""
+    this_year, next_year = enrollment_years(c)
+    pay_year = next_year or this_year
+    return [
+        "演示流程 / Walkthrough（接口文档 /docs）:",
+        "  1. 参保缴费：zhangwei 登录，POST /api/v1/payments/orders"
+        f" 为本人及子女缴纳 {pay_year} 年度保费，模拟器回调后参保生效；",
+        "     POST /api/v1/me/vouchers 取得医保电子凭证，终端 POST /api/v1/terminal/vouchers/verify"
+        f" 核验（{this_year} 年度全员已参保）。",
+        "  2. 异地就医备案：zhangwei 在掌上办提交 POST /api/v1/me/remote-care-filings"
+        "（先 POST /api/v1/case-materials 上传证明材料）；"
+        "符合规则的即受即办，",
+        "     转诊备案由 frontdesk 综合受理、reviewer_remote 审核；服务站代办："
+        f"clerk_dongcheng 为 张建国（{ZHANG_JIANGUO.id_number}）办理。",
+        "  3. 门诊慢特病：frontdesk 受理，快速通道病种当场认定，"
+        "其他病种由 reviewer_chronic 逐项评审。",
+        "  4. 参保信息变更：手机号即时办结；"
+        "银行账户变更由 reviewer_info 初审、reviewer_enroll 复审。",
+        "  5. 零星报销：上传票据照片，frontdesk 受理，reviewer_claims 确认识别结果并审核"
+        "（5000元以上 reviewer_claims2 复审），",
+        "     finance 登记汇款。服务站代办：clerk_dongcheng 为 王芳"
+        f"（{WANG_FANG.id_number}）办理，须申请人授权。",
+        "  6. supervisor 查看办件统计：GET /api/v1/admin/case-stats。",
+        "  演示身份证号均为虚构：" + "、".join(f"{p.name} {p.id_number}" for p in ALL_PERSONS),
+        "",
+    ]
+
+
 async def _report(c: Container, stations: dict[str, Station], citizens: dict[str, Account]) -> str:
     lines = [
         "=== 演示数据 / Demo data ===",
@@ -243,7 +337,7 @@ async def _report(c: Container, stations: dict[str, Station], citizens: dict[str
     ]
     for username, display, role, station_code, categories in STAFF:
         where = stations[station_code].name if station_code else ""
-        cats = "、".join(REVIEW_CATEGORIES[x] for x in categories)
+        cats = "、".join(CATEGORIES[x] for x in categories)
         extra = "；".join(x for x in (where, cats) if x)
         lines.append(
             f"  {username:<18} {role.value:<14} {display}" + (f"（{extra}）" if extra else "")
@@ -274,6 +368,7 @@ async def _report(c: Container, stations: dict[str, Station], citizens: dict[str
         "  任意其他用户名 / any other user name: 新的未实名账户",
         "  (a new account without real-name binding)",
         "",
+        *_walkthrough(c),
     ]
     return "\n".join(lines)
 
@@ -285,4 +380,5 @@ async def seed_demo(c: Container) -> str:
     citizens = await _citizens(c)
     await _families(c, citizens)
     await _consent_forms(c, staff)
+    await _enrollments(c)
     return await _report(c, stations, citizens)

@@ -17,6 +17,9 @@ from typing import Any, Generic, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from workflows.definitions.chronic_disease import EVIDENCE as CHRONIC_MATERIALS
+from workflows.definitions.remote_care_filing import PROOFS as FILING_MATERIALS
+
 POLICY_DIR = Path(__file__).parent / "policy"
 
 
@@ -223,17 +226,9 @@ class ReimbursementPolicy(Versioned):
 
 # -- remote-care filing (异地就医备案) ---------------------------------------------------------
 
-# The proofs a filing type may ask for (material keys of the remote_care_filing definition).
-FILING_PROOFS = (
-    "resettlement_proof",  # 异地安置证明（户籍或居住证明）
-    "residence_proof",  # 异地居住证明（居住证等）
-    "work_proof",  # 异地工作证明（用人单位派驻证明、劳动合同等）
-    "referral_document",  # 转诊医院出具的转诊（转院）证明
-    "emergency_proof",  # 急诊诊断证明或急诊病历
-)
-FilingProof = Literal[
-    "resettlement_proof", "residence_proof", "work_proof", "referral_document", "emergency_proof"
-]
+# The proofs a filing type may ask for: material keys of the remote_care_filing definition
+# (workflows/vocabulary.py), the commitment letter aside (``commitment`` decides on it).
+FILING_PROOFS = tuple(k for k in FILING_MATERIALS if k != "commitment_letter")
 # The first two digits of a province-level administrative division code (GB/T 2260).
 PROVINCE_PREFIXES = frozenset(
     {
@@ -268,7 +263,7 @@ class RemoteCareFilingType(BaseModel):
     name: str = Field(min_length=1, max_length=30)
     category: Literal["long_term", "temporary"]  # 异地长期居住人员 / 临时外出就医人员
     national_code: str = Field(default="", pattern=r"^([0-9]{2})?$")  # RLOC_REA, when known
-    proofs: list[FilingProof] = Field(default_factory=list)  # key materials
+    proofs: list[str] = Field(default_factory=list)  # key materials (FILING_PROOFS)
     # 承诺制: none; may_replace (a personal commitment letter may replace the proofs);
     # required (the commitment letter is the only material)
     commitment: Literal["none", "may_replace", "required"] = "none"
@@ -278,6 +273,11 @@ class RemoteCareFilingType(BaseModel):
     min_days_before_change: int = Field(default=0, ge=0, le=3660)  # long-term: 变更/取消间隔
     retroactive_days: int = Field(default=0, ge=0, le=3660)  # 补备案: 0 = not allowed
     ratio_adjustment: Decimal = Field(ge=-1, le=0)  # added to the reimbursement ratio
+
+    @field_validator("proofs")
+    @classmethod
+    def _known_proofs(cls, v: list[str]) -> list[str]:
+        return _known(v, FILING_PROOFS)
 
     @model_validator(mode="after")
     def _consistent(self) -> RemoteCareFilingType:
@@ -315,17 +315,15 @@ class RemoteCarePolicy(Versioned):
 
 # -- chronic and special diseases (门诊慢特病) ------------------------------------------------
 
-# The evidence a disease may ask for (material keys of the chronic_disease definition).
-CHRONIC_EVIDENCE = (
-    "diagnosis_certificate",  # 二级及以上医院诊断证明书
-    "medical_record",  # 近期门诊病历或出院小结 (non-key: 容缺)
-    "exam_report",  # 相关检查检验报告
-    "pathology_report",  # 病理诊断报告
-    "treatment_record",  # 透析、移植手术或放化疗记录
-)
-ChronicEvidence = Literal[
-    "diagnosis_certificate", "medical_record", "exam_report", "pathology_report", "treatment_record"
-]
+# The evidence a disease may ask for: material keys of the chronic_disease definition.
+CHRONIC_EVIDENCE = ("diagnosis_certificate", *(key for key, _ in CHRONIC_MATERIALS))
+
+
+def _known(values: list[str], known: tuple[str, ...]) -> list[str]:
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValueError(f"unknown material key(s) {unknown}; known: {', '.join(known)}")
+    return values
 
 
 class ChronicDisease(BaseModel):
@@ -334,12 +332,17 @@ class ChronicDisease(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1, max_length=40)
     category: Literal["chronic", "special"]  # 慢性病 / 特殊病
-    evidence: list[ChronicEvidence] = Field(min_length=1)
+    evidence: list[str] = Field(min_length=1)  # material keys (CHRONIC_EVIDENCE)
     criteria: dict[str, str] = Field(min_length=1)  # 认定标准, reviewed one by one
     fast_track: bool = False  # approved without expert review with a clear diagnosis
     fast_track_min_level: int = Field(default=2, ge=1, le=3)  # hospital level of that diagnosis
     validity_years: int | None = Field(default=None, ge=1, le=10)  # None: 长期有效
     institutions: int = Field(ge=1, le=5)  # designated institutions the holder may choose
+
+    @field_validator("evidence")
+    @classmethod
+    def _known_evidence(cls, v: list[str]) -> list[str]:
+        return _known(v, CHRONIC_EVIDENCE)
 
     @model_validator(mode="after")
     def _consistent(self) -> ChronicDisease:

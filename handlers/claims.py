@@ -211,7 +211,7 @@ async def ocr_stats(request: Request) -> HTTPResponse:
 
 
 @bp.post("/finance/disbursements/<disbursement_id:int>/paid")
-@requires(Role.SUPERVISOR, Role.ADMIN)
+@requires(Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)
 @idempotent
 @body(PaidIn)
 async def mark_paid(request: Request, disbursement_id: int, body: PaidIn) -> HTTPResponse:

@@ -19,6 +19,7 @@ from typing import Any
 
 from workflows.conditions import Condition, ConditionError, evaluate, fields_of, validate_condition
 from workflows.sla import ClockRule, TimeLimit
+from workflows.vocabulary import ACTORS, CATEGORIES, MATERIALS, SYSTEM
 
 
 class DefinitionError(ValueError):
@@ -81,11 +82,6 @@ class Delivery(StrEnum):
     MAIL = "mail"  # 邮寄
 
 
-# Actor roles as plain strings (the values of backend.identity.models.Role), plus the engine.
-SYSTEM = "system"
-ROLES = frozenset({"citizen", "station_staff", "reviewer", "supervisor", "admin", SYSTEM})
-
-
 class FieldType(StrEnum):
     TEXT = "text"
     CHOICE = "choice"
@@ -122,6 +118,11 @@ class Material:
     name: str
     is_key: bool  # 关键材料: without it the case cannot be accepted; others may be 容缺
     when: Condition | None = None
+
+    @classmethod
+    def of(cls, key: str, *, is_key: bool, when: Condition | None = None) -> Material:
+        """The material ``key`` of the vocabulary, under its vocabulary name."""
+        return cls(key, MATERIALS[key], is_key=is_key, when=when)
 
 
 @dataclass(frozen=True)
@@ -385,8 +386,8 @@ def validate_definition(defn: Definition, guards: frozenset[str]) -> None:
         fail("code: lower-case letters, digits and underscores")
     if defn.version < 1:
         fail("version: must be at least 1")
-    if not defn.category:
-        fail("category: required")
+    if defn.category not in CATEGORIES:
+        fail(f"category: unknown review category {defn.category!r} (workflows/vocabulary.py)")
     names = [f.name for f in defn.fields]
     if len(set(names)) != len(names):
         fail("fields: duplicate field name")
@@ -402,6 +403,9 @@ def validate_definition(defn: Definition, guards: frozenset[str]) -> None:
     keys = [m.key for m in defn.materials]
     if len(set(keys)) != len(keys):
         fail("materials: duplicate material key")
+    for m in defn.materials:
+        if m.key not in MATERIALS:
+            fail(f"materials.{m.key}: not a material of workflows/vocabulary.py")
 
     def check_cond(cond: Condition | None, path: str) -> None:
         if cond is None:
@@ -443,7 +447,7 @@ def validate_definition(defn: Definition, guards: frozenset[str]) -> None:
         for s in t.sources:
             if s in FINAL_STATES:
                 fail(f"transitions.{t.name}: leaves final state {s}")
-        if not t.roles or not t.roles <= ROLES:
+        if not t.roles or not t.roles <= ACTORS:
             fail(f"transitions.{t.name}.roles: unknown role in {sorted(t.roles)}")
         unknown_guards = set(t.guards) - guards
         if unknown_guards:

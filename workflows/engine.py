@@ -62,7 +62,8 @@ GUARDS: dict[str, Guard] = {
     "front_desk_may_act": Guard(
         lambda f: f.actor_is_front_desk,
         "NOT_FRONT_DESK",
-        "您不是此申请的受理窗口",
+        "您不是此申请的受理窗口：掌上办提交的申请由区医保服务中心综合受理窗口"
+        "（综合受理类别的工作人员）受理，服务站代办的申请由该服务站工作人员受理",
         forbidden=True,
     ),
     "key_materials_present": Guard(

@@ -73,8 +73,9 @@ from workflows.definition import (
 )
 from workflows.engine import Facts, TransitionRefused, plan
 from workflows.sla import ClockRule, LimitUnit, TimeLimit, due_at, resumed_due, warning_at
+from workflows.vocabulary import FRONT_DESK
 
-FRONT_DESK_CATEGORY = "front_desk"  # reviewers with this category do 综合受理 of app requests
+FRONT_DESK_CATEGORY = FRONT_DESK  # reviewers with this category do 综合受理 of app requests
 FORM_FIELD = "case_form"
 ADDRESS_FIELD = "case_delivery_address"
 
@@ -207,10 +208,14 @@ def time_limit(c: Container, defn: Definition, on: date | None = None) -> TimeLi
 
 
 def check_definitions(policies: Policies) -> None:
-    """At start-up: every registered definition's time limit and the calendar resolve, and
-    every service that needs its domain's hooks has them."""
+    """At start-up: every name is in the vocabulary (backend.vocabulary_check), every
+    registered definition's time limit and the calendar resolve, and every service that needs
+    its domain's hooks has them."""
     for module in SERVICE_DOMAINS:
         importlib.import_module(module)
+    from backend.vocabulary_check import check_vocabulary
+
+    check_vocabulary(policies, {code: hooks.owner for code, hooks in HOOKS.items()})
     _calendar_for(policies)
     for defn in definitions().all():
         needs_hooks = bool(defn.derived) or any(

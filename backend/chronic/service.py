@@ -39,15 +39,16 @@ from backend.identity.models import Person, Role
 from backend.identity.principal import Principal
 from config.policy import ChronicDisease, ChronicPolicy
 from workflows.definition import FINAL_STATES
+from workflows.definitions.chronic_disease import EVIDENCE
+from workflows.vocabulary import CAT_CHRONIC, CHRONIC_DISEASE, OWNERS
 
-SERVICE = "chronic_disease"
-OWNER = "chronic"
-REVIEW_CATEGORY = "chronic"
+SERVICE = CHRONIC_DISEASE
+OWNER = OWNERS[SERVICE]
+REVIEW_CATEGORY = CAT_CHRONIC
 SEPARATOR = "|"
 
 CATEGORY_NAMES = {"chronic": "慢性病", "special": "特殊病"}
 STATUS_NAMES = {"active": "有效", "renewed": "已续期", "expired": "已到期", "revoked": "已取消"}
-_EVIDENCE = ("medical_record", "exam_report", "pathology_report", "treatment_record")
 _COVERING = (QualificationStatus.ACTIVE, QualificationStatus.RENEWED)
 
 
@@ -151,7 +152,7 @@ def derive(pol: ChronicPolicy, req: ChronicRequest, today: date) -> dict[str, An
     if len(set(names)) != len(names) or any(not 2 <= len(n) <= 60 or SEPARATOR in n for n in names):
         raise InvalidInput("定点医疗机构名称无效或重复", code="INSTITUTIONS_INVALID",
                            field="designated_institutions")  # fmt: skip
-    derived: dict[str, Any] = {f"$need_{key}": key in disease.evidence for key in _EVIDENCE}
+    derived: dict[str, Any] = {f"$need_{key}": key in disease.evidence for key, _ in EVIDENCE}
     derived["$fast_track"] = (
         disease.fast_track and req.diagnosis_hospital_level >= disease.fast_track_min_level
     )

@@ -66,11 +66,12 @@ from backend.identity.principal import Principal
 from backend.infra.crypto import mask_bank_account, mask_name
 from config.policy import ReimbursementPolicy
 from workflows.definition import FINAL_STATES, CaseState, Channel
+from workflows.vocabulary import OWNERS, REIMBURSEMENT
 
 log = logging.getLogger("yibao.claims")
 
-SERVICE_CODE = "reimbursement"
-OWNER = "backend.claims"
+SERVICE_CODE = REIMBURSEMENT
+OWNER = OWNERS[SERVICE_CODE]
 BANK_FIELD = "bank_account"
 MAX_INVOICES = 20
 REVIEW_CATEGORY = "reimbursement"
@@ -807,8 +808,8 @@ async def mark_paid(
     c: Container, principal: Principal, disbursement_id: int, *, reference: str
 ) -> Disbursement:
     """Finance records the bank transfer (the reference from the bank's statement)."""
-    if principal.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("只有财务负责人可以登记汇款", code="FINANCE_ONLY")
+    if principal.role not in (Role.FINANCE, Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("只有财务人员可以登记汇款", code="FINANCE_ONLY")
     now = c.clock.now()
     async with in_transaction():
         done = await Disbursement.filter(

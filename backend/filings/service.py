@@ -37,6 +37,7 @@ from backend.filings.models import FilingCategory, FilingStatus, RemoteCareFilin
 from backend.identity.models import Person
 from backend.identity.principal import Principal
 from config.policy import (
+    FILING_PROOFS,
     PROVINCE_PREFIXES,
     RemoteCareFilingType,
     RemoteCarePolicy,
@@ -44,19 +45,13 @@ from config.policy import (
     is_province_code,
 )
 from workflows.definition import FINAL_STATES
+from workflows.vocabulary import OWNERS, REMOTE_CARE_FILING
 
-SERVICE = "remote_care_filing"
-OWNER = "filings"
+SERVICE = REMOTE_CARE_FILING
+OWNER = OWNERS[SERVICE]
 
 CATEGORY_NAMES = {"long_term": "异地长期居住人员", "temporary": "临时外出就医人员"}
 STATUS_NAMES = {"active": "有效", "ended": "已终止"}
-_PROOF_KEYS = (
-    "resettlement_proof",
-    "residence_proof",
-    "work_proof",
-    "referral_document",
-    "emergency_proof",
-)
 
 
 class FilingNotFound(NotFound):
@@ -220,7 +215,7 @@ def derive(
         ftype.commitment == "may_replace" and req.use_commitment
     )
     proofs = set() if commit else set(ftype.proofs)
-    derived: dict[str, Any] = {f"$need_{key}": key in proofs for key in _PROOF_KEYS}
+    derived: dict[str, Any] = {f"$need_{key}": key in proofs for key in FILING_PROOFS}
     derived["$need_commitment_letter"] = commit
     derived["$instant"] = not ftype.review
     derived["$category"] = ftype.category

@@ -13,8 +13,9 @@ from backend.container import Container
 from backend.identity.models import Account, Person
 from backend.identity.persons import PHONE_FIELD
 from backend.identity.service import profile_changed
+from workflows.vocabulary import INSURANCE_INFO_CHANGE
 
-SERVICE = "insurance_info_change"
+SERVICE = INSURANCE_INFO_CHANGE
 ADDRESS_FIELD = "address"
 BANK_ACCOUNT_FIELD = "bank_account"
 

@@ -5,13 +5,18 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from workflows import vocabulary
+
 
 class Role(StrEnum):
-    CITIZEN = "citizen"
-    STATION_STAFF = "station_staff"
-    REVIEWER = "reviewer"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
+    """The roles of workflows/vocabulary.py (checked at start-up)."""
+
+    CITIZEN = vocabulary.CITIZEN
+    STATION_STAFF = vocabulary.STATION_STAFF
+    REVIEWER = vocabulary.REVIEWER
+    SUPERVISOR = vocabulary.SUPERVISOR
+    FINANCE = vocabulary.FINANCE
+    ADMIN = vocabulary.ADMIN
 
 
 class Person(Model):

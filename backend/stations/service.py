@@ -19,15 +19,10 @@ from backend.container import Container
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.identity.principal import Principal
 from backend.stations.models import Station, StationLevel
+from workflows.vocabulary import SERVICES
 
 # The service items a station can be delegated (code → name shown to staff and citizens).
-SERVICE_ITEMS: dict[str, str] = {
-    "insurance_info_change": "参保信息变更",
-    "enrollment": "参保登记与缴费",
-    "remote_care_filing": "异地就医备案",
-    "chronic_disease": "门诊慢特病资格认定",
-    "reimbursement": "零星（手工）报销",
-}
+SERVICE_ITEMS = SERVICES
 
 # Which level may sit under which: a district has no parent.
 _PARENT_LEVEL: dict[StationLevel, StationLevel | None] = {

@@ -10,6 +10,7 @@ from backend.family.service import effective_status
 from backend.identity.models import Account, Person, Role
 from backend.identity.passwords import verify_password
 from backend.stations.models import Station, StationLevel
+from workflows.vocabulary import CATEGORIES
 
 MODELS = (Station, Account, Person, FamilyMember, StationAuthorisation, AuditEntry)
 
@@ -32,13 +33,7 @@ async def test_seed_twice_creates_nothing_new(c):
     categories = {
         cat for a in await Account.filter(role=Role.REVIEWER) for cat in a.categories or []
     }
-    assert categories == {
-        "insurance_info",
-        "enrollment",
-        "remote_care",
-        "chronic_disease",
-        "reimbursement",
-    }
+    assert categories == set(CATEGORIES)
     admin = await Account.get(username="admin")
     assert verify_password(admin.password_hash, DEMO_PASSWORD)
     staff_with_station = await Account.filter(role=Role.STATION_STAFF, station_id__isnull=False)
@@ -59,9 +54,24 @@ async def test_seed_twice_creates_nothing_new(c):
     assert DEMO_PASSWORD in report and "/api/v1/dev/login-code" in report
     for person in await Person.all():  # the report shows masked numbers only
         assert person.id_number_enc not in report
-    assert ZHANG_WEI.id_number not in report
+    # The walkthrough gives the fictitious ID numbers that station journeys need.
+    assert ZHANG_WEI.id_number in report and "演示流程" in report
 
     again = await seed_demo(c)
     assert await _counts() == first
     assert again == report
     assert (await verify_chain(c)).ok
+
+
+async def test_demo_insures_everybody_this_year_and_leaves_a_family_to_pay_next_year(c):
+    from backend.demo import ALL_PERSONS, UNPAID_NEXT_YEAR, enrollment_years
+    from backend.enrollment.service import is_enrolled
+    from backend.identity.persons import find_person
+
+    await seed_demo(c)
+    this_year, next_year = enrollment_years(c)
+    for who in ALL_PERSONS:
+        person = await find_person(c, who.id_number)
+        assert person is not None and await is_enrolled(person.id, this_year), who.name
+        if next_year is not None:
+            assert await is_enrolled(person.id, next_year) is (who not in UNPAID_NEXT_YEAR)

@@ -27,6 +27,7 @@ from workflows.definition import (
     ReviewLevel,
     Tolerance,
 )
+from workflows.vocabulary import CAT_CHRONIC, CHRONIC_DISEASE
 
 _IN_PERSON = {"field": "$channel", "in": ["station", "window"]}
 
@@ -35,19 +36,20 @@ def _needs(key: str) -> dict[str, object]:
     return {"field": f"$need_{key}", "eq": True}
 
 
+# (material key, is key): the evidence a disease of the catalogue may ask for
 EVIDENCE = (
-    ("medical_record", "近期门诊病历或出院小结", False),
-    ("exam_report", "相关检查检验报告", True),
-    ("pathology_report", "病理诊断报告", True),
-    ("treatment_record", "透析、移植手术或放化疗记录", True),
+    ("medical_record", False),
+    ("exam_report", True),
+    ("pathology_report", True),
+    ("treatment_record", True),
 )
 
 CHRONIC_DISEASE_V1 = Definition(
-    code="chronic_disease",
+    code=CHRONIC_DISEASE,
     version=1,
     name="门诊慢特病资格认定",
-    category="chronic",
-    item_code="chronic_disease",
+    category=CAT_CHRONIC,
+    item_code=CHRONIC_DISEASE,
     fields=(
         FormField("disease_code", "病种编码", FieldType.TEXT, max_length=10),
         FormField("diagnosis_date", "确诊日期", FieldType.DATE),
@@ -62,14 +64,14 @@ CHRONIC_DISEASE_V1 = Definition(
         FormField("note", "备注", FieldType.TEXT, required=False, max_length=200),
     ),
     materials=(
-        Material("id_card", "居民身份证或社会保障卡", is_key=True, when=_IN_PERSON),
-        Material("diagnosis_certificate", "二级及以上医院诊断证明书", is_key=True),
-        *(Material(key, name, is_key=is_key, when=_needs(key)) for key, name, is_key in EVIDENCE),
+        Material.of("id_card", is_key=True, when=_IN_PERSON),
+        Material.of("diagnosis_certificate", is_key=True),
+        *(Material.of(key, is_key=is_key, when=_needs(key)) for key, is_key in EVIDENCE),
     ),
     derived=(
         "$fast_track",
         "$disease_category",
-        *(f"$need_{key}" for key, _, _ in EVIDENCE),
+        *(f"$need_{key}" for key, _ in EVIDENCE),
     ),
     instant={"field": "$fast_track", "eq": True},
     review_levels=(ReviewLevel(1),),

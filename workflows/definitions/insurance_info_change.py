@@ -26,16 +26,17 @@ from workflows.definition import (
     Tolerance,
 )
 from workflows.sla import ClockRule
+from workflows.vocabulary import CAT_ENROLLMENT, INSURANCE_INFO_CHANGE
 
 _BANK = {"field": "change_type", "eq": "bank_account"}
 _IN_PERSON = {"field": "$channel", "in": ["station", "window"]}
 
 INSURANCE_INFO_CHANGE_V1 = Definition(
-    code="insurance_info_change",
+    code=INSURANCE_INFO_CHANGE,
     version=1,
     name="参保信息变更",
-    category="enrollment",
-    item_code="insurance_info_change",
+    category=CAT_ENROLLMENT,
+    item_code=INSURANCE_INFO_CHANGE,
     fields=(
         FormField(
             "change_type",
@@ -58,9 +59,9 @@ INSURANCE_INFO_CHANGE_V1 = Definition(
         FormField("note", "变更说明", FieldType.TEXT, required=False, max_length=200),
     ),
     materials=(
-        Material("id_card", "居民身份证", is_key=True, when=_IN_PERSON),
-        Material("bank_card", "本人银行卡（存折）", is_key=True, when=_BANK),
-        Material("bank_confirmation", "开户银行账户信息确认单", is_key=False, when=_BANK),
+        Material.of("id_card", is_key=True, when=_IN_PERSON),
+        Material.of("bank_card", is_key=True, when=_BANK),
+        Material.of("bank_confirmation", is_key=False, when=_BANK),
     ),
     instant={"field": "change_type", "in": ["phone", "address"]},
     review_levels=(ReviewLevel(1), ReviewLevel(2, when=_BANK)),

@@ -31,6 +31,7 @@ from workflows.definition import (
     SlaSpec,
 )
 from workflows.sla import ClockRule
+from workflows.vocabulary import CAT_REIMBURSEMENT, REIMBURSEMENT
 
 _DECISIONS_NEEDING_READINESS = {"approve", "approve_level"}
 
@@ -41,16 +42,16 @@ _TRANSITIONS = tuple(
 )
 
 REIMBURSEMENT_V1 = Definition(
-    code="reimbursement",
+    code=REIMBURSEMENT,
     version=1,
     name="零星（手工）报销",
-    category="reimbursement",
-    item_code="reimbursement",
+    category=CAT_REIMBURSEMENT,
+    item_code=REIMBURSEMENT,
     fields=(
         FormField("claim_number", "报销申请编号", FieldType.TEXT, max_length=24),
         FormField("note", "情况说明", FieldType.TEXT, required=False, max_length=200),
     ),
-    materials=(Material("invoice", "医疗收费票据", is_key=True),),
+    materials=(Material.of("invoice", is_key=True),),
     # Level 2 is set by the claim service from the computed amount (policy threshold).
     review_levels=(ReviewLevel(1),),
     sla=SlaSpec(on_correction=ClockRule.PAUSE, on_supplement=ClockRule.PAUSE),

@@ -22,6 +22,7 @@ from workflows.definition import (
     Material,
     ReviewLevel,
 )
+from workflows.vocabulary import CAT_REMOTE_CARE, REMOTE_CARE_FILING
 
 _IN_PERSON = {"field": "$channel", "in": ["station", "window"]}
 
@@ -30,21 +31,22 @@ def _needs(key: str) -> dict[str, object]:
     return {"field": f"$need_{key}", "eq": True}
 
 
+# The material keys a filing type may ask for (config/policy/remote_care.yaml names them)
 PROOFS = (
-    ("resettlement_proof", "异地安置证明（户籍或居住证明）"),
-    ("residence_proof", "异地居住证明（居住证等）"),
-    ("work_proof", "异地工作证明（派驻证明或劳动合同）"),
-    ("referral_document", "转出医院出具的转诊（转院）证明"),
-    ("emergency_proof", "急诊诊断证明或急诊病历"),
-    ("commitment_letter", "个人承诺书"),
+    "resettlement_proof",
+    "residence_proof",
+    "work_proof",
+    "referral_document",
+    "emergency_proof",
+    "commitment_letter",
 )
 
 REMOTE_CARE_FILING_V1 = Definition(
-    code="remote_care_filing",
+    code=REMOTE_CARE_FILING,
     version=1,
     name="异地就医备案",
-    category="remote_care",
-    item_code="remote_care_filing",
+    category=CAT_REMOTE_CARE,
+    item_code=REMOTE_CARE_FILING,
     fields=(
         FormField("filing_type", "备案类型", FieldType.TEXT, max_length=32),
         FormField("province_code", "就医地省份代码", FieldType.TEXT, max_length=6),
@@ -73,13 +75,13 @@ REMOTE_CARE_FILING_V1 = Definition(
         FormField("note", "备注", FieldType.TEXT, required=False, max_length=200),
     ),
     materials=(
-        Material("id_card", "居民身份证或社会保障卡", is_key=True, when=_IN_PERSON),
-        *(Material(key, name, is_key=True, when=_needs(key)) for key, name in PROOFS),
+        Material.of("id_card", is_key=True, when=_IN_PERSON),
+        *(Material.of(key, is_key=True, when=_needs(key)) for key in PROOFS),
     ),
     derived=(
         "$instant",
         "$category",
-        *(f"$need_{key}" for key, _ in PROOFS),
+        *(f"$need_{key}" for key in PROOFS),
     ),
     instant={"field": "$instant", "eq": True},
     review_levels=(ReviewLevel(1),),
