@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Debian packages the project uses: wrk (benchmarks), Tesseract with Chinese data (OCR),
-# CJK fonts (rendering the synthetic OCR evaluation set).
+# CJK fonts (rendering the synthetic OCR evaluation set: Hei, Song/Ming, Kai; Fangsong only
+# ships in TeX Live's Fandol fonts, installed without TeX Live's recommends).
 # Installed when missing and we are root; otherwise say what to install.
 system-deps:
 	@missing=""; \
@@ -24,12 +25,25 @@ system-deps:
 	dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing="$$missing fonts-wqy-microhei"; \
 	dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing="$$missing fonts-wqy-zenhei"; \
 	dpkg -s fonts-arphic-uming >/dev/null 2>&1 || missing="$$missing fonts-arphic-uming"; \
+	dpkg -s fonts-arphic-ukai >/dev/null 2>&1 || missing="$$missing fonts-arphic-ukai"; \
+	dpkg -s fonts-arphic-gbsn00lp >/dev/null 2>&1 || missing="$$missing fonts-arphic-gbsn00lp"; \
+	dpkg -s fonts-arphic-gkai00mp >/dev/null 2>&1 || missing="$$missing fonts-arphic-gkai00mp"; \
+	dpkg -s fonts-lxgw-wenkai >/dev/null 2>&1 || missing="$$missing fonts-lxgw-wenkai"; \
+	norec=""; \
+	dpkg -s texlive-lang-chinese >/dev/null 2>&1 || norec="texlive-lang-chinese"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
 	      || echo "warning: could not install$$missing"; \
 	  else echo "please install:$$missing (apt-get install$$missing)"; fi; \
+	fi; \
+	if [ -n "$$norec" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing: $$norec (without recommends)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $$norec) >/dev/null || echo "warning: could not install $$norec"; \
+	  else echo "please install: $$norec (apt-get install --no-install-recommends $$norec)"; fi; \
 	fi
 
 run: $(STAMP) system-deps

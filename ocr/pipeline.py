@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ocr.checks import run_checks
 from ocr.engines import ENGINES, get_engine
 from ocr.fields import Extraction, Field, extract_fields
-from ocr.preprocess import Prepared, decode_image, prepare
+from ocr.preprocess import decode_image, prepare
 from ocr.qr import QR_KEYS, cross_check, decode_qr
 
 FIELD_KEYS = (
@@ -82,11 +83,60 @@ class InvoiceReading:
         return json.dumps(self.to_dict(**kwargs), ensure_ascii=False)
 
 
-def _to_reading(f: Field | None, prep: Prepared) -> FieldReading:
+BoxMap = Callable[[tuple[float, float, float, float]], list[list[int]]]
+
+
+def _to_reading(f: Field | None, to_box: BoxMap) -> FieldReading:
     if f is None or f.value is None:
         return FieldReading(None, 0.0, None)
-    box = prep.box_to_original(f.box) if f.box is not None else None
+    box = to_box(f.box) if f.box is not None else None
     return FieldReading(f.value, f.confidence, box, f.source)
+
+
+def readings_from(ex: Extraction, to_box: BoxMap) -> dict[str, FieldReading]:
+    """Canonical readings of one extraction; boxes mapped by ``to_box`` (e.g. to the upload)."""
+    readings = {
+        key: _to_reading(ex.fields.get(key), to_box) for key in FIELD_KEYS if key != "items"
+    }
+    readings["items"] = FieldReading(
+        [
+            {
+                "name": i.name,
+                "amount": i.amount,
+                "confidence": i.confidence,
+                "box": to_box(i.box) if i.box else None,
+            }
+            for i in ex.items
+        ],
+        ex.items_confidence,
+        to_box(ex.items_box) if ex.items_box else None,
+    )
+    return readings
+
+
+def finish_reading(
+    readings: dict[str, FieldReading],
+    qr_check: dict[str, Any],
+    *,
+    engine: str,
+    meta: dict[str, Any],
+    lines: list[dict[str, Any]] | None = None,
+) -> InvoiceReading:
+    """The checks, the missing and low-confidence lists, and the reading itself."""
+    values = {k: r.value for k, r in readings.items()}
+    checks = {k: v.to_json() for k, v in run_checks(values).items()}
+    checks["qr"] = qr_check
+    meta["low_confidence"] = sorted(
+        k for k, r in readings.items() if r.value is not None and r.confidence < 0.8
+    )
+    meta["missing"] = sorted(
+        k
+        for k, r in readings.items()
+        if r.value in (None, []) and k not in ("check_code", "other_paid")
+    )
+    return InvoiceReading(
+        fields=readings, checks=checks, engine=engine, meta=meta, lines=lines or []
+    )
 
 
 def read_invoice(
@@ -102,20 +152,7 @@ def read_invoice(
     lines = get_engine(engine).recognize(prep.gray)
     t2 = time.perf_counter()
     ex: Extraction = extract_fields(lines)
-    readings = {key: _to_reading(ex.fields.get(key), prep) for key in FIELD_KEYS if key != "items"}
-    readings["items"] = FieldReading(
-        [
-            {
-                "name": i.name,
-                "amount": i.amount,
-                "confidence": i.confidence,
-                "box": prep.box_to_original(i.box) if i.box else None,
-            }
-            for i in ex.items
-        ],
-        ex.items_confidence,
-        prep.box_to_original(ex.items_box) if ex.items_box else None,
-    )
+    readings = readings_from(ex, prep.box_to_original)
 
     qr_check: dict[str, Any] = {"ok": None, "detail": "未检查二维码", "present": False}
     if use_qr:
@@ -135,22 +172,11 @@ def read_invoice(
                 readings[key] = FieldReading(qv, 0.99, qr_box, "qr")
     t3 = time.perf_counter()
 
-    values = {k: r.value for k, r in readings.items()}
-    checks = {k: v.to_json() for k, v in run_checks(values).items()}
-    checks["qr"] = qr_check
-    low = sorted(k for k, r in readings.items() if r.value is not None and r.confidence < 0.8)
-    missing = sorted(
-        k
-        for k, r in readings.items()
-        if r.value in (None, []) and k not in ("check_code", "other_paid")
-    )
     meta = {
         "page_found": prep.page_found,
         "rotation": prep.rotation,
         "skew": prep.skew,
         "seals_suppressed": prep.seals,
-        "missing": missing,
-        "low_confidence": low,
         "seconds": {
             "preprocess": round(t1 - t0, 3),
             "ocr": round(t2 - t1, 3),
@@ -170,4 +196,4 @@ def read_invoice(
         if keep_lines
         else []
     )
-    return InvoiceReading(fields=readings, checks=checks, engine=engine, meta=meta, lines=line_dump)
+    return finish_reading(readings, qr_check, engine=engine, meta=meta, lines=line_dump)

@@ -145,13 +145,48 @@ def value_checks(
 
 
 def reading_checks(proposal: dict[str, Any]) -> list[Flag]:
-    """The OCR's own consistency checks that failed (capital vs numeric total and so on)."""
+    """The OCR's own consistency checks that failed (capital vs numeric total and so on).
+    The QR code is judged by :func:`qr_agreement`."""
     flags = []
     for name, check in (proposal.get("checks") or {}).items():
+        if name == "qr":
+            continue
         if isinstance(check, dict) and check.get("ok") is False:
             detail = str(check.get("detail") or name)[:80]
             flags.append(flag("READING_CHECK", f"识别结果校验未通过：{detail}"))
     return flags
+
+
+_QR_LABELS = {
+    "invoice_code": "票据代码",
+    "invoice_number": "票据号码",
+    "check_code": "校验码",
+    "total_amount": "金额",
+    "issue_date": "开票日期",
+}
+
+
+def qr_agreement(proposal: dict[str, Any] | None, values: dict[str, Any]) -> list[Flag]:
+    """An e-invoice's QR code (decoded into ``proposal.checks.qr``) against the values: the
+    QR code is issued with the invoice, so a value it contradicts blocks approval. Before a
+    reviewer confirms, the values are the reading (an exact e-invoice keeps its printed text,
+    so an edited file shows here); after, the confirmed values."""
+    qr = ((proposal or {}).get("checks") or {}).get("qr") or {}
+    differ = []
+    for key, f in (qr.get("fields") or {}).items():
+        want, got = (f or {}).get("qr"), values.get(key)
+        if want is None or got in (None, ""):
+            continue
+        if key == "total_amount":
+            same = amount_fen(want) == amount_fen(got)
+        else:
+            same = str(want).strip() == str(got).strip()
+        if not same:
+            differ.append(_QR_LABELS.get(key, key))
+    if not differ:
+        return []
+    message = f"票据二维码与票面信息不一致（{'、'.join(differ)}），请核对原件"
+    return [flag("QR_MISMATCH", message, blocking=True)]
 
 
 def corrected(proposal_values: dict[str, Any], confirmed: dict[str, Any]) -> list[str]:

@@ -1,4 +1,7 @@
-"""The OCR job: read one invoice image in the background and store the proposal.
+"""The OCR job: read one invoice in the background and store the proposal.
+
+A PDF or OFD e-invoice is read exactly from its text (``ocr.einvoice``); a photo, a scan, or a
+PDF without a text layer goes through OCR of the image.
 
 Enqueued after the upload commits (``c.jobs.enqueue("ocr_invoice", invoice_id=...)``); runs in
 SAQ workers (``yibao worker``) in production and in-process in the embedded default, with the
@@ -20,6 +23,7 @@ from tortoise.expressions import F
 
 from backend.claims import service
 from backend.claims.models import ClaimInvoice, OcrStatus
+from backend.claims.uploads import EINVOICE_TYPES
 from backend.container import Container
 from backend.infra.jobqueue import JobSpec
 from config.settings import Settings
@@ -29,6 +33,16 @@ def _read(image: bytes, engine: str) -> dict[str, Any]:
     from ocr.pipeline import read_invoice
 
     return read_invoice(image, engine=engine).to_dict()
+
+
+def _read_exact(original: bytes) -> dict[str, Any] | None:
+    """A PDF or OFD e-invoice read from its text (``None``: no text layer, OCR it instead)."""
+    from ocr.einvoice import EInvoiceError, read_einvoice
+
+    try:
+        return read_einvoice(original).to_dict()
+    except EInvoiceError:
+        return None
 
 
 # The reader, replaceable in tests (a reader that fails N times, one that always fails).
@@ -42,8 +56,13 @@ async def ocr_invoice(c: Container, *, invoice_id: int, attempt: int = 1) -> dic
     await ClaimInvoice.filter(id=invoice_id).update(
         ocr_attempts=F("ocr_attempts") + 1, ocr_enqueued_at=c.clock.now()
     )
-    image = await c.storage.get(inv.image_key)
-    proposal = await asyncio.to_thread(READER, image, c.settings.ocr_engine)
+    proposal = None
+    if inv.content_type in EINVOICE_TYPES:
+        original = await c.storage.get(inv.file_key)
+        proposal = await asyncio.to_thread(_read_exact, original)
+    if proposal is None:
+        image = await c.storage.get(inv.image_key)
+        proposal = await asyncio.to_thread(READER, image, c.settings.ocr_engine)
     stored = await service.store_proposal(c, invoice_id, proposal)
     return {"stored": stored}
 

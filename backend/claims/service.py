@@ -40,6 +40,7 @@ from backend.claims.checks import (
     corrected,
     flag,
     proposed_region,
+    qr_agreement,
     reading_checks,
     value_checks,
 )
@@ -393,6 +394,7 @@ async def _checks_for(
     return [
         *kept,
         *await _duplicate_flag(inv, values),
+        *qr_agreement(inv.proposal, values),
         *value_checks(values, insured_name=person.name, submitted_on=day, policy=policy_on(c, day)),
     ]
 

@@ -1,8 +1,8 @@
 """Invoice uploads: recognise the type by content, enforce the limits, refuse what is not safe
 to decode, and compute the fingerprints used by the duplicate checks.
 
-Accepted: JPEG, PNG and PDF, by their magic bytes (the file name and the declared content
-type are ignored). Refused, with nothing stored:
+Accepted: JPEG, PNG, PDF and OFD (GB/T 33190 e-invoices), by their content (the file name and
+the declared content type are ignored). Refused, with nothing stored:
 
 - more bytes than ``settings.upload_max_bytes`` → 413 ``FILE_TOO_LARGE``;
 - any other type → 415 ``FILE_TYPE_UNSUPPORTED``;
@@ -10,11 +10,17 @@ type are ignored). Refused, with nothing stored:
   before anything is decoded, and Pillow's own ``DecompressionBombWarning``/``Error`` are
   errors too → 422 ``IMAGE_TOO_LARGE``;
 - a file that does not decode to the end (truncated, corrupt) → 422 ``FILE_CORRUPT``;
-- an image too small to be read → 422 ``IMAGE_TOO_SMALL``.
+- an image too small to be read → 422 ``IMAGE_TOO_SMALL``;
+- a ZIP that is not an OFD document → 415; an OFD container that could exhaust memory (too
+  many entries, too large or too compressed once inflated) or has path tricks in its entry
+  names → 422 ``OFD_UNSAFE``; both judged from the ZIP directory before anything is inflated
+  (``ocr.ofd.check_container``).
 
 PDF (electronic receipts, 电子票据): the first page is rendered with PDFium (``pypdfium2``, its
-binary ships in the PyPI wheel) at about 200 dpi, capped in pixels; that PNG is what OCR reads
-and what reviewers see, and the PDF is kept as received. A PDF with more pages than
+binary ships in the PyPI wheel) at about 200 dpi, capped in pixels; that PNG is what reviewers
+see (and what OCR reads when the PDF has no text layer), and the PDF is kept as received: the
+OCR job reads an e-invoice's text layer exactly (``ocr.einvoice``). An OFD's preview is its text
+drawn at 200 dpi. A PDF with more pages than
 ``settings.pdf_max_pages`` (default 1: one receipt per file), an encrypted or a broken PDF is
 refused. PDFium parses untrusted input in this process, unsandboxed: keep the wheel current.
 
@@ -37,8 +43,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backend.errors import DomainError, InvalidInput
 
-JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
-_MAGIC = ((b"\xff\xd8\xff", JPEG), (b"\x89PNG\r\n\x1a\n", PNG), (b"%PDF-", PDF))
+JPEG, PNG, PDF, OFD = "image/jpeg", "image/png", "application/pdf", "application/ofd"
+_MAGIC = (
+    (b"\xff\xd8\xff", JPEG),
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"%PDF-", PDF),
+    (b"PK\x03\x04", OFD),
+)
+EINVOICE_TYPES = (PDF, OFD)
 _PIL_FORMAT = {JPEG: "JPEG", PNG: "PNG"}
 PDF_DPI = 200
 PDF_MAX_SIDE = 3000
@@ -53,7 +65,7 @@ class FileTooLarge(DomainError):
 class UnsupportedFileType(DomainError):
     status = 415
     code = "FILE_TYPE_UNSUPPORTED"
-    message = "仅支持 JPEG、PNG 图片或 PDF 文件"
+    message = "仅支持 JPEG、PNG 图片或 PDF、OFD 文件"
 
 
 class ImageTooLarge(InvalidInput):
@@ -92,7 +104,7 @@ class CheckedUpload:
 
     @property
     def extension(self) -> str:
-        return {JPEG: "jpg", PNG: "png", PDF: "pdf"}[self.content_type]
+        return {JPEG: "jpg", PNG: "png", PDF: "pdf", OFD: "ofd"}[self.content_type]
 
 
 def sniff(data: bytes) -> str | None:
@@ -176,6 +188,25 @@ def _render_pdf(data: bytes, limits: Limits) -> bytes:
         pdf.close()
 
 
+def _render_ofd(data: bytes, limits: Limits) -> bytes:
+    from ocr.ofd import NotOfd, OfdError, read_first_page, render_preview
+
+    try:
+        page = read_first_page(data)
+    except NotOfd:
+        raise UnsupportedFileType() from None
+    except OfdError as exc:
+        raise InvalidInput(str(exc), code="OFD_UNSAFE") from None
+    w_mm, h_mm = page.width_mm, page.height_mm
+    if not (1 <= w_mm <= 5000 and 1 <= h_mm <= 5000):
+        raise CorruptFile("OFD 页面尺寸无效")
+    scale = min(PDF_DPI / 25.4, PDF_MAX_SIDE / max(w_mm, h_mm))
+    scale = min(scale, math.sqrt(limits.max_pixels / (w_mm * h_mm)))
+    buf = io.BytesIO()
+    render_preview(page, scale).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def check_upload(data: bytes, limits: Limits) -> CheckedUpload:
     """Validate one upload (CPU work: call it in a thread). Raises the errors above."""
     if len(data) > limits.max_bytes:
@@ -188,6 +219,8 @@ def check_upload(data: bytes, limits: Limits) -> CheckedUpload:
     image, image_type = data, kind
     if kind == PDF:
         image, image_type = _render_pdf(data, limits), PNG
+    elif kind == OFD:
+        image, image_type = _render_ofd(data, limits), PNG
     im = _open_image(image, image_type, limits)
     try:
         upright = ImageOps.exif_transpose(im) if image_type == JPEG else im

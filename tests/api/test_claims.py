@@ -15,6 +15,7 @@ from backend.claims.models import (
     OcrStatus,
     RegisteredInvoice,
 )
+from bench import einvoice_synth as esynth
 from bench import ocr_synth as synth
 from tests.case_helpers import FRIDAY, Api, People, make_people
 from tests.claim_helpers import (
@@ -232,6 +233,31 @@ async def test_pdf_receipt_is_rendered_and_read(api, ppl, c, reader, monkeypatch
     inv = await ClaimInvoice.get(claim_id=claim["id"])
     assert inv.content_type == "application/pdf" and inv.image_key.endswith("-page1.png")
     assert inv.ocr_status is OcrStatus.DONE
+
+
+async def test_pdf_and_ofd_e_invoices_are_read_exactly_and_a_forged_qr_blocks(api, ppl, c):
+    good = esynth.make_einvoice(0, 21, fmt="pdf")
+    forged = esynth.make_einvoice(1, 21, fmt="ofd", tamper="total_amount")
+    claim = await new_claim(api, ppl.citizen)
+    await upload(api, ppl.citizen, claim["id"], good.data, name="e.pdf", ctype="application/pdf")
+    await upload(api, ppl.citizen, claim["id"], forged.data, name="票据.ofd",
+                 ctype="application/octet-stream")  # fmt: skip
+    await c.jobs.drain()
+    invs = await ClaimInvoice.filter(claim_id=claim["id"]).order_by("id")
+    assert [i.content_type for i in invs] == ["application/pdf", "application/ofd"]
+    for inv, e in zip(invs, (good, forged), strict=True):
+        assert inv.ocr_status is OcrStatus.DONE and inv.proposal["engine"] == f"{e.fmt}-text"
+        values = {k: f["value"] for k, f in inv.proposal["fields"].items()}
+        for key, expected in e.truth["fields"].items():
+            if key != "items":
+                assert values[key] == expected, key
+        assert len(values["items"]) == len(e.truth["fields"]["items"])
+    assert not any(f["code"] == "QR_MISMATCH" for f in invs[0].flags)
+    qr = [f for f in invs[1].flags if f["code"] == "QR_MISMATCH"]
+    assert qr and qr[0]["blocking"] is True and "金额" in qr[0]["message"]
+    image = await api.call("get", f"/claims/{claim['id']}/invoices/{invs[1].id}/image",
+                           ppl.citizen)  # fmt: skip
+    assert image.content_type == "image/png"
 
 
 # -- duplicates --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from PIL import Image
 
 from backend.claims.uploads import (
     JPEG,
+    OFD,
     PDF,
     PNG,
     CheckedUpload,
@@ -143,3 +144,22 @@ def test_photo_hash_survives_recompression_and_resizing():
     assert hamming(a.dhash, b.dhash) <= 3
     other = check_upload(photo("PNG", (1200, 900), seed=200), LIMITS)
     assert hamming(a.dhash, other.dhash) > 10  # a different picture is far away
+
+
+def test_ofd_e_invoice_is_accepted_with_a_preview_and_unsafe_containers_are_refused():
+    import zipfile
+
+    from bench.einvoice_synth import make_einvoice
+
+    e = make_einvoice(1, 5, fmt="ofd")
+    up = check_upload(e.data, LIMITS)
+    assert up.content_type == OFD and up.extension == "ofd" and up.original == e.data
+    assert up.image_type == PNG and up.image.startswith(b"\x89PNG") and up.width > up.height
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("OFD.xml", "<ofd:OFD/>")
+        zf.writestr("Doc_0/Res/big.png", b"\0" * 45_000_000)
+    with pytest.raises(InvalidInput) as exc:
+        check_upload(bomb.getvalue(), Limits(10_000_000, 4_000_000, 100, 1))
+    assert exc.value.code == "OFD_UNSAFE" and exc.value.status == 422
