@@ -207,15 +207,29 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _ocr(args: argparse.Namespace) -> int:
-    """Read one invoice image; the OCR library needs no settings, database or web."""
+    """Read invoice files (photos, scans, PDF/OFD e-invoices); the OCR library needs no
+    settings, database or web. Several files share one process and one loaded engine."""
+    import json
     from pathlib import Path
 
-    from ocr.pipeline import read_invoice
+    from ocr.pipeline import read_any
     from ocr.preprocess import ImageError
 
+    if args.jsonl or len(args.image) > 1:
+        failed = 0
+        for name in args.image:  # in input order, one line each; a bad file is a line too
+            try:
+                line = {"file": name, **read_any(Path(name).read_bytes(), args.engine).to_dict()}
+            except (OSError, ImageError) as exc:
+                failed += 1
+                line = {"file": name, "error": {"code": "UNREADABLE", "message": f"{exc}"}}
+            except Exception as exc:  # one bad file must not end the batch
+                failed += 1
+                line = {"file": name, "error": {"code": "READ_FAILED", "message": repr(exc)}}
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        return 1 if failed else 0
     try:
-        data = Path(args.image).read_bytes()
-        reading = read_invoice(data, engine=args.engine)
+        reading = read_any(Path(args.image[0]).read_bytes(), args.engine)
     except (OSError, ImageError) as exc:
         print(f"无法读取图片：{exc}", file=sys.stderr)
         return 2
@@ -328,11 +342,16 @@ def main(argv: list[str] | None = None) -> int:
     reconcile_cmd.add_argument("date", help="bill date YYYY-MM-DD (ready after 10:00 next day)")
     reconcile_cmd.set_defaults(func=lambda a: asyncio.run(_reconcile(Settings(), a)))
 
-    ocr_cmd = sub.add_parser("ocr", help="read a medical invoice image (OCR)")
-    ocr_cmd.add_argument("image", help="JPEG or PNG file")
+    ocr_cmd = sub.add_parser("ocr", help="read medical invoices (photos, scans, PDF/OFD)")
+    ocr_cmd.add_argument("image", nargs="+", help="JPEG, PNG, PDF or OFD files")
     ocr_cmd.add_argument("--engine", choices=["rapidocr", "tesseract"], default="rapidocr")
     ocr_cmd.add_argument("--json", action="store_true", help="print the reading as JSON")
     ocr_cmd.add_argument("--lines", action="store_true", help="with --json: include the OCR lines")
+    ocr_cmd.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON object per file and line, in input order (the default for several files)",
+    )
     ocr_cmd.set_defaults(func=_ocr)
 
     args = parser.parse_args(argv)

@@ -146,6 +146,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     await db.init_db(settings.resolved_database_url)
     await container.start()
     ctx["container"] = container
+    # the OCR engine is loaded once per worker process and stays warm for every job
+    from ocr.pipeline import warm_up
+
+    await asyncio.to_thread(warm_up, settings.ocr_engine)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from ocr.checks import run_checks
 from ocr.engines import ENGINES, get_engine
 from ocr.fields import Extraction, Field, extract_fields
-from ocr.preprocess import decode_image, prepare
+from ocr.preprocess import ImageError, decode_image, prepare
 from ocr.qr import QR_KEYS, cross_check, decode_qr
 
 FIELD_KEYS = (
@@ -197,3 +197,40 @@ def read_invoice(
         else []
     )
     return finish_reading(readings, qr_check, engine=engine, meta=meta, lines=line_dump)
+
+
+def warm_up(engine: str = "rapidocr") -> None:
+    """Load the engine's models and run them once (detection and recognition), so that the
+    first invoice a long-running process reads is not slowed by the start-up."""
+    import cv2
+    import numpy as np
+
+    img = np.full((96, 480), 255, np.uint8)
+    cv2.putText(img, "2025 1234.56", (12, 64), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    get_engine(engine).recognize(img)
+
+
+def read_any(data: bytes, engine: str = "rapidocr") -> InvoiceReading:
+    """A photo or scan (OCR), or a PDF/OFD e-invoice (read exactly; a PDF without a text layer
+    is rendered and OCR'd). Raises :class:`~ocr.preprocess.ImageError` when unreadable."""
+    from ocr.einvoice import PDF, EInvoiceError, kind_of, read_einvoice
+    from ocr.pdf_text import PdfError, render_first_page
+
+    kind = kind_of(data)
+    if kind is None:
+        return read_invoice(data, engine=engine)
+    try:
+        return read_einvoice(data)
+    except EInvoiceError as exc:
+        if kind != PDF:
+            raise ImageError(str(exc)) from exc
+    try:
+        page = render_first_page(data, scale=200 / 72)
+    except PdfError as exc:
+        raise ImageError(str(exc)) from exc
+    import cv2
+
+    ok, png = cv2.imencode(".png", page)
+    if not ok:
+        raise ImageError("PDF 页面无法渲染")
+    return read_invoice(png.tobytes(), engine=engine)
