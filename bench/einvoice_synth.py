@@ -147,14 +147,7 @@ def layout(r: Receipt, rng: random.Random, *, qr_receipt: Receipt | None = None)
     pair(10, y, "金额合计（大写）", amount_to_upper(r.total))
     pair(150, y, "（小写）", money(r.total, grouped))
     y += 8
-    pay = [
-        ("医保统筹基金支付", r.fund_paid),
-        ("其他支付", r.other_paid),
-        ("个人账户支付", r.personal_account_paid),
-        ("个人现金支付", r.personal_cash_paid),
-        ("个人自付", r.self_pay),
-        ("个人自费", r.self_expense),
-    ]
+    pay = r.payments()
     rng.shuffle(pay)
     for k, (label, v) in enumerate(pay):
         pair(10 + (k % 3) * 76, y + (k // 3) * 6, label, money(v, grouped))

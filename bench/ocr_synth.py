@@ -205,6 +205,19 @@ class Receipt:
     def total(self) -> Decimal:
         return sum((a for _, a, _ in self.items), Decimal("0.00"))
 
+    def payments(
+        self, fund_label: str = "医保统筹基金支付", other_label: str = "其他支付"
+    ) -> list[tuple[str, Decimal]]:
+        """The printed payment split, labels as the layout words them."""
+        return [
+            (fund_label, self.fund_paid),
+            (other_label, self.other_paid),
+            ("个人账户支付", self.personal_account_paid),
+            ("个人现金支付", self.personal_cash_paid),
+            ("个人自付", self.self_pay),
+            ("个人自费", self.self_expense),
+        ]
+
     def ground_truth(self) -> dict[str, Any]:
         gt: dict[str, Any] = {
             "invoice_code": self.invoice_code,
@@ -499,14 +512,7 @@ def render_electronic(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
     right = cv.label_value(60, y, "合计（大写）", amount_to_upper(r.total), s)
     cv.label_value(max(right + 60, 900), y, "（小写）", f"{r.total:.2f}", s)
     y += 56
-    pay = [
-        ("医保统筹基金支付", r.fund_paid),
-        ("其他支付", r.other_paid),
-        ("个人账户支付", r.personal_account_paid),
-        ("个人现金支付", r.personal_cash_paid),
-        ("个人自付", r.self_pay),
-        ("个人自费", r.self_expense),
-    ]
+    pay = r.payments()
     for k, (label, v) in enumerate(pay):
         cv.label_value(60 + (k % 3) * 480, y + (k // 3) * 48, label, f"{v:.2f}", s)
     y += 2 * 48 + 20
@@ -574,14 +580,7 @@ def render_paper_grid(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
     y += 48
     cv.rule(40, y, W - 40, y, 1)
     y += 14
-    pay = [
-        ("统筹基金支付", r.fund_paid),
-        ("其他支付", r.other_paid),
-        ("个人账户支付", r.personal_account_paid),
-        ("个人现金支付", r.personal_cash_paid),
-        ("个人自付", r.self_pay),
-        ("个人自费", r.self_expense),
-    ]
+    pay = r.payments("统筹基金支付")
     for k, (label, v) in enumerate(pay):
         cv.label_value(60 + (k % 3) * 440, y + (k // 3) * 46, label, f"{v:.2f}", s)
     y += 2 * 46 + 4
@@ -646,14 +645,7 @@ def render_paper_list(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
     cv.label_value(80, y, "金额合计（大写）", amount_to_upper(r.total), s)
     cv.label_value(860, y, "小写", f"{r.total:.2f}", s)
     y += 52
-    pay = [
-        ("医保统筹支付", r.fund_paid),
-        ("其它支付", r.other_paid),
-        ("个人账户支付", r.personal_account_paid),
-        ("个人现金支付", r.personal_cash_paid),
-        ("个人自付", r.self_pay),
-        ("个人自费", r.self_expense),
-    ]
+    pay = r.payments("医保统筹支付", "其它支付")
     for k, (label, v) in enumerate(pay):
         cv.label_value(80 + (k % 3) * 410, y + (k // 3) * 46, label, f"{v:.2f}", s)
     y += 2 * 46 + 10
