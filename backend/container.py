@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from backend.clock import Clock, SystemClock
 from backend.identity.idp import IdentityProvider, identity_provider_for
 from backend.identity.token_memo import VerifiedTokens
 from backend.infra.crypto import PiiCipher
+from backend.infra.group_commit import Flush, GroupCommit
 from backend.infra.jobqueue import InProcessJobQueue, JobQueue, open_job_queue
 from backend.infra.keys import KeyRing, load_keys
 from backend.infra.kv import KeyValueStore, open_store
@@ -20,6 +22,9 @@ from backend.infra.shared_cache import SharedCache
 from backend.infra.storage import FileStorage, open_storage
 from config.policy import Policies, load_policies
 from config.settings import Settings
+
+I = TypeVar("I")  # noqa: E741
+O = TypeVar("O")  # noqa: E741
 
 
 @dataclass
@@ -36,12 +41,23 @@ class Container:
     # On-demand jobs (OCR): SAQ when redis_url is set, else in-process. Uploaded files.
     jobs: JobQueue = field(default_factory=InProcessJobQueue)
     storage: FileStorage = field(default_factory=lambda: open_storage(Path("var")))
+    # Per-process group-commit batchers of hot append-only writes, by name (group_commit()).
+    group_commits: dict[str, GroupCommit[Any, Any]] = field(default_factory=dict)
+
+    def group_commit(self, name: str, flush: Flush[I, O], **options: Any) -> GroupCommit[I, O]:
+        """This process's batcher ``name`` (created on first use with ``flush``)."""
+        batcher = self.group_commits.get(name)
+        if batcher is None:
+            batcher = self.group_commits[name] = GroupCommit(name, flush, **options)
+        return batcher
 
     async def start(self) -> None:
         """Background parts of the container: the cache's invalidation feed."""
         await self.cache.start()
 
     async def stop(self) -> None:
+        for batcher in self.group_commits.values():  # answer what is waiting, then close
+            await batcher.drain()
         await self.jobs.close()
         await self.cache.stop()
         await self.kv.close()

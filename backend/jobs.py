@@ -75,6 +75,13 @@ async def _expire_remote_care_filings(c: Container) -> Any:
     return await expire_lapsed_filings(c)
 
 
+async def _clean_terminal_nonces(c: Container) -> Any:
+    """Forget terminal nonces whose requests are too old to be accepted anyway."""
+    from backend.terminals.nonces import clean_expired
+
+    return {"deleted": await clean_expired(c)}
+
+
 PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep_cases", _sweep_cases, interval_s=60),
     PeriodicJob("resume_stalled_ocr", _resume_stalled_ocr, interval_s=300, cron="*/5 * * * *"),
@@ -82,6 +89,7 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("clean_idempotency_records", _clean_idempotency_records, 3600, cron="7 * * * *"),
     PeriodicJob("remind_chronic_renewals", _remind_chronic_renewals, 3600, cron="17 * * * *"),
     PeriodicJob("expire_remote_care_filings", _expire_remote_care_filings, 3600, cron="23 * * * *"),
+    PeriodicJob("clean_terminal_nonces", _clean_terminal_nonces, interval_s=60),
 )
 
 

@@ -17,3 +17,16 @@ class Terminal(Model):
 
     class Meta:
         table = "terminal"
+
+
+class TerminalNonce(Model):
+    """A terminal request's nonce, spent: the durable replay guard (Redis is the fast first
+    check and may lose everything). Kept until the request's timestamp is too old to be
+    accepted (``expires_at`` = timestamp + ``terminal_max_skew_s``), then deleted by the
+    ``clean_terminal_nonces`` job."""
+
+    key = fields.CharField(max_length=130, primary_key=True)  # "<key id>:<nonce>"
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "terminal_nonce"

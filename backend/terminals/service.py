@@ -30,10 +30,12 @@ The server refuses, each with a 401 and a stable code: missing headers
 than ``terminal_max_skew_s`` away from the server clock in either direction
 (``TERMINAL_TIMESTAMP_STALE``), an unknown or deactivated key id (``TERMINAL_UNKNOWN``), a
 signature that does not match (``TERMINAL_SIGNATURE_INVALID``, compared in constant time) and
-a nonce already seen for this key within twice the skew window (``TERMINAL_NONCE_REPLAYED``).
-The nonce is only spent once the signature is valid, so forged requests cannot burn a
-terminal's nonces. A nonce older than the remembered window is useless anyway: its timestamp
-is stale.
+a nonce already seen for this key while its timestamp is within the skew window
+(``TERMINAL_NONCE_REPLAYED``). The nonce is only spent once the signature is valid, so forged
+requests cannot burn a terminal's nonces. Spent nonces are kept in Redis (the fast first check)
+and in the database (``backend.terminals.nonces``, the source of truth, so a replay is still
+refused after Redis lost everything). A nonce older than the remembered window is useless
+anyway: its timestamp is stale.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ from backend.container import Container
 from backend.errors import InvalidInput, NotFound, Unauthorized
 from backend.identity.principal import Principal
 from backend.infra.crypto import DecryptionFailed
+from backend.terminals import nonces
 from backend.terminals.models import Terminal
+from backend.terminals.nonces import NonceRecord, nonce_replayed
 
 SCHEME = "YIBAO-HMAC-SHA256"
 HEADER_KEY = "X-Terminal-Key"
@@ -232,25 +236,24 @@ async def _terminal_auth(c: Container, key_id: str) -> _TerminalAuth | None:
 @dataclass
 class PendingNonce:
     """A checked request's nonce not yet spent: the caller spends it together with its own
-    one-time key in one round trip (``KeyValueStore.add_chain``), or with :meth:`spend`.
-    Every path out of the request must spend it, refusals included, so a signed request is
-    acted on once at most."""
+    one-time key in one round trip (``KeyValueStore.add_chain``) and writes ``record`` with its
+    own durable row, or spends it with :meth:`spend`. Every path out of the request must spend
+    it, refusals included, so a signed request is acted on once at most."""
 
-    key: str
+    key: str  # the Redis key
     ttl_s: float
+    record: NonceRecord  # the durable row (``backend.terminals.nonces``)
     spent: bool = False
 
     async def spend(self, c: Container) -> None:
-        """Spend the nonce now (no-op when already spent); a replay is refused."""
+        """Spend the nonce now (no-op when already spent): in Redis, then in the database;
+        a replay is refused by either."""
         if self.spent:
             return
         self.spent = True
         if not await c.kv.add(self.key, "1", self.ttl_s):
             raise nonce_replayed()
-
-
-def nonce_replayed() -> Unauthorized:
-    return _refuse("TERMINAL_NONCE_REPLAYED", "重复的请求，已拒绝")
+        await nonces.record(c, self.record)
 
 
 async def authenticate_terminal(
@@ -308,7 +311,9 @@ async def check_terminal_signature(
         raise _refuse("TERMINAL_SIGNATURE_INVALID", "终端签名无效")
 
     key_id = terminal.identity.key_id
-    return terminal.identity, PendingNonce(f"terminal-nonce:{key_id}:{signed.nonce}", 2 * skew)
+    durable = nonces.nonce_record(key_id, signed.nonce, int(signed.timestamp), skew)
+    pending = PendingNonce(f"terminal-nonce:{key_id}:{signed.nonce}", 2 * skew, durable)
+    return terminal.identity, pending
 
 
 # --- administration ----------------------------------------------------------------------

@@ -6,8 +6,9 @@ fund-supervision staff see the alert in their list. One alert per recorded use a
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -21,6 +22,27 @@ from backend.identity.persons import person_view
 from backend.identity.principal import Principal
 from backend.vouchers.models import VoucherAlert, VoucherUse
 
+
+class UseAt(Protocol):
+    """Where and when a use happened: a ``VoucherUse`` or a row read without the ORM."""
+
+    @property
+    def voucher_id(self) -> str: ...
+    @property
+    def used_at(self) -> datetime: ...
+    @property
+    def city_code(self) -> str: ...
+
+
+class RecordedUse(UseAt, Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def person_id(self) -> int: ...
+    @property
+    def institution_name(self) -> str: ...
+
+
 ALERT_TITLE = "医保电子凭证异地使用提醒"
 MAX_PAGE_SIZE = 100
 
@@ -29,7 +51,7 @@ def _local(moment: Any) -> str:
     return moment.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
 
 
-def _message(use: VoucherUse, other: VoucherUse, window_minutes: int) -> str:
+def _message(use: RecordedUse, other: VoucherUse, window_minutes: int) -> str:
     first, second = sorted((use, other), key=lambda u: u.used_at)
     return (
         f"您的医保电子凭证于{_local(first.used_at)}在{first.institution_name}"
@@ -39,30 +61,52 @@ def _message(use: VoucherUse, other: VoucherUse, window_minutes: int) -> str:
     )[:300]
 
 
+# One row per use, in order: the latest use of the same voucher in another city in the window.
 OTHER_CITY_SQL = (
-    "SELECT id FROM voucher_use WHERE voucher_id = $1 AND used_at >= $2 AND used_at <= $3"
-    " AND city_code <> $4 ORDER BY used_at DESC LIMIT 1"
+    "SELECT (SELECT o.id FROM voucher_use o WHERE o.voucher_id = x.voucher_id"
+    " AND o.used_at >= x.since AND o.used_at <= x.until AND o.city_code <> x.city_code"
+    " ORDER BY o.used_at DESC LIMIT 1) AS other_id"
+    " FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[])"
+    " WITH ORDINALITY AS x(voucher_id, since, until, city_code, n) ORDER BY x.n"
 )
 
 
-async def _other_city_use_id(use: VoucherUse, window: timedelta) -> int | None:
-    """The latest use of the same voucher in another city within ``window`` of ``use``.
-    On PostgreSQL one prepared statement (this runs on every verification); elsewhere the ORM."""
+async def other_city_use_ids(
+    uses: Sequence[UseAt], window: timedelta, pg: Any = None
+) -> list[int | None]:
+    """For each use, the latest use of the same voucher in another city within ``window`` of
+    it. On PostgreSQL one prepared statement for all (on ``pg`` when given); elsewhere the ORM.
+    Run it after the uses are committed, so of two uses racing in two cities at least one sees
+    the other."""
+    if not uses:
+        return []
     conn = VoucherUse._meta.db
-    since, until = use.used_at - window, use.used_at + window
-    voucher_id = use.voucher_id  # type: ignore[attr-defined]
-    if conn.capabilities.dialect == "postgres":
-        _, rows = await conn.execute_query(
-            OTHER_CITY_SQL, [voucher_id, since, until, use.city_code]
+    if pg is None and conn.capabilities.dialect == "postgres":
+        async with conn.acquire_connection() as pg:
+            return await other_city_use_ids(uses, window, pg)
+    if pg is not None:
+        rows = await pg.fetch(
+            OTHER_CITY_SQL,
+            [u.voucher_id for u in uses],
+            [u.used_at - window for u in uses],
+            [u.used_at + window for u in uses],
+            [u.city_code for u in uses],
         )
-        return rows[0]["id"] if rows else None
-    other = (
-        await VoucherUse.filter(voucher_id=voucher_id, used_at__gte=since, used_at__lte=until)
-        .exclude(city_code=use.city_code)
-        .order_by("-used_at")
-        .first()
-    )
-    return other.id if other else None
+        return [row["other_id"] for row in rows]
+    found = []
+    for use in uses:
+        other = (
+            await VoucherUse.filter(
+                voucher_id=use.voucher_id,
+                used_at__gte=use.used_at - window,
+                used_at__lte=use.used_at + window,
+            )
+            .exclude(city_code=use.city_code)
+            .order_by("-used_at")
+            .first()
+        )
+        found.append(other.id if other else None)
+    return found
 
 
 def window_minutes(c: Container) -> int:
@@ -74,14 +118,15 @@ async def check_cross_city(c: Container, use: VoucherUse, *, holder_id: int) -> 
     the window around it (before or after: offline uses arrive late). The check runs after the
     use is committed, so of two uses racing in two cities at least one sees the other."""
     minutes = window_minutes(c)
-    other_id = await _other_city_use_id(use, timedelta(minutes=minutes))
+    [other_id] = await other_city_use_ids([use], timedelta(minutes=minutes))
     return await raise_alert(c, use, other_id, holder_id=holder_id, minutes=minutes)
 
 
 async def raise_alert(
-    c: Container, use: VoucherUse, other_id: int | None, *, holder_id: int, minutes: int
+    c: Container, use: RecordedUse, other_id: int | None, *, holder_id: int, minutes: int
 ) -> VoucherAlert | None:
-    """The alert for ``use`` and the other-city use ``other_id`` (nothing when None)."""
+    """The alert for the recorded ``use`` and the other-city use ``other_id`` (nothing when
+    None)."""
     if other_id is None:
         return None
     window_minutes = minutes
@@ -91,10 +136,10 @@ async def raise_alert(
     try:
         async with in_transaction():
             alert = await VoucherAlert.create(
-                voucher_id=use.voucher_id,  # type: ignore[attr-defined]
-                person_id=use.person_id,  # type: ignore[attr-defined]
+                voucher_id=use.voucher_id,
+                person_id=use.person_id,
                 holder_id=holder_id,
-                use=use,
+                use_id=use.id,
                 other_use=other,
                 window_minutes=window_minutes,
                 created_at=c.clock.now(),
@@ -112,7 +157,7 @@ async def raise_alert(
                 actor_role="system",
                 action="voucher.alert.raise",
                 subject_type="voucher",
-                subject_id=use.voucher_id,  # type: ignore[attr-defined]
+                subject_id=use.voucher_id,
                 data={
                     "alert_id": alert.id,
                     "use_ids": [other.id, use.id],

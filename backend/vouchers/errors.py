@@ -106,3 +106,12 @@ class ReportTooLate(CodeRefused):
 class UseTimeInvalid(CodeRefused):
     code = "VOUCHER_USE_TIME_INVALID"
     message = "离线使用时间不在凭证码有效期内或晚于当前时间"
+
+
+class UseNotRecorded(DomainError):
+    """The batch this verification was written with failed: nothing of it was recorded, and the
+    code may be scanned again."""
+
+    status = 503
+    code = "VOUCHER_USE_NOT_RECORDED"
+    message = "本次核验未能记录，请重新扫码核验"

@@ -5,16 +5,21 @@ purpose code known → code length cap, shape, ``alg`` ES256, key id known and p
 signature → key signing window → not expired / not from the future (injected clock, skew
 allowance) → voucher exists and is active → the code's first use (``SET NX`` on
 ``voucher-used:<voucher>.<nonce>`` until the code has expired: Redis in production, so two
-terminals racing with one code get exactly one success) → the use is recorded (the unique
-(voucher, nonce) row is the durable guard) → cross-city alert check.
+terminals racing with one code get exactly one success) → the use is recorded with the
+request's nonce (the unique (voucher, nonce) row and the nonce row are the durable guards; a batch
+that fails records nothing and answers ``VOUCHER_USE_NOT_RECORDED``) → cross-city alert check.
 The answer: the masked person, insurance type and this year's status, active benefits.
 
-Online, everything the answer needs of the database — the voucher and its masked person, the
-person's enrollment for the year, the chronic qualifications and remote-care filings covering
-today — is read fresh by one query (``lookup.verification_facts``, raw SQL that mirrors the
-enrollment, chronic and filings rules), so a revocation, a payment or a new qualification shows
-at once. Offline reports read the voucher's state through the per-process cache (``c.cache``),
-invalidated on revocation and re-activation.
+Online, the voucher and its masked person come from the per-process cache (``c.cache``,
+invalidated in every process on revocation and re-activation); the use is then recorded with the
+other verifications of the moment in one statement and one commit (``use_log``, group commit),
+which also writes the request's terminal nonce and inserts the use only if the voucher is still
+active at that moment; the answer waits for that commit. After it, for the whole batch at once:
+the person's enrollment for the year, the chronic qualifications and remote-care filings covering
+today (``lookup.person_facts``) and the cross-city look-around. So whether the person is insured,
+their benefits and whether the voucher is active are never stale; the masked name, ID number and
+gender shown may be up to the cache's TTL (30 s) old after a change to the person record.
+Offline reports read the voucher's state through the same cache.
 
 Offline (``report_offline``): each entry is verified like a live code, but its expiry is checked
 against the reported ``used_at`` and any key still in the key file may have signed it. Each code
@@ -24,11 +29,11 @@ own report gets "recorded" again (``duplicate``), so retries are safe.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
 from tortoise.exceptions import IntegrityError
 
 from backend.clock import local_today
@@ -37,8 +42,10 @@ from backend.enrollment.models import EnrollmentStatus
 from backend.enrollment.service import status_from
 from backend.errors import DomainError
 from backend.identity.models import Person
-from backend.identity.persons import masked_person_view, person_view
-from backend.terminals.service import PendingNonce, TerminalIdentity, nonce_replayed
+from backend.identity.persons import person_view
+from backend.terminals import nonces
+from backend.terminals.nonces import NonceRecord, nonce_replayed
+from backend.terminals.service import PendingNonce, TerminalIdentity
 from backend.vouchers import alerts, errors
 from backend.vouchers.codes import (
     CodeClaims,
@@ -49,10 +56,12 @@ from backend.vouchers.codes import (
     verify_signature,
 )
 from backend.vouchers.keys import VoucherKey, VoucherKeyRing, keyring_for, retention_s
-from backend.vouchers.lookup import verification_facts
 from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
 from backend.vouchers.service import state_key, use_view
+from backend.vouchers.use_log import UseRequest, record_use
 from config.policy import VoucherPolicy
+
+log = logging.getLogger("yibao.vouchers")
 
 STATUS_NAMES = {
     EnrollmentStatus.ENROLLED: "参保缴费正常",
@@ -150,55 +159,9 @@ def _new_use(
     )
 
 
-_INSERT_SQL = (
-    "INSERT INTO voucher_use (voucher_id, person_id, nonce, terminal_key_id, institution_code,"
-    " institution_name, city_code, purpose, mode, used_at, recorded_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
-)
-
-
 async def _insert(use: VoucherUse) -> None:
     """Save a new use (the ORM; a duplicate (voucher, nonce) is an IntegrityError)."""
     await use.save()
-
-
-async def _insert_and_look_around(use: VoucherUse, window: timedelta) -> int | None:
-    """Save a new use, then find a use of the same voucher in another city within ``window``
-    (``alerts``). Every verification does this: on PostgreSQL it is two plain prepared
-    statements on one pooled connection, the insert committed before the look-around (so of
-    two racing uses in two cities at least one sees the other); elsewhere the ORM."""
-    conn = VoucherUse._meta.db
-    if conn.capabilities.dialect != "postgres":
-        await use.save()
-        return await alerts._other_city_use_id(use, window)
-    values = [
-        use.voucher_id,  # type: ignore[attr-defined]
-        use.person_id,  # type: ignore[attr-defined]
-        use.nonce,
-        use.terminal_key_id,
-        use.institution_code,
-        use.institution_name,
-        use.city_code,
-        use.purpose,
-        UseMode(use.mode).value,
-        use.used_at,
-        use.recorded_at,
-    ]
-    async with conn.acquire_connection() as pg:
-        try:
-            row = await pg.fetchrow(_INSERT_SQL, *values)
-        except asyncpg.UniqueViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
-        use.id = row["id"]
-        use._saved_in_db = True
-        other = await pg.fetchrow(
-            alerts.OTHER_CITY_SQL,
-            use.voucher_id,  # type: ignore[attr-defined]
-            use.used_at - window,
-            use.used_at + window,
-            use.city_code,
-        )
-    return other["id"] if other else None
 
 
 async def _spend_first_use(
@@ -207,20 +170,23 @@ async def _spend_first_use(
     claims: CodeClaims,
     ttl_s: float,
     nonce: PendingNonce | None,
-) -> None:
-    """The code's first use; with the request's unspent nonce, both in one round trip: the
-    nonce first, so a replayed request is refused without touching the code."""
+) -> NonceRecord | None:
+    """The code's first use in Redis (the fast first check); with the request's unspent nonce,
+    both in one round trip: the nonce first, so a replayed request is refused without touching
+    the code. Returns the nonce's durable row, still to be written (with the use)."""
     used = (_used_key(claims), terminal.key_id, ttl_s)
     if nonce is None or nonce.spent:
         if not await c.kv.add(*used):
             raise errors.CodeUsed()
-        return
+        return None
     nonce.spent = True
     done = await c.kv.add_chain([(nonce.key, "1", nonce.ttl_s), used])
     if done == 0:
         raise nonce_replayed()
     if done == 1:
+        await nonces.record(c, nonce.record)  # a refusal spends the nonce durably too
         raise errors.CodeUsed()
+    return nonce.record
 
 
 async def verify_online(
@@ -243,33 +209,44 @@ async def verify_online(
     now_ts = now.timestamp()
     check_live(claims, now_ts, skew)
 
+    # Who the code names, from the per-process cache (invalidated everywhere on revocation and
+    # re-activation); whether the voucher is active is decided again by the write itself.
+    state = await voucher_state(c, claims.voucher_id)
+    if state is None:
+        raise errors.VoucherNotFound()
+    if state.status != VoucherStatus.ACTIVE:
+        raise errors.VoucherRevoked()
+    remaining = claims.expires_at + skew - now_ts + 1
+    pending = await _spend_first_use(c, terminal, claims, max(1.0, remaining), nonce)
     today = local_today(c.clock)
     year = today.year
-    facts = await verification_facts(claims.voucher_id, year, today)
-    if facts is None:
-        raise errors.VoucherNotFound()
-    if facts.voucher_status != VoucherStatus.ACTIVE:
-        raise errors.VoucherRevoked()
-    state = VoucherState(
-        id=facts.voucher_id,
-        status=VoucherStatus(facts.voucher_status),
-        person_id=facts.person_id,
-        holder_id=facts.holder_id,
-        revoked_at=facts.revoked_at,
-        person=masked_person_view(c, **facts.person),
-    )
-    remaining = claims.expires_at + skew - now_ts + 1
-    await _spend_first_use(c, terminal, claims, max(1.0, remaining), nonce)
-    use = _new_use(claims, state, terminal, purpose, UseMode.ONLINE, now, now)
     minutes = alerts.window_minutes(c)
+    request = UseRequest(
+        claims.voucher_id,
+        claims.nonce,
+        terminal,
+        purpose,
+        now,
+        year,
+        today,
+        timedelta(minutes=minutes),
+        pending,
+    )
     try:
-        other_id = await _insert_and_look_around(use, timedelta(minutes=minutes))
-    except IntegrityError as exc:  # recorded by an offline report first
-        raise errors.CodeUsed() from exc
-
+        recorded = await record_use(c, request)
+    except DomainError:  # this request's own refusal: code used, nonce replayed, revoked
+        raise
+    except Exception as exc:  # the batch failed: nothing of it was recorded
+        log.warning("voucher use not recorded: %r", exc)
+        await c.kv.delete(_used_key(claims))  # so the code can be scanned again
+        raise errors.UseNotRecorded() from exc
+    facts = recorded.facts
     current = EnrollmentStatus(facts.enrollment_status) if facts.enrollment_status else None
     status = status_from(c, year, current, enrolled_year_before=facts.enrolled_year_before)
-    await alerts.raise_alert(c, use, other_id, holder_id=state.holder_id, minutes=minutes)
+    use = recorded.use
+    await alerts.raise_alert(
+        c, use, recorded.other_city_use_id, holder_id=recorded.holder_id, minutes=minutes
+    )
     return {
         "voucher_id": state.id,
         "family": state.person_id != state.holder_id,

@@ -1,6 +1,6 @@
-"""``backend.vouchers.lookup.verification_facts`` (raw SQL, one statement on PostgreSQL) agrees
-with the domain functions it mirrors: ``active_qualifications``, ``active_filings``,
-``is_enrolled`` and ``status_of``, for persons across states."""
+"""``backend.vouchers.lookup.person_facts`` (raw SQL, one statement for a whole batch on
+PostgreSQL) agrees with the domain functions it mirrors: ``active_qualifications``,
+``active_filings``, ``is_enrolled`` and ``status_of``, for persons across states."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from backend.enrollment.models import Enrollment, EnrollmentStatus
 from backend.enrollment.service import is_enrolled, status_from, status_of
 from backend.filings.models import FilingCategory, FilingStatus, RemoteCareFiling
 from backend.filings.service import active_filings
-from backend.identity.persons import masked_person_view, person_view
-from backend.vouchers.lookup import verification_facts
-from backend.vouchers.models import Voucher, VoucherStatus
+from backend.vouchers.lookup import FactsQuery, person_facts
 from tests.factories import make_citizen
 
 _serials = count(1)
@@ -79,17 +77,6 @@ async def _filing(c, login, status, start, end) -> None:
     )
 
 
-async def _voucher(c, login, vid: str) -> None:
-    await Voucher.create(
-        id=vid,
-        person_id=login.person.id,
-        holder_id=login.person.id,
-        status=VoucherStatus.ACTIVE,
-        activated_at=c.clock.now(),
-        created_at=c.clock.now(),
-    )
-
-
 async def test_lookup_agrees_with_the_domain_functions(c):
     today = local_today(c.clock)
     year = today.year
@@ -98,7 +85,6 @@ async def test_lookup_agrees_with_the_domain_functions(c):
     for name in ("enrolled", "pending", "none", "lapsed"):
         login = await make_citizen(c, name)
         people[name] = login
-        await _voucher(c, login, f"V{name}"[:16])
 
     a = people["enrolled"]
     await Enrollment.create(
@@ -141,14 +127,12 @@ async def test_lookup_agrees_with_the_domain_functions(c):
         person_id=l_.person.id, year=year, status=EnrollmentStatus.NOT_ENROLLED, channel="app"
     )
 
+    names = list(people)
+    queries = [FactsQuery(people[name].person.id, year, today) for name in names]
+    batch = await person_facts(queries)  # one statement for all of them
     seen_statuses = set()
-    for name, login in people.items():
-        pid = login.person.id
-        facts = await verification_facts(f"V{name}"[:16], year, today)
-        assert facts is not None
-        assert facts.person_id == facts.holder_id == pid
-        assert facts.voucher_status == VoucherStatus.ACTIVE
-        assert masked_person_view(c, **facts.person) == person_view(c, login.person)
+    for name, facts in zip(names, batch, strict=True):
+        pid = people[name].person.id
         assert facts.chronic_qualifications == await active_qualifications(c, pid), name
         assert facts.remote_care_filings == await active_filings(c, pid), name
         current = EnrollmentStatus(facts.enrollment_status) if facts.enrollment_status else None
@@ -157,7 +141,7 @@ async def test_lookup_agrees_with_the_domain_functions(c):
         assert (status is EnrollmentStatus.ENROLLED) == await is_enrolled(pid, year), name
         seen_statuses.add(status)
 
-    facts = await verification_facts("Venrolled", year, today)
+    facts = batch[names.index("enrolled")]
     assert [q["disease_code"] for q in facts.chronic_qualifications] == [
         "M001",
         "M002",
@@ -170,15 +154,4 @@ async def test_lookup_agrees_with_the_domain_functions(c):
     assert (
         EnrollmentStatus.NOT_ENROLLED in seen_statuses or EnrollmentStatus.LAPSED in seen_statuses
     )
-    assert await verification_facts("Vnobody", year, today) is None
-
-
-async def test_a_revoked_voucher_reads_as_revoked(c):
-    login = await make_citizen(c, "revoked")
-    await _voucher(c, login, "Vrevoked")
-    await Voucher.filter(id="Vrevoked").update(
-        status=VoucherStatus.REVOKED, revoked_at=c.clock.now()
-    )
-    facts = await verification_facts("Vrevoked", local_today(c.clock).year, local_today(c.clock))
-    assert facts is not None and facts.voucher_status == VoucherStatus.REVOKED
-    assert facts.revoked_at is not None
+    assert await person_facts([]) == []
