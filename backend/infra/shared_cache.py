@@ -40,18 +40,39 @@ class SharedCache:
         return self._live
 
     async def get_or_load(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
-        if self._live:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] > time.monotonic():
-                self._entries.move_to_end(key)
-                return entry[1]
+        found, value = self._held(key)
+        if found:
+            return value
         epoch = self._epoch
         value = await load()
-        if self._live and epoch == self._epoch:
+        self.put(key, value, read_at_epoch=epoch)
+        return value
+
+    @property
+    def epoch(self) -> int:
+        """Changes with every invalidation: take it before reading the source, then
+        :meth:`put` stores what was read only if nothing was invalidated meanwhile."""
+        return self._epoch
+
+    def peek(self, key: str) -> Any | None:
+        """The value held for ``key``, or None (never loads)."""
+        return self._held(key)[1]
+
+    def _held(self, key: str) -> tuple[bool, Any]:
+        if not self._live:
+            return False, None
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            return False, None
+        self._entries.move_to_end(key)
+        return True, entry[1]
+
+    def put(self, key: str, value: Any, *, read_at_epoch: int) -> None:
+        """Hold ``value``, read from the source after :attr:`epoch` was ``read_at_epoch``."""
+        if self._live and read_at_epoch == self._epoch:
             self._entries[key] = (time.monotonic() + self._ttl_s, value)
             if len(self._entries) > self._max:
                 self._entries.popitem(last=False)
-        return value
 
     async def invalidate(self, key: str) -> None:
         """Call after the source has changed: drops ``key`` here and in every process."""

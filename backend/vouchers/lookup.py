@@ -1,14 +1,15 @@
-"""What an online verification answers about the person besides who they are, read fresh for a
-whole batch of verifications by one query: ``person_facts``.
+"""Everything an online verification answers, read fresh for a whole batch of verifications by
+one query: ``verification_facts``.
 
-A terminal's verification answers the person's insurance status for the year and the special
-benefits that cover today. Through the ORM that is four queries per verification, and building
-them costs more CPU than the database spends answering; so on PostgreSQL this module reads them
-for every verification of a group-commit batch (``backend.vouchers.use_log``) with ONE prepared
-statement, and elsewhere (SQLite, the test suite) with three plain parameterised queries per
-person.
+A terminal's verification answers the voucher's state, the masked person, the person's insurance
+status for the year and the special benefits that cover today. Through the ORM that is five or
+six queries per verification, and building them costs more CPU than the database spends
+answering; so on PostgreSQL this module reads them for every verification of a group-commit
+batch (``backend.vouchers.use_log``) with ONE prepared statement, and elsewhere (SQLite, the
+test suite) with four plain parameterised queries per verification.
 
-Tables read: ``enrollment``, ``chronic_qualification`` and ``remote_care_filing``. The SQL
+Tables read: ``voucher``, ``person``, ``enrollment``, ``chronic_qualification`` and
+``remote_care_filing``. The SQL
 mirrors rules owned by other domains, and ``tests/integration/test_verification_lookup.py``
 holds it to them:
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from backend.chronic.models import QualificationStatus
@@ -42,13 +43,19 @@ ENROLLED = EnrollmentStatus.ENROLLED.value
 
 @dataclass(frozen=True)
 class FactsQuery:
-    person_id: int
+    voucher_id: str
     year: int
     day: date
 
 
 @dataclass(frozen=True)
-class PersonFacts:
+class VerificationFacts:
+    voucher_id: str
+    voucher_status: str
+    person_id: int
+    holder_id: int
+    revoked_at: datetime | None
+    person: dict[str, Any]  # the person row: id, name, id_number_enc, gender, birth_date
     enrollment_status: str | None  # this year's enrollment row, None: no row
     enrolled_year_before: bool
     chronic_qualifications: list[dict[str, Any]]  # as active_qualifications
@@ -67,23 +74,31 @@ _FILING_JSON = (
     " 'city_code', f.city_code, 'valid_from', f.valid_from, 'valid_to', f.valid_to)"
 )
 
-# $1 person ids, $2 years, $3 days (one element per query), $4 'enrolled', $5 covering
-# qualification statuses; one row per query, in order.
+# $1 voucher ids, $2 years, $3 days (one element per query), $4 'enrolled', $5 covering
+# qualification statuses; one row per query whose voucher exists, in order.
 PG_SQL = (
-    "SELECT"
-    " (SELECT e.status FROM enrollment e WHERE e.person_id = x.person_id AND e.year = x.year)"
+    "SELECT v.id, v.status, v.person_id, v.holder_id, v.revoked_at,"
+    " p.name, p.id_number_enc, p.gender, p.birth_date,"
+    " (SELECT e.status FROM enrollment e WHERE e.person_id = v.person_id AND e.year = x.year)"
     " AS enrollment_status,"
-    " EXISTS (SELECT 1 FROM enrollment e WHERE e.person_id = x.person_id"
+    " EXISTS (SELECT 1 FROM enrollment e WHERE e.person_id = v.person_id"
     " AND e.year = x.year - 1 AND e.status = $4) AS enrolled_year_before,"
     f" (SELECT coalesce(json_agg({_QUALIFICATION_JSON} ORDER BY q.disease_code), '[]')"
-    " FROM chronic_qualification q WHERE q.person_id = x.person_id AND q.status = ANY($5)"
+    " FROM chronic_qualification q WHERE q.person_id = v.person_id AND q.status = ANY($5)"
     " AND q.valid_from <= x.day AND (q.valid_to IS NULL OR q.valid_to >= x.day))"
     " AS qualifications,"
     f" (SELECT coalesce(json_agg({_FILING_JSON} ORDER BY f.valid_from, f.id), '[]')"
-    " FROM remote_care_filing f WHERE f.person_id = x.person_id"
+    " FROM remote_care_filing f WHERE f.person_id = v.person_id"
     " AND f.valid_from <= x.day AND (f.valid_to IS NULL OR f.valid_to >= x.day)) AS filings"
-    " FROM unnest($1::bigint[], $2::int[], $3::date[]) WITH ORDINALITY"
-    " AS x(person_id, year, day, n) ORDER BY x.n"
+    " FROM unnest($1::text[], $2::int[], $3::date[]) WITH ORDINALITY"
+    " AS x(voucher_id, year, day, n)"
+    " JOIN voucher v ON v.id = x.voucher_id JOIN person p ON p.id = v.person_id ORDER BY x.n"
+)
+
+_SQLITE_VOUCHER = (
+    "SELECT v.id, v.status, v.person_id, v.holder_id, v.revoked_at,"
+    " p.name, p.id_number_enc, p.gender, p.birth_date"
+    " FROM voucher v JOIN person p ON p.id = v.person_id WHERE v.id = ?"
 )
 
 _SQLITE_ENROLLMENT = "SELECT year, status FROM enrollment WHERE person_id = ? AND year IN (?, ?)"
@@ -113,38 +128,80 @@ def _iso(value: Any) -> str | None:
     return None if value is None else _day(value).isoformat()
 
 
-async def person_facts(queries: Sequence[FactsQuery], pg: Any = None) -> list[PersonFacts]:
-    """The enrollment and benefits of each query's person for its year and day, in order.
+def _instant(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _facts(
+    row: Any,
+    enrollment_status: str | None,
+    enrolled_year_before: bool,
+    qualifications: list[dict[str, Any]],
+    filings: list[dict[str, Any]],
+) -> VerificationFacts:
+    return VerificationFacts(
+        voucher_id=row["id"],
+        voucher_status=row["status"],
+        person_id=row["person_id"],
+        holder_id=row["holder_id"],
+        revoked_at=_instant(row["revoked_at"]),
+        person={
+            "id": row["person_id"],
+            "name": row["name"],
+            "id_number_enc": row["id_number_enc"],
+            "gender": row["gender"],
+            "birth_date": _day(row["birth_date"]),
+        },
+        enrollment_status=enrollment_status,
+        enrolled_year_before=bool(enrolled_year_before),
+        chronic_qualifications=qualifications,
+        remote_care_filings=filings,
+    )
+
+
+async def verification_facts(
+    queries: Sequence[FactsQuery], pg: Any = None
+) -> list[VerificationFacts | None]:
+    """For each query: its voucher, the voucher's person, the person's enrollment for the year
+    and the benefits covering the day; None when there is no such voucher. In order.
     ``pg``: an asyncpg connection to use (PostgreSQL); without it, the ORM's connection."""
     if not queries:
         return []
     conn = Enrollment._meta.db
     if pg is None and conn.capabilities.dialect == "postgres":
         async with conn.acquire_connection() as pg:
-            return await person_facts(queries, pg)
-    if pg is not None:
-        rows = await pg.fetch(
-            PG_SQL,
-            [q.person_id for q in queries],
-            [q.year for q in queries],
-            [q.day for q in queries],
-            ENROLLED,
-            list(COVERING_QUALIFICATIONS),
+            return await verification_facts(queries, pg)
+    if pg is None:
+        return [await _portable(conn, q) for q in queries]
+    rows = await pg.fetch(
+        PG_SQL,
+        [q.voucher_id for q in queries],
+        [q.year for q in queries],
+        [q.day for q in queries],
+        ENROLLED,
+        list(COVERING_QUALIFICATIONS),
+    )
+    found = {
+        row["id"]: _facts(
+            row,
+            row["enrollment_status"],
+            row["enrolled_year_before"],
+            _json(row["qualifications"]),
+            _json(row["filings"]),
         )
-        return [
-            PersonFacts(
-                row["enrollment_status"],
-                row["enrolled_year_before"],
-                _json(row["qualifications"]),
-                _json(row["filings"]),
-            )
-            for row in rows
-        ]
-    return [await _portable(conn, q) for q in queries]
+        for row in rows
+    }
+    return [found.get(q.voucher_id) for q in queries]
 
 
-async def _portable(conn: Any, query: FactsQuery) -> PersonFacts:
-    person_id, year = query.person_id, query.year
+async def _portable(conn: Any, query: FactsQuery) -> VerificationFacts | None:
+    rows = await conn.execute_query_dict(_SQLITE_VOUCHER, [query.voucher_id])
+    if not rows:
+        return None
+    row = rows[0]
+    person_id, year = row["person_id"], query.year
     iso_day = query.day.isoformat()
     enrollments = await conn.execute_query_dict(_SQLITE_ENROLLMENT, [person_id, year, year - 1])
     by_year = {e["year"]: e["status"] for e in enrollments}
@@ -152,7 +209,8 @@ async def _portable(conn: Any, query: FactsQuery) -> PersonFacts:
         _SQLITE_QUALIFICATIONS, [person_id, *COVERING_QUALIFICATIONS, iso_day, iso_day]
     )
     filings = await conn.execute_query_dict(_SQLITE_FILINGS, [person_id, iso_day, iso_day])
-    return PersonFacts(
+    return _facts(
+        row,
         by_year.get(year),
         by_year.get(year - 1) == ENROLLED,
         [

@@ -36,7 +36,7 @@ from backend.terminals.nonces import NonceRecord, first_of_each, nonce_replayed
 from backend.terminals.service import TerminalIdentity
 from backend.vouchers import errors
 from backend.vouchers.alerts import other_city_use_ids
-from backend.vouchers.lookup import FactsQuery, PersonFacts, person_facts
+from backend.vouchers.lookup import FactsQuery, VerificationFacts, verification_facts
 from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
 
 BATCHER = "voucher_use"
@@ -77,8 +77,7 @@ class UseRow(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class Recorded:
     use: UseRow
-    holder_id: int
-    facts: PersonFacts
+    facts: VerificationFacts  # read after the commit
     other_city_use_id: int | None
 
 
@@ -231,22 +230,24 @@ async def _flush(requests: Sequence[UseRequest]) -> list[Recorded | BaseExceptio
         written = await (_write_pg(pg, requests) if on_pg else _write_portable(requests))
         # Committed. From here on, reads only.
         done = [
-            (r, _row(r, w.use_id, w.person_id), w.holder_id)  # type: ignore[arg-type]
+            (r, _row(r, w.use_id, w.person_id))  # type: ignore[arg-type]
             for r, w in zip(requests, written, strict=True)
             if w.use_id is not None
         ]
-        facts = await person_facts([FactsQuery(u.person_id, r.year, r.day) for r, u, _ in done], pg)
+        facts = await verification_facts(
+            [FactsQuery(r.voucher_id, r.year, r.day) for r, _ in done], pg
+        )
         others: list[int | None] = [None] * len(done)
         by_window: dict[timedelta, list[int]] = {}
-        for i, (r, _, _) in enumerate(done):  # one window unless the policy changed meanwhile
+        for i, (r, _) in enumerate(done):  # one window unless the policy changed meanwhile
             by_window.setdefault(r.window, []).append(i)
         for window, indexes in by_window.items():
             found = await other_city_use_ids([done[i][1] for i in indexes], window, pg)
             for i, other in zip(indexes, found, strict=True):
                 others[i] = other
     recorded = iter(
-        Recorded(u, holder, f, other)  # type: ignore[arg-type]
-        for (_, u, holder), f, other in zip(done, facts, others, strict=True)
+        errors.VoucherNotFound() if f is None else Recorded(u, f, other)  # deleted meanwhile
+        for (_, u), f, other in zip(done, facts, others, strict=True)
     )
     return [_refusal(w) if w.use_id is None else next(recorded) for w in written]
 

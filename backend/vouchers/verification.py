@@ -10,15 +10,19 @@ request's nonce (the unique (voucher, nonce) row and the nonce row are the durab
 that fails records nothing and answers ``VOUCHER_USE_NOT_RECORDED``) → cross-city alert check.
 The answer: the masked person, insurance type and this year's status, active benefits.
 
-Online, the voucher and its masked person come from the per-process cache (``c.cache``,
-invalidated in every process on revocation and re-activation); the use is then recorded with the
-other verifications of the moment in one statement and one commit (``use_log``, group commit),
-which also writes the request's terminal nonce and inserts the use only if the voucher is still
-active at that moment; the answer waits for that commit. After it, for the whole batch at once:
-the person's enrollment for the year, the chronic qualifications and remote-care filings covering
-today (``lookup.person_facts``) and the cross-city look-around. So whether the person is insured,
-their benefits and whether the voucher is active are never stale; the masked name, ID number and
-gender shown may be up to the cache's TTL (30 s) old after a change to the person record.
+Online, nothing is read from the database before the write: the voucher's state comes from the
+per-process cache (``c.cache``, invalidated in every process on revocation and re-activation)
+when it is there, so a revoked voucher is refused at once, and is never loaded on this path.
+The use is then recorded with the other verifications of the moment in one statement and one
+commit (``use_log``, group commit), which also writes the request's terminal nonce and inserts
+the use only if the voucher is active at that moment; the answer waits for that commit. After
+it, for the whole batch at once: the voucher, its masked person, the person's enrollment for the
+year, the chronic qualifications and remote-care filings covering today
+(``lookup.verification_facts``), and the cross-city look-around; the voucher's state read there
+fills the cache. So nothing that decides insured or not, covered or not, or whether the voucher
+may be used is ever stale. Only the masked name, ID number and gender shown come from the cache
+when it holds the voucher: after a change to the person record they may be up to the cache's TTL
+(30 s) old.
 Offline reports read the voucher's state through the same cache.
 
 Offline (``report_offline``): each entry is verified like a live code, but its expiry is checked
@@ -42,7 +46,7 @@ from backend.enrollment.models import EnrollmentStatus
 from backend.enrollment.service import status_from
 from backend.errors import DomainError
 from backend.identity.models import Person
-from backend.identity.persons import person_view
+from backend.identity.persons import masked_person_view, person_view
 from backend.terminals import nonces
 from backend.terminals.nonces import NonceRecord, nonce_replayed
 from backend.terminals.service import PendingNonce, TerminalIdentity
@@ -56,6 +60,7 @@ from backend.vouchers.codes import (
     verify_signature,
 )
 from backend.vouchers.keys import VoucherKey, VoucherKeyRing, keyring_for, retention_s
+from backend.vouchers.lookup import VerificationFacts
 from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
 from backend.vouchers.service import state_key, use_view
 from backend.vouchers.use_log import UseRequest, record_use
@@ -209,12 +214,14 @@ async def verify_online(
     now_ts = now.timestamp()
     check_live(claims, now_ts, skew)
 
-    # Who the code names, from the per-process cache (invalidated everywhere on revocation and
-    # re-activation); whether the voucher is active is decided again by the write itself.
-    state = await voucher_state(c, claims.voucher_id)
-    if state is None:
-        raise errors.VoucherNotFound()
-    if state.status != VoucherStatus.ACTIVE:
+    # The voucher's state from the per-process cache when it is there (invalidated in every
+    # process on revocation and re-activation): a revoked voucher is refused at once. Never
+    # loaded here: whether the voucher is active is decided by the write itself, and the rest
+    # is read with the batch.
+    key = state_key(claims.voucher_id)
+    epoch = c.cache.epoch
+    state: VoucherState | None = c.cache.peek(key)
+    if state is not None and state.status != VoucherStatus.ACTIVE:
         raise errors.VoucherRevoked()
     remaining = claims.expires_at + skew - now_ts + 1
     pending = await _spend_first_use(c, terminal, claims, max(1.0, remaining), nonce)
@@ -234,18 +241,24 @@ async def verify_online(
     )
     try:
         recorded = await record_use(c, request)
-    except DomainError:  # this request's own refusal: code used, nonce replayed, revoked
+    except (errors.VoucherRevoked, errors.VoucherNotFound):
+        await c.kv.delete(_used_key(claims))  # the code was not used: scannable once active
+        raise
+    except DomainError:  # this request's own refusal: code used, nonce replayed
         raise
     except Exception as exc:  # the batch failed: nothing of it was recorded
         log.warning("voucher use not recorded: %r", exc)
         await c.kv.delete(_used_key(claims))  # so the code can be scanned again
         raise errors.UseNotRecorded() from exc
     facts = recorded.facts
+    if state is None:
+        state = _state(c, facts)
+        c.cache.put(key, state, read_at_epoch=epoch)
     current = EnrollmentStatus(facts.enrollment_status) if facts.enrollment_status else None
     status = status_from(c, year, current, enrolled_year_before=facts.enrolled_year_before)
     use = recorded.use
     await alerts.raise_alert(
-        c, use, recorded.other_city_use_id, holder_id=recorded.holder_id, minutes=minutes
+        c, use, recorded.other_city_use_id, holder_id=facts.holder_id, minutes=minutes
     )
     return {
         "voucher_id": state.id,
@@ -263,6 +276,17 @@ async def verify_online(
         "remote_care_filings": facts.remote_care_filings,
         "use": use_view(c, use),
     }
+
+
+def _state(c: Container, facts: VerificationFacts) -> VoucherState:
+    return VoucherState(
+        id=facts.voucher_id,
+        status=VoucherStatus(facts.voucher_status),
+        person_id=facts.person_id,
+        holder_id=facts.holder_id,
+        revoked_at=facts.revoked_at,
+        person=masked_person_view(c, **facts.person),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""``backend.vouchers.lookup.person_facts`` (raw SQL, one statement for a whole batch on
-PostgreSQL) agrees with the domain functions it mirrors: ``active_qualifications``,
-``active_filings``, ``is_enrolled`` and ``status_of``, for persons across states."""
+"""``backend.vouchers.lookup.verification_facts`` (raw SQL, one statement for a whole batch of
+verifications on PostgreSQL) agrees with the domain functions it mirrors:
+``active_qualifications``, ``active_filings``, ``is_enrolled`` and ``status_of``, for persons
+across states."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from backend.enrollment.models import Enrollment, EnrollmentStatus
 from backend.enrollment.service import is_enrolled, status_from, status_of
 from backend.filings.models import FilingCategory, FilingStatus, RemoteCareFiling
 from backend.filings.service import active_filings
-from backend.vouchers.lookup import FactsQuery, person_facts
+from backend.identity.persons import masked_person_view, person_view
+from backend.vouchers.lookup import FactsQuery, verification_facts
+from backend.vouchers.models import Voucher, VoucherStatus
 from tests.factories import make_citizen
 
 _serials = count(1)
@@ -77,6 +80,17 @@ async def _filing(c, login, status, start, end) -> None:
     )
 
 
+async def _voucher(c, login, vid: str) -> None:
+    await Voucher.create(
+        id=vid,
+        person_id=login.person.id,
+        holder_id=login.person.id,
+        status=VoucherStatus.ACTIVE,
+        activated_at=c.clock.now(),
+        created_at=c.clock.now(),
+    )
+
+
 async def test_lookup_agrees_with_the_domain_functions(c):
     today = local_today(c.clock)
     year = today.year
@@ -85,6 +99,7 @@ async def test_lookup_agrees_with_the_domain_functions(c):
     for name in ("enrolled", "pending", "none", "lapsed"):
         login = await make_citizen(c, name)
         people[name] = login
+        await _voucher(c, login, f"V{name}"[:16])
 
     a = people["enrolled"]
     await Enrollment.create(
@@ -128,11 +143,17 @@ async def test_lookup_agrees_with_the_domain_functions(c):
     )
 
     names = list(people)
-    queries = [FactsQuery(people[name].person.id, year, today) for name in names]
-    batch = await person_facts(queries)  # one statement for all of them
+    queries = [FactsQuery(f"V{name}"[:16], year, today) for name in [*names, "nobody"]]
+    *batch, nobody = await verification_facts(queries)  # one statement for all of them
+    assert nobody is None
     seen_statuses = set()
     for name, facts in zip(names, batch, strict=True):
-        pid = people[name].person.id
+        login = people[name]
+        pid = login.person.id
+        assert facts is not None
+        assert facts.person_id == facts.holder_id == pid
+        assert facts.voucher_status == VoucherStatus.ACTIVE
+        assert masked_person_view(c, **facts.person) == person_view(c, login.person)
         assert facts.chronic_qualifications == await active_qualifications(c, pid), name
         assert facts.remote_care_filings == await active_filings(c, pid), name
         current = EnrollmentStatus(facts.enrollment_status) if facts.enrollment_status else None
@@ -154,4 +175,16 @@ async def test_lookup_agrees_with_the_domain_functions(c):
     assert (
         EnrollmentStatus.NOT_ENROLLED in seen_statuses or EnrollmentStatus.LAPSED in seen_statuses
     )
-    assert await person_facts([]) == []
+    assert await verification_facts([]) == []
+
+
+async def test_a_revoked_voucher_reads_as_revoked(c):
+    login = await make_citizen(c, "revoked")
+    await _voucher(c, login, "Vrevoked")
+    await Voucher.filter(id="Vrevoked").update(
+        status=VoucherStatus.REVOKED, revoked_at=c.clock.now()
+    )
+    today = local_today(c.clock)
+    [facts] = await verification_facts([FactsQuery("Vrevoked", today.year, today)])
+    assert facts is not None and facts.voucher_status == VoucherStatus.REVOKED
+    assert facts.revoked_at is not None
