@@ -23,7 +23,6 @@ from urllib.parse import urlparse
 import asyncpg
 
 from bench.harness import free_port
-
 from tests.conftest import PG_URL, REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
