@@ -7,6 +7,7 @@ like ``yibao serve`` serves the real one (worker manager, one worker, no access 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
@@ -23,16 +24,18 @@ def create_bare() -> Sanic:
     return app
 
 
-def main() -> None:
+def serve(factory: Callable[[], Sanic]) -> None:
+    """Serve the app of ``factory`` on ``--host``/``--port``, as ``yibao serve`` serves the real
+    one: the worker manager, one worker, no access log."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    loader = AppLoader(factory=create_bare)
+    loader = AppLoader(factory=factory)
     app = loader.load()
     app.prepare(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
     Sanic.serve(primary=app, app_loader=loader)
 
 
 if __name__ == "__main__":
-    main()
+    serve(create_bare)

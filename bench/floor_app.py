@@ -19,7 +19,6 @@ it commits its uses in groups.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hmac
 import json
@@ -33,9 +32,9 @@ from redis import asyncio as aioredis
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
-from sanic.worker.loader import AppLoader
 
 from backend.terminals.service import canonical_string, compute_signature
+from bench.bare_app import serve
 
 TABLE = (
     "CREATE TABLE IF NOT EXISTS floor_use (id bigserial PRIMARY KEY, voucher_id text NOT NULL,"
@@ -99,16 +98,5 @@ def create_floor() -> Sanic:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    loader = AppLoader(factory=create_floor)
-    app = loader.load()
-    app.prepare(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
-    Sanic.serve(primary=app, app_loader=loader)
-
-
 if __name__ == "__main__":
-    main()
+    serve(create_floor)

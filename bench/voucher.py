@@ -184,23 +184,28 @@ def prepare_requests(
             )
 
 
-def verify_once(base: str, env: dict[str, str], seeded: Seeded, tmp: Path) -> dict:
-    """One request from a prepared file, sent plainly: the answer must be a 200."""
-    one = tmp / "one.tsv"
-    prepare_requests(env, seeded, 1, one)
-    ts, nonce, sig, body = one.read_text().rstrip("\n").split("\t", 3)
-    request = urllib.request.Request(
+def prepared_request(base: str, key_id: str, line: str) -> urllib.request.Request:
+    """The HTTP request of one line of a prepared file (``prepare_requests``), to ``base``."""
+    ts, nonce, sig, body = line.rstrip("\n").split("\t", 3)
+    return urllib.request.Request(
         base + VERIFY,
         data=body.encode(),
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "X-Terminal-Key": seeded.key_id,
+            "X-Terminal-Key": key_id,
             "X-Terminal-Timestamp": ts,
             "X-Terminal-Nonce": nonce,
             "X-Terminal-Signature": sig,
         },
     )
+
+
+def verify_once(base: str, env: dict[str, str], seeded: Seeded, tmp: Path) -> dict:
+    """One request from a prepared file, sent plainly: the answer must be a 200."""
+    one = tmp / "one.tsv"
+    prepare_requests(env, seeded, 1, one)
+    request = prepared_request(base, seeded.key_id, one.read_text())
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())

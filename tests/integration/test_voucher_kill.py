@@ -23,10 +23,10 @@ from urllib.parse import urlparse
 import asyncpg
 
 from bench.harness import free_port
+from bench.voucher import prepared_request
 from tests.conftest import PG_URL, REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
-VERIFY = "/api/v1/terminal/vouchers/verify"
 TERMINALS = 16
 REQUESTS = 600
 KILL_AFTER = 60  # answers 200 before the kill
@@ -46,21 +46,8 @@ print(seeded.key_id)
 
 
 def _send(base: str, key_id: str, line: str) -> tuple[int, dict | None]:
-    ts, nonce, signature, body = line.rstrip("\n").split("\t", 3)
-    request = urllib.request.Request(
-        base + VERIFY,
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-Terminal-Key": key_id,
-            "X-Terminal-Timestamp": ts,
-            "X-Terminal-Nonce": nonce,
-            "X-Terminal-Signature": signature,
-        },
-    )
     try:
-        with urllib.request.urlopen(request, timeout=20) as response:
+        with urllib.request.urlopen(prepared_request(base, key_id, line), timeout=20) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, None
