@@ -8,9 +8,11 @@ operator who mistyped a premium finds it before a citizen pays it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -374,6 +376,182 @@ class ChronicPolicy(Versioned):
         return self
 
 
+# -- the insurance catalogue (医保目录) and the settlement schemes after basic insurance ----------
+
+ItemClass = Literal["jia", "yi", "bing", "zifei"]  # 甲类, 乙类, 丙类, 自费
+ITEM_CLASSES: tuple[ItemClass, ...] = ("jia", "yi", "bing", "zifei")
+# National code shapes (医保业务编码): western drugs X + 22, Chinese patent drugs Z + 19,
+# medical services 15 digits, medical consumables C + 26 digits.
+CATALOGUE_CODE = {
+    "drug": re.compile(
+        r"^(X[A-Z][0-9]{2}[A-Z]{3}[0-9]{3}[A-Z][0-9]{12}|Z[A-Z][0-9]{2}[A-Z]{3}[0-9]{13})$"
+    ),
+    "service": re.compile(r"^[0-9]{15}$"),
+    "material": re.compile(r"^C[0-9]{26}$"),
+}
+
+
+def normalise_item_name(name: str) -> str:
+    """The form names are matched in: full-width folded, spaces and a trailing specification
+    in brackets dropped (``阿莫西林胶囊（0.25g*24粒）`` → ``阿莫西林胶囊``)."""
+    text = unicodedata.normalize("NFKC", name)
+    text = re.sub(r"\s+", "", text)
+    return re.sub(r"\([^()]*\)$", "", text) or text
+
+
+class CatalogueItem(BaseModel):
+    """One catalogue entry: national code, name, kind and class (乙类 with its 先行自付 share)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    code: str
+    name: str = Field(min_length=1, max_length=60)
+    kind: Literal["drug", "service", "material"]
+    item_class: ItemClass = Field(alias="class")
+    self_pay_ratio: Decimal | None = Field(default=None, gt=0, lt=1, decimal_places=4)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CatalogueItem:
+        if not CATALOGUE_CODE[self.kind].match(self.code):
+            raise ValueError(f"code {self.code}: not the national shape of a {self.kind} code")
+        if self.self_pay_ratio is not None and self.item_class != "yi":
+            raise ValueError(f"{self.code}: self_pay_ratio is for 乙类 (yi) items only")
+        return self
+
+
+class CatalogueVersion(Versioned):
+    """A catalogue version as written: whole, or changes to the previous version."""
+
+    extends_previous: bool = False
+    yi_self_pay_ratio: Decimal | None = Field(default=None, gt=0, lt=1, decimal_places=4)
+    items: list[CatalogueItem] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+
+
+class Catalogue(Versioned):
+    """The catalogue in force from ``effective_from``: every item, by code and by name."""
+
+    yi_self_pay_ratio: Decimal = Field(gt=0, lt=1)
+    items: dict[str, CatalogueItem]  # by code
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> Catalogue:
+        seen: dict[str, str] = {}
+        for code, item in self.items.items():
+            key = normalise_item_name(item.name)
+            if key in seen:
+                raise ValueError(f"items: {seen[key]} and {code} have the same name {item.name}")
+            seen[key] = code
+        return self
+
+    @cached_property
+    def by_name(self) -> dict[str, CatalogueItem]:
+        return {normalise_item_name(i.name): i for i in self.items.values()}
+
+    def find(self, code: str | None, name: str | None) -> tuple[CatalogueItem | None, str]:
+        """The entry by code, else by normalised name; with how it was found."""
+        if code and code.strip().upper() in self.items:
+            return self.items[code.strip().upper()], "code"
+        if name and (item := self.by_name.get(normalise_item_name(name))) is not None:
+            return item, "name"
+        return None, ""
+
+    def self_pay_ratio(self, item: CatalogueItem) -> Decimal:
+        return item.self_pay_ratio if item.self_pay_ratio is not None else self.yi_self_pay_ratio
+
+
+def fold_catalogue(table: PolicyTable[CatalogueVersion]) -> PolicyTable[Catalogue]:
+    """Each version's whole catalogue, applying ``extends_previous`` versions in date order."""
+    whole: list[Catalogue] = []
+    for n, version in enumerate(table.versions, 1):
+        where = f"{table.name}.yaml: version {n}"
+        previous = whole[-1] if whole else None
+        if version.extends_previous and previous is None:
+            raise PolicyError(f"{where}: extends_previous on the first version")
+        items = dict(previous.items) if version.extends_previous and previous else {}
+        for code in version.removed:
+            if items.pop(code, None) is None:
+                raise PolicyError(f"{where}: field removed: {code} is not in the catalogue")
+        codes = [i.code for i in version.items]
+        if len(set(codes)) != len(codes):
+            raise PolicyError(f"{where}: field items: a code listed twice")
+        items.update({i.code: i for i in version.items})
+        ratio = version.yi_self_pay_ratio or (previous.yi_self_pay_ratio if previous else None)
+        if ratio is None:
+            raise PolicyError(f"{where}: field yi_self_pay_ratio: required")
+        try:
+            whole.append(
+                Catalogue(
+                    effective_from=version.effective_from, yi_self_pay_ratio=ratio, items=items
+                )
+            )
+        except ValidationError as exc:
+            raise PolicyError(f"{where}: {exc.errors()[0]['msg']}") from exc
+    return PolicyTable(table.name, tuple(whole))
+
+
+class CatastrophicBand(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    up_to_fen: int | None = Field(gt=0)  # upper end above the threshold; None = no end
+    ratio: Decimal = Field(gt=0, le=1, decimal_places=4)
+
+
+class CatastrophicPreference(BaseModel):
+    """大病保险倾斜: lower threshold, higher ratios and no cap for assisted groups."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    categories: list[str] = Field(min_length=1)
+    threshold_factor: Decimal = Field(ge=0, le=1, decimal_places=4)
+    ratio_bonus: Decimal = Field(ge=0, le=1, decimal_places=4)
+    no_cap: bool = False
+
+
+class CatastrophicInsurance(BaseModel):
+    """大病保险: pays on the year's accumulated eligible amount left to the person after basic
+    insurance (合规费用), above the threshold, band by band."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    visit_types: list[VisitType] = Field(min_length=1)
+    threshold_fen: int = Field(ge=0)
+    bands: list[CatastrophicBand] = Field(min_length=1)
+    yearly_cap_fen: int = Field(gt=0)
+    preferential: CatastrophicPreference | None = None
+
+    @model_validator(mode="after")
+    def _bands_ascend(self) -> CatastrophicInsurance:
+        ends = [b.up_to_fen for b in self.bands]
+        if ends[-1] is not None or None in ends[:-1]:
+            raise ValueError("bands: only the last band is open-ended (up_to_fen: null)")
+        if ends[:-1] != sorted(set(ends[:-1])):  # type: ignore[type-var]
+            raise ValueError("bands: up_to_fen must ascend")
+        return self
+
+
+class AssistanceTerms(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ratio: Decimal = Field(gt=0, le=1, decimal_places=4)
+    yearly_cap_fen: int = Field(gt=0)
+
+
+class MedicalAssistance(BaseModel):
+    """医疗救助: per assisted category, its ratio on what is left after basic insurance and
+    大病保险, up to its yearly cap."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    visit_types: list[VisitType] = Field(min_length=1)
+    categories: dict[str, AssistanceTerms] = Field(min_length=1)
+
+
+class SettlementPolicy(Versioned):
+    """一站式结算 after basic insurance: 大病保险 and 医疗救助 (config/policy/settlement.yaml)."""
+
+    catastrophic: CatastrophicInsurance
+    assistance: MedicalAssistance
+
+    def categories(self) -> set[str]:
+        pref = self.catastrophic.preferential
+        return set(self.assistance.categories) | set(pref.categories if pref else ())
+
+
 T = TypeVar("T", bound=Versioned)
 
 
@@ -428,17 +606,38 @@ class Policies:
     reimbursement: PolicyTable[ReimbursementPolicy]
     remote_care: PolicyTable[RemoteCarePolicy]
     chronic: PolicyTable[ChronicPolicy]
+    catalogue: PolicyTable[Catalogue]
+    settlement: PolicyTable[SettlementPolicy]
+
+
+def _settlement(
+    directory: Path, premium: PolicyTable[PremiumPolicy]
+) -> PolicyTable[SettlementPolicy]:
+    """The settlement table, its assisted categories checked against the subsidy categories."""
+    table = load_table(directory / "settlement.yaml", SettlementPolicy)
+    known = {code for version in premium.versions for code in version.subsidies}
+    for n, version in enumerate(table.versions, 1):
+        unknown = sorted(version.categories() - known)
+        if unknown:
+            raise PolicyError(
+                f"settlement.yaml: version {n}: categories not in premium.yaml subsidies: "
+                + ", ".join(unknown)
+            )
+    return table
 
 
 def load_policies(directory: Path = POLICY_DIR) -> Policies:
+    premium = load_table(directory / "premium.yaml", PremiumPolicy)
     return Policies(
         family=load_table(directory / "family.yaml", FamilyPolicy),
         access=load_table(directory / "access.yaml", AccessPolicy),
-        premium=load_table(directory / "premium.yaml", PremiumPolicy),
+        premium=premium,
         holidays=load_table(directory / "holidays.yaml", HolidayYear),
         case_workflow=load_table(directory / "case_workflow.yaml", CaseWorkflowPolicy),
         voucher=load_table(directory / "voucher.yaml", VoucherPolicy),
         reimbursement=load_table(directory / "reimbursement.yaml", ReimbursementPolicy),
         remote_care=load_table(directory / "remote_care.yaml", RemoteCarePolicy),
         chronic=load_table(directory / "chronic.yaml", ChronicPolicy),
+        catalogue=fold_catalogue(load_table(directory / "catalogue.yaml", CatalogueVersion)),
+        settlement=_settlement(directory, premium),
     )

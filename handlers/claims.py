@@ -19,6 +19,7 @@ from backend.claims.checks import InvoiceValues
 from backend.claims.uploads import FileTooLarge
 from backend.errors import InvalidInput
 from backend.identity.models import Role
+from config.policy import ItemClass
 from handlers.idempotency import idempotent
 from handlers.request import body, container, parse_query, principal, requires
 from handlers.schemas import Strict
@@ -52,6 +53,10 @@ class VersionIn(Strict):
 
 class PaidIn(Strict):
     reference: str = Field(min_length=4, max_length=64)
+
+
+class ItemClassIn(Strict):
+    item_class: ItemClass | None  # null: back to the catalogue and the invoice's split
 
 
 class StatsQuery(BaseModel):
@@ -199,6 +204,33 @@ async def confirm_invoice(
     await service.confirm_invoice(c, principal(request), claim_id, invoice_id, body)
     claim = await service.load_claim(c, principal(request), claim_id)
     return json(await service.review_view(c, claim))
+
+
+@bp.put("/review/claims/<claim_id:int>/invoices/<invoice_id:int>/items/<index:int>/class")
+@requires(Role.REVIEWER)
+@idempotent
+@body(ItemClassIn)
+async def classify_item(
+    request: Request, claim_id: int, invoice_id: int, index: int, body: ItemClassIn
+) -> HTTPResponse:
+    """The reviewer classes one item (甲类/乙类/丙类/自费) the catalogue does not know."""
+    c = container(request)
+    await service.classify_item(c, principal(request), claim_id, invoice_id, index, body.item_class)
+    claim = await service.load_claim(c, principal(request), claim_id)
+    return json(await service.review_view(c, claim))
+
+
+@bp.post("/review/claims/<claim_id:int>/invoices/<invoice_id:int>/settlement-preview")
+@requires(Role.REVIEWER, Role.SUPERVISOR)
+@body(InvoiceValues)
+async def preview_settlement(
+    request: Request, claim_id: int, invoice_id: int, body: InvoiceValues
+) -> HTTPResponse:
+    """The settlement recomputed with these values for one invoice; nothing is saved."""
+    result = await service.preview_settlement(
+        container(request), principal(request), claim_id, invoice_id, body
+    )
+    return json({"settlement": result})
 
 
 @bp.get("/review/ocr-stats")

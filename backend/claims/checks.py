@@ -14,9 +14,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from config.policy import ReimbursementPolicy
+from config.policy import ItemClass, ReimbursementPolicy
 
 Flag = dict[str, Any]
 
@@ -40,6 +40,23 @@ def flag(code: str, message: str, *, blocking: bool = False) -> Flag:
     return {"code": code, "message": message, "blocking": blocking}
 
 
+class ItemValues(BaseModel):
+    """One item line as the reviewer confirms it; ``item_class`` classes an item the catalogue
+    does not know (or overrides it), None leaves it to the catalogue and the invoice's split."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=60)
+    amount: str = Field(pattern=_MONEY)
+    code: str = Field(default="", pattern=r"^[0-9A-Za-z]{0,30}$")
+    item_class: ItemClass | None = None
+
+    @field_validator("amount")
+    @classmethod
+    def _two_decimals(cls, value: str) -> str:
+        return f"{Decimal(value):.2f}"
+
+
 class InvoiceValues(BaseModel):
     """The values a reviewer confirms for one invoice (the OCR keys plus what OCR cannot know:
     the institution level and the region of care)."""
@@ -58,11 +75,19 @@ class InvoiceValues(BaseModel):
     self_expense: str = Field(default="0.00", pattern=_MONEY)
     fund_paid: str = Field(default="0.00", pattern=_MONEY)
     other_paid: str = Field(default="0.00", pattern=_MONEY)
+    # The item lines; None keeps the lines read by OCR (and the classes already set).
+    items: list[ItemValues] | None = Field(default=None, max_length=200)
 
     @field_validator("total_amount", "self_expense", "fund_paid", "other_paid")
     @classmethod
     def _two_decimals(cls, value: str) -> str:
         return f"{Decimal(value):.2f}"
+
+    @model_validator(mode="after")
+    def _items_within_total(self) -> InvoiceValues:
+        if self.items and sum(Decimal(i.amount) for i in self.items) > Decimal(self.total_amount):
+            raise ValueError("items: the item amounts add up to more than total_amount")
+        return self
 
     def plain(self) -> dict[str, Any]:
         out = self.model_dump()

@@ -8,6 +8,7 @@
   row each under a unique constraint: the same invoice cannot be claimed twice anywhere.
 - ``InvoiceFieldReview``: one row per field per confirmation, corrected or not (statistics).
 - ``Disbursement``: the payout created on approval, to the citizen's bank account.
+- ``SettlementYear``: a person-year's accumulated policy-range amount and scheme payments.
 """
 
 from __future__ import annotations
@@ -171,3 +172,26 @@ class Disbursement(Model):
             Index(fields=("person_id", "year")),
             Index(fields=("status", "due_date")),
         )
+
+
+class SettlementYear(Model):
+    """One person's year of settlements (by the year of the care date): the policy-range
+    amount and what each scheme paid, against the yearly thresholds and caps.
+
+    The approval of a claim locks its rows (``SELECT ... FOR UPDATE``, years ascending) before
+    it computes and adds to them, so two claims of one person approved at the same time are
+    settled one after the other, each seeing the other's payments."""
+
+    id = fields.BigIntField(primary_key=True)
+    person_id = fields.BigIntField()
+    year = fields.IntField()
+    in_range_fen = fields.BigIntField(default=0)  # 政策范围内费用
+    basic_paid_fen = fields.BigIntField(default=0)  # 基本医疗保险
+    catastrophic_base_fen = fields.BigIntField(default=0)  # 大病保险合规费用
+    catastrophic_paid_fen = fields.BigIntField(default=0)  # 大病保险
+    assistance_paid_fen = fields.BigIntField(default=0)  # 医疗救助
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "settlement_year"
+        unique_together = (("person_id", "year"),)

@@ -27,13 +27,13 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
-from tortoise.functions import Count, Sum
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
 from backend.cases import service as cases
 from backend.cases.models import Case, CaseTask, TaskStatus
-from backend.claims import calculation as calc
+from backend.claims import assessment
 from backend.claims.checks import (
     CONFIRMED_OCR_KEYS,
     InvoiceValues,
@@ -54,18 +54,18 @@ from backend.claims.models import (
     OcrStatus,
     RegisteredInvoice,
 )
+from backend.claims.money import yuan
 from backend.claims.uploads import CheckedUpload, Limits, bands, check_upload, hamming
 from backend.clock import CHINA_TZ, local_today
 from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.family.service import can_act_for
-from backend.filings.service import filing_effect
 from backend.filings.service import policy as remote_care_policy
 from backend.identity.models import Account, Person, Role
 from backend.identity.persons import find_person, id_number_of
 from backend.identity.principal import Principal
 from backend.infra.crypto import mask_bank_account, mask_name
-from config.policy import ReimbursementPolicy
+from config.policy import ItemClass, ReimbursementPolicy
 from workflows.definition import FINAL_STATES, CaseState, Channel
 from workflows.vocabulary import OWNERS, REIMBURSEMENT
 
@@ -604,6 +604,8 @@ async def confirm_invoice(
     case, _ = await _held_task(principal, claim)
     inv = await _load_invoice(claim, invoice_id)
     confirmed = values.plain()
+    if confirmed["items"] is None:
+        confirmed["items"] = assessment.carried_items(inv, confirmed["total_amount"])
     machine = proposal_values(inv)
     changed = corrected(machine, confirmed) if inv.ocr_status is OcrStatus.DONE else []
     engine = (
@@ -651,56 +653,58 @@ async def confirm_invoice(
     return inv
 
 
-async def paid_this_year(person_id: int, year: int) -> int:
-    rows = (
-        await Disbursement.filter(person_id=person_id, year=year)
-        .exclude(status=DisbursementStatus.CANCELLED)
-        .annotate(total=Sum("amount_fen"))
-        .values_list("total", flat=True)
-    )
-    return int(rows[0] or 0) if rows else 0
-
-
-async def _remote_care(
-    c: Container, person_id: int, care_date: date, region: str
-) -> calc.RemoteCare:
-    """Care outside the insured city: the remote-care filing decides the ratio (issue 6)."""
-    effect = await filing_effect(c, person_id, care_date, region)
-    if not effect.out_of_region:
-        return calc.RemoteCare(outside=False)
-    return calc.RemoteCare(
-        outside=True,
-        filed=effect.filed,
-        ratio_adjustment=effect.ratio_adjustment,
-        note=effect.filing_type_name or "",
-    )
-
-
-async def compute(c: Container, claim: Claim, *, on: date | None = None) -> calc.Calculation | None:
-    """The calculation over the confirmed invoices; None while one is unconfirmed."""
-    invoices = await ClaimInvoice.filter(claim_id=claim.id).order_by("id")
-    if not invoices or any(i.confirmed is None for i in invoices):
-        return None
-    day = on or local_today(c.clock)
-    policy = policy_on(c, day)
-    facts = []
-    for n, inv in enumerate(invoices, 1):
-        v = inv.confirmed or {}
-        care_date = date.fromisoformat(v["issue_date"])
-        facts.append(
-            calc.InvoiceFacts(
-                label=f"票据{n}：{v['hospital_name']} {v['issue_date']}",
-                visit_type=v["visit_type"],
-                level=v["institution_level"],
-                total_fen=calc.to_fen(v["total_amount"]),
-                self_expense_fen=calc.to_fen(v.get("self_expense")),
-                fund_paid_fen=calc.to_fen(v.get("fund_paid")),
-                other_paid_fen=calc.to_fen(v.get("other_paid")),
-                remote=await _remote_care(c, claim.person_id, care_date, v["care_region_code"]),
-            )
+async def classify_item(
+    c: Container,
+    principal: Principal,
+    claim_id: int,
+    invoice_id: int,
+    index: int,
+    item_class: ItemClass | None,
+) -> ClaimInvoice:
+    """The reviewer classes one item of a confirmed invoice (甲类/乙类/丙类/自费), or hands it
+    back to the catalogue and the invoice's split (None); the settlement is recomputed."""
+    claim = await load_claim(c, principal, claim_id)
+    case, _ = await _held_task(principal, claim)
+    async with in_transaction():
+        inv = await ClaimInvoice.select_for_update().get_or_none(id=invoice_id, claim_id=claim.id)
+        if inv is None:
+            raise InvoiceNotFound()
+        if inv.confirmed is None:
+            raise Conflict("请先确认票据信息，再对收费项目归类", code="INVOICE_NOT_CONFIRMED")
+        items = list(inv.confirmed.get("items") or [])
+        if not 0 <= index < len(items):
+            raise NotFound("未找到该收费项目", code="ITEM_NOT_FOUND")
+        previous = items[index].get("item_class")
+        items[index] = {**items[index], "item_class": item_class}
+        inv.confirmed = {**inv.confirmed, "items": items}
+        await inv.save(update_fields=["confirmed"])
+        await audit.record(
+            c,
+            actor=principal,
+            action="claim.item_classed",
+            subject_type="claim",
+            subject_id=claim.id,
+            data={"invoice_id": inv.id, "index": index, "from": previous, "to": item_class},
         )
-    already = await paid_this_year(claim.person_id, day.year)  # type: ignore[attr-defined]
-    return calc.calculate(policy, facts, paid_this_year_fen=already)
+        await _assess(c, claim, case)
+    return inv
+
+
+async def preview_settlement(
+    c: Container, principal: Principal, claim_id: int, invoice_id: int, values: InvoiceValues
+) -> dict[str, Any] | None:
+    """The settlement as it would be with ``values`` for one invoice (the reviewer correcting
+    fields), the others as confirmed; nothing is saved. None while another invoice has no
+    confirmed values."""
+    claim = await load_claim(c, principal, claim_id)
+    if not principal.is_staff():
+        raise Forbidden("只有审核人员可以试算", code="REVIEWER_ONLY")
+    inv = await _load_invoice(claim, invoice_id)
+    plain = values.plain()
+    if plain["items"] is None:
+        plain["items"] = assessment.carried_items(inv, plain["total_amount"])
+    result = await assessment.settlement_for(c, claim, values={inv.id: plain})
+    return result.to_json() if result is not None else None
 
 
 def _fen_to_decimal(fen: int) -> Decimal:
@@ -708,7 +712,7 @@ def _fen_to_decimal(fen: int) -> Decimal:
 
 
 async def _assess(c: Container, claim: Claim, case: Case) -> None:
-    result = await compute(c, claim)
+    result = await assessment.settlement_for(c, claim)
     if result is None:
         await Claim.filter(id=claim.id).update(payable_fen=None, calculation={})
         return
@@ -746,6 +750,10 @@ async def readiness(c: Container, case: Case) -> list[str]:
         open_items.append("没有票据")
     elif not open_items and not claim.calculation:
         open_items.append("尚未计算报销金额")
+    open_items.extend(
+        f"项目「{name}」目录未收录且票据未打印费用划分，请审核人员归类"
+        for name in (claim.calculation or {}).get("unresolved_items", [])
+    )
     return open_items
 
 
@@ -763,12 +771,13 @@ async def after_transition(c: Container, case: Case, name: str, actor: cases.Act
 
 
 async def _disburse(c: Container, claim: Claim, case: Case) -> None:
-    """Approval: recompute with this year's payouts (the cap), then schedule the transfer."""
-    await Person.select_for_update().get(id=claim.person_id)  # type: ignore[attr-defined]
+    """Approval: settle again against the person-years locked in this transaction, add this
+    claim to them, then schedule the transfer."""
     today = local_today(c.clock)
-    result = await compute(c, claim, on=today)
-    if result is None:  # the readiness guard makes this unreachable
+    result = await assessment.settlement_for(c, claim, on=today, lock=True)
+    if result is None or result.unresolved:  # the readiness guard makes this unreachable
         raise Conflict("票据尚未全部确认", code="SERVICE_NOT_READY")
+    await assessment.add_to_years(c, claim.person_id, result)  # type: ignore[attr-defined]
     policy = policy_on(c, today)
     due = cases.calendar(c).add_working_days(today, policy.payout_working_days)
     lines = [*result.lines, f"将于{due:%Y年%m月%d日}前汇入您尾号{_last4(c, claim)}的银行账户"]
@@ -842,7 +851,7 @@ def _iso(moment: datetime | date | None) -> str | None:
 def disbursement_view(c: Container, d: Disbursement) -> dict[str, Any]:
     return {
         "id": d.id,
-        "amount": calc.yuan(d.amount_fen),
+        "amount": yuan(d.amount_fen),
         "amount_fen": d.amount_fen,
         "status": d.status.value,
         "due_date": _iso(d.due_date),
@@ -899,7 +908,7 @@ async def claim_view(c: Container, claim: Claim) -> dict[str, Any]:
         "invoices": [_invoice_summary(inv, n) for n, inv in enumerate(invoices, 1)],
         "bank_name": claim.bank_name or None,
         "bank_account": mask_bank_account(bank) if bank else None,
-        "payable": calc.yuan(claim.payable_fen) if claim.payable_fen is not None else None,
+        "payable": yuan(claim.payable_fen) if claim.payable_fen is not None else None,
         "explanation": (claim.calculation or {}).get("lines", []) if payout else [],
         "payout": disbursement_view(c, payout) if payout else None,
         "submitted_at": _iso(claim.submitted_at),
