@@ -1,5 +1,5 @@
-"""The reimbursement calculation at its boundaries: deductible, ratio rounding, remote care,
-the yearly cap counting what was already paid. Integer fen throughout."""
+"""Basic insurance at its boundaries: deductible, ratio rounding, remote care, the yearly cap
+counting what was already paid. Integer fen throughout."""
 
 from __future__ import annotations
 
@@ -8,22 +8,37 @@ from decimal import Decimal
 
 import pytest
 
-from backend.claims.calculation import (
-    InvoiceFacts,
-    RemoteCare,
-    calculate,
-    calculate_invoice,
-    to_fen,
-    yuan,
-)
+from backend.claims.calculation import InvoiceFacts, RemoteCare, calculate_invoice
+from backend.claims.catalogue import classify
+from backend.claims.money import to_fen, yuan
+from backend.claims.settlement import Accumulated, settle
 from config.policy import load_policies
 
-POLICY = load_policies().reimbursement.at(date(2025, 9, 26))
+DAY = date(2025, 9, 26)
+POLICIES = load_policies()
+POLICY = POLICIES.reimbursement.at(DAY)
 # outpatient secondary: deductible 200.00, ratio 0.55; inpatient tertiary: 1000.00, 0.65
 
 
+def invoice(visit: str, level: str, total: int, self_expense_fen: int = 0, **kw) -> InvoiceFacts:
+    """An invoice read without items: its printed split decides."""
+    classed = classify(
+        POLICIES.catalogue.at(DAY),
+        [],
+        total_fen=total,
+        self_expense_fen=self_expense_fen,
+        split_printed=True,
+    )
+    return InvoiceFacts("票据1", visit, level, DAY, total, classed, **kw)
+
+
 def outpatient(total: int, **kw) -> InvoiceFacts:
-    return InvoiceFacts("票据1", "outpatient", "secondary", total, **kw)
+    return invoice("outpatient", "secondary", total, **kw)
+
+
+def calculate(invoices: list[InvoiceFacts], *, paid_this_year_fen: int):
+    before = {DAY.year: Accumulated(basic_paid_fen=paid_this_year_fen)}
+    return settle(POLICY, POLICIES.settlement.at(DAY), invoices, before)
 
 
 def test_eligible_subtracts_self_expense_and_what_the_fund_paid():
@@ -31,7 +46,7 @@ def test_eligible_subtracts_self_expense_and_what_the_fund_paid():
         POLICY,
         outpatient(100_000, self_expense_fen=10_000, fund_paid_fen=30_000, other_paid_fen=5_000),
     )
-    assert r.eligible_fen == 55_000
+    assert r.in_range_fen == 90_000 and r.eligible_fen == 55_000
     assert r.deductible_fen == 20_000
     assert r.payable_fen == 19_250  # (550 − 200) × 55 %
 
@@ -91,9 +106,9 @@ def test_remote_care_without_filing_gets_the_lower_rate():
     ],
 )
 def test_yearly_cap_counts_payouts_already_made(already: int, payable: int):
-    inv = InvoiceFacts("住院", "inpatient", "tertiary", 3_100_000)  # (31000 − 1000) × 65 %
-    result = calculate(POLICY, [inv], paid_this_year_fen=already)
-    assert result.before_cap_fen == 1_950_000
+    inv = invoice("outpatient", "tertiary", 3_950_000)  # (39500 − 500) × 50 %; no 大病
+    result = calculate([inv], paid_this_year_fen=already)
+    assert result.invoices[0].basic.payable_fen == 1_950_000
     assert result.payable_fen == payable
     assert result.lines[-1] == f"本次报销金额：{yuan(payable)}"
     if payable < 1_950_000:
@@ -101,10 +116,10 @@ def test_yearly_cap_counts_payouts_already_made(already: int, payable: int):
 
 
 def test_several_invoices_each_have_their_deductible():
-    a = InvoiceFacts("票据1", "outpatient", "primary", 10_000)  # no deductible, 60 %
+    a = invoice("outpatient", "primary", 10_000)  # no deductible, 60 %
     b = outpatient(30_000)  # (300 − 200) × 55 %
-    result = calculate(POLICY, [a, b], paid_this_year_fen=0)
-    assert [i.payable_fen for i in result.invoices] == [6_000, 5_500]
+    result = calculate([a, b], paid_this_year_fen=0)
+    assert [i.basic_fen for i in result.invoices] == [6_000, 5_500]
     assert result.payable_fen == 11_500
     assert result.to_json()["payable"] == "115.00元"
 
