@@ -7,9 +7,11 @@ import io
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from tests.case_helpers import Api
+from backend.claims import jobs as claim_jobs
+from tests.case_helpers import FRIDAY, Api, People, make_people
 from tests.factories import Login
 
 BANK = {"bank_name": "中国工商银行杭州分行", "bank_account": "6222021234567890123"}
@@ -96,3 +98,70 @@ def confirmation(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
     )  # fmt: skip
     body = {k: values[k] for k in keys if values.get(k) is not None}
     return {"institution_level": "primary", "care_region_code": "330100", **body, **extra}
+
+
+async def submit(api: Api, who, claim: dict, expect: int = 200) -> dict:
+    return await api.post(
+        f"/claims/{claim['id']}/submit", who, {"version": claim["version"], **BANK}, expect=expect
+    )
+
+
+async def to_review(api: Api, ppl: People, claim: dict) -> tuple[dict, dict]:
+    """Front-desk acceptance, then the reviewer claims the task."""
+    case = claim["case"]
+    await api.post(
+        f"/cases/{case['id']}/acceptance",
+        ppl.front_desk,
+        {"version": case["version"], "outcome": "accept"},
+    )
+    task = await api.open_task(case["id"], ppl.reviewer)
+    await api.post(f"/review/tasks/{task['id']}/claim", ppl.reviewer)
+    return case, task
+
+
+async def decide(api: Api, who, task: dict, case_id: int, expect: int = 200, **body) -> dict:
+    fresh = await api.get(f"/cases/{case_id}", who)
+    return await api.post(
+        f"/review/tasks/{task['id']}/decision",
+        who,
+        {"case_version": fresh["version"], "decision": "approve", **body},
+        expect=expect,
+    )
+
+
+async def in_review_confirmed(
+    api: Api, ppl: People, c: Any, reader: FakeReader, seed: int, values: dict, **extra: Any
+) -> tuple[dict, dict, dict]:
+    """A submitted claim in review with its one invoice confirmed as read."""
+    claim = await new_claim(api, ppl.citizen)
+    await upload(api, ppl.citizen, claim["id"], reader.add(test_photo(seed), values))
+    await c.jobs.drain()
+    claim = await submit(api, ppl.citizen, await api.get(f"/claims/{claim['id']}", ppl.citizen))
+    case, task = await to_review(api, ppl, claim)
+    review = await api.get(f"/review/claims/{claim['id']}", ppl.reviewer)
+    inv = review["invoices"][0]
+    path = f"/review/claims/{claim['id']}/invoices/{inv['id']}/confirmation"
+    review = (await api.call("put", path, ppl.reviewer, json=confirmation(values, **extra))).json
+    return review, case, task
+
+
+# -- fixtures (import them into a test module to use them) -----------------------------------
+
+
+@pytest.fixture
+async def ppl(c, clock) -> People:
+    clock.set(FRIDAY)  # Fri 2025-09-26, before the National Day holidays
+    return await make_people(c)
+
+
+@pytest.fixture
+def api(client) -> Api:
+    return Api(client)
+
+
+@pytest.fixture
+def reader(monkeypatch, c) -> FakeReader:
+    fake = FakeReader()
+    monkeypatch.setattr(claim_jobs, "READER", fake)
+    monkeypatch.setattr(c.jobs, "delay_scale", 0)
+    return fake

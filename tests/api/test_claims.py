@@ -1,5 +1,6 @@
 """Reimbursement claims through the HTTP API: the full lifecycle with a real OCR run,
 upload validation, duplicates, OCR failure and retry, scoping and bad input."""
+# ruff: noqa: F811  (the api, ppl and reader fixtures are imported, then requested by name)
 
 from __future__ import annotations
 
@@ -17,67 +18,22 @@ from backend.claims.models import (
 )
 from bench import einvoice_synth as esynth
 from bench import ocr_synth as synth
-from tests.case_helpers import FRIDAY, Api, People, make_people
 from tests.claim_helpers import (
     BANK,
-    FakeReader,
+    api,  # noqa: F401  (fixture)
     confirmation,
+    decide,
     new_claim,
+    ppl,  # noqa: F401  (fixture)
+    reader,  # noqa: F401  (fixture)
     receipt_values,
+    submit,
     test_photo,
+    to_review,
     upload,
 )
 from tests.conftest import require
 from tests.factories import make_citizen
-
-
-@pytest.fixture
-async def ppl(c, clock) -> People:
-    clock.set(FRIDAY)  # Fri 2025-09-26, before the National Day holidays
-    return await make_people(c)
-
-
-@pytest.fixture
-def api(client) -> Api:
-    return Api(client)
-
-
-@pytest.fixture
-def reader(monkeypatch, c) -> FakeReader:
-    fake = FakeReader()
-    monkeypatch.setattr(claim_jobs, "READER", fake)
-    monkeypatch.setattr(c.jobs, "delay_scale", 0)
-    return fake
-
-
-async def _submit(api: Api, who, claim: dict, expect: int = 200) -> dict:
-    return await api.post(
-        f"/claims/{claim['id']}/submit", who, {"version": claim["version"], **BANK}, expect=expect
-    )
-
-
-async def _to_review(api: Api, ppl: People, claim: dict) -> tuple[dict, dict]:
-    """Front-desk acceptance, then the reviewer claims the task."""
-    case = claim["case"]
-    await api.post(
-        f"/cases/{case['id']}/acceptance",
-        ppl.front_desk,
-        {"version": case["version"], "outcome": "accept"},
-    )
-    task = await api.open_task(case["id"], ppl.reviewer)
-    await api.post(f"/review/tasks/{task['id']}/claim", ppl.reviewer)
-    return case, task
-
-
-async def _decide(api: Api, who, task: dict, case_id: int, expect: int = 200, **body) -> dict:
-    fresh = await api.get(f"/cases/{case_id}", who)
-    return await api.post(
-        f"/review/tasks/{task['id']}/decision",
-        who,
-        {"case_version": fresh["version"], "decision": "approve", **body},
-        expect=expect,
-    )
-
 
 # -- the whole lifecycle, with the real OCR engine --------------------------------------------
 
@@ -109,13 +65,13 @@ async def test_claim_lifecycle_with_real_ocr(api, ppl, c, receipt):
     assert inv["recognised"]["total_amount"] == truth["total_amount"]
     assert any("统筹基金支付" in n for n in inv["notices"])  # fund_paid > 0 is flagged
 
-    claim = await _submit(api, citizen, claim)
+    claim = await submit(api, citizen, claim)
     assert claim["status"] == "submitted" and claim["bank_account"] == "***************0123"
     assert BANK["bank_account"] not in str(claim)
-    case, task = await _to_review(api, ppl, claim)
+    case, task = await to_review(api, ppl, claim)
 
     # approval is guarded until the reviewer confirmed the reading
-    refused = await _decide(api, ppl.reviewer, task, case["id"], expect=409)
+    refused = await decide(api, ppl.reviewer, task, case["id"], expect=409)
     assert refused["error"]["code"] == "SERVICE_NOT_READY"
     assert "票据1的识别结果尚未确认" in refused["error"]["details"]["open_items"]
 
@@ -142,7 +98,7 @@ async def test_claim_lifecycle_with_real_ocr(api, ppl, c, receipt):
     assert review["calculation"]["payable_fen"] == 11898
     assert review["open_items"] == [] and review["case"]["required_levels"] == 1
 
-    case_view = await _decide(api, ppl.reviewer, task, case["id"])
+    case_view = await decide(api, ppl.reviewer, task, case["id"])
     assert case_view["state"] == "issued" and case_view["amount"] == "118.98"
 
     mine = await api.get(f"/claims/{claim['id']}", citizen)
@@ -268,7 +224,7 @@ async def test_same_invoice_twice_is_refused_and_same_photo_is_flagged(api, ppl,
     first = await new_claim(api, ppl.citizen)
     await upload(api, ppl.citizen, first["id"], photo)
     await c.jobs.drain()
-    first = await _submit(api, ppl.citizen, await api.get(f"/claims/{first['id']}", ppl.citizen))
+    first = await submit(api, ppl.citizen, await api.get(f"/claims/{first['id']}", ppl.citizen))
     assert await RegisteredInvoice.filter(claim_id=first["id"]).count() == 1
 
     # the same photo again, in another claim: flagged at upload, refused at submission
@@ -279,7 +235,7 @@ async def test_same_invoice_twice_is_refused_and_same_photo_is_flagged(api, ppl,
     codes = [f["code"] for f in inv.flags]
     assert "SAME_PHOTO" in codes and "DUPLICATE_INVOICE" in codes
     second = await api.get(f"/claims/{second['id']}", ppl.citizen)
-    refused = await _submit(api, ppl.citizen, second, expect=409)
+    refused = await submit(api, ppl.citizen, second, expect=409)
     assert refused["error"]["code"] == "DUPLICATE_INVOICE"
     assert refused["error"]["details"]["other_claim"] == first["number"]
     assert (await Claim.get(id=second["id"])).status.value == "draft"  # nothing changed
@@ -291,7 +247,7 @@ async def test_same_invoice_twice_is_refused_and_same_photo_is_flagged(api, ppl,
     inv = await ClaimInvoice.get(claim_id=third["id"])
     assert [f["code"] for f in inv.flags if f["code"] == "SAME_PHOTO"] == []
     third = await api.get(f"/claims/{third['id']}", ppl.citizen)
-    await _submit(api, ppl.citizen, third, expect=409)
+    await submit(api, ppl.citizen, third, expect=409)
 
 
 async def test_reviewer_correcting_to_a_claimed_number_gets_a_friendly_409(api, ppl, c, reader):
@@ -301,9 +257,9 @@ async def test_reviewer_correcting_to_a_claimed_number_gets_a_friendly_409(api, 
     other = receipt_values(invoice_number="0099999999")
     await upload(api, ppl.citizen, b["id"], reader.add(test_photo(22), other))
     await c.jobs.drain()
-    a = await _submit(api, ppl.citizen, await api.get(f"/claims/{a['id']}", ppl.citizen))
-    b = await _submit(api, ppl.citizen, await api.get(f"/claims/{b['id']}", ppl.citizen))
-    await _to_review(api, ppl, b)
+    a = await submit(api, ppl.citizen, await api.get(f"/claims/{a['id']}", ppl.citizen))
+    b = await submit(api, ppl.citizen, await api.get(f"/claims/{b['id']}", ppl.citizen))
+    await to_review(api, ppl, b)
     review = await api.get(f"/review/claims/{b['id']}", ppl.reviewer)
     inv_id = review["invoices"][0]["id"]
     body = confirmation(receipt_values())  # the reviewer reads a's number on b's photo
@@ -337,8 +293,8 @@ async def test_ocr_that_always_fails_leaves_the_claim_in_manual_entry(api, ppl, 
     assert inv.ocr_status is OcrStatus.MANUAL and inv.ocr_error == "RuntimeError"
     assert reader.calls == c.settings.ocr_attempts
     # the claim goes on: submitted, visible to the reviewer, values typed in from the image
-    claim = await _submit(api, ppl.citizen, await api.get(f"/claims/{claim['id']}", ppl.citizen))
-    case, task = await _to_review(api, ppl, claim)
+    claim = await submit(api, ppl.citizen, await api.get(f"/claims/{claim['id']}", ppl.citizen))
+    case, task = await to_review(api, ppl, claim)
     review = await api.get(f"/review/claims/{claim['id']}", ppl.reviewer)
     row = review["invoices"][0]
     assert row["ocr_status"] == "manual" and row["proposal"]["fields"] == {}
@@ -347,7 +303,7 @@ async def test_ocr_that_always_fails_leaves_the_claim_in_manual_entry(api, ppl, 
     review = (await api.call("put", path, ppl.reviewer,
                              json=confirmation(receipt_values()))).json  # fmt: skip
     assert review["calculation"]["payable_fen"] == 60000  # 1000 × 60 %, primary
-    await _decide(api, ppl.reviewer, task, case["id"])
+    await decide(api, ppl.reviewer, task, case["id"])
     stats = await api.get("/review/ocr-stats?date_from=2025-09-01&date_to=2025-09-30", ppl.reviewer)
     assert stats["manual_entries"] == 1
     assert all(f["reviewed"] == 0 for f in stats["fields"])  # manual entry is not an OCR miss
@@ -364,14 +320,14 @@ async def test_payer_mismatch_blocks_approval_until_rejected_and_releases_the_in
     claim = await new_claim(api, ppl.citizen)
     await upload(api, ppl.citizen, claim["id"], photo)
     await c.jobs.drain()
-    claim = await _submit(api, ppl.citizen, await api.get(f"/claims/{claim['id']}", ppl.citizen))
-    case, task = await _to_review(api, ppl, claim)
+    claim = await submit(api, ppl.citizen, await api.get(f"/claims/{claim['id']}", ppl.citizen))
+    case, task = await to_review(api, ppl, claim)
     review = await api.get(f"/review/claims/{claim['id']}", ppl.reviewer)
     path = f"/review/claims/{claim['id']}/invoices/{review['invoices'][0]['id']}/confirmation"
     review = (await api.call("put", path, ppl.reviewer, json=confirmation(values))).json
     assert review["open_items"] == ["票据1：票据交款人与参保人姓名不一致"]
-    await _decide(api, ppl.reviewer, task, case["id"], expect=409)
-    rejected = await _decide(api, ppl.reviewer, task, case["id"], decision="reject",
+    await decide(api, ppl.reviewer, task, case["id"], expect=409)
+    rejected = await decide(api, ppl.reviewer, task, case["id"], decision="reject",
                              reason_code="J06")  # fmt: skip
     assert rejected["state"] == "rejected"
     assert (await Claim.get(id=claim["id"])).status.value == "rejected"
@@ -383,20 +339,20 @@ async def test_large_amount_needs_a_second_reviewer(api, ppl, c, reader):
     claim = await new_claim(api, ppl.citizen)
     await upload(api, ppl.citizen, claim["id"], reader.add(test_photo(61), values))
     await c.jobs.drain()
-    claim = await _submit(api, ppl.citizen, await api.get(f"/claims/{claim['id']}", ppl.citizen))
-    case, task = await _to_review(api, ppl, claim)
+    claim = await submit(api, ppl.citizen, await api.get(f"/claims/{claim['id']}", ppl.citizen))
+    case, task = await to_review(api, ppl, claim)
     review = await api.get(f"/review/claims/{claim['id']}", ppl.reviewer)
     path = f"/review/claims/{claim['id']}/invoices/{review['invoices'][0]['id']}/confirmation"
     body = confirmation(values, institution_level="tertiary")
     review = (await api.call("put", path, ppl.reviewer, json=body)).json
     assert review["calculation"]["payable_fen"] == 1_235_000  # (20000 − 1000) × 65 %
     assert review["case"]["required_levels"] == 2
-    after = await _decide(api, ppl.reviewer, task, case["id"])
+    after = await decide(api, ppl.reviewer, task, case["id"])
     assert after["state"] == "in_review" and after["review_level"] == 2
     assert not await Disbursement.exists(claim_id=claim["id"])
     task2 = await api.open_task(case["id"], ppl.reviewer2)
     await api.post(f"/review/tasks/{task2['id']}/claim", ppl.reviewer2)
-    done = await _decide(api, ppl.reviewer2, task2, case["id"])
+    done = await decide(api, ppl.reviewer2, task2, case["id"])
     assert done["state"] == "issued"
     assert (await Disbursement.get(claim_id=claim["id"])).amount_fen == 1_235_000
 
@@ -467,7 +423,7 @@ async def test_station_clerk_files_a_claim_for_a_citizen_with_signed_authorisati
     await upload(api, ppl.clerk, claim["id"], reader.add(test_photo(81), receipt_values()))
     await c.jobs.drain()
     await upload(api, ppl.citizen, claim["id"], test_photo(82), expect=403)  # clerk's draft
-    refused = await _submit(api, ppl.clerk, claim, expect=422)
+    refused = await submit(api, ppl.clerk, claim, expect=422)
     assert refused["error"]["code"] == "AUTHORISATION_REQUIRED"
     assert (await Claim.get(id=claim["id"])).status.value == "draft"  # rolled back
     claim = await api.post(
