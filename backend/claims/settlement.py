@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from backend.claims.calculation import InvoiceFacts, InvoiceResult, calculate_invoice
+from backend.claims.catalogue import ClassedItem
 from backend.claims.money import percent, share, yuan
 from config.policy import (
     CatastrophicInsurance,
@@ -108,6 +109,7 @@ def describe_terms(terms: Terms) -> str:
 @dataclass(frozen=True)
 class InvoiceSettlement:
     basic: InvoiceResult
+    items: tuple[ClassedItem, ...]  # each item with its class and how it was classed
     basic_fen: int  # after the yearly cap
     catastrophic_fen: int
     assistance_fen: int
@@ -117,6 +119,7 @@ class InvoiceSettlement:
     def to_json(self) -> dict[str, Any]:
         return {
             **self.basic.to_json(),
+            "items": [i.to_json() for i in self.items],
             "basic_fen": self.basic_fen,
             "catastrophic_fen": self.catastrophic_fen,
             "assistance_fen": self.assistance_fen,
@@ -216,7 +219,7 @@ def _settle_one(
         )
     added = Accumulated(basic.in_range_fen, basic_fen, cat_base, cat_fen, assist_fen)
     result = InvoiceSettlement(
-        basic, basic_fen, cat_fen, assist_fen, inv.care_date.year, tuple(lines)
+        basic, inv.classed.items, basic_fen, cat_fen, assist_fen, inv.care_date.year, tuple(lines)
     )
     return result, added
 

@@ -56,6 +56,13 @@ async def test_unknown_item_waits_for_the_reviewer_then_the_settlement_is_paid(a
     calc = review["calculation"]
     assert calc["payable_fen"] == 52_800
     assert [s["amount_fen"] for s in calc["schemes"]] == [52_800, 0, 0]
+    classed = [
+        (i["item_class"], i["source"], i["eligible_fen"]) for i in calc["invoices"][0]["items"]
+    ]
+    assert classed == [
+        ("jia", "name", 30_000), ("yi", "name", 18_000), ("zifei", "name", 0),
+        ("jia", "reviewer", 40_000),
+    ]  # fmt: skip
     lines = "\n".join(calc["lines"])
     assert "甲类项目 阿莫西林胶囊300.00元、院内制剂消痔膏400.00元，合计700.00元" in lines
     assert "审核人员归类" in lines and "按目录名称匹配" in lines
