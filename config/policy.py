@@ -211,7 +211,7 @@ class ReimbursementPolicy(Versioned):
     (remote_care.yaml): the filing's ratio adjustment, or the one for care without a filing."""
 
     claim_window_days: int = Field(ge=1, le=3 * 366)  # invoice date at most this old
-    yearly_cap_fen: int = Field(gt=0)  # 年度最高支付限额, counting payouts of the year
+    yearly_cap_fen: int = Field(gt=0)  # 年度最高支付限额 of basic insurance, per care year
     terms: dict[VisitType, dict[InstitutionLevel, CareTerms]]
     second_review_above_fen: int = Field(ge=0)  # 双人复核 when the payable amount exceeds it
     payout_working_days: int = Field(ge=1, le=60)  # 限期汇款到账, after approval
@@ -627,10 +627,13 @@ def _settlement(
 
 
 def load_policies(directory: Path = POLICY_DIR) -> Policies:
+    """Every table, in this order (a bad file is reported before the files after it)."""
+    family = load_table(directory / "family.yaml", FamilyPolicy)
+    access = load_table(directory / "access.yaml", AccessPolicy)
     premium = load_table(directory / "premium.yaml", PremiumPolicy)
     return Policies(
-        family=load_table(directory / "family.yaml", FamilyPolicy),
-        access=load_table(directory / "access.yaml", AccessPolicy),
+        family=family,
+        access=access,
         premium=premium,
         holidays=load_table(directory / "holidays.yaml", HolidayYear),
         case_workflow=load_table(directory / "case_workflow.yaml", CaseWorkflowPolicy),

@@ -4,6 +4,7 @@ spanning the basic yearly cap, and the policy tables' start-up validation. Integ
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -219,12 +220,6 @@ def test_invoices_of_two_years_count_against_their_own_years():
 # -- the tables at start-up ------------------------------------------------------------------------
 
 
-def _copy_policies(tmp_path: Path) -> Path:
-    for f in POLICY_DIR.iterdir():
-        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
-    return tmp_path
-
-
 @pytest.mark.parametrize(
     ("file", "old", "new", "message"),
     [
@@ -238,7 +233,8 @@ def _copy_policies(tmp_path: Path) -> Path:
     ],
 )  # fmt: skip
 def test_bad_tables_stop_start_up(tmp_path: Path, file: str, old: str, new: str, message: str):
-    directory = _copy_policies(tmp_path)
+    directory = tmp_path / "policy"
+    shutil.copytree(POLICY_DIR, directory)
     text = (directory / file).read_text(encoding="utf-8")
     assert old in text
     (directory / file).write_text(text.replace(old, new, 1), encoding="utf-8")
