@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0002_auto_20261130_2340')]
+    dependencies = [('models', '0003_auto_20261130_2354')]
 
     initial = False
 
