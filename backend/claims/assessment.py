@@ -26,6 +26,7 @@ from backend.container import Container
 from backend.enrollment.service import category_of
 from backend.errors import InvalidInput
 from backend.filings.service import filing_effect
+from config.policy import Catalogue
 
 SPLIT_KEYS = ("fund_paid", "self_pay", "self_expense")  # 医保统筹 / 个人自付 / 个人自费
 
@@ -90,13 +91,19 @@ async def _remote_care(
     )
 
 
-def _category_name(c: Container, code: str | None, on: date) -> str:
-    if code is None:
-        return ""
-    for version in (c.policies.premium.at(on), *reversed(c.policies.premium.versions)):
+def _category_name(c: Container, code: str | None) -> str:
+    """The category's name in the newest premium version that lists it."""
+    for version in reversed(c.policies.premium.versions):
         if code in version.subsidies:
             return version.subsidies[code].name
-    return code
+    return code or ""
+
+
+def catalogue_on(c: Container, care_date: date) -> Catalogue:
+    """The catalogue in force on the care date; care before the first version (an old invoice
+    still inside the claim window) is classed by the first version."""
+    table = c.policies.catalogue
+    return table.at(max(care_date, table.versions[0].effective_from))
 
 
 async def invoice_facts(
@@ -108,7 +115,7 @@ async def invoice_facts(
         for i in values.get("items") or []
     ]
     classed = classify(
-        c.policies.catalogue.at(care_date),
+        catalogue_on(c, care_date),
         items,
         total_fen=to_fen(values["total_amount"]),
         self_expense_fen=to_fen(values.get("self_expense")),
@@ -127,7 +134,7 @@ async def invoice_facts(
         other_paid_fen=to_fen(values.get("other_paid")),
         remote=await _remote_care(c, person_id, care_date, values["care_region_code"]),
         category=category,
-        category_name=_category_name(c, category, care_date),
+        category_name=_category_name(c, category),
     )
 
 

@@ -98,3 +98,14 @@ async def test_assistance_goes_by_the_category_on_the_date_of_care(api, ppl, c, 
     review = (await api.call("put", path, ppl.reviewer, json=confirmation(values))).json
     assert review["calculation"]["schemes"][2]["amount_fen"] == 0
     assert "医疗救助：就诊之日不属于医疗救助对象，支付0.00元" in review["calculation"]["lines"]
+
+
+async def test_care_before_the_first_catalogue_version_is_classed_by_it(api, ppl, c, reader):
+    # 2024-12-20 is inside the one-year claim window and before the catalogue's 2025-01-01
+    values = {**receipt_values(issue_date="2024-12-20"),
+              "items": [{"name": "阿莫西林胶囊", "amount": "1000.00"}]}  # fmt: skip
+    review, *_ = await in_review_confirmed(api, ppl, c, reader, 75, values)
+    (item,) = review["calculation"]["invoices"][0]["items"]
+    assert (item["item_class"], item["source"]) == ("jia", "name")
+    assert review["calculation"]["payable_fen"] == 60_000  # 1000.00 × 60 %
+    assert review["calculation"]["invoices"][0]["year"] == 2024
