@@ -98,12 +98,15 @@ def describe_terms(terms: Terms) -> str:
     parts = []
     lower = 0
     for end, ratio in terms.bands:
-        span = f"{yuan(lower)}以上" if end is None else f"{yuan(lower)}至{yuan(end)}"
-        parts.append(f"{span}部分{percent(ratio)}")
+        if end is None:
+            span = f"{yuan(lower)}以上" if lower else "全部"
+        else:
+            span = f"{yuan(lower)}至{yuan(end)}" if lower else f"{yuan(end)}以内"
+        parts.append(f"{span}{percent(ratio)}")
         lower = end or lower
     cap = "不设封顶线" if terms.cap_fen is None else f"年度最高支付{yuan(terms.cap_fen)}"
     pref = "（救助对象倾斜：起付线降低、比例提高）" if terms.preferential else ""
-    return f"起付线{yuan(terms.threshold_fen)}，超过起付线后{'、'.join(parts)}，{cap}{pref}"
+    return f"起付线{yuan(terms.threshold_fen)}，超过起付线的部分中{'、'.join(parts)}，{cap}{pref}"
 
 
 @dataclass(frozen=True)

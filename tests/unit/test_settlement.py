@@ -136,6 +136,7 @@ def test_crossing_the_threshold_within_one_claim():
     assert result.payable_fen == 4_234_000
     assert result.increments[2025].catastrophic_base_fen == 2_165_000
     assert any("累计合规费用由0.00元增至21,650.00元" in line for line in result.lines)
+    assert any("超过起付线的部分中50,000.00元以内60%" in line for line in result.lines)
 
 
 def test_crossing_the_threshold_across_two_claims_pays_the_same_as_one():
