@@ -455,6 +455,18 @@ class Catalogue(Versioned):
             return item, "name"
         return None, ""
 
+    def search(self, text: str, limit: int) -> list[CatalogueItem]:
+        """Items whose code starts with, or whose normalised name contains, ``text``."""
+        key = normalise_item_name(text)
+        if not key:
+            return []
+        found = [
+            i
+            for i in self.items.values()
+            if i.code.startswith(key.upper()) or key in normalise_item_name(i.name)
+        ]
+        return sorted(found, key=lambda i: (len(i.name), i.code))[:limit]
+
     def self_pay_ratio(self, item: CatalogueItem) -> Decimal:
         return item.self_pay_ratio if item.self_pay_ratio is not None else self.yi_self_pay_ratio
 

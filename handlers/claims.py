@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field, StrictInt
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 
-from backend.claims import service
+from backend.claims import assessment, service
 from backend.claims.checks import InvoiceValues
 from backend.claims.uploads import FileTooLarge
+from backend.clock import local_today
 from backend.errors import InvalidInput
 from backend.identity.models import Role
 from config.policy import ItemClass
@@ -57,6 +58,11 @@ class PaidIn(Strict):
 
 class ItemClassIn(Strict):
     item_class: ItemClass | None  # null: back to the catalogue and the invoice's split
+
+
+class CatalogueQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=60)
+    on: date | None = None  # the care date; today when absent
 
 
 class StatsQuery(BaseModel):
@@ -231,6 +237,15 @@ async def preview_settlement(
         container(request), principal(request), claim_id, invoice_id, body
     )
     return json({"settlement": result})
+
+
+@bp.get("/review/catalogue")
+@requires(Role.REVIEWER, Role.SUPERVISOR)
+async def search_catalogue(request: Request) -> HTTPResponse:
+    """Catalogue entries (医保目录) by code prefix or name, as in force on the care date."""
+    q = parse_query(request, CatalogueQuery)
+    c = container(request)
+    return json(assessment.search_catalogue(c, q.q, q.on or local_today(c.clock)))
 
 
 @bp.get("/review/ocr-stats")

@@ -16,7 +16,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from backend.claims import calculation as calc
-from backend.claims.catalogue import InvoiceItem, classify
+from backend.claims.catalogue import CLASS_LABELS, InvoiceItem, classify
 from backend.claims.checks import amount_fen
 from backend.claims.models import Claim, ClaimInvoice, SettlementYear
 from backend.claims.money import to_fen
@@ -26,7 +26,7 @@ from backend.container import Container
 from backend.enrollment.service import category_of
 from backend.errors import InvalidInput
 from backend.filings.service import filing_effect
-from config.policy import Catalogue
+from config.policy import Catalogue, CatalogueItem
 
 SPLIT_KEYS = ("fund_paid", "self_pay", "self_expense")  # 医保统筹 / 个人自付 / 个人自费
 
@@ -104,6 +104,27 @@ def catalogue_on(c: Container, care_date: date) -> Catalogue:
     still inside the claim window) is classed by the first version."""
     table = c.policies.catalogue
     return table.at(max(care_date, table.versions[0].effective_from))
+
+
+def catalogue_view(catalogue: Catalogue, item: CatalogueItem) -> dict[str, Any]:
+    return {
+        "code": item.code,
+        "name": item.name,
+        "kind": item.kind,
+        "item_class": item.item_class,
+        "class_label": CLASS_LABELS[item.item_class],
+        "self_pay_ratio": str(catalogue.self_pay_ratio(item)) if item.item_class == "yi" else None,
+    }
+
+
+def search_catalogue(c: Container, text: str, on: date, limit: int = 20) -> dict[str, Any]:
+    """For the reviewer classing an item: catalogue entries in force on ``on`` by code prefix or
+    name."""
+    catalogue = catalogue_on(c, on)
+    return {
+        "effective_from": catalogue.effective_from.isoformat(),
+        "items": [catalogue_view(catalogue, i) for i in catalogue.search(text, limit)],
+    }
 
 
 async def invoice_facts(

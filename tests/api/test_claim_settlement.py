@@ -109,3 +109,15 @@ async def test_care_before_the_first_catalogue_version_is_classed_by_it(api, ppl
     assert (item["item_class"], item["source"]) == ("jia", "name")
     assert review["calculation"]["payable_fen"] == 60_000  # 1000.00 × 60 %
     assert review["calculation"]["invoices"][0]["year"] == 2024
+
+
+async def test_reviewer_looks_items_up_in_the_catalogue_of_the_care_date(api, ppl):
+    found = await api.get("/review/catalogue?q=人血白蛋白&on=2025-06-01", ppl.reviewer)
+    (item,) = found["items"]
+    assert (item["class_label"], item["self_pay_ratio"]) == ("乙类", "0.10")
+    later = await api.get("/review/catalogue?q=人血白蛋白&on=2026-03-01", ppl.reviewer)
+    assert later["effective_from"] == "2026-01-01" and later["items"][0]["self_pay_ratio"] == "0.20"
+    by_code = await api.get(f"/review/catalogue?q={item['code'][:8]}", ppl.reviewer)
+    assert item["code"] in [i["code"] for i in by_code["items"]]
+    await api.get("/review/catalogue?q=", ppl.reviewer, expect=422)
+    await api.get("/review/catalogue?q=阿莫西林", ppl.citizen, expect=403)
