@@ -910,6 +910,7 @@ async def claim_view(c: Container, claim: Claim) -> dict[str, Any]:
         "bank_account": mask_bank_account(bank) if bank else None,
         "payable": yuan(claim.payable_fen) if claim.payable_fen is not None else None,
         "explanation": (claim.calculation or {}).get("lines", []) if payout else [],
+        "schemes": (claim.calculation or {}).get("schemes", []) if payout else [],
         "payout": disbursement_view(c, payout) if payout else None,
         "submitted_at": _iso(claim.submitted_at),
         "created_at": _iso(claim.created_at),

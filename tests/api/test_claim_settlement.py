@@ -75,6 +75,10 @@ async def test_unknown_item_waits_for_the_reviewer_then_the_settlement_is_paid(a
     done = await decide(api, ppl.reviewer, task, case["id"])
     assert done["state"] == "issued"
     assert (await Disbursement.get(claim_id=claim_id)).amount_fen == 52_800
+    mine = await api.get(f"/claims/{claim_id}", ppl.citizen)
+    assert [(x["name"], x["amount"]) for x in mine["schemes"]] == [
+        ("基本医疗保险", "528.00元"), ("大病保险", "0.00元"), ("医疗救助", "0.00元"),
+    ]  # fmt: skip
     year = await SettlementYear.get(person_id=ppl.citizen.person.id, year=2025)
     assert (year.in_range_fen, year.basic_paid_fen) == (88_000, 52_800)
 
