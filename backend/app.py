@@ -17,7 +17,7 @@ from sanic_ext import Extend
 from backend import db
 from backend.container import Container, build_container
 from backend.jobs import InProcessScheduler
-from backend.logging import install_redaction
+from backend.logging import configure_logging, install_redaction
 from config.settings import Settings
 from handlers import register_blueprints
 from handlers.errors import register_error_handlers
@@ -47,6 +47,8 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
     install_redaction()
 
     owns_container = container is None
+    if owns_container:  # a served process, not a test: timestamped (or JSON) log lines
+        configure_logging(Settings().log_format)
 
     @app.before_server_start
     async def open_resources(app: Sanic) -> None:

@@ -6,24 +6,26 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from backend.infra.keys import KeyConfigError
+from backend.preflight import ConfigurationError
 from config.policy import PolicyError
 from config.settings import Settings
 
+if TYPE_CHECKING:
+    from backend.container import Container
+
 
 def _serve(args: argparse.Namespace) -> int:
-    from sanic import Sanic
-    from sanic.worker.loader import AppLoader
-
-    from backend.app import create_app
+    from backend import preflight
     from backend.container import build_container
+    from backend.logging import configure_logging
 
     settings = Settings()
+    preflight.check(settings)
     build_container(settings)  # fail fast on bad keys or policy files, before forking workers
-    loader = AppLoader(factory=create_app)
-    app = loader.load()
     host, port = args.host or settings.host, args.port or settings.port
     workers = args.workers or settings.workers
     if workers > 1 and not settings.redis_url:
@@ -31,20 +33,24 @@ def _serve(args: argparse.Namespace) -> int:
         # would not be shared between workers.
         print("多个 Web 进程需要 Redis：请设置 YIBAO_REDIS_URL", file=sys.stderr)
         return 2
-    app.prepare(
-        host=host,
-        port=port,
-        workers=workers,
-        single_process=workers == 1 and args.single_process,
-        access_log=args.access_log,
-        motd=False,
-    )
     print(
         f"yibao 医保掌上办 http://{host}:{port}  API 文档 docs: http://{host}:{port}/docs",
         flush=True,
     )
-    Sanic.serve(primary=app, app_loader=loader)
-    return 0
+    if args.single_process:  # development: one process, no supervisor
+        from sanic import Sanic
+
+        from backend.app import create_app
+
+        app = create_app()
+        app.prepare(host=host, port=port, single_process=True, access_log=args.access_log,
+                    motd=False)  # fmt: skip
+        Sanic.serve_single(app)
+        return 0
+    from backend.supervisor import Supervisor, bind
+
+    configure_logging(settings.log_format)
+    return Supervisor(bind(host, port), workers, access_log=args.access_log).run()
 
 
 def _run(coro_factory: Callable[[Settings], Awaitable[int]]) -> int:
@@ -59,61 +65,60 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
-async def _seed_demo(settings: Settings) -> int:
+@contextlib.asynccontextmanager
+async def _opened(settings: Settings, *, seal: bool = True) -> AsyncIterator[Container]:
+    """The container and database for one command; what the command recorded in the audit
+    log is sealed before it exits (no web or job worker may be running to do it)."""
     from backend import db
-    from backend.cases.service import check_definitions
+    from backend.audit.sealer import seal_all
     from backend.container import build_container
-    from backend.demo import seed_demo
 
     container = build_container(settings)
-    check_definitions(container.policies)  # the demo names only what the vocabulary knows
     await db.init_db(settings.resolved_database_url)
     try:
-        report = await seed_demo(container)
+        yield container
+        if seal:
+            await seal_all(container)
     finally:
         await container.kv.close()
         await db.close_db()
+
+
+async def _seed_demo(settings: Settings) -> int:
+    from backend.cases.service import check_definitions
+    from backend.demo import seed_demo
+
+    async with _opened(settings) as container:
+        check_definitions(container.policies)  # the demo names only what the vocabulary knows
+        report = await seed_demo(container)
     print(report)
     return 0
 
 
 async def _audit_verify(settings: Settings) -> int:
-    from backend import db
     from backend.audit.service import verify_chain
-    from backend.container import build_container
 
-    container = build_container(settings)
-    await db.init_db(settings.resolved_database_url)
-    try:
+    async with _opened(settings, seal=False) as container:
         result = await verify_chain(container)
-    finally:
-        await container.kv.close()
-        await db.close_db()
     print(result.describe())
-    return 0 if result.ok else 1
+    return 0 if result.ok and not result.tail_stale else 1
 
 
 async def _terminal_add(settings: Settings, args: argparse.Namespace) -> int:
-    from backend import db
-    from backend.container import build_container
     from backend.errors import DomainError
     from backend.terminals.service import register_terminal
 
-    container = build_container(settings)
-    await db.init_db(settings.resolved_database_url)
-    try:
-        issued = await register_terminal(
-            container,
-            institution_code=args.institution_code,
-            institution_name=args.name,
-            city_code=args.city,
-        )
-    except DomainError as exc:
-        print(f"登记失败：{exc.message}", file=sys.stderr)
-        return 2
-    finally:
-        await container.kv.close()
-        await db.close_db()
+    async with _opened(settings) as container:
+        try:
+            issued = await register_terminal(
+                container,
+                institution_code=args.institution_code,
+                institution_name=args.name,
+                city_code=args.city,
+            )
+        except DomainError as exc:
+            print(f"登记失败：{exc.message}", file=sys.stderr)
+            return 2
     t = issued.identity
     print(f"终端已登记：{t.institution_name}（{t.institution_code}，城市 {t.city_code}）")
     print(f"key_id: {t.key_id}")
@@ -123,21 +128,15 @@ async def _terminal_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _terminal_disable(settings: Settings, args: argparse.Namespace) -> int:
-    from backend import db
-    from backend.container import build_container
     from backend.errors import DomainError
     from backend.terminals.service import deactivate_terminal
 
-    container = build_container(settings)
-    await db.init_db(settings.resolved_database_url)
-    try:
-        await deactivate_terminal(container, args.key_id, reason=args.reason)
-    except DomainError as exc:
-        print(f"停用失败：{exc.message}", file=sys.stderr)
-        return 2
-    finally:
-        await container.kv.close()
-        await db.close_db()
+    async with _opened(settings) as container:
+        try:
+            await deactivate_terminal(container, args.key_id, reason=args.reason)
+        except DomainError as exc:
+            print(f"停用失败：{exc.message}", file=sys.stderr)
+            return 2
     print(f"终端 {args.key_id} 已停用")
     return 0
 
@@ -145,8 +144,6 @@ async def _terminal_disable(settings: Settings, args: argparse.Namespace) -> int
 async def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import date
 
-    from backend import db
-    from backend.container import build_container
     from backend.errors import DomainError
     from backend.payments.reconcile import BillFormatError, reconcile
 
@@ -155,16 +152,12 @@ async def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError:
         print(f"日期格式应为 YYYY-MM-DD：{args.date}", file=sys.stderr)
         return 2
-    container = build_container(settings)
-    await db.init_db(settings.resolved_database_url)
-    try:
-        report = await reconcile(container, day)
-    except (DomainError, BillFormatError) as exc:
-        print(f"对账失败：{exc}", file=sys.stderr)
-        return 2
-    finally:
-        await container.kv.close()
-        await db.close_db()
+    async with _opened(settings) as container:
+        try:
+            report = await reconcile(container, day)
+        except (DomainError, BillFormatError) as exc:
+            print(f"对账失败：{exc}", file=sys.stderr)
+            return 2
     print(report.describe())
     return 0 if report.clean else 1
 
@@ -182,28 +175,20 @@ def _paysim(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    """Run the SAQ worker (the case sweeper's cron job) until stopped."""
+    """Run the SAQ worker (cron jobs and on-demand jobs) until SIGTERM or SIGINT."""
     settings = Settings()
     if not settings.redis_url:
         print(
             "yibao worker 需要 Redis：请设置 YIBAO_REDIS_URL（内嵌模式下超期巡检在 Web 进程内运行）"
         )
         return 2
-    from saq.worker import Worker
+    from backend import preflight
+    from backend.jobs import run_worker
+    from backend.logging import configure_logging
 
-    from backend.jobs import build_settings
-
-    worker = Worker(**build_settings(settings.redis_url))
-
-    async def run() -> None:
-        try:
-            await worker.queue.connect()
-            await worker.start()
-        finally:
-            await worker.queue.disconnect()
-
-    asyncio.run(run())
-    return 0
+    preflight.check(settings)
+    configure_logging(settings.log_format)
+    return run_worker(settings.redis_url)
 
 
 def _ocr(args: argparse.Namespace) -> int:
@@ -289,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, help="web worker processes (production: several)")
-    serve.add_argument("--single-process", action="store_true", help="no worker manager")
+    serve.add_argument(
+        "--single-process", action="store_true", help="development: one process, no supervisor"
+    )
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(func=_serve)
 
@@ -357,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (PolicyError, KeyConfigError) as exc:
+    except (PolicyError, KeyConfigError, ConfigurationError) as exc:
         # A mistyped policy file or a missing key: say which, without a traceback.
         print(f"配置错误 configuration error: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from backend.audit.sealer import sealer_loop
 from backend.clock import Clock, SystemClock
 from backend.identity.idp import IdentityProvider, identity_provider_for
 from backend.identity.token_memo import VerifiedTokens
@@ -18,8 +19,10 @@ from backend.infra.group_commit import Flush, GroupCommit
 from backend.infra.jobqueue import InProcessJobQueue, JobQueue, open_job_queue
 from backend.infra.keys import KeyRing, load_keys
 from backend.infra.kv import KeyValueStore, open_store
+from backend.infra.loops import RepeatingPass
 from backend.infra.shared_cache import SharedCache
 from backend.infra.storage import FileStorage, open_storage
+from backend.outbox.service import relay_loop
 from config.policy import Policies, load_policies
 from config.settings import Settings
 
@@ -43,6 +46,8 @@ class Container:
     storage: FileStorage = field(default_factory=lambda: open_storage(Path("var")))
     # Per-process group-commit batchers of hot append-only writes, by name (group_commit()).
     group_commits: dict[str, GroupCommit[Any, Any]] = field(default_factory=dict)
+    # Background passes of a long-running process (audit sealer, outbox relay), see start()
+    loops: list[RepeatingPass] = field(default_factory=list)
 
     def group_commit(self, name: str, flush: Flush[I, O], **options: Any) -> GroupCommit[I, O]:
         """This process's batcher ``name`` (created on first use with ``flush``)."""
@@ -52,12 +57,20 @@ class Container:
         return batcher
 
     async def start(self) -> None:
-        """Background parts of the container: the cache's invalidation feed."""
+        """Background parts of a long-running process: the cache's invalidation feed, the
+        audit sealer and the outbox relay (every web and job worker runs them; one seals at a
+        time, relays share the rows)."""
         await self.cache.start()
+        if not self.loops:
+            self.loops = [sealer_loop(self), relay_loop(self)]
+        for loop in self.loops:
+            loop.start()
 
     async def stop(self) -> None:
         for batcher in self.group_commits.values():  # answer what is waiting, then close
             await batcher.drain()
+        for loop in self.loops:
+            await loop.stop()
         await self.jobs.close()
         await self.cache.stop()
         await self.kv.close()

@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "backend.filings.models",
     "backend.chronic.models",
     "backend.claims.models",
+    "backend.outbox.models",
 ]
 
 

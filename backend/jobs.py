@@ -13,18 +13,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from saq import CronJob, Queue
+from saq import CronJob
 
 from backend.container import Container
-from backend.infra.jobqueue import JobSpec, saq_function
+from backend.infra.jobqueue import JobSpec, saq_function, saq_queue
 from config.settings import Settings
 
 log = logging.getLogger("yibao.jobs")
 QUEUE_NAME = "yibao"
+STOP_S = 8.0  # SIGTERM to exit: under 10 s, a running job included
+SWEEP_S = 5
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ class InProcessScheduler:
             await asyncio.sleep(job.interval_s)
             try:
                 result = await asyncio.wait_for(job.run(self._c), job.timeout_s)
-                log.debug("job %s: %s", job.name, result)
+                log.info("job %s: %s", job.name, result)
             except asyncio.CancelledError:
                 raise
             except Exception:  # one bad pass must not stop the timer
@@ -137,7 +142,14 @@ class InProcessScheduler:
 
 def _saq_function(job: PeriodicJob) -> Callable[..., Awaitable[Any]]:
     async def run(ctx: dict[str, Any]) -> Any:
-        return await job.run(ctx["container"])
+        started = time.monotonic()
+        try:
+            result = await job.run(ctx["container"])
+        except Exception:
+            log.exception("cron %s failed after %.2f s", job.name, time.monotonic() - started)
+            raise
+        log.info("cron %s done in %.2f s: %s", job.name, time.monotonic() - started, result)
+        return result
 
     run.__name__ = run.__qualname__ = job.name  # SAQ finds functions by name
     return run
@@ -163,17 +175,27 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     from backend import db
 
+    # A job's OCR thread cannot be cancelled, and the interpreter would wait for it at exit:
+    # whatever is left after STOP_S ends with the process (SAQ retries the job elsewhere).
+    threading.Timer(STOP_S, _exit_now).start()
+    log.info("worker stopping")
     container = ctx.get("container")
     if container is not None:
         await container.stop()
     await db.close_db()
 
 
+def _exit_now() -> None:
+    log.warning("worker: jobs still running after %.0f s; exiting anyway", STOP_S)
+    logging.shutdown()
+    os._exit(0)
+
+
 def build_settings(redis_url: str) -> dict[str, Any]:
     functions = {job.name: _saq_function(job) for job in PERIODIC}
     on_demand = [saq_function(spec) for spec in on_demand_jobs()]
     return {
-        "queue": Queue.from_url(redis_url, name=QUEUE_NAME),
+        "queue": saq_queue(redis_url),
         "functions": [*functions.values(), *on_demand],
         "cron_jobs": [
             CronJob(functions[job.name], cron=job.cron, timeout=job.timeout_s) for job in PERIODIC
@@ -181,4 +203,26 @@ def build_settings(redis_url: str) -> dict[str, Any]:
         "startup": startup,
         "shutdown": shutdown,
         "concurrency": 4,
+        # Look for jobs of a dead worker (no heartbeat for HEARTBEAT_S) every few seconds.
+        "timers": {"sweep": SWEEP_S},
     }
+
+
+def run_worker(redis_url: str) -> int:
+    """``yibao worker``: SAQ handles SIGTERM and SIGINT (stop taking jobs, cancel the running
+    ones, run :func:`shutdown`); the process is gone within STOP_S + a second."""
+    from saq.worker import Worker
+
+    worker = Worker(**build_settings(redis_url))
+
+    async def run() -> None:
+        log.info("worker starting (pid %d)", os.getpid())
+        try:
+            await worker.queue.connect()
+            await worker.start()
+        finally:
+            await worker.queue.disconnect()
+            log.info("worker stopped")
+
+    asyncio.run(run())
+    return 0

@@ -1,7 +1,14 @@
-"""Workflow benchmark: 1,000,000 cases in PostgreSQL, transitions per second through the service
-layer, and the p95 latency of the reviewer-queue query.
+"""Workflow benchmark: cases in PostgreSQL, transitions per second through the service layer
+with the real audit append beside the same transitions with the audit append replaced by a
+plain insert (32 concurrent writers, alternating rounds, medians), and the p95 latency of the
+reviewer-queue query.
 
-    make bench-workflow            # or: python -m bench.workflow --cases 1000000
+    make bench-workflow            # 1,000,000 cases: about 2 minutes on 2 cores
+    python -m bench.workflow --cases 100000      # quicker; the ratio does not depend on it
+
+The real append is the production path: an INSERT in the transition's transaction, chained
+afterwards by the audit sealer running in the same process (its CPU and its transactions are
+part of the measurement). The baseline inserts the same row with no sealer running.
 
 The database (default ``yibao_bench``, from YIBAO_BENCH_DATABASE_URL) is dropped and created by
 the script. Bulk rows go in with COPY; the measured operations go through the same service and
@@ -27,6 +34,9 @@ import asyncpg
 from tortoise import Tortoise
 
 from backend import db
+from backend.audit.models import AuditEntry
+from backend.audit.sealer import seal_all, sealer_loop
+from backend.audit.service import verify_chain
 from backend.cases import queries, service
 from backend.cases.models import Case, CaseTask, TaskStatus
 from backend.container import build_container
@@ -226,8 +236,7 @@ def principal_of(account: Account) -> Principal:
     )
 
 
-async def measure_transitions(c, n_cases: int, concurrency: int) -> tuple[float, int]:
-    """Full review lifecycles through the service layer: accept, route, claim, approve, issue."""
+async def make_actors(c, concurrency: int) -> tuple[list, Principal, list[Principal]]:
     citizens = []
     for i in range(concurrency):
         person = await find_or_create_person(c, "测试人员", _id_number(i))
@@ -244,6 +253,12 @@ async def measure_transitions(c, n_cases: int, concurrency: int) -> tuple[float,
         )
         for i in range(concurrency)
     ]
+    return citizens, desk, reviewers
+
+
+async def measure_transitions(c, actors, n_cases: int, concurrency: int) -> tuple[float, int]:
+    """Full review lifecycles through the service layer: accept, route, claim, approve, issue."""
+    citizens, desk, reviewers = actors
     materials = [{"key": "invoice", "file_ref": "f/i.jpg"},
                  {"key": "medical_record", "file_ref": "f/r.jpg"}]  # fmt: skip
     submitted = []
@@ -268,6 +283,46 @@ async def measure_transitions(c, n_cases: int, concurrency: int) -> tuple[float,
     elapsed = time.perf_counter() - started
     assert await Case.filter(id__in=[x.id for x in submitted], state="issued").count() == n_cases
     return transitions / elapsed, transitions
+
+
+async def watch_unsealed(c, ages_ms: list[float], stop: asyncio.Event) -> None:
+    """Sample the age of the oldest unsealed entry while the sealer runs."""
+    while not stop.is_set():
+        oldest = await AuditEntry.filter(seq__isnull=True).order_by("id").first()
+        ages_ms.append(0.0 if oldest is None else (c.clock.now() - oldest.at).total_seconds() * 1e3)
+        await asyncio.sleep(0.1)
+
+
+async def compare_audit(c, rounds: int, lifecycles: int, concurrency: int) -> dict[str, float]:
+    """Alternating rounds: plain insert (no sealer) and the real append (sealer running)."""
+    actors = await make_actors(c, concurrency)
+    rates: dict[str, list[float]] = {"plain": [], "audit": []}
+    ages_ms: list[float] = []
+    for r in range(rounds):
+        for mode in ("plain", "audit"):
+            await seal_all(c)  # start each round with an empty tail (not timed)
+            sealer, stop = sealer_loop(c), asyncio.Event()
+            watcher = None
+            if mode == "audit":
+                sealer.start()
+                watcher = asyncio.create_task(watch_unsealed(c, ages_ms, stop))
+            try:
+                tps, count = await measure_transitions(c, actors, lifecycles, concurrency)
+            finally:
+                stop.set()
+                await sealer.stop()
+                if watcher is not None:
+                    await watcher
+            rates[mode].append(tps)
+            print(f"  round {r + 1} {mode:5}: {count} transitions, {tps:,.1f}/s")
+    await seal_all(c)
+    plain, real = statistics.median(rates["plain"]), statistics.median(rates["audit"])
+    return {
+        "plain": plain,
+        "audit": real,
+        "ratio": real / plain,
+        "max_unsealed_ms": max(ages_ms, default=0.0),
+    }
 
 
 def _id_number(i: int) -> str:
@@ -315,8 +370,9 @@ async def measure_queue(c, reviewers: list[Principal], samples: int) -> list[flo
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--lifecycles", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--lifecycles", type=int, default=320, help="per round")
+    parser.add_argument("--rounds", type=int, default=3, help="of each mode, alternating")
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--queue-samples", type=int, default=400)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
@@ -335,15 +391,21 @@ async def main() -> int:
     service.check_definitions(c.policies)
     try:
         await Tortoise.init(config=db.tortoise_config(url))
-        tps = 0.0
+        tps, ratio = 0.0, 0.0
         if not args.queue_only:
             await Tortoise.generate_schemas(safe=False)
             print(f"loading {args.cases:,} cases with COPY ...")
             load_s = await load(url, args.cases)
             print(f"load: {load_s:.1f} s ({args.cases / load_s:,.0f} cases/s)")
-            print(f"transitions: {args.lifecycles} lifecycles, concurrency {args.concurrency} ...")
-            tps, count = await measure_transitions(c, args.lifecycles, args.concurrency)
-            print(f"transitions: {count} in total, {tps:,.1f} per second")
+            print(f"transitions: {args.rounds} rounds of {args.lifecycles} lifecycles per mode, "
+                  f"{args.concurrency} concurrent writers ...")  # fmt: skip
+            cmp = await compare_audit(c, args.rounds, args.lifecycles, args.concurrency)
+            tps, ratio = cmp["audit"], cmp["ratio"]
+            print(f"transitions/s (median): real audit {tps:,.1f}, plain insert "
+                  f"{cmp['plain']:,.1f}, ratio {ratio:.2f}; oldest unsealed entry seen "
+                  f"{cmp['max_unsealed_ms']:.0f} ms")  # fmt: skip
+            report = await verify_chain(c)
+            assert report.ok and report.unsealed == 0, report.describe()
         args.cases = await Case.all().count()
         reviewers = await queue_reviewers()
         await measure_queue(c, reviewers, 20)  # warm up
@@ -352,7 +414,8 @@ async def main() -> int:
         p50, p95, p99 = q[49], q[94], q[98]
         print(f"reviewer queue: {len(timings)} queries, p50 {p50:.2f} ms, p95 {p95:.2f} ms, "
               f"p99 {p99:.2f} ms, max {max(timings):.2f} ms")  # fmt: skip
-        print(f"RESULT cases={args.cases} transitions_per_s={tps:.1f} queue_p95_ms={p95:.2f}")
+        print(f"RESULT cases={args.cases} transitions_per_s={tps:.1f} queue_p95_ms={p95:.2f} "
+              f"audit_overhead_ratio={ratio:.2f}")  # fmt: skip
     finally:
         await Tortoise.close_connections()
         await c.kv.close()

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # redis://host:6379/0; empty means the in-process store (one process only)
     redis_url: str | None = None
 
+    # Log lines: "text" (UTC timestamp, level, logger, pid, message) or "json" (one object a line)
+    log_format: Literal["text", "json"] = "text"
+
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -77,6 +80,11 @@ class Settings(BaseSettings):
     ocr_attempts: int = Field(default=3, ge=1, le=10)
     ocr_timeout_s: float = Field(default=120.0, gt=0)
     ocr_retry_delay_s: float = Field(default=5.0, ge=0)
+
+    # Audit chain: how often the sealer looks for new entries, and the bound on how long an
+    # entry may stay unsealed before `yibao audit verify` reports the sealer as not running.
+    audit_seal_interval_s: float = Field(default=0.25, gt=0, le=5)
+    audit_max_unsealed_s: float = Field(default=5.0, gt=0)
 
     @property
     def production(self) -> bool:

@@ -10,6 +10,7 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 
 from backend.errors import DomainError
+from backend.infra.outage import OUTAGES, RETRY_AFTER_S, unavailable_dependency
 
 log = logging.getLogger("yibao.errors")
 
@@ -34,6 +35,14 @@ def error_response(
     return json({"error": {"code": code, "message": message, "details": details or {}}}, status)
 
 
+def unavailable_response() -> HTTPResponse:
+    """503 in the one error format, with ``Retry-After`` (seconds)."""
+    code, message = _FRAMEWORK[503]
+    response = error_response(503, code, message, {"retry_after_s": RETRY_AFTER_S})
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 def register_error_handlers(app: Sanic) -> None:
     @app.exception(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> HTTPResponse:
@@ -50,6 +59,10 @@ def register_error_handlers(app: Sanic) -> None:
 
     @app.exception(Exception)
     async def unexpected(request: Request, exc: Exception) -> HTTPResponse:
+        dependency = unavailable_dependency(exc)
+        if dependency is not None:  # the database or Redis is down: logged once per outage
+            OUTAGES.failed(dependency, exc)
+            return unavailable_response()
         # The request id in the log line lets an operator find the trace; the body stays generic.
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "INTERNAL_ERROR", "系统繁忙，请稍后重试")

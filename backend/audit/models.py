@@ -5,10 +5,15 @@ from tortoise.models import Model
 
 
 class AuditEntry(Model):
-    """One link of the append-only, HMAC-chained audit log."""
+    """One entry of the append-only, HMAC-chained audit log.
+
+    Business transactions insert entries with no chain position (``seq`` empty): no shared
+    row is locked. The sealer (``backend.audit.sealer``) then gives them, in commit order,
+    the next positions 1, 2, 3 … without gaps (a gap is a deleted entry), the previous
+    entry's hash and their own."""
 
     id = fields.BigIntField(primary_key=True)
-    seq = fields.BigIntField(unique=True)  # 1, 2, 3 … without gaps: a gap is a deleted entry
+    seq = fields.BigIntField(unique=True, null=True)  # empty until sealed
     at = fields.DatetimeField()
     actor_id = fields.BigIntField(null=True)
     actor_role = fields.CharField(max_length=20)
@@ -17,8 +22,8 @@ class AuditEntry(Model):
     subject_id = fields.CharField(max_length=64)
     reason = fields.CharField(max_length=500, default="")
     data = fields.JSONField(default=dict)
-    prev_hash = fields.CharField(max_length=64)
-    hash = fields.CharField(max_length=64)
+    prev_hash = fields.CharField(max_length=64, null=True)
+    hash = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "audit_entry"
@@ -26,7 +31,8 @@ class AuditEntry(Model):
 
 
 class AuditHead(Model):
-    """The chain's head: one row, locked to append, so the chain never forks."""
+    """The sealed chain's head: one row, written only by the sealer (never by a business
+    transaction), under a compare-and-set on ``seq`` so the chain never forks."""
 
     chain = fields.CharField(max_length=16, primary_key=True)
     seq = fields.BigIntField()

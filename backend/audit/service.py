@@ -2,9 +2,14 @@
 decision, chained with HMAC-SHA256 so that a changed, inserted or deleted entry is detected.
 
 The chain uses a key kept outside the database: someone able to write to the database cannot
-recompute a valid chain after editing it. Appends lock the one head row, so concurrent writers
-take turns and the chain never forks; call :func:`record` inside the transaction of the change
-it records, so the decision and its audit entry commit or fail together.
+recompute a valid chain after editing it.
+
+Appending takes no lock: :func:`record` inserts the entry, unchained, inside the transaction
+of the change it records, so the decision and its entry commit or fail together and no
+business transaction waits for an unrelated one. The sealer (:mod:`backend.audit.sealer`)
+chains committed entries afterwards, in batches, in the order they became visible; the
+unsealed tail is the only part not yet protected, and its age is bounded
+(``audit_max_unsealed_s``) and reported by :func:`verify_chain`.
 """
 
 from __future__ import annotations
@@ -14,20 +19,21 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
+from tortoise.functions import Count, Min
 
 from backend.audit.models import AuditEntry, AuditHead
-from backend.container import Container
 from backend.identity.principal import Principal
 
+if TYPE_CHECKING:
+    from backend.container import Container
+
 GENESIS = "0" * 64
-_CHAIN = "audit"
+CHAIN = "audit"
 
 
-def _digest(key: bytes, entry: AuditEntry) -> str:
+def digest(key: bytes, entry: AuditEntry) -> str:
     canonical = json.dumps(
         [
             entry.seq,
@@ -48,18 +54,6 @@ def _digest(key: bytes, entry: AuditEntry) -> str:
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
-async def _locked_head() -> AuditHead:
-    head = await AuditHead.select_for_update().get_or_none(chain=_CHAIN)
-    if head is not None:
-        return head
-    try:
-        async with in_transaction():
-            await AuditHead.create(chain=_CHAIN, seq=0, hash=GENESIS)
-    except IntegrityError:
-        pass  # another writer created it first
-    return await AuditHead.select_for_update().get(chain=_CHAIN)
-
-
 async def record(
     c: Container,
     *,
@@ -71,26 +65,19 @@ async def record(
     data: dict[str, Any] | None = None,
     actor_role: str | None = None,
 ) -> AuditEntry:
-    """Append one entry. ``actor`` None means the system (sweeper, callback) or ``actor_role``."""
-    async with in_transaction():
-        head = await _locked_head()
-        entry = AuditEntry(
-            seq=head.seq + 1,
-            at=c.clock.now(),
-            actor_id=actor.account_id if actor else None,
-            actor_role=actor.role.value if actor else (actor_role or "system"),
-            action=action,
-            subject_type=subject_type,
-            subject_id=str(subject_id),
-            reason=reason[:500],
-            data=data or {},
-            prev_hash=head.hash,
-        )
-        entry.hash = _digest(c.keys.audit_key, entry)
-        await entry.save(force_create=True)
-        head.seq, head.hash = entry.seq, entry.hash
-        await head.save(update_fields=["seq", "hash"])
-    return entry
+    """Append one entry. ``actor`` None means the system (sweeper, callback) or ``actor_role``.
+
+    One INSERT in the caller's transaction; the sealer chains it after the commit."""
+    return await AuditEntry.create(
+        at=c.clock.now(),
+        actor_id=actor.account_id if actor else None,
+        actor_role=actor.role.value if actor else (actor_role or "system"),
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        reason=reason[:500],
+        data=data or {},
+    )
 
 
 @dataclass(frozen=True)
@@ -99,29 +86,67 @@ class ChainReport:
     checked: int
     problem: str = ""
     seq: int | None = None
+    unsealed: int = 0
+    unsealed_age_s: float = 0.0  # age of the oldest entry not yet sealed
+    max_unsealed_s: float = 0.0  # the promised bound
+
+    @property
+    def tail_stale(self) -> bool:
+        return self.unsealed > 0 and self.unsealed_age_s > self.max_unsealed_s
 
     def describe(self) -> str:
-        if self.ok:
-            return f"审计链完整：共校验 {self.checked} 条记录"
-        return f"审计链被破坏：第 {self.seq} 条，{self.problem}（已校验 {self.checked} 条）"
+        tail = (
+            f"；未封存 {self.unsealed} 条，最早的已等待 {self.unsealed_age_s:.1f} 秒"
+            if self.unsealed
+            else "；没有未封存的记录"
+        )
+        if not self.ok:
+            where = f"第 {self.seq} 条，{self.problem}（已校验 {self.checked} 条）"
+            return f"审计链被破坏：{where}{tail}"
+        if self.tail_stale:
+            return (
+                f"审计链已封存部分完整（{self.checked} 条），但未封存记录超过 "
+                f"{self.max_unsealed_s:g} 秒未封存：封存进程可能未运行{tail}"
+            )
+        return f"审计链完整：共校验 {self.checked} 条已封存记录{tail}"
+
+
+async def _unsealed_tail(c: Container) -> tuple[int, float]:
+    row = (
+        await AuditEntry.filter(seq__isnull=True)
+        .annotate(n=Count("id"), oldest=Min("at"))
+        .first()
+        .values("n", "oldest")
+    )
+    if not row or not row["n"]:
+        return 0, 0.0
+    return row["n"], max(0.0, (c.clock.now() - row["oldest"]).total_seconds())
 
 
 async def verify_chain(c: Container, batch: int = 2000) -> ChainReport:
+    """Check every sealed entry (contiguous positions, links, HMACs, the head) and report
+    the unsealed tail; ``ok`` is about the sealed chain, ``tail_stale`` about the bound."""
     expected_seq, prev_hash, checked = 1, GENESIS, 0
+    unsealed, age = await _unsealed_tail(c)
+    bound = c.settings.audit_max_unsealed_s
+
+    def broken(problem: str, seq: int) -> ChainReport:
+        return ChainReport(False, checked, problem, seq, unsealed, age, bound)
+
     while True:
         rows = await AuditEntry.filter(seq__gte=expected_seq).order_by("seq").limit(batch)
         if not rows:
             break
         for entry in rows:
             if entry.seq != expected_seq:
-                return ChainReport(False, checked, "记录缺失（序号不连续）", expected_seq)
+                return broken("记录缺失（序号不连续）", expected_seq)
             if entry.prev_hash != prev_hash:
-                return ChainReport(False, checked, "与前一条记录的链接不符", entry.seq)
-            if not hmac.compare_digest(entry.hash, _digest(c.keys.audit_key, entry)):
-                return ChainReport(False, checked, "内容被修改", entry.seq)
+                return broken("与前一条记录的链接不符", entry.seq)
+            if not hmac.compare_digest(entry.hash or "", digest(c.keys.audit_key, entry)):
+                return broken("内容被修改", entry.seq)
             prev_hash, expected_seq, checked = entry.hash, entry.seq + 1, checked + 1
-    head = await AuditHead.get_or_none(chain=_CHAIN)
+    head = await AuditHead.get_or_none(chain=CHAIN)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if head_seq != checked or head_hash != prev_hash:
-        return ChainReport(False, checked, "链尾记录缺失或被替换", checked + 1)
-    return ChainReport(True, checked)
+        return broken("链尾记录缺失或被替换", checked + 1)
+    return ChainReport(True, checked, unsealed=unsealed, unsealed_age_s=age, max_unsealed_s=bound)

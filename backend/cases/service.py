@@ -49,6 +49,7 @@ from backend.clock import CHINA_TZ
 from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.identity.models import Account, Person, Role
+from backend.identity.persons import lock_person
 from backend.identity.principal import Principal
 from backend.infra.crypto import mask_bank_account, mask_phone
 from backend.stations.models import Station
@@ -492,7 +493,11 @@ async def _apply(
     """Move ``case`` along ``transition`` with a compare-and-set; record everything.
 
     Call inside a transaction. Raises :class:`StaleCase` (409) when the case moved meanwhile.
+    The applicant's row is locked first (docs/lock-order.md: person, then case, then task), so
+    a hook that writes to the person, or a submission for the same person, cannot deadlock
+    with the transition.
     """
+    await lock_person(case.applicant_id)  # type: ignore[attr-defined]
     now = c.clock.now()
     source = CaseState(case.state)
     target = transition.target
@@ -835,7 +840,7 @@ async def submit_owned(
             raise NotFound("未找到该参保人", code="PERSON_NOT_FOUND")
         person_id = person.id
     async with in_transaction():
-        await Person.select_for_update().get(id=person_id)
+        await lock_person(person_id)
         await guard(person_id)
         if assistance is None:
             return await submit(c, principal, request)

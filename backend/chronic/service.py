@@ -35,7 +35,8 @@ from backend.chronic.models import ChronicQualification, ChronicVerdict, Qualifi
 from backend.clock import CHINA_TZ, local_today
 from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.identity.models import Person, Role
+from backend.identity.models import Role
+from backend.identity.persons import lock_person
 from backend.identity.principal import Principal
 from config.policy import ChronicDisease, ChronicPolicy
 from workflows.definition import FINAL_STATES
@@ -245,7 +246,7 @@ async def renew(
         )
     derived = derive(policy(c, today), req, today)
     async with in_transaction():
-        await Person.select_for_update().get(id=person_id)
+        await lock_person(person_id)
         if not await ChronicQualification.filter(
             id=q.id, status=QualificationStatus.ACTIVE, version=q.version
         ).exists():
@@ -478,7 +479,7 @@ async def revoke(
     text = reason_text.strip() or reasons[reason_code]
     now = c.clock.now()
     async with in_transaction():
-        await Person.select_for_update().get(id=q.person_id)  # type: ignore[attr-defined]
+        await lock_person(q.person_id)  # type: ignore[attr-defined]
         chain: list[ChronicQualification] = [q]
         prev_id = q.renews_id
         while prev_id is not None:

@@ -65,6 +65,7 @@ from backend.identity.models import Account, Person, Role
 from backend.identity.persons import find_person, id_number_of
 from backend.identity.principal import Principal
 from backend.infra.crypto import mask_bank_account, mask_name
+from backend.outbox import service as outbox
 from config.policy import ItemClass, ReimbursementPolicy
 from workflows.definition import FINAL_STATES, CaseState, Channel
 from workflows.vocabulary import OWNERS, REIMBURSEMENT
@@ -300,15 +301,18 @@ async def add_invoice(
                 subject_id=claim.id,
                 data={"invoice_id": inv.id, "type": upload.content_type, "same_photo": bool(near)},
             )
+            # The OCR job commits with the invoice: a Redis outage cannot lose it.
+            staged = await outbox.stage(c, OCR_JOB, invoice_id=inv.id)
     except BaseException:
         for key in {file_key, image_key}:
             await c.storage.delete(key)
         raise
-    await enqueue_ocr(c, inv.id)
+    await outbox.relay_now(c, staged)
     return inv
 
 
 async def enqueue_ocr(c: Container, invoice_id: int) -> None:
+    """The safety net's path (``resume_stalled_ocr``); uploads go through the outbox."""
     try:
         await c.jobs.enqueue(OCR_JOB, invoice_id=invoice_id)
     except Exception:  # the periodic recovery pass picks the invoice up later

@@ -26,7 +26,13 @@ from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.family.models import ConsentStatus, FamilyMember, Relation, StationAuthorisation
 from backend.identity.idcard import parse_id_number
 from backend.identity.models import Account, Person
-from backend.identity.persons import find_or_create_person, find_person, id_index, person_view
+from backend.identity.persons import (
+    find_or_create_person,
+    find_person,
+    id_index,
+    lock_person,
+    person_view,
+)
 from backend.identity.principal import Principal
 
 CONSENT_PURPOSE = "family_consent"
@@ -120,7 +126,7 @@ async def add_member(
         raise InvalidInput("不能将本人添加为家庭成员", code="FAMILY_SELF")
     async with in_transaction():
         # Lock the owner: concurrent adds of one owner take turns, so the limit holds.
-        await Person.select_for_update().get(id=owner.id)
+        await lock_person(owner.id)
         known = await find_person(c, idn.value)
         if known is not None and await FamilyMember.exists(owner_id=owner.id, member_id=known.id):
             raise Conflict("该家庭成员已添加，请勿重复添加", code="FAMILY_MEMBER_EXISTS")

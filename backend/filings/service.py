@@ -34,7 +34,7 @@ from backend.clock import CHINA_TZ, local_today
 from backend.container import Container
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.filings.models import FilingCategory, FilingStatus, RemoteCareFiling
-from backend.identity.models import Person
+from backend.identity.persons import lock_person
 from backend.identity.principal import Principal
 from config.policy import (
     FILING_PROOFS,
@@ -361,7 +361,7 @@ async def change(
             "变更后的开始日期须晚于原备案的开始日期", code="START_DATE_INVALID", field="start_date"
         )
     async with in_transaction():
-        await Person.select_for_update().get(id=old.person_id)  # type: ignore[attr-defined]
+        await lock_person(old.person_id)  # type: ignore[attr-defined]
         # under the lock: a cancellation or change that committed meanwhile wins
         if not await RemoteCareFiling.filter(
             id=old.id, status=FilingStatus.ACTIVE, version=old.version
@@ -384,7 +384,7 @@ async def cancel(
     valid_to = max(filing.valid_from, today) - timedelta(days=1)
     async with in_transaction():
         # the same lock as submissions and changes: they see the cancellation, or it sees them
-        await Person.select_for_update().get(id=filing.person_id)  # type: ignore[attr-defined]
+        await lock_person(filing.person_id)  # type: ignore[attr-defined]
         done = await RemoteCareFiling.filter(
             id=filing.id, status=FilingStatus.ACTIVE, version=filing.version
         ).update(

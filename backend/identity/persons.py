@@ -87,3 +87,11 @@ def masked_person_view(
         "gender": gender,
         "birth_date": birth_date.isoformat(),
     }
+
+
+async def lock_person(person_id: int) -> Person:
+    """Lock a person's row for the rest of the transaction: the first lock of the documented
+    order (docs/lock-order.md). ``FOR NO KEY UPDATE``: it serialises everything done for one
+    person, but rows that merely reference the person (a case, an inbox message) can still be
+    inserted meanwhile, since their foreign-key check takes only a key-share lock."""
+    return await Person.select_for_update(no_key=True).get(id=person_id)

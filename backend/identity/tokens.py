@@ -2,8 +2,14 @@
 
 A login starts a session: a family of refresh tokens. Each refresh spends the presented token
 and issues the next one; presenting a spent token again means it was stolen or replayed, so the
-whole family is revoked. Logout revokes the family too. Revoked sessions are also remembered
-in the key-value store for an access token's lifetime, so their access tokens stop at once.
+whole family is revoked. Logout revokes the family too, and an account's deactivation all of
+its families.
+
+The database is the source of truth for "has this session ended?": a revoked refresh token in
+the family, or the account switched off. Each process keeps the answer in its shared cache
+(invalidated in every process on revocation, and served from memory only while the
+invalidation feed is up), so access tokens of an ended session stop at once and stay stopped
+after Redis loses everything: Redis holds no revocation at all.
 """
 
 from __future__ import annotations
@@ -103,24 +109,34 @@ async def start_session(c: Container, account: Account) -> TokenPair:
 
 
 async def revoke_session(c: Container, session: str) -> None:
+    """End one login session (logout, a reused refresh token, a new binding): written to the
+    database first, then every process's cached answer is dropped."""
     now = c.clock.now()
     await RefreshToken.filter(family=session, revoked_at=None).update(revoked_at=now)
-    await c.kv.set(_revoked_key(session), "1", c.settings.access_token_ttl_s + 60)
     await c.cache.invalidate(_revoked_key(session))
 
 
 async def revoke_all_sessions(c: Container, account_id: int) -> None:
-    """Every open session of an account (deactivation, a password reset)."""
+    """Every open session of an account (deactivation, a password reset, a reclaimed ID)."""
     families = await RefreshToken.filter(account_id=account_id, revoked_at=None).distinct()
     for session in {row.family for row in families}:
         await revoke_session(c, session)
 
 
-async def _is_revoked(c: Container, session: str) -> bool:
+async def session_ended(session: str, account_id: int) -> bool:
+    """The database's answer: the session was revoked, or its account deactivated."""
+    if await RefreshToken.filter(family=session, revoked_at__isnull=False).exists():
+        return True
+    return not await Account.filter(id=account_id, is_active=True).exists()
+
+
+async def _is_revoked(c: Container, principal: Principal) -> bool:
     # Every request asks this: served from the process's memory, which every revocation
-    # clears in all processes (backend.infra.shared_cache), with the store behind it.
-    key = _revoked_key(session)
-    return bool(await c.cache.get_or_load(key, lambda: c.kv.get(key)))
+    # clears in all processes (backend.infra.shared_cache), with the database behind it.
+    return await c.cache.get_or_load(
+        _revoked_key(principal.session),
+        lambda: session_ended(principal.session, principal.account_id),
+    )
 
 
 async def refresh_session(c: Container, token: str) -> TokenPair:
@@ -189,6 +205,6 @@ async def verify_access_token(c: Container, token: str) -> Principal:
     principal, expires_at = known
     if expires_at <= c.clock.now().timestamp():
         raise Unauthorized("登录已失效，请重新登录", code="TOKEN_INVALID")
-    if await _is_revoked(c, principal.session):
+    if await _is_revoked(c, principal):
         raise Unauthorized("登录已退出，请重新登录", code="TOKEN_REVOKED")
     return principal

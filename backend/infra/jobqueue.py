@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("yibao.jobqueue")
 QUEUE_NAME = "yibao"
+HEARTBEAT_S = 10
 
 
 @dataclass(frozen=True)
@@ -161,13 +162,25 @@ class InProcessJobQueue:
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
+def saq_queue(redis_url: str) -> Any:
+    """The SAQ queue on a client that retries a command once on a stale connection, sweeping
+    the jobs of dead workers every few seconds (SAQ's default lets one sweep a minute)."""
+    from saq.queue.redis import RedisQueue
+
+    from backend.infra.kv import redis_client
+
+    class Queue(RedisQueue):
+        async def sweep(self, lock: int = 4, abort: float = 2.0) -> list[str]:
+            return await super().sweep(lock, abort)
+
+    return Queue(redis_client(redis_url), name=QUEUE_NAME)
+
+
 class SaqJobQueue:
     """Enqueues on SAQ (Redis); ``yibao worker`` runs the jobs (see ``backend.jobs``)."""
 
     def __init__(self, redis_url: str, resolver: Resolver = _default_resolver) -> None:
-        from saq import Queue
-
-        self._queue = Queue.from_url(redis_url, name=QUEUE_NAME)
+        self._queue = saq_queue(redis_url)
         self._resolver = resolver
         self._connected = False
 
@@ -185,6 +198,8 @@ class SaqJobQueue:
             retry_backoff=True,
             # SAQ's own limit is only a backstop: saq_function applies spec.timeout_s itself.
             timeout=int(spec.timeout_s) + 30,
+            # A job whose worker died (no heartbeat) is swept and retried within seconds.
+            heartbeat=HEARTBEAT_S,
             **kwargs,
         )
 
@@ -194,18 +209,32 @@ class SaqJobQueue:
             self._connected = False
 
 
+async def _heartbeat(job: Any) -> None:
+    """Touch the running job, so a sweep can tell it from the job of a dead worker."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_S / 3)
+        try:
+            await job.update()
+        except Exception:  # Redis away for a moment: the next beat tries again
+            log.info("heartbeat of job %s failed", getattr(job, "key", "?"))
+
+
 def saq_function(spec: JobSpec) -> Callable[..., Awaitable[Any]]:
     """The function a SAQ worker runs for ``spec``: timeout, then give-up on the last attempt."""
 
     async def run(ctx: dict[str, Any], **kwargs: Any) -> Any:
         job = ctx.get("job")
         attempt = getattr(job, "attempts", 1) or 1
+        beat = asyncio.create_task(_heartbeat(job)) if job is not None else None
         try:
             return await run_attempt(ctx["container"], spec, {**kwargs, "attempt": attempt})
         except Exception as exc:
             if attempt >= spec.attempts:
                 await give_up(ctx["container"], spec, exc, kwargs)
             raise
+        finally:
+            if beat is not None:
+                beat.cancel()
 
     run.__name__ = run.__qualname__ = spec.name  # SAQ finds functions by name
     return run

@@ -8,13 +8,19 @@ correct only inside one process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from redis import asyncio as aioredis
+from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from backend.infra.outage import OUTAGES, REDIS
 
 
 class LockNotAcquired(Exception):
@@ -152,26 +158,64 @@ return #KEYS
 """
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _tracked(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Report Redis being unreachable (once per outage) and being back."""
+
+    @functools.wraps(method)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = await method(*args, **kwargs)
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+            OUTAGES.failed(REDIS, exc)
+            raise
+        if OUTAGES.is_down(REDIS):
+            OUTAGES.recovered(REDIS)
+        return result
+
+    return call
+
+
+def redis_client(url: str, **options: Any) -> aioredis.Redis:
+    """A client that fails fast while Redis is down (1 s to connect) and retries a command
+    once, at once, on a connection error: after a Redis restart every pooled connection is
+    dead, and the retry takes a fresh one instead of failing the first use of each."""
+    return aioredis.from_url(
+        url,
+        socket_connect_timeout=1,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
+        **options,
+    )
+
+
 class RedisStore:
     def __init__(self, url: str, prefix: str = "yibao:") -> None:
-        self._redis = aioredis.from_url(url, decode_responses=True)
+        self._redis = redis_client(url, decode_responses=True)
         self._prefix = prefix
         self._add_chain = self._redis.register_script(_ADD_CHAIN)  # EVALSHA, loaded on demand
 
     def _k(self, key: str) -> str:
         return self._prefix + key
 
+    @_tracked
     async def get(self, key: str) -> str | None:
         return await self._redis.get(self._k(key))
 
+    @_tracked
     async def set(self, key: str, value: str, ttl_s: float) -> None:
         await self._redis.set(self._k(key), value, px=max(1, int(ttl_s * 1000)))
 
+    @_tracked
     async def add(self, key: str, value: str, ttl_s: float) -> bool:
         return bool(
             await self._redis.set(self._k(key), value, px=max(1, int(ttl_s * 1000)), nx=True)
         )
 
+    @_tracked
     async def add_chain(self, entries: Sequence[tuple[str, str, float]]) -> int:
         args: list[str | int] = []
         for _, value, ttl_s in entries:
@@ -179,6 +223,7 @@ class RedisStore:
         keys = [self._k(key) for key, _, _ in entries]
         return int(await self._add_chain(keys=keys, args=args))
 
+    @_tracked
     async def hit(self, key: str, window_s: int) -> int:
         bucket = self._k(f"{key}:{int(time.time()) // window_s}")
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -187,12 +232,15 @@ class RedisStore:
             count, _ = await pipe.execute()
         return int(count)
 
+    @_tracked
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._k(key))
 
+    @_tracked
     async def release_if_owner(self, key: str, token: str) -> None:
         await self._redis.eval(_RELEASE, 1, self._k(key), token)
 
+    @_tracked
     async def publish(self, channel: str, message: str) -> None:
         await self._redis.publish(self._k(channel), message)
 

@@ -106,7 +106,8 @@ class SharedCache:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("cache invalidation feed lost; reading through until it is back")
+                if self._live:  # once per outage, not once per reconnection attempt
+                    log.warning("cache invalidation feed lost; reading through until it is back")
             self._go_dark()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)

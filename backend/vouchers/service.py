@@ -26,7 +26,7 @@ from backend.container import Container
 from backend.errors import Conflict, NotFound, TooManyRequests
 from backend.family.service import bound_person, can_act_for
 from backend.identity.models import Person
-from backend.identity.persons import person_view
+from backend.identity.persons import lock_person, person_view
 from backend.identity.principal import Principal
 from backend.vouchers import errors
 from backend.vouchers.codes import IssuedCode, issue_code, new_voucher_id, valid_voucher_id
@@ -90,7 +90,7 @@ async def activate(c: Container, principal: Principal, person_id: int | None) ->
     now = c.clock.now()
     async with in_transaction():
         # Lock the holder: concurrent activations of one holder take turns, so the limit holds.
-        await Person.select_for_update().get(id=holder.id)
+        await lock_person(holder.id)
         voucher = await Voucher.select_for_update().get_or_none(
             holder_id=holder.id, person_id=target_id
         )
@@ -193,7 +193,7 @@ async def reactivate(c: Container, principal: Principal, voucher_id: str) -> dic
         raise errors.FamilyAuthorisationLapsed()
     now = c.clock.now()
     async with in_transaction():
-        await Person.select_for_update().get(id=holder.id)
+        await lock_person(holder.id)
         voucher = await Voucher.select_for_update().get(id=voucher.id)
         if voucher.status == VoucherStatus.ACTIVE:
             raise errors.VoucherAlreadyActive(voucher_id=voucher.id)

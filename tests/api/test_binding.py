@@ -9,6 +9,7 @@ import pytest
 from tortoise.connection import get_connection
 
 from backend.audit.models import AuditEntry
+from backend.audit.sealer import seal_all
 from backend.audit.service import verify_chain
 from backend.identity.models import Account, Person
 from backend.identity.persons import find_or_create_person
@@ -208,6 +209,7 @@ async def test_binding_attempts_are_rate_limited(client, c):
 async def test_login_and_binding_are_audited_in_an_intact_chain(client, c):
     tokens = await login_citizen(client, c)
     assert (await bind_citizen(client, tokens["access_token"], "张三", ID, PHONE)).status == 200
+    await seal_all(c)
     account = await Account.get()
     login = await AuditEntry.get(action="auth.citizen_login")
     binding = await AuditEntry.get(action="identity.real_name_bound")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from backend.audit.sealer import seal_all
 from backend.audit.service import verify_chain
 from backend.cases import sweeper
 from backend.cases.models import Case, CaseEvent, CaseTask, InboxMessage
@@ -104,6 +105,7 @@ async def test_accepted_case_is_routed_reviewed_and_issued(api, ppl, c):
     ]
     approve = next(i for i in history["items"] if i["action"] == "approve")
     assert approve["actor_id"] == ppl.reviewer.account.id and approve["actor_role"] == "reviewer"
+    await seal_all(c)
     report = await verify_chain(c)
     assert report.ok and report.checked >= 6
 

@@ -1,15 +1,20 @@
-"""The audit log is append-only and HMAC-chained: a changed, deleted or appended entry is
-detected by ``verify_chain`` and by ``yibao audit verify`` (non-zero exit)."""
+"""The audit log is append-only and HMAC-chained: a changed, deleted or appended sealed entry
+is detected by ``verify_chain`` and by ``yibao audit verify`` (non-zero exit). Entries are
+appended without a lock and sealed afterwards; the unsealed tail is reported with its age."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 from tortoise.connection import get_connection
+from tortoise.transactions import in_transaction
 
-from backend.audit.models import AuditEntry
+from backend.audit.models import AuditEntry, AuditHead
+from backend.audit.sealer import seal_all, seal_pending
 from backend.audit.service import record, verify_chain
 from backend.identity.models import Role
 from backend.identity.principal import Principal
@@ -17,7 +22,7 @@ from backend.identity.principal import Principal
 ACTOR = Principal(account_id=7, role=Role.REVIEWER, session="s")
 
 
-async def append(c, n: int = 5) -> None:
+async def append(c, n: int = 5, *, seal: bool = True) -> None:
     for i in range(1, n + 1):
         await record(
             c,
@@ -28,6 +33,8 @@ async def append(c, n: int = 5) -> None:
             reason="材料齐全，予以通过",
             data={"amount_fen": 1000 * i, "note": "中文"},
         )
+    if seal:
+        await seal_all(c)
 
 
 async def sql(statement: str) -> None:
@@ -149,3 +156,85 @@ async def test_cli_exit_code_reflects_the_chain(c, stack):
     broken = cli_verify(stack)
     assert broken.returncode == 1, broken.stderr
     assert "审计链被破坏" in broken.stdout and "第 2 条" in broken.stdout
+
+
+async def test_entries_wait_unsealed_until_the_sealer_chains_them(c):
+    await append(c, 3, seal=False)
+    assert await AuditEntry.filter(seq__isnull=True).count() == 3
+    report = await verify_chain(c)
+    assert report.ok and report.checked == 0 and report.unsealed == 3
+    assert "未封存 3 条" in report.describe()
+    assert await seal_pending(c, batch=2) == 2  # in batches, oldest first
+    assert await seal_pending(c, batch=2) == 1
+    assert await seal_pending(c) == 0
+    seqs = await AuditEntry.all().order_by("id").values_list("seq", flat=True)
+    assert seqs == [1, 2, 3]
+    report = await verify_chain(c)
+    assert report.ok and report.checked == 3 and report.unsealed == 0
+
+
+async def test_an_unsealed_tail_older_than_the_bound_is_reported(c, clock):
+    bound = c.settings.audit_max_unsealed_s
+    await append(c, 2)
+    await append(c, 1, seal=False)
+    clock.advance(seconds=bound / 2)
+    assert not (await verify_chain(c)).tail_stale  # within the bound
+    clock.advance(seconds=bound)
+    report = await verify_chain(c)
+    assert report.ok and report.tail_stale  # the sealed chain is fine, the sealer is not
+    assert "封存进程可能未运行" in report.describe()
+    await seal_all(c)
+    report = await verify_chain(c)
+    assert report.ok and not report.tail_stale and report.checked == 3
+
+
+async def test_a_rolled_back_change_leaves_no_entry(c):
+    class Boom(Exception):
+        pass
+
+    try:
+        async with in_transaction():
+            await record(c, actor=ACTOR, action="test.x", subject_type="case", subject_id="C1")
+            raise Boom
+    except Boom:
+        pass
+    assert await seal_all(c) == 0
+    assert (await verify_chain(c)).checked == 0
+
+
+async def test_cli_reports_a_stale_tail_with_exit_code_1(c, stack, clock):
+    await append(c, 1, seal=False)
+    await AuditEntry.all().update(at=clock.now() - timedelta(minutes=5))
+    stale = cli_verify(stack)
+    assert stale.returncode == 1, stale.stderr
+    assert "未封存 1 条" in stale.stdout
+
+
+async def test_concurrent_writers_and_sealers_build_one_contiguous_chain(c, on_postgres):
+    """40 writers append in their own transactions while three sealers run: nobody waits on a
+    head row, the chain is contiguous and every entry is in it exactly once."""
+    writers, per_writer = 40, 5
+    done = asyncio.Event()
+
+    async def writer(w: int) -> None:
+        for i in range(per_writer):
+            async with in_transaction():
+                await record(c, actor=ACTOR, action="test.w", subject_type="case",
+                             subject_id=f"W{w}-{i}")  # fmt: skip
+
+    async def sealer() -> None:
+        while not done.is_set():
+            await seal_pending(c, batch=7)
+            await asyncio.sleep(0)
+
+    sealers = [asyncio.create_task(sealer()) for _ in range(3)]
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+    done.set()
+    await asyncio.gather(*sealers)
+    await seal_all(c)
+    report = await verify_chain(c)
+    assert report.ok and report.checked == writers * per_writer and report.unsealed == 0
+    head = await AuditHead.get()
+    assert head.seq == writers * per_writer
+    subjects = await AuditEntry.all().values_list("subject_id", flat=True)
+    assert len(set(subjects)) == writers * per_writer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.audit.models import AuditEntry
+from backend.audit.sealer import seal_all
 from backend.audit.service import verify_chain
 from backend.demo import CITIZENS, DEMO_PASSWORD, STAFF, ZHANG_WEI, seed_demo
 from backend.family.models import ConsentStatus, FamilyMember, StationAuthorisation
@@ -60,6 +61,7 @@ async def test_seed_twice_creates_nothing_new(c):
     again = await seed_demo(c)
     assert await _counts() == first
     assert again == report
+    await seal_all(c)
     assert (await verify_chain(c)).ok
 
 

@@ -1,0 +1,71 @@
+"""One lock order (docs/lock-order.md): person, then case, then task; the audit chain takes no
+lock in a business transaction. Accepting a person's case while a referral is filed for the
+same person used to deadlock every time (person → audit head against audit head → person)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backend.audit.sealer import seal_all
+from backend.audit.service import verify_chain
+from backend.cases import service as cases
+from backend.cases.models import Case
+from backend.filings import service as filings
+from backend.identity.models import Role
+from backend.identity.principal import Principal
+from tests.case_helpers import FRIDAY, register_test_definitions
+from tests.factories import adult_id_number, make_citizen, make_staff
+
+pytestmark = pytest.mark.usefixtures("on_postgres")
+
+PAIRS = 50
+
+
+def principal(login) -> Principal:
+    a = login.account
+    return Principal(a.id, a.role, "test", a.station_id, tuple(a.categories or ()))
+
+
+def referral() -> filings.FilingRequest:
+    return filings.FilingRequest(
+        filing_type="referral",
+        province_code="440000",
+        city_code="440300",
+        start_date=FRIDAY.date(),
+        destination_hospital="深圳市人民医院",
+        materials=[{"key": "referral_document", "file_ref": "files/r.jpg"}],
+    )
+
+
+async def test_accepting_a_case_while_a_referral_is_filed_never_deadlocks(c, clock):
+    register_test_definitions()
+    clock.set(FRIDAY)
+    desk = principal(await make_staff(c, Role.REVIEWER, "desk", categories=("front_desk",)))
+    materials = [{"key": "invoice", "file_ref": "f/i.jpg"},
+                 {"key": "medical_record", "file_ref": "f/r.jpg"}]  # fmt: skip
+    pending = []
+    for i in range(PAIRS):
+        citizen = principal(await make_citizen(c, f"lock-{i}", id_number=adult_id_number(c, seq=i)))
+        case = await cases.submit(
+            c, citizen, cases.NewCase("test_claim", {"amount": "100.00"}, materials)
+        )
+        pending.append((citizen, case))
+
+    async def pair(citizen: Principal, case: Case) -> list:
+        return await asyncio.gather(
+            cases.accept(c, desk, case.id, version=case.version, outcome="accept"),
+            filings.submit(c, citizen, referral()),
+            return_exceptions=True,
+        )
+
+    results = [r for pair_results in await asyncio.gather(*(pair(*p) for p in pending))
+               for r in pair_results]  # fmt: skip
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert errors == []
+    accepted = [p[1].id for p in pending]
+    assert await Case.filter(id__in=accepted, state="in_review").count() == PAIRS
+    assert await Case.filter(service_code="remote_care_filing", state="submitted").count() == PAIRS
+    await seal_all(c)
+    assert (await verify_chain(c)).ok
