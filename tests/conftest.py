@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -29,6 +29,7 @@ from backend.container import Container, build_container
 from backend.identity.idp import LocalIdentityProvider
 from backend.infra.kv import MemoryStore, RedisStore
 from config.settings import Settings
+from tests.servers import RedisServer, redis_available
 
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("YIBAO_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -209,3 +210,15 @@ def on_postgres(stack: Stack) -> None:
     """For concurrency claims: they are only meaningful on a server with real row locks."""
     if stack.name != "postgres":
         pytest.skip("concurrency tests run on PostgreSQL")
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of this test's own, which it may stop and restart (tests/servers.py)."""
+    require(redis_available(), "redis-server")
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -14,6 +14,14 @@ from backend.infra.outage import OUTAGES, unavailable_dependency
 log = logging.getLogger("yibao.loops")
 
 
+async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task and wait until it has finished."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class RepeatingPass:
     def __init__(self, name: str, work: Callable[[], Awaitable[bool]], interval_s: float):
         """``work()`` runs one pass and returns True when there is more to do right away."""
@@ -50,8 +58,5 @@ class RepeatingPass:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from backend.infra.kv import KeyValueStore
+from backend.infra.loops import cancel_and_wait
 
 log = logging.getLogger("yibao.cache")
 
@@ -119,10 +120,7 @@ class SharedCache:
                 await asyncio.wait_for(self._ready.wait(), wait_s)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self._go_dark()
         self._ready.clear()

@@ -5,7 +5,6 @@ on the queue as soon as Redis is back."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 
 import pytest
 from saq import Queue
@@ -14,8 +13,6 @@ from tortoise.transactions import in_transaction
 from backend.infra.jobqueue import QUEUE_NAME, JobSpec, SaqJobQueue
 from backend.outbox import service as outbox
 from backend.outbox.models import OutboxJob
-from tests.conftest import require
-from tests.servers import RedisServer, redis_available
 
 RAN: list[int] = []
 
@@ -49,21 +46,10 @@ async def test_a_staged_job_runs_after_commit_and_a_rolled_back_one_never(c):
     assert await OutboxJob.all().count() == 0
 
 
-@pytest.fixture
-async def redis_server(tmp_path) -> AsyncIterator[RedisServer]:
-    require(redis_available(), "redis-server")
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-async def test_jobs_staged_while_redis_is_down_reach_the_queue_when_it_is_back(c, redis_server):
-    jobs = SaqJobQueue(redis_server.url, resolver=lambda: {SPEC.name: SPEC})
+async def test_jobs_staged_while_redis_is_down_reach_the_queue_when_it_is_back(c, private_redis):
+    jobs = SaqJobQueue(private_redis.url, resolver=lambda: {SPEC.name: SPEC})
     c_saq = dataclasses.replace(c, jobs=jobs)  # the same container, with the SAQ queue
-    redis_server.stop()
+    private_redis.stop()
     try:
         async with in_transaction():
             staged = await outbox.stage(c_saq, "test_note", n=3)
@@ -72,10 +58,10 @@ async def test_jobs_staged_while_redis_is_down_reach_the_queue_when_it_is_back(c
             await outbox.stage(c_saq, "test_note", n=4)
         assert await OutboxJob.all().count() == 2  # kept while the queue is unreachable
 
-        redis_server.start()  # empty: whatever was queued before the outage is gone
+        private_redis.start()  # empty: whatever was queued before the outage is gone
         assert await outbox.relay_pass(c_saq) is False
         assert await OutboxJob.all().count() == 0
-        queue = Queue.from_url(redis_server.url, name=QUEUE_NAME)
+        queue = Queue.from_url(private_redis.url, name=QUEUE_NAME)
         try:
             assert await queue.count("queued") == 2
         finally:

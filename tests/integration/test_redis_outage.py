@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,27 +15,16 @@ from backend.app import create_app
 from backend.container import Container, build_container
 from backend.infra.kv import RedisStore
 from tests.api.test_auth import get_me
-from tests.conftest import StartedASGIClient, require
+from tests.conftest import StartedASGIClient
 from tests.factories import bearer, login_citizen
-from tests.servers import RedisServer, redis_available
+from tests.servers import RedisServer
 
 
 @pytest.fixture
-async def redis_server(tmp_path) -> AsyncIterator[RedisServer]:
-    require(redis_available(), "redis-server")
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-async def outage_client(c: Container, redis_server: RedisServer):
-    settings = c.settings.model_copy(update={"redis_url": redis_server.url})
+async def outage_client(c: Container, private_redis: RedisServer):
+    settings = c.settings.model_copy(update={"redis_url": private_redis.url})
     container = build_container(
-        settings, clock=c.clock, kv=RedisStore(redis_server.url),
+        settings, clock=c.clock, kv=RedisStore(private_redis.url),
         identity_provider=c.identity_provider,
     )  # fmt: skip
     await container.cache.start()
@@ -51,13 +39,13 @@ async def outage_client(c: Container, redis_server: RedisServer):
 
 
 async def test_without_redis_logins_answer_503_and_reads_keep_serving(
-    outage_client, c, redis_server, caplog
+    outage_client, c, private_redis, caplog
 ):
     client = outage_client
     tokens = await login_citizen(client, c)
     assert (await get_me(client, tokens["access_token"])).status == 200
 
-    redis_server.stop()
+    private_redis.stop()
     caplog.set_level(logging.INFO, logger="yibao")
     for _ in range(3):
         code = c.identity_provider.issue_code("citizen-9")
@@ -74,7 +62,7 @@ async def test_without_redis_logins_answer_503_and_reads_keep_serving(
     assert len(down) == 1 and down[0].exc_info is None
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
 
-    redis_server.start()  # same port, empty: every pooled connection is stale
+    private_redis.start()  # same port, empty: every pooled connection is stale
     again = await login_citizen(client, c, "citizen-10")
     assert again["access_token"]
     _, resp = await client.post("/api/v1/auth/logout", headers=bearer(again["access_token"]))

@@ -7,16 +7,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_production_without_keys_refuses_to_start_and_names_them(tmp_path):
-    env = {"YIBAO_ENV": "production", "YIBAO_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "serve"],
+def _start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_production_without_keys_refuses_to_start_and_names_them(tmp_path):
+    env = {"YIBAO_ENV": "production", "YIBAO_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    result = _start(env, "serve")
     assert result.returncode == 2
     assert "YIBAO_JWT_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
@@ -24,14 +28,7 @@ def test_production_without_keys_refuses_to_start_and_names_them(tmp_path):
 
 def test_several_workers_need_redis(tmp_path):
     env = {"YIBAO_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "serve", "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _start(env, "serve", "--workers", "2")
     assert result.returncode == 2
     assert "YIBAO_REDIS_URL" in result.stderr
 
@@ -53,17 +50,6 @@ def _production_env(tmp_path, **extra: str) -> dict[str, str]:
     }
 
 
-def _start(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_production_names_every_missing_gateway_identity_and_storage_setting(tmp_path):
     env = _production_env(
         tmp_path,
@@ -73,7 +59,7 @@ def test_production_names_every_missing_gateway_identity_and_storage_setting(tmp
         YIBAO_DATA_DIR=str(tmp_path / "missing"),
     )
     for command in ("serve", "worker"):
-        result = _start(command, env)
+        result = _start(env, command)
         assert result.returncode == 2, result.stderr
         for name in ("YIBAO_DATABASE_URL", "YIBAO_WECHAT_SECRET", "YIBAO_WECHATPAY_MCHID",
                      "YIBAO_DATA_DIR", "YIBAO_VOUCHER_KEYS_FILE"):  # fmt: skip
@@ -90,7 +76,7 @@ def test_production_names_an_incomplete_payment_gateway(tmp_path):
         YIBAO_WECHAT_SECRET="s",
         YIBAO_WECHATPAY_MCHID="1900000001",
     )
-    result = _start("serve", env)
+    result = _start(env, "serve")
     assert result.returncode == 2
     assert "YIBAO_WECHATPAY_APIV3_KEY" in result.stderr
     assert "YIBAO_WECHATPAY_NOTIFY_URL" in result.stderr
