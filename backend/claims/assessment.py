@@ -50,13 +50,11 @@ def proposal_items(inv: ClaimInvoice) -> list[dict[str, Any]]:
 
 
 def carried_items(inv: ClaimInvoice, total_amount: str) -> list[dict[str, Any]]:
-    """The items of a confirmation that sent none: OCR's lines, keeping the classes the
-    reviewer set on the same lines before. :class:`ItemsExceedTotal` when they cannot be."""
-    before = {
-        (i["name"], i["amount"]): i.get("item_class")
-        for i in (inv.confirmed or {}).get("items") or []
-    }
-    items = [{**i, "item_class": before.get((i["name"], i["amount"]))} for i in proposal_items(inv)]
+    """The items of a confirmation that sent none: the lines confirmed before (with the classes
+    the reviewer set), else the lines OCR read. :class:`ItemsExceedTotal` when they add up to
+    more than the total."""
+    before = (inv.confirmed or {}).get("items")
+    items = list(before) if before is not None else proposal_items(inv)
     if sum(to_fen(i["amount"]) for i in items) > to_fen(total_amount):
         raise ItemsExceedTotal()
     return items

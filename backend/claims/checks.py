@@ -75,7 +75,7 @@ class InvoiceValues(BaseModel):
     self_expense: str = Field(default="0.00", pattern=_MONEY)
     fund_paid: str = Field(default="0.00", pattern=_MONEY)
     other_paid: str = Field(default="0.00", pattern=_MONEY)
-    # The item lines; None keeps the lines read by OCR (and the classes already set).
+    # The item lines; None keeps the lines confirmed before, else the lines OCR read.
     items: list[ItemValues] | None = Field(default=None, max_length=200)
 
     @field_validator("total_amount", "self_expense", "fund_paid", "other_paid")

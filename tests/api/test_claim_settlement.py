@@ -71,6 +71,10 @@ async def test_unknown_item_waits_for_the_reviewer_then_the_settlement_is_paid(a
                          json={"item_class": "jia"}, expect=404)  # fmt: skip
     assert bad.json["error"]["code"] == "ITEM_NOT_FOUND"
     await api.call("put", path, ppl.reviewer, json={"item_class": "丁类"}, expect=422)
+    # confirming the fields again without items keeps the lines and the class set on them
+    again = f"/review/claims/{claim_id}/invoices/{inv_id}/confirmation"
+    review = (await api.call("put", again, ppl.reviewer, json=confirmation(values))).json
+    assert review["open_items"] == [] and review["calculation"]["payable_fen"] == 52_800
 
     done = await decide(api, ppl.reviewer, task, case["id"])
     assert done["state"] == "issued"
