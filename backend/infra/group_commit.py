@@ -99,11 +99,14 @@ class GroupCommit(Generic[I, O]):
             outcomes = await self._flush(items)
             if len(outcomes) != len(batch):
                 raise RuntimeError(f"{self.name}: {len(outcomes)} outcomes for {len(batch)}")
-        except Exception as exc:
+        except BaseException as exc:  # cancelled (shutdown) included: nobody is left waiting
             log.warning("%s: batch of %d failed: %r", self.name, len(batch), exc)
+            failure = exc if isinstance(exc, Exception) else RuntimeError(f"{self.name}: {exc!r}")
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(failure)
+            if not isinstance(exc, Exception):
+                raise
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if future.done():  # the submitter was cancelled: written, not answered
