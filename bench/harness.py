@@ -195,6 +195,22 @@ class Servers:
         )
         self._procs.append((name, proc))
 
+    def cpu_seconds(self, name: str) -> float:
+        """CPU time (user + system) used so far by the processes of server ``name``'s process
+        group (Linux ``/proc``): per request, a figure the machine's other load barely moves."""
+        group = dict(self._procs)[name].pid
+        ticks = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process is gone
+                continue
+            if int(fields[2]) == group:  # pgrp
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, name: str, lines: int = 30) -> str:
         path = self._log_dir / f"{name}.log"
         text = path.read_text(errors="replace") if path.exists() else ""

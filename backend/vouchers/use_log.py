@@ -6,11 +6,13 @@ A batch, on PostgreSQL, is one round trip for the write and two for what the ans
 1. ONE statement, hence one transaction and one commit: spend every request's terminal nonce
    (``terminal_nonce``, the durable replay guard) and insert every use whose nonce was new and
    whose voucher is active at that moment (``INSERT ... SELECT ... ON CONFLICT DO NOTHING
-   RETURNING``). Each verification gets its own outcome: its use, or a replayed nonce, or a code
-   already used (the unique (voucher, nonce) key), or a voucher revoked. A failing statement
-   records nothing of the batch and fails every verification in it.
-2. After the commit: the persons' insurance status and benefits for the batch
-   (``lookup.person_facts``), and the cross-city look-around for the batch's uses
+   RETURNING``). Each verification gets its own outcome: its use, or a replayed nonce, or a
+   code already used (the unique (voucher, nonce) key), or a voucher revoked. A failing
+   statement records nothing of the batch and fails every verification in it. Rows go in key
+   order, so two batches sharing keys (a replay racing its original after Redis lost them) wait
+   for each other rather than deadlock.
+2. After the commit, for the whole batch: the vouchers, their masked persons, the insurance
+   status and benefits (``lookup.verification_facts``), and the cross-city look-around
    (``alerts.other_city_use_ids``: after the commit, so of two uses racing in two cities at
    least one sees the other).
 
@@ -88,7 +90,7 @@ _PG_WRITE = (
     " terminal_key_id, institution_code, institution_name, city_code, purpose, used_at,"
     " first_use)),"
     " spent AS (INSERT INTO terminal_nonce (key, expires_at)"
-    " SELECT nonce_key, nonce_expires FROM i WHERE nonce_key IS NOT NULL"
+    " SELECT nonce_key, nonce_expires FROM i WHERE nonce_key IS NOT NULL ORDER BY nonce_key"
     " ON CONFLICT DO NOTHING RETURNING key),"
     " used AS (INSERT INTO voucher_use (voucher_id, person_id, nonce, terminal_key_id,"
     " institution_code, institution_name, city_code, purpose, mode, used_at, recorded_at)"
@@ -97,7 +99,8 @@ _PG_WRITE = (
     " FROM i JOIN voucher v ON v.id = i.voucher_id AND v.status = $14"
     " WHERE i.first_use AND (i.nonce_key IS NULL"
     " OR EXISTS (SELECT 1 FROM spent WHERE spent.key = i.nonce_key))"
-    " ORDER BY i.n ON CONFLICT DO NOTHING RETURNING id, voucher_id, nonce, person_id)"
+    " ORDER BY i.voucher_id, i.nonce ON CONFLICT DO NOTHING"
+    " RETURNING id, voucher_id, nonce, person_id)"
     " SELECT i.n, (i.nonce_key IS NULL OR spent.key IS NOT NULL) AS nonce_ok, used.id,"
     " v.person_id, v.holder_id, v.status"
     " FROM i LEFT JOIN spent ON spent.key = i.nonce_key"
