@@ -72,10 +72,6 @@ class Rule:
 Op = Text | Picture | Rule
 
 
-def money(v: Decimal, grouped: bool) -> str:
-    return f"{v:,.2f}" if grouped else f"{v:.2f}"
-
-
 def _qr_picture(payload: str, x: float, y: float, side: float) -> Picture:
     img = make_qr(payload, 120).convert("L")
     buf = io.BytesIO()
@@ -87,7 +83,6 @@ def layout(r: Receipt, rng: random.Random, *, qr_receipt: Receipt | None = None)
     """The page of one e-invoice, in millimetres."""
     ops: list[Op] = []
     s = rng.choice((3.2, 3.5, 3.8))
-    grouped = rng.random() < 0.5
     joined = rng.random() < 0.5  # label and value in one text object
 
     def pair(x: float, y: float, label: str, value: str) -> None:
@@ -140,17 +135,17 @@ def layout(r: Receipt, rng: random.Random, *, qr_receipt: Receipt | None = None)
         ops.append(Text(x0, yy, s, name))
         ops.append(Text(x0 + cols[1] * width, yy, s, str(qty)))
         ops.append(Text(x0 + cols[2] * width, yy, s, "项"))
-        ops.append(Text(x0 + cols[3] * width, yy, s, money(amount, grouped)))
+        ops.append(Text(x0 + cols[3] * width, yy, s, r.money(amount)))
     y += 6 + rows * 5.5
     ops.append(Rule(8, y - 3, PAGE_W - 8, y - 3))
     y += 3
     pair(10, y, "金额合计（大写）", amount_to_upper(r.total))
-    pair(150, y, "（小写）", money(r.total, grouped))
+    pair(150, y, "（小写）", r.money(r.total))
     y += 8
     pay = r.payments()
     rng.shuffle(pay)
     for k, (label, v) in enumerate(pay):
-        pair(10 + (k % 3) * 76, y + (k // 3) * 6, label, money(v, grouped))
+        pair(10 + (k % 3) * 76, y + (k // 3) * 6, label, r.money(v))
     y += 14
     ops.append(Rule(8, y - 3, PAGE_W - 8, y - 3))
     y += 3
@@ -368,7 +363,8 @@ def make_einvoice(
     rng = random.Random(f"einvoice-{seed}-{index}")
     fmt = fmt or ("pdf" if index % 2 == 0 else "ofd")
     visit = "outpatient" if (index // 2) % 2 == 0 else "inpatient"
-    r = make_receipt(rng, visit_type=visit, electronic=True)
+    variety = random.Random(f"einvoice-variety-{seed}-{index}")
+    r = make_receipt(rng, visit_type=visit, electronic=True, variety=variety)
     qr_r = None
     if tamper == "invoice_number":
         qr_r = dataclasses.replace(r, invoice_number=f"{(int(r.invoice_number) + 1):010d}")

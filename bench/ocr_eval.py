@@ -1,15 +1,17 @@
 """Score the invoice OCR pipeline on the synthetic evaluation set.
 
-For each engine (RapidOCR, Tesseract) through the full pipeline, and for a baseline (plain
-Tesseract ``chi_sim`` with default settings on the raw decoded image, no preprocessing, same
-field extraction), it reports exact-match field accuracy per field and per difficulty (clean
-scan vs phone photo), and seconds per image (wall clock and CPU). Ends with one line:
+For each engine (RapidOCR; Tesseract on request) through the full pipeline, and for a baseline
+(plain Tesseract ``chi_sim`` with default settings on the raw decoded image, no preprocessing,
+same field extraction), it reports exact-match field accuracy per field, per level (flatbed
+scan vs phone photo) and per font style (Hei, Song, Kai, Fangsong), and seconds per image
+(wall clock and CPU) with the models already loaded. Generated PDF and OFD e-invoices are
+scored too (read exactly from their text). Ends with one line:
 
-    RESULT engine=rapidocr field_accuracy=… photo_accuracy=… median_s=…
+    RESULT field_accuracy=… scan=… photo=… median_s=… einvoice_accuracy=… engine=rapidocr
            baseline_accuracy=… baseline_median_s=…   (on one line)
 
     python -m bench.ocr_eval [--count 48] [--seed 7] [--engines rapidocr,tesseract]
-                                [--json out.json]
+                                [--einvoices 24] [--json out.json]
 
 Exact match: strings equal; amounts equal to the cent; ``items`` equal as a multiset of
 (name, amount). Only fields present in the ground truth are scored.
@@ -26,7 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.einvoice_synth import make_einvoice
 from bench.ocr_synth import Sample, generate
+from ocr.einvoice import read_einvoice
 from ocr.engines import TesseractEngine
 from ocr.fields import extract_fields
 from ocr.pipeline import FIELD_KEYS, read_invoice
@@ -78,7 +82,8 @@ def run(samples: list[Sample], name: str, engine: str | None) -> dict[str, Any]:
         per_image.append(
             {
                 "name": s.name,
-                "difficulty": s.truth["meta"]["difficulty"],
+                "difficulty": "scan" if s.truth["meta"]["difficulty"] == "clean" else "photo",
+                "font_style": s.truth["meta"]["font_style"],
                 "layout": s.truth["meta"]["layout"],
                 "wall_s": wall,
                 "cpu_s": cpu,
@@ -95,11 +100,16 @@ def run(samples: list[Sample], name: str, engine: str | None) -> dict[str, Any]:
 
 
 def _acc(
-    results: list[dict[str, Any]], difficulty: str | None = None, key: str | None = None
+    results: list[dict[str, Any]],
+    difficulty: str | None = None,
+    key: str | None = None,
+    style: str | None = None,
 ) -> float | None:
     hits = total = 0
     for r in results:
         if difficulty and r["difficulty"] != difficulty:
+            continue
+        if style and r["font_style"] != style:
             continue
         for k, ok in r["scores"].items():
             if key and k != key:
@@ -114,7 +124,7 @@ def summarise(name: str, results: list[dict[str, Any]]) -> dict[str, Any]:
     cpus = [r["cpu_s"] for r in results]
     per_field = {
         k: {
-            "clean": _acc(results, "clean", k),
+            "scan": _acc(results, "scan", k),
             "photo": _acc(results, "photo", k),
             "all": _acc(results, None, k),
         }
@@ -124,7 +134,8 @@ def summarise(name: str, results: list[dict[str, Any]]) -> dict[str, Any]:
         "name": name,
         "images": len(results),
         "field_accuracy": _acc(results),
-        "clean_accuracy": _acc(results, "clean"),
+        "scan_accuracy": _acc(results, "scan"),
+        "per_style": {st: _acc(results, style=st) for st in ("hei", "song", "kai", "fangsong")},
         "photo_accuracy": _acc(results, "photo"),
         "images_all_correct": sum(all(r["scores"].values()) for r in results),
         "median_s": statistics.median(walls),
@@ -141,26 +152,49 @@ def _pct(v: float | None) -> str:
 
 def print_table(runs: list[dict[str, Any]]) -> None:
     names = [r["name"] for r in runs]
-    print("\nfield accuracy (%), clean / photo:")
+    print("\nfield accuracy (%), scan / photo:")
     print(f"{'field':24s}" + "".join(f"{n:>22s}" for n in names))
     for k in FIELD_KEYS:
         row = f"{k:24s}"
         for r in runs:
             pf = r["per_field"][k]
-            row += f"{_pct(pf['clean']):>14s} /{_pct(pf['photo'])}"
+            row += f"{_pct(pf['scan']):>14s} /{_pct(pf['photo'])}"
         print(row)
     print(
         f"{'ALL':24s}"
-        + "".join(f"{_pct(r['clean_accuracy']):>14s} /{_pct(r['photo_accuracy'])}" for r in runs)
+        + "".join(f"{_pct(r['scan_accuracy']):>14s} /{_pct(r['photo_accuracy'])}" for r in runs)
     )
     print("\nper engine:")
     for r in runs:
-        acc = f"fields {_pct(r['field_accuracy'])}%  clean {_pct(r['clean_accuracy'])}%"
+        acc = f"fields {_pct(r['field_accuracy'])}%  scan {_pct(r['scan_accuracy'])}%"
         acc += f"  photo {_pct(r['photo_accuracy'])}%"
         imgs = f"all-correct images {r['images_all_correct']}/{r['images']}"
         secs = f"median {r['median_s']:.2f}s  p90 {r['p90_s']:.2f}s"
         secs += f"  median CPU {r['median_cpu_s']:.2f}s"
         print(f"  {r['name']:10s} {acc}  {imgs}  {secs}")
+        styles = "  ".join(f"{st} {_pct(v)}%" for st, v in r["per_style"].items())
+        print(f"  {'':10s} by font style: {styles}")
+
+
+def run_einvoices(count: int, seed: int) -> dict[str, Any]:
+    """PDF and OFD e-invoices (half each), read from their text: exact-match accuracy."""
+    hits = total = 0
+    walls = []
+    for i in range(count):
+        e = make_einvoice(i, seed)
+        t0 = time.perf_counter()
+        values = read_einvoice(e.data).values()
+        walls.append(time.perf_counter() - t0)
+        scores = score(e.truth["fields"], values)
+        hits += sum(scores.values())
+        total += len(scores)
+        bad = [k for k, ok in scores.items() if not ok]
+        if bad:
+            print(f"  [einvoice] {e.name} {e.fmt} wrong: {', '.join(bad)}")
+    acc = hits / total if total else None
+    med = statistics.median(walls) if walls else 0.0
+    print(f"e-invoices: {count} (PDF and OFD), fields {_pct(acc)}% exact, median {med:.3f}s")
+    return {"name": "einvoice", "images": count, "field_accuracy": acc, "median_s": med}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,13 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--count", type=int, default=48)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--engines", default="rapidocr,tesseract")
+    ap.add_argument("--engines", default="rapidocr")
+    ap.add_argument("--einvoices", type=int, default=24)
+    ap.add_argument("--photo-share", type=float, default=0.5)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--json", type=Path, help="write the full results here")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    samples = generate(args.count, args.seed)
+    samples = generate(args.count, args.seed, args.photo_share)
     photos = sum(s.truth["meta"]["difficulty"] == "photo" for s in samples)
     print(
         f"generated {len(samples)} receipts ({photos} phone photos, {len(samples) - photos} scans) "
@@ -187,11 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     baseline = None if args.no_baseline else run(samples, "baseline", None)
     all_runs = runs + ([baseline] if baseline else [])
     print_table(all_runs)
+    einvoices = run_einvoices(args.einvoices, args.seed)
     load = os.getloadavg()[0]
     print(f"load average at the end: {load:.2f} (wall times include other processes' load)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(all_runs, ensure_ascii=False, indent=1), encoding="utf-8")
+        doc = [*all_runs, einvoices]
+        args.json.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     main_run = runs[0]
 
     def f3(v: float | None) -> str:
@@ -200,9 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     b_acc = f3(baseline["field_accuracy"]) if baseline else "n/a"
     b_med = f"{baseline['median_s']:.2f}" if baseline else "n/a"
     print(
-        f"RESULT engine={main_run['name']} field_accuracy={f3(main_run['field_accuracy'])}"
-        f" photo_accuracy={f3(main_run['photo_accuracy'])} median_s={main_run['median_s']:.2f}"
-        f" baseline_accuracy={b_acc} baseline_median_s={b_med}"
+        f"RESULT field_accuracy={f3(main_run['field_accuracy'])}"
+        f" scan={f3(main_run['scan_accuracy'])} photo={f3(main_run['photo_accuracy'])}"
+        f" median_s={main_run['median_s']:.2f} einvoice_accuracy={f3(einvoices['field_accuracy'])}"
+        f" engine={main_run['name']} baseline_accuracy={b_acc} baseline_median_s={b_med}"
     )
     return 0
 

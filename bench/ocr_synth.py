@@ -36,13 +36,22 @@ from ocr.checks import amount_to_upper
 
 # --------------------------------------------------------------------------- fonts
 
-# (file name, preferred face name fragment) — looked up in the standard font directories
+# (file name, preferred face name fragment) — looked up in the standard font directories.
+# Styles: Hei (sans), Song/Ming (serif), Kai (brush), Fangsong — the four of Chinese forms.
 FONT_CANDIDATES: list[tuple[str, str]] = [
     ("NotoSansCJK-Regular.ttc", "CJK SC"),
     ("NotoSerifCJK-Regular.ttc", "CJK SC"),
+    ("FandolFang-Regular.otf", "FandolFang"),
+    ("ukai.ttc", "UKai CN"),
     ("wqy-microhei.ttc", "Micro Hei"),
+    ("gbsn00lp.ttf", "SungtiL GB"),
+    ("FandolKai-Regular.otf", "FandolKai"),
     ("wqy-zenhei.ttc", "Zen Hei"),
+    ("FandolSong-Regular.otf", "FandolSong"),
     ("uming.ttc", "UMing CN"),
+    ("gkai00mp.ttf", "KaitiM GB"),
+    ("FandolHei-Regular.otf", "FandolHei"),
+    ("LXGWWenKai-Regular.ttf", "WenKai"),
     ("NotoSansSC-Regular.otf", "SC"),
     ("NotoSerifSC-Regular.otf", "SC"),
     ("SourceHanSansSC-Regular.otf", "SC"),
@@ -57,6 +66,8 @@ FONT_CANDIDATES: list[tuple[str, str]] = [
 def font_dirs() -> list[Path]:
     dirs = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path("/Library/Fonts")]
     dirs.append(Path("/System/Library/Fonts"))
+    # TeX Live's Fandol fonts (the only free simplified-Chinese Fangsong in Debian)
+    dirs.append(Path("/usr/share/texlive/texmf-dist/fonts/opentype/public/fandol"))
     home = Path.home()
     dirs += [home / ".fonts", home / ".local/share/fonts", home / "Library/Fonts"]
     xdg = os.environ.get("XDG_DATA_DIRS")
@@ -73,6 +84,15 @@ class FontSpec:
     path: str
     index: int
     name: str
+
+    @property
+    def style(self) -> str:
+        n = self.name.lower()
+        for key, style in (("fang", "fangsong"), ("kai", "kai"), ("serif", "song"),
+                           ("sung", "song"), ("song", "song"), ("ming", "song")):  # fmt: skip
+            if key in n:
+                return style
+        return "hei"
 
 
 _FONT_CACHE: list[FontSpec] | None = None
@@ -127,6 +147,51 @@ PROVINCES: list[tuple[str, str, list[str]]] = [
     ("湖北省", "42", ["武汉协和医院", "宜昌市中心人民医院", "襄阳市第一人民医院"]),
     ("河南省", "41", ["郑州大学第一附属医院", "洛阳市中心医院", "南阳市第二人民医院"]),
 ]
+CITIES: dict[str, list[str]] = {
+    "广东省": ["广州市", "深圳市", "佛山市", "东莞市", "珠海市", "湛江市"],
+    "浙江省": ["杭州市", "宁波市", "温州市", "绍兴市", "金华市", "台州市"],
+    "江苏省": ["南京市", "苏州市", "无锡市", "常州市", "徐州市", "南通市"],
+    "四川省": ["成都市", "绵阳市", "德阳市", "宜宾市", "南充市", "乐山市"],
+    "山东省": ["济南市", "青岛市", "烟台市", "潍坊市", "临沂市", "淄博市"],
+    "湖北省": ["武汉市", "宜昌市", "襄阳市", "荆州市", "黄石市", "十堰市"],
+    "河南省": ["郑州市", "洛阳市", "南阳市", "开封市", "新乡市", "许昌市"],
+}
+DISTRICTS = ["天河区", "西湖区", "鼓楼区", "武侯区", "历下区", "江岸区", "金水区", "高新区",
+             "经济技术开发区", "城关区", "新城区", "龙华区"]  # fmt: skip
+TOWNS = ["石桥镇", "新安镇", "白沙镇", "东山镇", "柳林镇", "大王庄乡"]
+UNIVERSITIES = ["中山大学", "浙江大学", "南京医科大学", "四川大学", "山东大学", "华中科技大学",
+                "郑州大学", "苏州大学", "温州医科大学", "南方医科大学"]  # fmt: skip
+ORDINALS = "一二三四五六七八九"
+SHORT_HOSPITALS = ["协和医院", "同仁医院", "华山医院", "瑞金医院", "仁济医院", "湘雅医院",
+                   "西京医院", "天坛医院"]  # fmt: skip
+
+
+def hospital_name(rng: random.Random, province: str) -> str:
+    """A hospital name of 4 to 20 characters in one of the shapes real invoices print."""
+    city = rng.choice(CITIES[province])
+    district = rng.choice(DISTRICTS)
+    n = rng.choice(ORDINALS)
+    shapes = [
+        lambda: rng.choice(SHORT_HOSPITALS),
+        lambda: f"{city}人民医院",
+        lambda: f"{city}中医院",
+        lambda: f"{city}第{n}人民医院",
+        lambda: f"{city}{district}人民医院",
+        lambda: f"{city}妇幼保健院",
+        lambda: f"{rng.choice(UNIVERSITIES)}附属第{n}医院",
+        lambda: f"{rng.choice(UNIVERSITIES)}医学院附属{city}医院",
+        lambda: f"{city}{district}社区卫生服务中心",
+        lambda: f"{city}{district}{rng.choice(TOWNS)}卫生院",
+        lambda: f"{province}{city}{district}中西医结合医院",
+        lambda: f"{province}第{n}人民医院",
+        lambda: f"{city[:-1]}骨科医院",
+    ]
+    while True:
+        name = rng.choice(shapes)()
+        if 4 <= len(name) <= 20:
+            return name
+
+
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余"
     "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙"
@@ -205,6 +270,10 @@ class Receipt:
     def total(self) -> Decimal:
         return sum((a for _, a, _ in self.items), Decimal("0.00"))
 
+    def money(self, v: Decimal) -> str:
+        """An amount as this receipt prints it (``1,234.50`` when it groups thousands)."""
+        return f"{v:,.2f}" if self.extra.get("grouped") else f"{v:.2f}"
+
     def payments(
         self, fund_label: str = "医保统筹基金支付", other_label: str = "其他支付"
     ) -> list[tuple[str, Decimal]]:
@@ -242,9 +311,21 @@ class Receipt:
         return gt
 
 
-def make_receipt(rng: random.Random, *, visit_type: str, electronic: bool) -> Receipt:
+def make_receipt(
+    rng: random.Random,
+    *,
+    visit_type: str,
+    electronic: bool,
+    variety: random.Random | None = None,
+) -> Receipt:
+    """One receipt's values. ``variety`` (a separate stream, so the other values of a seed stay
+    as they were) draws the hospital name shape and the amount style (thousands separators)."""
     province, pcode, hospitals = rng.choice(PROVINCES)
     hospital = rng.choice(hospitals)
+    extra: dict[str, Any] = {"grouped": False}
+    if variety is not None:
+        hospital = hospital_name(variety, province)
+        extra["grouped"] = variety.random() < 0.5
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
     insured = rng.random() < 0.85
     insurance = rng.choice(INSURANCE_TYPES) if insured else "自费"
@@ -310,6 +391,7 @@ def make_receipt(rng: random.Random, *, visit_type: str, electronic: bool) -> Re
         institution_type=rng.choice(INSTITUTION_TYPES),
         gender=rng.choice("男女"),
         insurance_no=f"{pcode}{rng.randint(10**13, 10**14 - 1)}",
+        extra=extra,
     )
 
 
@@ -449,6 +531,26 @@ def make_qr(payload: str, px: int) -> Image.Image:
     return q.resize((side, side), Image.NEAREST)
 
 
+def table_style(cv: Canvas, rng: random.Random, y: float, rows: int, pitch: float) -> None:
+    """Item rows plain, ruled between rows, or shaded every other row (drawn under the text)."""
+    style = rng.choice(("plain", "ruled", "zebra"))
+    w = cv.img.size[0]
+    for k in range(rows):
+        top = y - 8 + k * pitch
+        if style == "zebra" and k % 2 == 1:
+            cv.d.rectangle([40, top, w - 40, top + pitch], fill=(234, 236, 240))
+        elif style == "ruled":
+            cv.d.line([(40, top + pitch), (w - 40, top + pitch)], fill=cv.form_ink, width=1)
+
+
+def seal_spot(
+    rng: random.Random, usual: tuple[float, float], w: float, bottom: float
+) -> tuple[float, float]:
+    """Where the hospital's seal lands: usually over the payee line, sometimes elsewhere."""
+    spots = [usual, usual, (w - 260, bottom - 40), (w - 300, 150), (w / 2, bottom - 120)]
+    return rng.choice(spots)
+
+
 def _fmt_date(d: date, style: int) -> str:
     if style == 0:
         return d.isoformat()
@@ -469,22 +571,24 @@ def render_electronic(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
         W / 2, 50, f"{r.province}医疗{kind}收费票据（电子）", 38, ink=(150, 30, 30), anchor="ma"
     )
     cv.img.paste(qr_img, (60, 22))
-    cv.label_value(60, y, "票据代码", r.invoice_code, s)
-    cv.label_value(560, y, "票据号码", r.invoice_number, s)
-    cv.label_value(1060, y, "校验码", r.check_code or "", s)
-    y += 48
-    cv.label_value(60, y, "交款人", r.payer_name, s)
-    cv.label_value(560, y, "开票日期", _fmt_date(r.issue_date, 0), s)
-    cv.label_value(1060, y, "性别", r.gender, s)
-    y += 48
-    cv.label_value(60, y, "业务流水号", r.serial, s)
+    cells = [
+        ("票据代码", r.invoice_code),
+        ("票据号码", r.invoice_number),
+        ("校验码", r.check_code or ""),
+        ("交款人", r.payer_name),
+        ("开票日期", _fmt_date(r.issue_date, 0)),
+        ("性别", r.gender),
+        ("业务流水号", r.serial),
+    ]
     if r.visit_type == "outpatient":
-        cv.label_value(560, y, "门诊号", r.visit_no, s)
-        cv.label_value(1060, y, "就诊日期", _fmt_date(r.issue_date, 0), s)
+        cells += [("门诊号", r.visit_no), ("就诊日期", _fmt_date(r.issue_date, 0))]
     else:
-        cv.label_value(560, y, "住院号", r.visit_no, s)
-        cv.label_value(1060, y, "住院科别", r.department, s)
-    y += 48
+        cells += [("住院号", r.visit_no), ("住院科别", r.department)]
+    if rng.random() < 0.5:  # field order varies between issuing systems
+        rng.shuffle(cells)
+    for k, (label, value) in enumerate(cells):
+        cv.label_value((60, 560, 1060)[k % 3], y + (k // 3) * 48, label, value, s)
+    y += 3 * 48
     cv.label_value(60, y, "医疗机构类型", r.institution_type, s)
     cv.label_value(560, y, rng.choice(["医保类型", "医保类型"]), r.insurance_type, s)
     if r.visit_type == "inpatient":
@@ -500,21 +604,22 @@ def render_electronic(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
         cv.text(ax, y, "金额（元）", s, ink=cv.form_ink)
     y += 48
     rows = math.ceil(len(r.items) / 2)
+    table_style(cv, rng, y, rows, 44)
     for k, (name, amount, qty) in enumerate(r.items):
         col = cols[k // rows] if rows else cols[0]
         yy = y + (k % rows) * 44
         cv.text(col[0], yy, name, s)
         cv.text(col[1] + 10, yy, str(qty), s)
-        cv.text(col[2] + 10, yy, f"{amount:.2f}", s)
+        cv.text(col[2] + 10, yy, r.money(amount), s)
     y += rows * 44 + 16
     cv.rule(40, y, W - 40, y)
     y += 18
     right = cv.label_value(60, y, "合计（大写）", amount_to_upper(r.total), s)
-    cv.label_value(max(right + 60, 900), y, "（小写）", f"{r.total:.2f}", s)
+    cv.label_value(max(right + 60, 900), y, "（小写）", r.money(r.total), s)
     y += 56
     pay = r.payments()
     for k, (label, v) in enumerate(pay):
-        cv.label_value(60 + (k % 3) * 480, y + (k // 3) * 48, label, f"{v:.2f}", s)
+        cv.label_value(60 + (k % 3) * 480, y + (k // 3) * 48, label, r.money(v), s)
     y += 2 * 48 + 20
     cv.rule(40, y, W - 40, y)
     y += 24
@@ -522,9 +627,8 @@ def render_electronic(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
     cv.label_value(820, y, "复核人", rng.choice(SURNAMES) + rng.choice(GIVEN), s)
     cv.label_value(1120, y, "收款人", rng.choice(SURNAMES) + rng.choice(GIVEN), s)
     draw_seal(cv.img, W / 2, 60, 62, "财政部监制", "", fonts, rng, oval=True)
-    draw_seal(
-        cv.img, 330 + rng.randint(-40, 60), y + 10, 88, r.hospital_name, "财务专用章", fonts, rng
-    )
+    sx, sy = seal_spot(rng, (330 + rng.randint(-40, 60), y + 10), W, y)
+    draw_seal(cv.img, sx, sy, 88, r.hospital_name, "财务专用章", fonts, rng)
     return cv.img
 
 
@@ -544,9 +648,14 @@ def render_paper_grid(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
     cv.rule(40, top, W - 40, top)
     y += 14
     payer_label = rng.choice(["交款人", "姓名"])
-    cv.label_value(60, y, payer_label, r.payer_name, s)
-    cv.label_value(430, y, rng.choice(["医保类型", "医保类别"]), r.insurance_type, s)
-    cv.label_value(930, y, "开票日期", _fmt_date(r.issue_date, 1), s)
+    row = [
+        (payer_label, r.payer_name),
+        (rng.choice(["医保类型", "医保类别"]), r.insurance_type),
+        ("开票日期", _fmt_date(r.issue_date, 1)),
+    ]
+    rng.shuffle(row)
+    for x, (label, value) in zip((60, 430, 930), row, strict=True):
+        cv.label_value(x, y, label, value, s)
     y += 46
     if r.visit_type == "inpatient":
         cv.label_value(60, y, "住院号", r.visit_no, s)
@@ -570,19 +679,19 @@ def render_paper_grid(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
         nx, ax = blocks[k // rows]
         yy = y + 10 + (k % rows) * 42
         cv.text(nx, yy, name, s)
-        cv.text(ax, yy, f"{amount:.2f}", s)
+        cv.text(ax, yy, r.money(amount), s)
     y += rows * 42 + 18
     cv.rule(W / 2, header_y - 12, W / 2, y, 1)
     cv.rule(40, y, W - 40, y)
     y += 14
     right = cv.label_value(60, y, "合计人民币（大写）", amount_to_upper(r.total), s)
-    cv.text(max(right + 60, 980), y, f"¥{r.total:.2f}", s)
+    cv.text(max(right + 60, 980), y, f"¥{r.money(r.total)}", s)
     y += 48
     cv.rule(40, y, W - 40, y, 1)
     y += 14
     pay = r.payments("统筹基金支付")
     for k, (label, v) in enumerate(pay):
-        cv.label_value(60 + (k % 3) * 440, y + (k // 3) * 46, label, f"{v:.2f}", s)
+        cv.label_value(60 + (k % 3) * 440, y + (k // 3) * 46, label, r.money(v), s)
     y += 2 * 46 + 4
     cv.rule(40, y, W - 40, y)
     cv.rule(40, top, 40, y)
@@ -590,9 +699,8 @@ def render_paper_grid(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
     y += 22
     cv.label_value(60, y, rng.choice(["收款单位", "收款单位（章）"]), r.hospital_name, s)
     cv.label_value(900, y, "收款人", rng.choice(SURNAMES) + rng.choice(GIVEN), s)
-    draw_seal(
-        cv.img, 300 + rng.randint(-40, 80), y + 5, 85, r.hospital_name, "收费专用章", fonts, rng
-    )
+    sx, sy = seal_spot(rng, (300 + rng.randint(-40, 80), y + 5), W, y)
+    draw_seal(cv.img, sx, sy, 85, r.hospital_name, "收费专用章", fonts, rng)
     return cv.img
 
 
@@ -606,12 +714,15 @@ def render_paper_list(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
     kind = "门诊" if r.visit_type == "outpatient" else "住院"
     cv.text(W / 2, 36, f"{r.province}医疗{kind}收费票据", 38, ink=cv.form_ink, anchor="ma")
     y = 108
-    cv.label_value(60, y, "医疗机构", r.hospital_name, s)
-    cv.label_value(820, y, "票据号码", r.invoice_number, s)
-    y += 46
-    cv.label_value(60, y, "票据代码", r.invoice_code, s)
-    cv.label_value(820, y, "日期", _fmt_date(r.issue_date, 2), s)
-    y += 56
+    top = [
+        (("医疗机构", r.hospital_name), ("票据号码", r.invoice_number)),
+        (("票据代码", r.invoice_code), ("日期", _fmt_date(r.issue_date, 2))),
+    ]
+    rng.shuffle(top)
+    for k, ((l1, v1), (l2, v2)) in enumerate(top):
+        cv.label_value(60, y + k * 46, l1, v1, s)
+        cv.label_value(820, y + k * 46, l2, v2, s)
+    y += 102
     # boxed header cells: label row above value row
     cells = [("姓名", r.payer_name), ("医保类别", r.insurance_type), ("性别", r.gender)]
     if r.visit_type == "inpatient":
@@ -636,23 +747,23 @@ def render_paper_list(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
     cv.text(560, y, "金额", s, ink=cv.form_ink)
     cv.text(860, y, "备注", s, ink=cv.form_ink)
     y += 44
+    table_style(cv, rng, y, len(r.items), 42)
     for name, amount, _ in r.items:
         cv.text(80, y, name, s)
-        cv.text(560, y, f"{amount:.2f}", s)
+        cv.text(560, y, r.money(amount), s)
         y += 42
     cv.rule(40, y + 4, W - 40, y + 4, 1)
     y += 18
     cv.label_value(80, y, "金额合计（大写）", amount_to_upper(r.total), s)
-    cv.label_value(860, y, "小写", f"{r.total:.2f}", s)
+    cv.label_value(860, y, "小写", r.money(r.total), s)
     y += 52
     pay = r.payments("医保统筹支付", "其它支付")
     for k, (label, v) in enumerate(pay):
-        cv.label_value(80 + (k % 3) * 410, y + (k // 3) * 46, label, f"{v:.2f}", s)
+        cv.label_value(80 + (k % 3) * 410, y + (k // 3) * 46, label, r.money(v), s)
     y += 2 * 46 + 10
     cv.label_value(80, y, "收款人", rng.choice(SURNAMES) + rng.choice(GIVEN), s)
-    draw_seal(
-        cv.img, 330 + rng.randint(-60, 60), 125, 82, r.hospital_name, "收费专用章", fonts, rng
-    )
+    sx, sy = seal_spot(rng, (330 + rng.randint(-60, 60), 125), W, H - 60)
+    draw_seal(cv.img, sx, sy, 82, r.hospital_name, "收费专用章", fonts, rng)
     return cv.img
 
 
@@ -800,7 +911,10 @@ def make_sample(
     layout = layout or list(LAYOUTS)[index % len(LAYOUTS)]
     visit_type = visit_type or ("outpatient" if (index // len(LAYOUTS)) % 2 == 0 else "inpatient")
     font = fonts[index % len(fonts)]
-    receipt = make_receipt(rng, visit_type=visit_type, electronic=layout == "electronic")
+    variety = random.Random(f"ocr-synth-variety-{seed}-{index}")
+    receipt = make_receipt(
+        rng, visit_type=visit_type, electronic=layout == "electronic", variety=variety
+    )
     img = LAYOUTS[layout](receipt, Fonts(font), rng)
     is_photo = rng.random() < photo_share if difficulty is None else difficulty == "photo"
     if is_photo:
@@ -816,6 +930,7 @@ def make_sample(
             "difficulty": "photo" if is_photo else "clean",
             "layout": layout,
             "font": font.name,
+            "font_style": font.style,
             "province": receipt.province,
             "degradation": info,
             "seed": seed,

@@ -138,16 +138,26 @@ def parse_person(text: str) -> Parsed:
     return (m.group(), m.start(), m.end()) if m else None
 
 
-_ORG_SUFFIX = re.compile(r"[(（]\s*[章盖印][)）]?|[(（]\s*$")
+_ORG_SUFFIX = re.compile(
+    r"[(（]\s*[章盖印][)）]?|[(（]\s*$|(?:财务|收费|发票|票据)?专用章$|[(（]?\s*盖?章\s*[)）]?$"
+)
+# an institution's name: Chinese with the digits, letters and brackets some names carry
+# (解放军第306医院, 第2人民医院), starting with a Chinese character
+_ORG_RE = re.compile(f"[{CJK}][{CJK}0-9A-Za-z()（）·]{{3,39}}")
+ORG_ENDINGS = ("医院", "卫生院", "保健院", "保健站", "卫生服务中心", "卫生服务站", "医疗中心",
+               "门诊部", "诊所", "卫生室", "医务室", "中心", "研究所")  # fmt: skip
 
 
 def parse_org(text: str) -> Parsed:
-    m = re.search(f"[{CJK}()（）]{{4,40}}", text)
+    m = _ORG_RE.search(text)
     if not m:
         return None
     value = m.group()
-    value = _ORG_SUFFIX.sub("", value).strip("()（）")
-    if len(value) < 4:
+    value = _ORG_SUFFIX.sub("", value).rstrip("(（")
+    value = re.sub(r"[0-9A-Za-z·]+$", "", value)  # a number glued on after the name
+    if value.count("(") + value.count("（") != value.count(")") + value.count("）"):
+        value = value.strip("()（）")
+    if len(_CJK_RE.findall(value)) < 4:
         return None
     return value, m.start(), m.start() + len(value)
 
@@ -221,7 +231,18 @@ SPECS: list[Spec] = [
     ),
     Spec(
         "hospital_name",
-        ("收款单位", "医疗机构名称", "医疗机构", "医院名称", "开票单位"),
+        (
+            "收款单位名称",
+            "收款单位",
+            "医疗机构名称",
+            "定点医疗机构",
+            "医疗机构",
+            "医院名称",
+            "就诊医院",
+            "就诊机构",
+            "收费单位",
+            "开票单位",
+        ),
         parse_org,
         not_before="类编代",
     ),
@@ -244,8 +265,17 @@ SPECS: list[Spec] = [
     Spec("other_paid", ("其他支付", "其它支付"), parse_amount),
     Spec(
         "personal_account_paid",
-        ("个人账户支付", "个人帐户支付", "账户支付", "帐户支付"),
+        (
+            "个人账户支付",
+            "个人帐户支付",
+            "账户支付",
+            "帐户支付",
+            "个人账户",
+            "个人帐户",
+            "个账支付",
+        ),
         parse_amount,
+        not_before="余",
     ),
     Spec("personal_cash_paid", ("个人现金支付", "现金支付"), parse_amount),
     Spec("self_pay", ("个人自付", "自付金额", "自付"), parse_amount, not_after="人"),
@@ -392,6 +422,52 @@ def _neighbour_value(lines: Sequence[TextLine], label: TextLine, spec: Spec) -> 
 
 
 # ----------------------------------------------------------------------------- special cases
+
+
+def _org_continuation(lines: Sequence[TextLine], got: Field) -> Field:
+    """A long institution name wrapped onto the next line of a narrow cell: join the line just
+    below the value when it starts under it and completes the name (ends like one)."""
+    if got.box is None or got.value is None or got.value.endswith(ORG_ENDINGS):
+        return got
+    x0, _, x1, y1 = got.box
+    h = max(got.box[3] - got.box[1], 1.0)
+    for ln in lines:
+        t = ln.norm.strip()
+        if not (0 <= ln.box[1] - y1 < 0.8 * h and abs(ln.box[0] - x0) < 1.5 * h):
+            continue
+        if _starts_with_label(t) or not t.endswith(ORG_ENDINGS):
+            continue
+        m = _ORG_RE.fullmatch(t) or re.fullmatch(f"[{CJK}]{{1,3}}", t)
+        if m is None:
+            continue
+        box = (min(x0, ln.box[0]), got.box[1], max(x1, ln.box[2]), ln.box[3])
+        conf = round(min(got.confidence, ln.confidence), 4)
+        return Field(got.key, got.value + t, conf, box)
+    return got
+
+
+_UNLABELLED_ORG = re.compile(f"[{CJK}][{CJK}0-9()（）·]{{1,28}}(?:{'|'.join(ORG_ENDINGS)})")
+
+
+def _hospital_fallback(lines: Sequence[TextLine]) -> Field | None:
+    """No 收款单位-style label: a line that is nothing but an institution's name (the issuing
+    hospital printed as a heading). Seal text is curved and read in fragments, so the line
+    must be a whole name of at least 4 Chinese characters and not a title (票据, 发票)."""
+    best: tuple[float, TextLine, re.Match[str]] | None = None
+    for ln in lines:
+        t = ln.norm.strip()
+        m = _UNLABELLED_ORG.fullmatch(t)
+        if not m or "票据" in t or "发票" in t or len(_CJK_RE.findall(t)) < 4:
+            continue
+        score = ln.confidence * ln.height
+        if best is None or score > best[0]:
+            best = (score, ln, m)
+    if best is None:
+        return None
+    _, ln, m = best
+    start = len(ln.norm) - len(ln.norm.lstrip())
+    box, conf = ln.span(start, start + len(m.group()))
+    return Field("hospital_name", m.group(), round(conf * 0.9, 4), box)
 
 
 def _invoice_number_fallback(lines: Sequence[TextLine]) -> Field | None:
@@ -570,6 +646,12 @@ def extract_fields(lines: Sequence[TextLine]) -> Extraction:
         got = _total_fallback(lines, ex.fields.get("total_amount_upper"))
         if got:
             ex.fields["total_amount"] = got
+    if "hospital_name" in ex.fields:
+        ex.fields["hospital_name"] = _org_continuation(lines, ex.fields["hospital_name"])
+    else:
+        got = _hospital_fallback(lines)
+        if got:
+            ex.fields["hospital_name"] = got
     vt = _visit_type(lines)
     if vt:
         ex.fields["visit_type"] = vt

@@ -143,3 +143,30 @@ def test_label_with_seal_marker_and_value_in_next_cell() -> None:
     lines = [line("收款单位（章）", 60, 800), line("宜昌市中心人民医院", 260, 795)]
     v = {k: f.value for k, f in extract_fields(lines).fields.items()}
     assert v["hospital_name"] == "宜昌市中心人民医院"
+
+
+def test_hospital_names_in_other_wordings_wrapped_unlabelled_and_with_digits() -> None:
+    def hospital(lines: list[TextLine]) -> str | None:
+        f = extract_fields(lines).fields.get("hospital_name")
+        return None if f is None else f.value
+
+    # another label wording, the seal's own text glued on
+    assert hospital([line("收费单位：同仁医院财务专用章", 50, 400)]) == "同仁医院"
+    assert hospital([line("就诊医院", 50, 400), line("解放军第306医院", 260, 400)]) == (
+        "解放军第306医院"
+    )
+    # a 20-character name wrapped in a narrow cell
+    wrapped = [
+        line("收款单位：浙江省杭州市经济技术开发区中西", 50, 400),
+        line("医结合医院", 200, 436),
+        line("收款人：王五", 50, 480),
+    ]
+    assert hospital(wrapped) == "浙江省杭州市经济技术开发区中西医结合医院"
+    # no label at all: the issuing hospital printed as a heading (not the title)
+    heading = [
+        line("宁波市第二医院", 500, 20, h=40),
+        line("门诊收费票据", 520, 70),
+        line("票据号码：0012345678", 50, 120),
+    ]
+    assert hospital(heading) == "宁波市第二医院"
+    assert hospital([line("票据号码：0012345678", 50, 120)]) is None
