@@ -130,3 +130,14 @@ def test_bad_input() -> None:
     reading = read_invoice(blank.getvalue())
     assert reading.value("total_amount") is None
     assert reading.checks["upper_matches_total"]["ok"] is None
+
+
+def test_warm_up_loads_the_engine_that_every_later_read_shares() -> None:
+    from ocr.engines import RapidOcrEngine
+    from ocr.pipeline import warm_up
+
+    warm_up()
+    shared = RapidOcrEngine._shared
+    assert shared is not None
+    warm_up()
+    assert RapidOcrEngine()._ocr is shared  # one model load per process
