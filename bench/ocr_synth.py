@@ -546,8 +546,9 @@ def table_style(cv: Canvas, rng: random.Random, y: float, rows: int, pitch: floa
 def seal_spot(
     rng: random.Random, usual: tuple[float, float], w: float, bottom: float
 ) -> tuple[float, float]:
-    """Where the hospital's seal lands: usually over the payee line, sometimes elsewhere."""
-    spots = [usual, usual, (w - 260, bottom - 40), (w - 300, 150), (w / 2, bottom - 120)]
+    """Where the hospital's seal lands: usually over the payee line, sometimes elsewhere
+    (never over the red-printed number of a paper form: red on red is lost to anyone)."""
+    spots = [usual, usual, (w - 260, bottom - 40), (w * 0.6, 260), (w / 2, bottom - 120)]
     return rng.choice(spots)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from ocr.checks import UPPER_CHARS, to_decimal
+from ocr.checks import UPPER_CHARS, amount_to_upper, to_decimal
 from ocr.engines import TextLine
 
 Box = tuple[float, float, float, float]
@@ -84,6 +84,9 @@ def parse_check_code(text: str) -> Parsed:
 _DATE_PATTERNS = [
     re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?"),
     re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"),
+    # one separator lost by the OCR (2025/1101, 202511/01)
+    re.compile(r"(?<!\d)(\d{4})[-./年](\d{2})(\d{2})(?!\d)"),
+    re.compile(r"(?<!\d)(\d{4})(\d{2})[-./月](\d{2})(?!\d)"),
 ]
 
 
@@ -102,7 +105,9 @@ def parse_date(text: str) -> Parsed:
     return None
 
 
-_AMOUNT_RE = re.compile(r"[-−]?\d{1,9}(?:,\d{3})*\.\d{2}(?!\d)")
+# thousands grouped with commas, or with points where the OCR took a comma for one
+# (1.072.31): the last point before two digits is the decimal point
+_AMOUNT_RE = re.compile(r"[-−]?(?:\d{1,3}(?:[,.]\d{3})+|\d{1,9})\.\d{2}(?!\d)")
 
 
 def parse_amount(text: str) -> Parsed:
@@ -110,7 +115,8 @@ def parse_amount(text: str) -> Parsed:
     m = _AMOUNT_RE.search(fixed)
     if not m:
         return None
-    d = to_decimal(m.group().replace("−", "-"))
+    whole, cents = m.group().replace("−", "-").rsplit(".", 1)
+    d = to_decimal(whole.replace(",", "").replace(".", "") + "." + cents)
     return (f"{d:.2f}", m.start(), m.end()) if d is not None else None
 
 
@@ -144,6 +150,8 @@ _ORG_SUFFIX = re.compile(
 # an institution's name: Chinese with the digits, letters and brackets some names carry
 # (解放军第306医院, 第2人民医院), starting with a Chinese character
 _ORG_RE = re.compile(f"[{CJK}][{CJK}0-9A-Za-z()（）·]{{3,39}}")
+# what a seal's curved text leaves glued after a name (…医院用章, …医院财务专)
+_SEAL_TAIL = re.compile(r"(医院|卫生院|保健院|中心|诊所|门诊部)[财务收费发票据专用章盖印]{1,6}$")
 ORG_ENDINGS = ("医院", "卫生院", "保健院", "保健站", "卫生服务中心", "卫生服务站", "医疗中心",
                "门诊部", "诊所", "卫生室", "医务室", "中心", "研究所")  # fmt: skip
 
@@ -154,6 +162,7 @@ def parse_org(text: str) -> Parsed:
         return None
     value = m.group()
     value = _ORG_SUFFIX.sub("", value).rstrip("(（")
+    value = _SEAL_TAIL.sub(r"\1", value)
     value = re.sub(r"[0-9A-Za-z·]+$", "", value)  # a number glued on after the name
     if value.count("(") + value.count("（") != value.count(")") + value.count("）"):
         value = value.strip("()（）")
@@ -424,6 +433,30 @@ def _neighbour_value(lines: Sequence[TextLine], label: TextLine, spec: Spec) -> 
 # ----------------------------------------------------------------------------- special cases
 
 
+def _upper_from_glyph_errors(lines: Sequence[TextLine], total: Field) -> Field | None:
+    """The capital amount when the OCR turned one or two of its characters into something that
+    is no capital digit at all (玖 → 政): if the text after a 大写 label differs from the capital
+    form of the numeric total only at such characters, it is that form (lower confidence).
+    A misread into another capital digit stays unparsed: that is a real disagreement."""
+    if total.value is None:
+        return None
+    expected = amount_to_upper(total.value)
+    spec = SPEC_BY_KEY["total_amount_upper"]
+    for label in spec.labels:
+        for line in lines:
+            for _i, j in _find_label(line.norm, spec, label):
+                rest = line.norm[j:]
+                start = j + _LABEL_TAIL.match(rest).end()  # type: ignore[union-attr]
+                seg = line.norm[start : start + len(expected)]
+                if len(seg) != len(expected):
+                    continue
+                diff = [k for k, (a, b) in enumerate(zip(seg, expected, strict=True)) if a != b]
+                if 0 < len(diff) <= 2 and all(seg[k] not in UPPER_CHARS for k in diff):
+                    box, conf = line.span(start, start + len(expected))
+                    return Field(spec.key, expected, round(min(conf, 0.6), 4), box)
+    return None
+
+
 def _org_continuation(lines: Sequence[TextLine], got: Field) -> Field:
     """A long institution name wrapped onto the next line of a narrow cell: join the line just
     below the value when it starts under it and completes the name (ends like one)."""
@@ -646,6 +679,10 @@ def extract_fields(lines: Sequence[TextLine]) -> Extraction:
         got = _total_fallback(lines, ex.fields.get("total_amount_upper"))
         if got:
             ex.fields["total_amount"] = got
+    if "total_amount_upper" not in ex.fields and "total_amount" in ex.fields:
+        got = _upper_from_glyph_errors(lines, ex.fields["total_amount"])
+        if got:
+            ex.fields["total_amount_upper"] = got
     if "hospital_name" in ex.fields:
         ex.fields["hospital_name"] = _org_continuation(lines, ex.fields["hospital_name"])
     else:

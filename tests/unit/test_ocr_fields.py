@@ -170,3 +170,22 @@ def test_hospital_names_in_other_wordings_wrapped_unlabelled_and_with_digits() -
     ]
     assert hospital(heading) == "宁波市第二医院"
     assert hospital([line("票据号码：0012345678", 50, 120)]) is None
+
+
+def test_glyph_errors_in_amounts_dates_and_capital_amount() -> None:
+    lines = [
+        line("日期：202511/01", 50, 100),  # a separator lost
+        line("金额合计（大写）：壹仟零陆拾政元陆角", 50, 200),  # 玖 read as 政
+        line("小写：1069.60", 900, 200),
+        line("个人自费：1.072.31", 50, 260),  # a thousands comma read as a point
+        line("收款单位：东莞市人民医院用章", 50, 320),  # seal text glued on
+    ]
+    v = {k: f.value for k, f in extract_fields(lines).fields.items()}
+    assert v["issue_date"] == "2025-11-01"
+    assert v["total_amount"] == "1069.60"
+    assert v["total_amount_upper"] == "壹仟零陆拾玖元陆角"
+    assert v["self_expense"] == "1072.31"
+    assert v["hospital_name"] == "东莞市人民医院"
+    # a capital amount that reads as another valid amount is a disagreement, not a glyph error
+    other = [line("合计（大写）：壹仟零陆拾捌元陆角", 50, 200), line("小写：1069.60", 900, 200)]
+    assert extract_fields(other).fields["total_amount_upper"].value == "壹仟零陆拾捌元陆角"
