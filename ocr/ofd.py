@@ -10,6 +10,7 @@ name that tries to escape says the file was not made by an invoicing system).
 
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import subprocess
@@ -125,8 +126,9 @@ def read_first_page(data: bytes) -> OfdPage:
     return OfdPage(width, height, runs, images, pages)
 
 
-def _cjk_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """A Chinese font from fontconfig, else Pillow's default (the preview then shows boxes)."""
+@functools.cache
+def _cjk_font_file() -> tuple[str, int] | None:
+    """A Chinese font file from fontconfig (asked once per process)."""
     try:
         out = subprocess.run(
             ["fc-match", "-f", "%{file}:%{index}", ":lang=zh-cn"],
@@ -136,9 +138,20 @@ def _cjk_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
             check=True,
         ).stdout
         path, _, index = out.rpartition(":")
-        return ImageFont.truetype(path, size, index=int(index or 0))
+        return (path, int(index or 0)) if path else None
     except (OSError, ValueError, subprocess.SubprocessError):
-        return ImageFont.load_default()
+        return None
+
+
+def _cjk_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """The Chinese font at ``size``, else Pillow's default (the preview then shows boxes)."""
+    found = _cjk_font_file()
+    if found is not None:
+        try:
+            return ImageFont.truetype(found[0], size, index=found[1])
+        except OSError:
+            pass
+    return ImageFont.load_default()
 
 
 def render_preview(page: OfdPage, px_per_mm: float = 200 / 25.4) -> Image.Image:
