@@ -597,7 +597,13 @@ def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | N
     heads = [h for h in heads if abs(h.cy - top_row) < h.height]
     heads.sort(key=lambda h: h.box[0])
     header_line_h = max(h.height for h in heads)
-    header_row = [ln for ln in lines if abs(ln.cy - top_row) < header_line_h * 0.7]
+    # header cells are short labels of the header's height: a seal's curved text crossing the
+    # row (a tall, tilted box) would push the table's top below its first rows
+    header_row = [
+        ln
+        for ln in lines
+        if abs(ln.cy - top_row) < header_line_h * 0.7 and ln.height < 1.6 * header_line_h
+    ]
     amount_heads = [ln for ln in header_row if ln.norm.strip().startswith(AMOUNT_HEADERS)]
     if not amount_heads:
         return [], 0.0, None

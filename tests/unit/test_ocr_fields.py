@@ -189,3 +189,26 @@ def test_glyph_errors_in_amounts_dates_and_capital_amount() -> None:
     # a capital amount that reads as another valid amount is a disagreement, not a glyph error
     other = [line("合计（大写）：壹仟零陆拾捌元陆角", 50, 200), line("小写：1069.60", 900, 200)]
     assert extract_fields(other).fields["total_amount_upper"].value == "壹仟零陆拾捌元陆角"
+
+
+def test_seal_text_across_the_header_row_does_not_hide_the_first_rows() -> None:
+    lines = [
+        line("项目", 60, 300),
+        line("金额", 440, 300),
+        line("项目", 740, 300),
+        line("收费专用章", 800, 290, h=70),  # the seal's curved text, a tall box
+        line("金额", 1120, 300),
+        line("一般诊疗费", 60, 352),
+        line("394.43", 440, 352),
+        line("治疗费", 740, 352),
+        line("84.31", 1120, 352),
+        line("卫生材料费", 60, 394),
+        line("116.72", 440, 394),
+        line("合计人民币（大写）：伍佰玖拾伍元肆角陆分", 60, 450),
+    ]
+    items, _, _ = extract_items(lines)
+    assert sorted((i.name, i.amount) for i in items) == [
+        ("一般诊疗费", "394.43"),
+        ("卫生材料费", "116.72"),
+        ("治疗费", "84.31"),
+    ]
