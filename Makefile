@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+ASSETS := node_modules/.package-lock.json
 
-.PHONY: run test lint format migrate seed bench-http bench-ocr bench-workflow bench-payments bench-voucher system-deps clean
+.PHONY: run test lint format migrate seed assets bench-http bench-ocr bench-workflow bench-payments bench-voucher system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -12,9 +13,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# Browser assets (htmx for the console, Swagger UI for /docs) from the npm registry, pinned by
+# package-lock.json and served by the application: nothing is loaded from the internet at run
+# time. --ignore-scripts: no package runs code at install (swagger-ui-dist's analytics hook).
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing (apt-get install npm)"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $(ASSETS)
+
+assets: $(ASSETS)
+
 # Debian packages the project uses: wrk (benchmarks), Tesseract with Chinese data (OCR),
 # CJK fonts (rendering the synthetic OCR evaluation set: Hei, Song/Ming, Kai; Fangsong only
 # ships in TeX Live's Fandol fonts, installed without TeX Live's recommends).
+# npm (browser assets) and chromium (the console's browser tests launch it by its path).
 # Installed when missing and we are root; otherwise say what to install.
 system-deps:
 	@missing=""; \
@@ -31,6 +43,8 @@ system-deps:
 	dpkg -s fonts-lxgw-wenkai >/dev/null 2>&1 || missing="$$missing fonts-lxgw-wenkai"; \
 	norec=""; \
 	dpkg -s texlive-lang-chinese >/dev/null 2>&1 || norec="texlive-lang-chinese"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \
@@ -46,12 +60,12 @@ system-deps:
 	  else echo "please install: $$norec (apt-get install --no-install-recommends $$norec)"; fi; \
 	fi
 
-run: $(STAMP) system-deps
+run: system-deps $(STAMP) $(ASSETS)
 	$(VENV)/bin/yibao migrate
 	$(VENV)/bin/yibao seed-demo
 	$(VENV)/bin/yibao serve
 
-test: $(STAMP) system-deps
+test: system-deps $(STAMP) $(ASSETS)
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -73,7 +87,7 @@ bench-voucher: $(STAMP) system-deps
 	$(PY) -m bench.voucher
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules
 
 bench-workflow: $(STAMP)
 	$(PY) -m bench.workflow

@@ -19,7 +19,7 @@ from backend.container import Container, build_container
 from backend.jobs import InProcessScheduler
 from backend.logging import configure_logging, install_redaction
 from config.settings import Settings
-from handlers import register_blueprints
+from handlers import console, register_blueprints
 from handlers.errors import register_error_handlers
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -35,7 +35,10 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
     app.config.OAS_UI_DEFAULT = "swagger"
     app.config.OAS_URL_PREFIX = "/docs"
     app.config.OAS_UI_REDOC = False
+    # Swagger UI from our own assets (npm, package-lock.json), never a CDN
+    app.config.OAS_PATH_TO_SWAGGER_HTML = str(console.STATIC / "swagger.html")
     app.config.CORS = False
+    console.configure(app)
     Extend(app)
     app.ext.openapi.describe(
         "yibao 医保掌上办 API",

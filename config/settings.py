@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     audit_key: str | None = None
 
     access_token_ttl_s: int = Field(default=900, gt=0)
+    # staff console: a session ends after this long without a request, and after the maximum
+    console_idle_timeout_s: int = Field(default=1800, gt=0)
+    console_max_session_s: int = Field(default=12 * 3600, gt=0)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
 
     # WeChat mini-program login (code2session); empty means the local simulator

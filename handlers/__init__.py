@@ -9,10 +9,10 @@ from handlers import auth as auth_handlers
 from handlers import cases as case_handlers
 from handlers import chronic as chronic_handlers
 from handlers import claims as claim_handlers
+from handlers import console, health
 from handlers import enrollment as enrollment_handlers
 from handlers import family as family_handlers
 from handlers import filings as filing_handlers
-from handlers import health
 from handlers import me as me_handlers
 from handlers import payments as payment_handlers
 from handlers import stations as station_handlers
@@ -40,3 +40,5 @@ def register_blueprints(app: Sanic) -> None:
     api.append(terminal_voucher_handlers.bp)
     app.blueprint(api)
     app.blueprint(voucher_handlers.well_known)
+    for blueprint in console.blueprints():
+        app.blueprint(blueprint)

@@ -78,6 +78,7 @@ BANK_FIELD = "bank_account"
 MAX_INVOICES = 20
 REVIEW_CATEGORY = "reimbursement"
 OCR_JOB = "ocr_invoice"
+FINANCE_ROLES = (Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)  # who records and exports payouts
 
 
 class ClaimNotFound(NotFound):
@@ -126,8 +127,9 @@ async def _may_see(c: Container, principal: Principal, claim: Claim) -> bool:
         return me is not None and me == claim.person_id  # type: ignore[attr-defined]
     if role is Role.STATION_STAFF:
         return principal.station_id is not None and claim.station_id == principal.station_id
-    if role is Role.REVIEWER:
-        return claim.case_id is not None and REVIEW_CATEGORY in principal.categories  # type: ignore[attr-defined]
+    if role is Role.REVIEWER:  # the claims queue, or the front desk that accepts the case
+        may = {REVIEW_CATEGORY, cases.FRONT_DESK_CATEGORY} & set(principal.categories)
+        return claim.case_id is not None and bool(may)  # type: ignore[attr-defined]
     return role in (Role.SUPERVISOR, Role.ADMIN) and claim.case_id is not None  # type: ignore[attr-defined]
 
 
@@ -819,12 +821,16 @@ cases.register_hooks(
 # -- payout ---------------------------------------------------------------------------------------
 
 
+def check_finance(principal: Principal) -> None:
+    if principal.role not in FINANCE_ROLES:
+        raise Forbidden("只有财务人员可以登记汇款", code="FINANCE_ONLY")
+
+
 async def mark_paid(
     c: Container, principal: Principal, disbursement_id: int, *, reference: str
 ) -> Disbursement:
     """Finance records the bank transfer (the reference from the bank's statement)."""
-    if principal.role not in (Role.FINANCE, Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("只有财务人员可以登记汇款", code="FINANCE_ONLY")
+    check_finance(principal)
     now = c.clock.now()
     async with in_transaction():
         done = await Disbursement.filter(

@@ -139,6 +139,12 @@ async def _is_revoked(c: Container, principal: Principal) -> bool:
     )
 
 
+async def session_revoked(c: Container, session: str) -> bool:
+    """Whether a login session (a token family) has been revoked: logout, reuse of a spent
+    refresh token, deactivation. The staff console's cookie sessions ask this on every page."""
+    return await _is_revoked(c, session)
+
+
 async def refresh_session(c: Container, token: str) -> TokenPair:
     now = c.clock.now()
     invalid = Unauthorized("登录已失效，请重新登录", code="REFRESH_TOKEN_INVALID")

@@ -1,0 +1,46 @@
+"""The staff console under ``/console``: server-rendered pages (Jinja2 through sanic-ext's
+templating) with htmx, calling the same domain service functions as the API.
+
+Templates and static assets sit beside this package; third-party browser assets (htmx, Swagger
+UI for ``/docs``) come from the npm registry through ``package-lock.json`` (``make`` runs
+``npm ci``) and are served from ``node_modules`` by :mod:`handlers.console.assets`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sanic import Blueprint, Sanic
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+def configure(app: Sanic) -> None:
+    """Before ``Extend(app)``: where the templating extension finds the console's templates."""
+    app.config.TEMPLATING_PATH_TO_TEMPLATES = str(TEMPLATES)
+    app.config.TEMPLATING_ENABLE_ASYNC = True
+
+
+def blueprints() -> list[Blueprint]:
+    from handlers.console import (
+        admin,
+        assets,
+        auth,
+        finance,
+        frontdesk,
+        review,
+        station,
+        supervisor,
+    )
+
+    return [
+        assets.bp,
+        auth.bp,
+        frontdesk.bp,
+        review.bp,
+        station.bp,
+        supervisor.bp,
+        finance.bp,
+        admin.bp,
+    ]

@@ -1,0 +1,108 @@
+"""Front desk (综合受理): the acceptance queue, a case with its materials inline, the decision;
+and the case files and invoice images every console page shows inline."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, raw, redirect
+
+from backend.cases import queries
+from backend.cases import service as cases
+from backend.claims import desk as claim_desk
+from backend.claims import service as claims
+from backend.identity.models import Role
+from backend.stations import desk
+from handlers.console.web import container, page, page_response, parse_form, principal
+
+bp = Blueprint("console_frontdesk", url_prefix="/console")
+
+FRONT_DESK = (Role.STATION_STAFF, Role.REVIEWER)
+STAFF = (Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+
+
+class AcceptanceForm(BaseModel):
+    version: int = Field(ge=1)
+    outcome: Literal["accept", "correct", "refuse"]
+    reason_code: str | None = Field(default=None, max_length=8)
+    reason_text: str = Field(default="", max_length=500)
+
+
+def _file_headers() -> dict[str, str]:
+    return {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+
+
+@bp.get("/acceptance")
+@page(*FRONT_DESK)
+async def acceptance_queue(request: Request) -> HTTPResponse:
+    c = container(request)
+    actor = await cases.actor_for(principal(request))
+    result = await queries.acceptance_queue(c, actor, queries.Page(1, 100))
+    return await page_response(request, "acceptance.html", queue=result)
+
+
+async def case_context(request: Request, case_id: int) -> dict[str, object]:
+    """What the case page and the review page show: the case, its timeline, its claim."""
+    c = container(request)
+    p = principal(request)
+    actor = await cases.actor_for(p)
+    case = await queries.case_detail(c, actor, case_id)
+    claim = None
+    if case["service_code"] == claims.SERVICE_CODE:
+        found = await claim_desk.claim_of_case(c, p, case_id)
+        claim = await claims.claim_view(c, found) if found else None
+    return {
+        "case": case,
+        "timeline": await queries.timeline(c, actor, case_id),
+        "claim": claim,
+        "files": await desk.case_files(c, p, case_id),
+        "reasons": cases.workflow_policy(c).reasons,
+    }
+
+
+@bp.get("/cases/<case_id:int>")
+@page(*STAFF)
+async def case_page(request: Request, case_id: int) -> HTTPResponse:
+    context = await case_context(request, case_id)
+    p = principal(request)
+    context["can_accept"] = context["case"]["state"] == "submitted" and (  # type: ignore[index]
+        p.role is Role.STATION_STAFF
+        or (p.role is Role.REVIEWER and cases.FRONT_DESK_CATEGORY in p.categories)
+    )
+    return await page_response(request, "case.html", **context)
+
+
+@bp.post("/cases/<case_id:int>/acceptance")
+@page(*FRONT_DESK)
+async def decide_acceptance(request: Request, case_id: int) -> HTTPResponse:
+    form: AcceptanceForm = parse_form(request, AcceptanceForm)
+    await cases.accept(
+        container(request),
+        principal(request),
+        case_id,
+        version=form.version,
+        outcome=form.outcome,
+        reason_code=form.reason_code or None,
+        reason_text=form.reason_text,
+    )
+    return redirect(f"/console/cases/{case_id}", status=303)
+
+
+@bp.get("/cases/<case_id:int>/file")
+@page(*STAFF)
+async def case_file(request: Request, case_id: int) -> HTTPResponse:
+    data, content_type = await desk.case_file(
+        container(request), principal(request), case_id, request.args.get("ref", "")
+    )
+    return raw(data, content_type=content_type, headers=_file_headers())
+
+
+@bp.get("/claims/<claim_id:int>/invoices/<invoice_id:int>/image")
+@page(*STAFF)
+async def invoice_image(request: Request, claim_id: int, invoice_id: int) -> HTTPResponse:
+    data, content_type = await claims.invoice_image(
+        container(request), principal(request), claim_id, invoice_id
+    )
+    return raw(data, content_type=content_type, headers=_file_headers())

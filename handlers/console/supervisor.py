@@ -1,0 +1,120 @@
+"""Supervisor: escalated (overdue) tasks and their reassignment; statistics by service,
+station and period with server-side SVG charts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, redirect
+
+from backend.cases import queries
+from backend.cases import service as cases
+from backend.clock import local_today
+from backend.identity import staff
+from backend.identity.models import Role
+from backend.stations.service import station_tree
+from handlers.console.charts import bar_chart
+from handlers.console.web import container, page, page_response, parse_form, principal
+
+bp = Blueprint("console_supervisor", url_prefix="/console")
+
+
+class ReassignForm(BaseModel):
+    to_account_id: int = Field(ge=1)
+
+
+class StatsForm(BaseModel):
+    date_from: date
+    date_to: date
+    group_by: Literal["service", "station", "period"] = "service"
+    period: Literal["day", "month", "year"] = "month"
+
+
+@bp.get("/supervisor")
+@page(Role.SUPERVISOR)
+async def escalations(request: Request) -> HTTPResponse:
+    c = container(request)
+    result = await queries.escalation_queue(c, queries.Page(1, 100))
+    reviewers: dict[str, list[dict[str, Any]]] = {}
+    for item in result["items"]:
+        if item["category"] not in reviewers:
+            reviewers[item["category"]] = await staff.reviewers_of(item["category"])
+    return await page_response(request, "supervisor.html", escalated=result, reviewers=reviewers)
+
+
+@bp.post("/supervisor/tasks/<task_id:int>/reassign")
+@page(Role.SUPERVISOR)
+async def reassign(request: Request, task_id: int) -> HTTPResponse:
+    form: ReassignForm = parse_form(request, ReassignForm)
+    await cases.reassign(
+        container(request), principal(request), task_id, to_account_id=form.to_account_id
+    )
+    return redirect("/console/supervisor?reassigned=1", status=303)
+
+
+def _labels(groups: list[dict[str, Any]], names: dict[Any, str]) -> list[str]:
+    return [
+        names.get(g["key"], str(g["key"] if g["key"] is not None else "掌上办")) for g in groups
+    ]
+
+
+async def _station_names(c: Any) -> dict[Any, str]:
+    names: dict[Any, str] = {}
+
+    def walk(nodes: list[dict[str, Any]]) -> None:
+        for n in nodes:
+            names[n["id"]] = n["name"]
+            walk(n.get("children", []))
+
+    walk(await station_tree(c))
+    return names
+
+
+@bp.get("/stats")
+@page(Role.SUPERVISOR, Role.ADMIN)
+async def stats(request: Request) -> HTTPResponse:
+    c = container(request)
+    today = local_today(c.clock)
+    raw = {k: v[0] for k, v in request.args.items()}
+    raw.setdefault("date_from", (today - timedelta(days=30)).isoformat())
+    raw.setdefault("date_to", today.isoformat())
+    try:
+        form = StatsForm.model_validate(raw)
+    except ValidationError:
+        form = StatsForm(date_from=today - timedelta(days=30), date_to=today)
+    result = await queries.statistics(
+        c,
+        date_from=form.date_from,
+        date_to=form.date_to,
+        group_by=form.group_by,
+        period=form.period,
+    )
+    names: dict[Any, str] = {}
+    if form.group_by == "service":
+        names = {s["code"]: s["name"] for s in queries.list_services()}
+    elif form.group_by == "station":
+        names = await _station_names(c)
+    groups = result.get("groups", [])
+    labels = _labels(groups, names)
+
+    def series(key: str) -> list[tuple[str, float]]:
+        return [(label, g[key] or 0) for label, g in zip(labels, groups, strict=True)]
+
+    charts = [
+        bar_chart("办件量", series("cases"), unit="件"),
+        bar_chart("掌办率", series("app_share"), percent=True),
+        bar_chart("按时办结率", series("on_time_rate"), percent=True),
+        bar_chart("平均办理用时", series("avg_handling_hours"), unit="小时"),
+        bar_chart("平均评分", series("avg_rating"), unit="分"),
+    ]
+    return await page_response(
+        request,
+        "stats.html",
+        form=form,
+        result=result,
+        rows=list(zip(labels, groups, strict=True)),
+        charts=charts,
+    )
