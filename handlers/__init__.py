@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sanic import Blueprint, Sanic
+from sanic_ext.extensions.openapi import openapi
 
 from handlers import accounts as account_handlers
 from handlers import auth as auth_handlers
@@ -42,3 +43,4 @@ def register_blueprints(app: Sanic) -> None:
     app.blueprint(voucher_handlers.well_known)
     for blueprint in console.blueprints():
         app.blueprint(blueprint)
+        openapi.exclude(bp=blueprint)  # HTML pages, not part of the API contract

@@ -103,6 +103,10 @@ async def file_assisted(request: Request) -> HTTPResponse:
         if signed is not None:
             form_ref = await desk.store_upload(c, p, signed, "authorisation_form")
     materials = []
+    id_card = _upload(request, "id_card_file")
+    if id_card is not None:
+        ref = await desk.store_upload(c, p, id_card, "id_card")
+        materials.append({"key": "id_card", "file_ref": ref})
     proof = _upload(request, "proof_file")
     if proof is not None:
         ftype = {t["code"]: t for t in filings.types_view(c)}.get(form.filing_type)
