@@ -17,9 +17,10 @@ from backend.identity.models import Account, Role
 from backend.identity.passwords import hash_password
 from backend.identity.principal import Principal
 from backend.stations.models import Station
+from workflows.vocabulary import CATEGORIES
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_]{2,31}$")
-STAFF_ROLES = (Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+STAFF_ROLES = (Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN)
 
 
 def _admin_only(actor: Principal) -> None:
@@ -76,6 +77,9 @@ async def create_staff(
     else:
         station_id = None
     cats = sorted({x.strip() for x in categories or [] if x.strip()})
+    unknown = [x for x in cats if x not in CATEGORIES]
+    if unknown:
+        raise InvalidInput(f"审核类别不存在：{'、'.join(unknown)}", field="categories")
     if role is not Role.REVIEWER and role is not Role.SUPERVISOR:
         cats = []
     try:

@@ -24,6 +24,7 @@ from handlers.console.web import (
     parse_form,
     principal,
 )
+from workflows.vocabulary import CATEGORIES
 
 bp = Blueprint("console_admin", url_prefix="/console/admin")
 
@@ -34,7 +35,7 @@ class AccountForm(BaseModel):
     password: str = Field(min_length=10, max_length=128)
     role: Role
     station_id: int | None = None
-    categories: str = Field(default="", max_length=200)
+    categories: list[str] | str = Field(default_factory=list)
 
     @field_validator("station_id", mode="before")
     @classmethod
@@ -73,6 +74,7 @@ async def accounts(request: Request) -> HTTPResponse:
         station_names={s["id"]: s["name"] for s in stations},
         roles=[(r.value, ROLE_LABELS[r]) for r in staff.STAFF_ROLES],
         role_labels={r.value: label for r, label in ROLE_LABELS.items()},
+        categories=CATEGORIES,
     )
 
 
@@ -88,7 +90,7 @@ async def create_account(request: Request) -> HTTPResponse:
         password=form.password,
         role=form.role,
         station_id=form.station_id,
-        categories=form.categories.replace("，", ",").split(","),
+        categories=request.form.getlist("categories") if request.form else [],
     )
     return redirect("/console/admin/accounts?created=1", status=303)
 

@@ -22,18 +22,14 @@ from backend.identity import console_sessions
 from backend.identity.console_sessions import ConsoleSession
 from backend.identity.models import Role
 from backend.identity.principal import Principal
+from workflows.vocabulary import FRONT_DESK, ROLES
 
 COOKIE = "yibao_console"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 Handler = Callable[..., Awaitable[HTTPResponse]]
 
-ROLE_LABELS = {
-    Role.STATION_STAFF: "服务站工作人员",
-    Role.REVIEWER: "审核人员",
-    Role.SUPERVISOR: "科室负责人",
-    Role.ADMIN: "系统管理员",
-}
+ROLE_LABELS = {Role(code): label for code, label in ROLES.items() if code != Role.CITIZEN}
 
 
 def container(request: Request) -> Container:
@@ -76,9 +72,11 @@ def navigation(p: Principal) -> list[tuple[str, str]]:
             ("/console/acceptance", "综合受理"),
         ]
     if role is Role.REVIEWER:
-        if "front_desk" in cats:
+        if FRONT_DESK in cats:
             items.append(("/console/acceptance", "综合受理"))
         items.append(("/console/review", "审核工作台"))
+    if role is Role.FINANCE:
+        items += [("/console/finance", "报销汇款")]
     if role is Role.SUPERVISOR:
         items += [
             ("/console/supervisor", "超期升级"),

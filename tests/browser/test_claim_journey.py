@@ -16,21 +16,6 @@ from tests.browser.api import Api, inpatient_receipt
 from tests.browser.conftest import Desk, Server
 
 pytestmark = pytest.mark.browser
-FRONT_DESK_PASSWORD = "Desk@2026-window"
-
-
-async def create_front_desk(desk: Desk, username: str) -> None:
-    """The admin creates a front-desk reviewer in the console (accounts page)."""
-    admin = await desk.login("admin")
-    await admin.goto(desk.server.base + "/console/admin/accounts")
-    await admin.get_by_label("用户名", exact=True).fill(username)
-    await admin.get_by_label("姓名", exact=True).fill("综合受理窗口·测试")
-    await admin.get_by_label("初始密码（至少10位）").fill(FRONT_DESK_PASSWORD)
-    await admin.get_by_label("岗位").select_option("reviewer")
-    await admin.get_by_label("审核类别（逗号分隔，如 front_desk,reimbursement）").fill("front_desk")
-    await admin.get_by_role("button", name="创建").click()
-    await expect(admin.locator("#flash")).to_contain_text("账户已创建")
-    await expect(admin.get_by_test_id("accounts")).to_contain_text(username)
 
 
 async def payable(page: Page) -> str:
@@ -47,8 +32,7 @@ async def test_app_claim_through_front_desk_two_reviewers_and_finance(
     case_number = claim["case"]["number"]
 
     # front desk: the queue shows the case with its time-limit state; accept it
-    await create_front_desk(desk, "frontdesk_console")
-    front = await desk.login("frontdesk_console", password=FRONT_DESK_PASSWORD)
+    front = await desk.login("frontdesk")  # the district centre's 综合受理 window
     await front.goto(server.base + "/console/acceptance")
     row = front.get_by_role("row").filter(has_text=case_number)
     await expect(row).to_contain_text("正常")
@@ -98,7 +82,7 @@ async def test_app_claim_through_front_desk_two_reviewers_and_finance(
     await expect(second.get_by_test_id("case-state")).to_have_text("已办结")
 
     # finance: the payout is due, oldest first; mark it paid, then export the day
-    finance = await desk.login("supervisor")
+    finance = await desk.login("finance")
     await finance.goto(server.base + "/console/finance")
     row = finance.get_by_role("row").filter(has_text=claim["number"])
     await expect(row).to_contain_text("9,945.00元")

@@ -90,3 +90,33 @@ async def test_clerk_isolation_csrf_logout_and_idle_timeout(desk: Desk, server: 
         await expect(clerk.get_by_role("heading", name="工作人员登录")).to_be_visible()
     finally:
         server.advance(-31 * 60)
+
+
+async def test_admin_creates_and_deactivates_an_account_and_sees_the_audit_chain(
+    desk: Desk, server: Server
+) -> None:
+    admin = await desk.login("admin")
+    await admin.get_by_role("link", name="账户").click()
+    await admin.get_by_label("用户名", exact=True).fill("clerk_cuiyuan2")
+    await admin.get_by_label("姓名", exact=True).fill("翠苑社区帮办员·林晓")
+    await admin.get_by_label("初始密码（至少10位）").fill("Clerk@2026-new")
+    await admin.get_by_label("岗位").select_option("station_staff")
+    await admin.get_by_label("服务站（服务站工作人员）").select_option(
+        label="　　翠苑社区医保服务点"
+    )
+    await admin.get_by_role("button", name="创建").click()
+    await expect(admin.locator("#flash")).to_contain_text("账户已创建")
+    row = admin.get_by_test_id("accounts").get_by_role("row").filter(has_text="clerk_cuiyuan2")
+    await expect(row).to_contain_text("翠苑社区医保服务点")
+
+    clerk = await desk.login("clerk_cuiyuan2", password="Clerk@2026-new")
+    await expect(clerk.get_by_test_id("station-cases")).to_be_visible()
+
+    await row.get_by_label("原因").fill("调离服务点")
+    await row.get_by_role("button", name="停用").click()
+    await expect(admin.locator("#flash")).to_contain_text("账户已停用")
+    await clerk.reload()  # the clerk's open session ended with the deactivation
+    await expect(clerk.get_by_role("heading", name="工作人员登录")).to_be_visible()
+
+    await admin.get_by_role("link", name="审计链").click()
+    await expect(admin.get_by_test_id("audit-result")).to_contain_text("审计链完整")
