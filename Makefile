@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ASSETS := node_modules/.package-lock.json
 
-.PHONY: run test lint format migrate seed assets bench-http bench-ocr bench-workflow bench-payments bench-voucher system-deps clean
+.PHONY: run test lint format migrate seed assets bench-http bench-ocr bench-workflow bench-console bench-payments bench-voucher system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -91,6 +91,10 @@ clean:
 
 bench-workflow: $(STAMP)
 	$(PY) -m bench.workflow
+
+# The reviewer queue page of the staff console with 1,000,000 cases, beside the JSON API.
+bench-console: $(STAMP) $(ASSETS)
+	$(PY) -m bench.console
 
 # Invoice OCR on the synthetic evaluation set (both engines + plain-Tesseract baseline).
 bench-ocr: $(STAMP) system-deps

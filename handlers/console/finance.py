@@ -56,7 +56,7 @@ def _day(request: Request) -> date:
         raise InvalidInput("日期格式应为 YYYY-MM-DD", code="DATE_INVALID") from None
 
 
-def _csv(lines: list[BatchLine]) -> bytes:
+def _csv(lines: list[BatchLine], day: date) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(BatchLine.HEADERS)
@@ -79,27 +79,20 @@ def _xlsx(lines: list[BatchLine], day: date) -> bytes:
     return buffer.getvalue()
 
 
-def _attachment(name: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+EXPORTS = {"csv": (_csv, "text/csv; charset=utf-8"), "xlsx": (_xlsx, XLSX)}
 
 
-@bp.get("/export.csv")
+@bp.get("/export.csv", name="export_csv")
+@bp.get("/export.xlsx", name="export_xlsx")
 @page(*claims.FINANCE_ROLES)
-async def export_csv(request: Request) -> HTTPResponse:
+async def export(request: Request) -> HTTPResponse:
+    """The day's payouts for the bank: ``export.csv`` or ``export.xlsx``."""
+    kind = request.path.rsplit(".", 1)[-1]
+    write, content_type = EXPORTS[kind]
     day = _day(request)
     lines = await claim_desk.day_batch(container(request), principal(request), day)
-    return raw(
-        _csv(lines),
-        content_type="text/csv; charset=utf-8",
-        headers=_attachment(f"payouts-{day:%Y%m%d}.csv"),
-    )
-
-
-@bp.get("/export.xlsx")
-@page(*claims.FINANCE_ROLES)
-async def export_xlsx(request: Request) -> HTTPResponse:
-    day = _day(request)
-    lines = await claim_desk.day_batch(container(request), principal(request), day)
-    return raw(
-        _xlsx(lines, day), content_type=XLSX, headers=_attachment(f"payouts-{day:%Y%m%d}.xlsx")
-    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="payouts-{day:%Y%m%d}.{kind}"',
+        "Cache-Control": "no-store",
+    }
+    return raw(write(lines, day), content_type=content_type, headers=headers)

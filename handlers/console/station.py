@@ -4,21 +4,25 @@ the app, or an uploaded signed form) and uploaded materials."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
-
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
 from backend.cases import queries
 from backend.cases import service as cases
-from backend.cases.models import AuthorisationMethod
 from backend.filings import service as filings
 from backend.identity.models import Role
 from backend.stations import assisted, desk
-from handlers.console.web import container, page, page_response, parse_form, principal
-from workflows.definition import Channel
+from handlers.console.web import (
+    container,
+    form_values,
+    page,
+    page_response,
+    parse_form,
+    parse_values,
+    principal,
+)
+from handlers.filings import AssistedFilingIn
 
 bp = Blueprint("console_station", url_prefix="/console/station")
 
@@ -26,22 +30,6 @@ bp = Blueprint("console_station", url_prefix="/console/station")
 class LookupForm(BaseModel):
     id_number: str = Field(min_length=15, max_length=18)
     reason: str = Field(min_length=1, max_length=200)
-
-
-class FilingForm(BaseModel):
-    applicant_id_number: str = Field(min_length=15, max_length=18)
-    filing_type: str = Field(min_length=1, max_length=32)
-    province_code: str = Field(min_length=1, max_length=12)
-    city_code: str = Field(min_length=1, max_length=12)
-    start_date: date
-    destination_hospital: str = Field(default="", max_length=100)
-    diagnosis: str = Field(default="", max_length=100)
-    use_commitment: bool = False
-    contact_phone: str = Field(default="", max_length=11)
-    note: str = Field(default="", max_length=200)
-    agent_name: str = Field(default="", max_length=50)
-    authorisation_method: Literal["app", "signed_form"]
-    authorisation_form_number: str = Field(default="", max_length=64)
 
 
 def _upload(request: Request, name: str) -> bytes | None:
@@ -96,12 +84,13 @@ async def file_assisted(request: Request) -> HTTPResponse:
     domain submits it (the same function as ``POST /station/remote-care-filings``)."""
     c = container(request)
     p = principal(request)
-    form: FilingForm = parse_form(request, FilingForm)
-    form_ref = ""
-    if form.authorisation_method == "signed_form":
+    values = {k: v for k, v in form_values(request).items() if v != "" and k != "csrf_token"}
+    values["use_commitment"] = values.get("use_commitment") == "true"  # a checkbox
+    if values.get("authorisation_method") == "signed_form":
         signed = _upload(request, "authorisation_form")
         if signed is not None:
-            form_ref = await desk.store_upload(c, p, signed, "authorisation_form")
+            ref = await desk.store_upload(c, p, signed, "authorisation_form")
+            values["authorisation_form_ref"] = ref
     materials = []
     id_card = _upload(request, "id_card_file")
     if id_card is not None:
@@ -109,28 +98,9 @@ async def file_assisted(request: Request) -> HTTPResponse:
         materials.append({"key": "id_card", "file_ref": ref})
     proof = _upload(request, "proof_file")
     if proof is not None:
-        ftype = {t["code"]: t for t in filings.types_view(c)}.get(form.filing_type)
+        ftype = {t["code"]: t for t in filings.types_view(c)}.get(values.get("filing_type"))
         key = ftype["proofs"][0] if ftype and ftype["proofs"] else "commitment_letter"
         materials.append({"key": key, "file_ref": await desk.store_upload(c, p, proof, key)})
-    request_ = filings.FilingRequest(
-        filing_type=form.filing_type.strip(),
-        province_code=form.province_code.strip(),
-        city_code=form.city_code.strip(),
-        start_date=form.start_date,
-        destination_hospital=form.destination_hospital.strip(),
-        diagnosis=form.diagnosis.strip(),
-        use_commitment=form.use_commitment,
-        contact_phone=form.contact_phone.strip() or None,
-        note=form.note.strip(),
-        materials=materials,
-    )
-    assistance = cases.Assistance(
-        applicant_id_number=form.applicant_id_number,
-        channel=Channel.STATION,
-        agent_name=form.agent_name.strip(),
-        authorisation_method=AuthorisationMethod(form.authorisation_method),
-        form_ref=form_ref,
-        form_number=form.authorisation_form_number.strip(),
-    )
-    case = await filings.submit(c, p, request_, assistance)
+    body: AssistedFilingIn = parse_values(AssistedFilingIn, {**values, "materials": materials})
+    case = await filings.submit(c, p, body.to_request(), body.to_assistance())
     return redirect(f"/console/cases/{case.id}", status=303)

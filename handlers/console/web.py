@@ -146,7 +146,10 @@ def form_values(request: Request) -> dict[str, Any]:
 
 
 def parse_form(request: Request, model: type[BaseModel]) -> Any:
-    values = {k: v for k, v in form_values(request).items() if k != CSRF_FIELD}
+    return parse_values(model, {k: v for k, v in form_values(request).items() if k != CSRF_FIELD})
+
+
+def parse_values(model: type[BaseModel], values: dict[str, Any]) -> Any:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
