@@ -46,6 +46,7 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
     app.config.CORS = False
     console.configure(app)
     Extend(app)
+    console.install_filters(app)
     app.ext.openapi.describe(
         "yibao 医保掌上办 API",
         version="v1",

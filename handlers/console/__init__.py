@@ -8,9 +8,12 @@ UI for ``/docs``) come from the npm registry through ``package-lock.json`` (``ma
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from sanic import Blueprint, Sanic
+
+from backend.clock import CHINA_TZ
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -20,6 +23,21 @@ def configure(app: Sanic) -> None:
     """Before ``Extend(app)``: where the templating extension finds the console's templates."""
     app.config.TEMPLATING_PATH_TO_TEMPLATES = str(TEMPLATES)
     app.config.TEMPLATING_ENABLE_ASYNC = True
+
+
+def local_time(iso: str | None) -> str:
+    """An ISO timestamp from a view, as Beijing time for the page: ``2026-12-01 08:28``."""
+    if not iso:
+        return ""
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        return f"{moment:%Y-%m-%d %H:%M}"
+    return f"{moment.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}"
+
+
+def install_filters(app: Sanic) -> None:
+    """After ``Extend(app)``: the template filters the console's pages use."""
+    app.ext.environment.filters["local_time"] = local_time
 
 
 def blueprints() -> list[Blueprint]:

@@ -59,6 +59,12 @@ async def case_context(request: Request, case_id: int) -> dict[str, object]:
         "claim": claim,
         "files": await desk.case_files(c, p, case_id),
         "reasons": cases.workflow_policy(c).reasons,
+        "field_labels": {
+            f["name"]: f["label"]
+            for s in queries.list_services()
+            if s["code"] == case["service_code"]
+            for f in s["fields"]
+        },
     }
 
 
