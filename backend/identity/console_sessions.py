@@ -99,11 +99,8 @@ async def resume(c: Container, cookie_value: str) -> ConsoleSession | None:
         await tokens.revoke_session(c, record["family"])
         await c.kv.delete(key)
         return None
-    if await tokens.session_revoked(c, record["family"]):
-        await c.kv.delete(key)
-        return None
     session = await _session_of(c, record)
-    if session is None:
+    if session is None or await tokens.session_revoked(c, session.principal):
         await c.kv.delete(key)
         return None
     record["last_seen"] = now.isoformat()

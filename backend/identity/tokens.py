@@ -139,10 +139,10 @@ async def _is_revoked(c: Container, principal: Principal) -> bool:
     )
 
 
-async def session_revoked(c: Container, session: str) -> bool:
-    """Whether a login session (a token family) has been revoked: logout, reuse of a spent
-    refresh token, deactivation. The staff console's cookie sessions ask this on every page."""
-    return await _is_revoked(c, session)
+async def session_revoked(c: Container, principal: Principal) -> bool:
+    """Whether a login session (a token family) has ended: logout, reuse of a spent refresh
+    token, deactivation. The staff console's cookie sessions ask this on every page."""
+    return await _is_revoked(c, principal)
 
 
 async def refresh_session(c: Container, token: str) -> TokenPair:
