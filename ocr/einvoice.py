@@ -12,6 +12,7 @@ Boxes are in pixels of the page rendered at 200 dpi (``meta.page_px`` gives its 
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -111,7 +112,7 @@ def read_einvoice(data: bytes) -> InvoiceReading:
     try:
         if kind == PDF:
             lines, size, images, pages = _pdf_lines(data)
-            render = lambda: render_first_page(data)  # noqa: E731 - only when no image holds a QR
+            render = functools.partial(render_first_page, data)  # when no image holds a QR
         elif kind == OFD:
             lines, size, images, pages = _ofd_lines(data)
             render = None

@@ -189,14 +189,16 @@ def _render_pdf(data: bytes, limits: Limits) -> bytes:
 
 
 def _render_ofd(data: bytes, limits: Limits) -> bytes:
-    from ocr.ofd import NotOfd, OfdError, read_first_page, render_preview
+    from ocr.ofd import NotOfd, OfdError, UnsafeOfd, read_first_page, render_preview
 
     try:
         page = read_first_page(data)
     except NotOfd:
         raise UnsupportedFileType() from None
-    except OfdError as exc:
+    except UnsafeOfd as exc:
         raise InvalidInput(str(exc), code="OFD_UNSAFE") from None
+    except OfdError:
+        raise CorruptFile("OFD 文件已损坏或无法读取") from None
     w_mm, h_mm = page.width_mm, page.height_mm
     if not (1 <= w_mm <= 5000 and 1 <= h_mm <= 5000):
         raise CorruptFile("OFD 页面尺寸无效")

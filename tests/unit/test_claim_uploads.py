@@ -163,3 +163,9 @@ def test_ofd_e_invoice_is_accepted_with_a_preview_and_unsafe_containers_are_refu
     with pytest.raises(InvalidInput) as exc:
         check_upload(bomb.getvalue(), Limits(10_000_000, 4_000_000, 100, 1))
     assert exc.value.code == "OFD_UNSAFE" and exc.value.status == 422
+
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr("OFD.xml", "<ofd:OFD><not closed")
+    with pytest.raises(CorruptFile):
+        check_upload(broken.getvalue(), LIMITS)
