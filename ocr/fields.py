@@ -564,6 +564,8 @@ def _visit_type(lines: Sequence[TextLine]) -> Field | None:
 
 NAME_HEADERS = ("项目名称", "收费项目", "项目", "名称")
 AMOUNT_HEADERS = ("金额",)
+COLUMN_HEADERS = (*NAME_HEADERS, *AMOUNT_HEADERS, "数量", "单位", "规格", "单价", "备注", "编码",
+                  "项目编码", "等级", "类别", "比例", "自付比例", "标准", "计价")  # fmt: skip
 _ITEM_NAME_RE = re.compile(f"[{CJK}A-Za-z()（）/]{{2,20}}")
 _STOP_WORDS = ("合计", "大写", "小写", "总计", "支付", "收款")
 
@@ -599,10 +601,13 @@ def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | N
     header_line_h = max(h.height for h in heads)
     # header cells are short labels of the header's height: a seal's curved text crossing the
     # row (a tall, tilted box) would push the table's top below its first rows
+    # and words that head columns (a seal's 收费专用章 between two headers is no column)
     header_row = [
         ln
         for ln in lines
-        if abs(ln.cy - top_row) < header_line_h * 0.7 and ln.height < 1.6 * header_line_h
+        if abs(ln.cy - top_row) < header_line_h * 0.7
+        and ln.height < 1.6 * header_line_h
+        and ln.norm.strip().startswith(COLUMN_HEADERS)
     ]
     amount_heads = [ln for ln in header_row if ln.norm.strip().startswith(AMOUNT_HEADERS)]
     if not amount_heads:
