@@ -4,15 +4,20 @@ the app, or an uploaded signed form) and uploaded materials."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
 from backend.cases import queries
 from backend.cases import service as cases
+from backend.errors import NotFound
 from backend.filings import service as filings
 from backend.identity.models import Role
 from backend.stations import assisted, desk
+from backend.stations.service import get_station
+from handlers.cases import AssistedIn
 from handlers.console.web import (
     container,
     form_values,
@@ -23,6 +28,7 @@ from handlers.console.web import (
     principal,
 )
 from handlers.filings import AssistedFilingIn
+from workflows.vocabulary import OWNERS
 
 bp = Blueprint("console_station", url_prefix="/console/station")
 
@@ -35,6 +41,15 @@ class LookupForm(BaseModel):
 def _upload(request: Request, name: str) -> bytes | None:
     part = request.files.get(name) if request.files else None
     return part.body if part is not None and part.body else None
+
+
+async def _signed_form(request: Request, values: dict[str, Any]) -> dict[str, str]:
+    """The uploaded signed authorisation form, stored and referenced (for a signed form)."""
+    signed = _upload(request, "authorisation_form")
+    if values.get("authorisation_method") != "signed_form" or signed is None:
+        return {}
+    ref = await desk.store_upload(container(request), principal(request), signed, "form")
+    return {"authorisation_form_ref": ref}
 
 
 @bp.get("", strict_slashes=False)
@@ -66,6 +81,7 @@ async def lookup(request: Request) -> HTTPResponse:
         found=found,
         id_number=form.id_number.strip().upper(),
         types=filings.types_view(c),
+        services=await _services_of(request),
     )
 
 
@@ -73,7 +89,11 @@ async def lookup(request: Request) -> HTTPResponse:
 @page(Role.STATION_STAFF)
 async def new_form(request: Request) -> HTTPResponse:
     return await page_response(
-        request, "station_lookup.html", found=None, types=filings.types_view(container(request))
+        request,
+        "station_lookup.html",
+        found=None,
+        types=filings.types_view(container(request)),
+        services=await _services_of(request),
     )
 
 
@@ -86,11 +106,7 @@ async def file_assisted(request: Request) -> HTTPResponse:
     p = principal(request)
     values = {k: v for k, v in form_values(request).items() if v != "" and k != "csrf_token"}
     values["use_commitment"] = values.get("use_commitment") == "true"  # a checkbox
-    if values.get("authorisation_method") == "signed_form":
-        signed = _upload(request, "authorisation_form")
-        if signed is not None:
-            ref = await desk.store_upload(c, p, signed, "authorisation_form")
-            values["authorisation_form_ref"] = ref
+    values |= await _signed_form(request, values)
     materials = []
     id_card = _upload(request, "id_card_file")
     if id_card is not None:
@@ -103,4 +119,56 @@ async def file_assisted(request: Request) -> HTTPResponse:
         materials.append({"key": key, "file_ref": await desk.store_upload(c, p, proof, key)})
     body: AssistedFilingIn = parse_values(AssistedFilingIn, {**values, "materials": materials})
     case = await filings.submit(c, p, body.to_request(), body.to_assistance())
+    return redirect(f"/console/cases/{case.id}", status=303)
+
+
+def assisted_services(delegated: list[str]) -> list[dict[str, Any]]:
+    """Engine services a station files through the generic assisted request: delegated to the
+    station, open to the station channel, and without a domain of their own (those have their
+    own forms: the filing above; chronic disease and claims through their API)."""
+    return [
+        s
+        for s in queries.list_services()
+        if "station" in s["channels"] and s["code"] not in OWNERS and s["code"] in delegated
+    ]
+
+
+async def _services_of(request: Request) -> list[dict[str, Any]]:
+    station = await get_station(container(request), principal(request).station_id)  # type: ignore[arg-type]
+    return assisted_services(station.delegated_items or [])
+
+
+@bp.get("/requests/<service_code:str>")
+@page(Role.STATION_STAFF)
+async def request_form(request: Request, service_code: str) -> HTTPResponse:
+    services = {s["code"]: s for s in await _services_of(request)}
+    if service_code not in services:
+        raise NotFound("本服务站不能代办该事项", code="ITEM_NOT_DELEGATED")
+    return await page_response(request, "station_request.html", service=services[service_code])
+
+
+@bp.post("/requests/<service_code:str>")
+@page(Role.STATION_STAFF)
+async def file_request(request: Request, service_code: str) -> HTTPResponse:
+    """帮办代办 of an engine service (the same function as ``POST /station/cases``): the
+    definition's fields, one upload per material, the citizen's authorisation."""
+    c = container(request)
+    p = principal(request)
+    values = {k: v for k, v in form_values(request).items() if v != "" and k != "csrf_token"}
+    defn = next((s for s in queries.list_services() if s["code"] == service_code), None)
+    if defn is None:
+        raise NotFound("未找到该事项", code="UNKNOWN_SERVICE")
+    names = {f["name"] for f in defn["fields"]}
+    body = {k: v for k, v in values.items() if k not in names}
+    body["form"] = {k: v for k, v in values.items() if k in names}
+    body["service_code"] = service_code
+    body["materials"] = []
+    for m in defn["materials"]:
+        data = _upload(request, f"material_{m['key']}")
+        if data is not None:
+            ref = await desk.store_upload(c, p, data, m["key"])
+            body["materials"].append({"key": m["key"], "file_ref": ref})
+    body |= await _signed_form(request, values)
+    req: AssistedIn = parse_values(AssistedIn, body)
+    case = await cases.submit_assisted(c, p, req.to_assistance().case(req.to_request()))
     return redirect(f"/console/cases/{case.id}", status=303)

@@ -4,45 +4,11 @@ deactivation or logout ending the session server-side."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from backend.identity.models import Role
+from tests.console_helpers import COOKIE, console_login, login_page, set_cookie
 from tests.factories import STAFF_PASSWORD, login_staff, make_staff_with_password
-
-COOKIE = "yibao_console"
-
-
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found.group(1)
-
-
-def _cookie(resp, name: str) -> str:
-    for header in resp.headers.get_list("set-cookie"):
-        if header.startswith(name + "="):
-            return header
-    raise AssertionError(f"no {name} cookie in {resp.headers}")
-
-
-async def _login(client, username: str) -> tuple[str, str]:
-    """Log in through the form; returns the session cookie value and the page's CSRF token.
-    Cookies are passed explicitly, never kept by the client between requests."""
-    client.cookies.clear()
-    _, page = await client.get("/console/login")
-    login_csrf = _cookie(page, "yibao_login_csrf").split(";")[0].split("=", 1)[1]
-    form = {"username": username, "password": STAFF_PASSWORD, "csrf_token": _token(page.text)}
-    _, resp = await client.post(
-        "/console/login", data=form, cookies={"yibao_login_csrf": login_csrf}
-    )
-    assert resp.status == 303, resp.text
-    value = _cookie(resp, COOKIE).split(";")[0].split("=", 1)[1]
-    client.cookies.clear()
-    _, home = await client.get(resp.headers["location"], cookies={COOKIE: value})
-    assert home.status == 200, home.text
-    return value, _token(home.text)
 
 
 @pytest.fixture
@@ -56,37 +22,29 @@ async def clerk(c):
 
 
 async def test_login_sets_a_strict_httponly_cookie_and_needs_its_csrf_token(client, clerk):
-    _, page = await client.get("/console/login")
-    form = {"username": "clerk01", "password": STAFF_PASSWORD, "csrf_token": _token(page.text)}
+    cookies, token = await login_page(client)
+    form = {"username": "clerk01", "password": STAFF_PASSWORD, "csrf_token": token}
     client.cookies.clear()  # another browser: the page's token without its cookie
     _, refused = await client.post("/console/login", data=form)
     assert refused.status == 403 and COOKIE not in refused.headers.get("set-cookie", "")
 
-    value, _ = await _login(client, "clerk01")
-    _, page = await client.get("/console/login")
-    login_csrf = _cookie(page, "yibao_login_csrf").split(";")[0].split("=", 1)[1]
-    form["csrf_token"] = _token(page.text)
-    _, resp = await client.post(
-        "/console/login", data=form, cookies={"yibao_login_csrf": login_csrf}
-    )
-    cookie = _cookie(resp, COOKIE).lower()
+    cookies, form["csrf_token"] = await login_page(client)
+    _, resp = await client.post("/console/login", data=form, cookies=cookies)
+    assert resp.status == 303
+    cookie = set_cookie(resp, COOKIE).lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
     assert "secure" not in cookie  # development; production sets Secure
-    assert value
 
 
 async def test_wrong_password_shows_the_login_page_again(client, clerk):
-    _, page = await client.get("/console/login")
-    login_csrf = _cookie(page, "yibao_login_csrf").split(";")[0].split("=", 1)[1]
-    form = {"username": "clerk01", "password": "wrong-password", "csrf_token": _token(page.text)}
-    _, resp = await client.post(
-        "/console/login", data=form, cookies={"yibao_login_csrf": login_csrf}
-    )
+    cookies, token = await login_page(client)
+    form = {"username": "clerk01", "password": "wrong-password", "csrf_token": token}
+    _, resp = await client.post("/console/login", data=form, cookies=cookies)
     assert resp.status == 401 and "用户名或密码错误" in resp.text
 
 
 async def test_state_changes_need_the_sessions_csrf_token(client, clerk):
-    value, csrf = await _login(client, "clerk01")
+    value, csrf = await console_login(client, "clerk01")
     form = {"id_number": "110101199003071234", "reason": "核对参保信息"}
     _, refused = await client.post("/console/station/lookup", data=form, cookies={COOKIE: value})
     assert refused.status == 403 and "CSRF_FAILED" in refused.text
@@ -105,7 +63,7 @@ async def test_state_changes_need_the_sessions_csrf_token(client, clerk):
 
 
 async def test_pages_outside_the_role_are_refused(client, c, clerk):
-    value, _ = await _login(client, "clerk01")
+    value, _ = await console_login(client, "clerk01")
     for path in ("/console/review", "/console/finance", "/console/admin/accounts"):
         _, resp = await client.get(path, cookies={COOKIE: value})
         assert resp.status == 403, path
@@ -122,7 +80,7 @@ async def test_without_a_session_pages_send_to_login(client, c):
 
 
 async def test_idle_session_ends_on_the_injected_clock(client, clock, clerk):
-    value, _ = await _login(client, "clerk01")
+    value, _ = await console_login(client, "clerk01")
     clock.advance(minutes=29)
     _, resp = await client.get("/console/station", cookies={COOKIE: value})
     assert resp.status == 200  # activity restarts the idle period
@@ -139,7 +97,7 @@ async def test_idle_session_ends_on_the_injected_clock(client, clock, clerk):
 
 async def test_deactivation_and_logout_end_console_sessions_at_once(client, c, clerk):
     await make_staff_with_password(c, "admin01", role=Role.ADMIN.value)
-    value, csrf = await _login(client, "clerk01")
+    value, csrf = await console_login(client, "clerk01")
     admin = await login_staff(client, "admin01")
     _, resp = await client.post(
         f"/api/v1/admin/accounts/{clerk.id}/deactivate",
@@ -151,7 +109,7 @@ async def test_deactivation_and_logout_end_console_sessions_at_once(client, c, c
     assert resp.status == 302
 
     await make_staff_with_password(c, "clerk02", station_id=clerk.station_id)
-    value, csrf = await _login(client, "clerk02")
+    value, csrf = await console_login(client, "clerk02")
     _, resp = await client.post(
         "/console/logout", data={"csrf_token": csrf}, cookies={COOKIE: value}
     )
