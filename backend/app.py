@@ -21,6 +21,7 @@ from backend.logging import configure_logging, install_redaction
 from config.settings import Settings
 from handlers import console, register_blueprints
 from handlers.errors import register_error_handlers
+from handlers.headers import add_security_headers
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
@@ -94,7 +95,9 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
     async def add_request_id(request: Request, response: HTTPResponse) -> None:
         request_id = getattr(request.ctx, "request_id", None) or uuid.uuid4().hex
         response.headers[REQUEST_ID_HEADER] = request_id
+        add_security_headers(request.path, response)
 
     register_error_handlers(app)
-    register_blueprints(app)
+    settings = container.settings if container is not None else Settings()
+    register_blueprints(app, production=settings.production)
     return app

@@ -86,11 +86,15 @@ async def _opened(settings: Settings, *, seal: bool = True) -> AsyncIterator[Con
 
 async def _seed_demo(settings: Settings) -> int:
     from backend.cases.service import check_definitions
-    from backend.demo import seed_demo
+    from backend.demo import DemoRefusedInProduction, seed_demo
 
-    async with _opened(settings) as container:
-        check_definitions(container.policies)  # the demo names only what the vocabulary knows
-        report = await seed_demo(container)
+    try:
+        async with _opened(settings) as container:
+            check_definitions(container.policies)  # the demo names only what the vocabulary knows
+            report = await seed_demo(container)
+    except DemoRefusedInProduction as exc:
+        print(exc, file=sys.stderr)
+        return 2
     print(report)
     return 0
 

@@ -373,8 +373,15 @@ async def _report(c: Container, stations: dict[str, Station], citizens: dict[str
     return "\n".join(lines)
 
 
+class DemoRefusedInProduction(Exception):
+    """The demo creates staff with a published password: never in production."""
+
+
 async def seed_demo(c: Container) -> str:
-    """Load the demo data when missing; return the printable list of demo logins."""
+    """Load the demo data when missing; return the printable list of demo logins.
+    Refused in production, before anything is written."""
+    if c.settings.production:
+        raise DemoRefusedInProduction("生产环境不能加载演示数据（演示账户的密码是公开的）")
     stations = await _stations(c)
     staff = await _staff(stations)
     citizens = await _citizens(c)

@@ -122,9 +122,9 @@ async def load(url: str, total: int, chunk: int = 50_000) -> float:
         person_ids = [r[0] for r in await conn.fetch("SELECT id FROM person ORDER BY id")]
         await conn.copy_records_to_table(
             "account",
-            columns=["role", "display_name", "openid", "categories", "failed_logins",
+            columns=["role", "display_name", "openid", "categories",
                      "is_active", "created_at", "person_id"],
-            records=[("citizen", "", f"bench-{i}", "[]", 0, True, now, pid)
+            records=[("citizen", "", f"bench-{i}", "[]", True, now, pid)
                      for i, pid in enumerate(person_ids)],
         )  # fmt: skip
         account_ids = [r[0] for r in await conn.fetch("SELECT id FROM account ORDER BY id")]

@@ -42,6 +42,7 @@ class FamilyPolicy(Versioned):
 class AccessPolicy(Versioned):
     login_max_failures: int = Field(ge=1)
     lockout_minutes: int = Field(ge=1)
+    lockout_max_minutes: int = Field(ge=1)
     login_attempts_per_minute: int = Field(ge=1)
     bindings_per_hour: int = Field(ge=1)
 

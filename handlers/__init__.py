@@ -11,6 +11,7 @@ from handlers import cases as case_handlers
 from handlers import chronic as chronic_handlers
 from handlers import claims as claim_handlers
 from handlers import console, health
+from handlers import dev as dev_handlers
 from handlers import enrollment as enrollment_handlers
 from handlers import family as family_handlers
 from handlers import filings as filing_handlers
@@ -22,7 +23,8 @@ from handlers import terminal_vouchers as terminal_voucher_handlers
 from handlers import vouchers as voucher_handlers
 
 
-def register_blueprints(app: Sanic) -> None:
+def register_blueprints(app: Sanic, *, production: bool) -> None:
+    """Every blueprint; the development simulators' endpoints only outside production."""
     app.blueprint(health.bp)
     api = Blueprint.group(url_prefix="/api/v1")
     api.append(terminal_handlers.bp)
@@ -39,6 +41,8 @@ def register_blueprints(app: Sanic) -> None:
     api.append(payment_handlers.bp)
     api.append(voucher_handlers.bp)
     api.append(terminal_voucher_handlers.bp)
+    if not production:
+        api.append(dev_handlers.bp)
     app.blueprint(api)
     app.blueprint(voucher_handlers.well_known)
     for blueprint in console.blueprints():

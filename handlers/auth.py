@@ -1,4 +1,4 @@
-"""Login, token refresh and logout; and the local simulator's ``wx.login()``."""
+"""Login, token refresh and logout."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.errors import NotFound
 from backend.identity import service
-from backend.identity.idp import LocalIdentityProvider
-from handlers.request import body, container, parse_json, principal, requires
+from handlers.request import body, container, principal, requires
 
 bp = Blueprint("auth")
 
@@ -31,11 +29,6 @@ class StaffLogin(BaseModel):
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     refresh_token: StrictStr = Field(min_length=1, max_length=1024)
-
-
-class DevLoginCode(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    user: StrictStr = Field(min_length=1, max_length=64, description="模拟的微信用户标识")
 
 
 @bp.post("/auth/citizen/login")
@@ -70,16 +63,3 @@ async def refresh(request: Request, body: RefreshRequest) -> HTTPResponse:
 async def logout(request: Request) -> HTTPResponse:
     await service.logout(container(request), principal(request))
     return empty()
-
-
-@bp.post("/dev/login-code")
-@openapi.summary("开发环境：模拟小程序 wx.login() 取得登录凭证（其他环境不存在）")
-@openapi.body({"application/json": DevLoginCode.model_json_schema()})
-async def dev_login_code(request: Request) -> HTTPResponse:
-    c = container(request)
-    idp = c.identity_provider
-    # Checked before the body is read: elsewhere the route answers exactly like a missing one.
-    if c.settings.production or not isinstance(idp, LocalIdentityProvider):
-        raise NotFound("请求的地址不存在")
-    payload = parse_json(request, DevLoginCode)
-    return json({"code": idp.issue_code(payload.user)})

@@ -7,12 +7,11 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.errors import InvalidInput, NotFound
 from backend.identity.models import Role
 from backend.payments import receipts, refunds, service
 from backend.payments.models import PaymentReceipt
 from backend.payments.notify import handle_notification
-from backend.payments.runtime import runtime
 from handlers.idempotency import idempotent
 from handlers.request import body, container, parse_query, principal, requires
 
@@ -147,19 +146,3 @@ async def wechat_notify(request: Request) -> HTTPResponse:
     if answer.body is None:
         return empty(status=answer.status)
     return json(answer.body, status=answer.status)
-
-
-@bp.post("/orders/<order_id:int>/simulate-pay")
-@openapi.summary("（开发环境）在本地支付模拟器中完成支付")
-@requires(*READERS)
-async def simulate_pay(request: Request, order_id: int) -> HTTPResponse:
-    c = container(request)
-    sim = runtime(c).simulator
-    if sim is None or c.settings.production:
-        raise Forbidden("仅本地支付模拟器可用", code="SIMULATOR_ONLY")
-    order = await service.visible_order(c, principal(request), order_id)
-    try:
-        await sim.pay(order.out_trade_no)
-    except (KeyError, ValueError) as exc:
-        raise InvalidInput("该订单在模拟器中不可支付", code="SIMULATOR_REFUSED") from exc
-    return json(await service.get_order(c, principal(request), order_id))

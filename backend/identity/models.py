@@ -57,8 +57,6 @@ class Account(Model):
         "models.Station", related_name="staff", null=True, on_delete=fields.RESTRICT
     )
     categories = fields.JSONField(default=list)  # reviewer categories
-    failed_logins = fields.IntField(default=0)
-    locked_until = fields.DatetimeField(null=True)
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

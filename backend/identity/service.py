@@ -1,7 +1,8 @@
 """Identity and access: citizen and staff login, sessions, real-name binding, the profile.
 
 Rate limits (numbers in ``config/policy/access.yaml``):
-- staff login, per username: every attempt counts (no one logs in ten times a minute);
+- staff login, per username and source: every attempt counts (no one logs in ten times a
+  minute; counted per source, so a flood elsewhere cannot keep the user out);
 - login, per source address: only *failed* attempts count, and too many block the address for
   the window. Counting successes too would lock out a whole office, or every citizen behind a
   mobile carrier's shared address, at the morning rush;
@@ -9,10 +10,13 @@ Rate limits (numbers in ``config/policy/access.yaml``):
 - real-name binding, per account: every attempt counts, valid or not, which also caps how fast
   an account can probe which ID numbers are bound.
 
-Staff lockout: ``login_max_failures`` consecutive wrong passwords lock the account for
-``lockout_minutes`` (time from the injected clock). An unknown username behaves the same way,
-tracked in the key-value store, so neither the answer, the lockout nor the response time tells
-whether a username exists.
+Staff lockout, counted per username AND source address: ``login_max_failures`` consecutive
+failures of one username from one address lock that pair, for ``lockout_minutes`` the first time
+and twice as long each time after (up to ``lockout_max_minutes``), read from the injected clock.
+Someone elsewhere cannot lock a reviewer out; a success from the address resets its count.
+An unknown username and a switched-off account answer exactly like a wrong password (401
+``INVALID_CREDENTIALS``), so neither the answer, the lockout nor the response time tells whether a
+username exists, is switched off, or what its password is.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from backend.audit.service import record
@@ -49,7 +53,7 @@ from config.policy import AccessPolicy
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _LOGIN_WINDOW_S = 60
 _BINDING_WINDOW_S = 3600
-_UNKNOWN_USER_TTL_S = 24 * 3600
+_LOCK_STATE_TTL_S = 7 * 24 * 3600  # a backstop; lock times come from the injected clock
 
 
 @dataclass(frozen=True)
@@ -169,100 +173,113 @@ def _as_principal(account: Account, session: str = "") -> Principal:
     )
 
 
-async def _unknown_user_failure(
-    c: Container, username: str, password: str, source: str, policy: AccessPolicy
-) -> Exception:
-    """An unknown username: the same checks, time and answers as a wrong password.
-    Returns the error to raise."""
-    key = f"login-unknown:{_opaque(c, 'username', username)}"
+def _attempt_key(c: Container, username: str, source: str) -> str:
+    """Failures are counted per typed username AND source address: a stranger elsewhere cannot
+    lock a reviewer out, and an unknown username behaves exactly like a real one."""
+    return f"login-failures:{_opaque(c, 'username', username)}:{_opaque(c, 'source', source)}"
+
+
+async def _lock_state(c: Container, key: str) -> dict[str, Any]:
     raw = await c.kv.get(key)
-    state = json.loads(raw) if raw else {"failures": 0, "until": None}
+    return json.loads(raw) if raw else {"failures": 0, "lockouts": 0, "until": None}
+
+
+def _lock_until(state: dict[str, Any], now: datetime) -> datetime | None:
+    until = datetime.fromisoformat(state["until"]) if state["until"] else None
+    return until if until is not None and until > now else None
+
+
+async def _failed_attempt(
+    c: Container,
+    key: str,
+    state: dict[str, Any],
+    source: str,
+    policy: AccessPolicy,
+    subject: tuple[str, object],
+) -> Exception:
+    """Count a consecutive failure of this username from this source; at the limit lock the
+    pair, each lockout twice as long as the one before (up to the cap). Returns the error."""
     now = c.clock.now()
-    if state["until"] and datetime.fromisoformat(state["until"]) > now:
-        return _locked(datetime.fromisoformat(state["until"]))
-    verify_dummy(password)
     state["failures"] += 1
     lock_until = None
     if state["failures"] >= policy.login_max_failures:
-        lock_until = now + timedelta(minutes=policy.lockout_minutes)
-        state = {"failures": 0, "until": lock_until.isoformat()}
-    await c.kv.set(key, json.dumps(state), _UNKNOWN_USER_TTL_S)
+        minutes = min(policy.lockout_minutes * 2 ** state["lockouts"], policy.lockout_max_minutes)
+        lock_until = now + timedelta(minutes=minutes)
+        state = {"failures": 0, "lockouts": state["lockouts"] + 1, "until": lock_until.isoformat()}
+    await c.kv.set(key, json.dumps(state), _LOCK_STATE_TTL_S)
     await _source_failed(c, source, policy)
+    subject_type, subject_id = subject
     await record(
         c,
         actor=None,
         actor_role="anonymous",
-        action="auth.staff_login_failed",
-        subject_type="username",
-        subject_id=_opaque(c, "username", username),
-        data={"reason": "unknown_user", "source": source, "locked": lock_until is not None},
+        action="auth.account_locked" if lock_until else "auth.staff_login_failed",
+        subject_type=subject_type,
+        subject_id=subject_id,
+        data={
+            "source": source,
+            "failures": state["failures"],
+            **({"locked_until": lock_until.isoformat()} if lock_until else {}),
+        },
     )
-    return _locked(lock_until) if lock_until is not None else _bad_credentials()
-
-
-async def _wrong_password(
-    c: Container, account: Account, source: str, policy: AccessPolicy
-) -> Exception:
-    """Count a consecutive failure and lock at the limit. Returns the error to raise."""
-    now = c.clock.now()
-    async with in_transaction():
-        await Account.filter(id=account.id).update(failed_logins=F("failed_logins") + 1)
-        row = await Account.select_for_update().get(id=account.id)
-        lock_until = None
-        if row.failed_logins >= policy.login_max_failures:
-            lock_until = now + timedelta(minutes=policy.lockout_minutes)
-            await Account.filter(id=account.id).update(failed_logins=0, locked_until=lock_until)
-        await record(
-            c,
-            actor=None,
-            actor_role="anonymous",
-            action="auth.account_locked" if lock_until else "auth.staff_login_failed",
-            subject_type="account",
-            subject_id=account.id,
-            data={
-                "reason": "wrong_password",
-                "source": source,
-                "failures": row.failed_logins,
-                **({"locked_until": lock_until.isoformat()} if lock_until else {}),
-            },
-        )
-    await _source_failed(c, source, policy)
     return _locked(lock_until) if lock_until is not None else _bad_credentials()
 
 
 async def staff_login(c: Container, username: str, password: str, source: str = "") -> LoginResult:
+    """A wrong password, an unknown username and a switched-off account all get the same
+    answer; the lockout is per username and source (see the module notes)."""
     policy = _policy(c)
     username = username.strip()
     await _limit(
         c,
-        f"rl:login-user:{_opaque(c, 'username', username.lower())}",
+        f"rl:login-user:{_opaque(c, 'username', username)}:{_opaque(c, 'source', source)}",
         _LOGIN_WINDOW_S,
         policy.login_attempts_per_minute,
     )
     await _check_source(c, source)
+    key = _attempt_key(c, username, source)
+    state = await _lock_state(c, key)
     account = await Account.get_or_none(username=username)
-    if account is None or account.role is Role.CITIZEN or not account.password_hash:
-        raise await _unknown_user_failure(c, username, password, source, policy)
-    now = c.clock.now()
-    if account.locked_until is not None and account.locked_until > now:
+    known = account is not None and account.role is not Role.CITIZEN and account.password_hash
+    subject: tuple[str, object] = (
+        ("account", account.id)
+        if known and account
+        else ("username", _opaque(c, "username", username))
+    )
+    locked_until = _lock_until(state, c.clock.now())
+    if locked_until is not None:
         await record(
             c,
             actor=None,
             actor_role="anonymous",
             action="auth.staff_login_refused_locked",
+            subject_type=subject[0],
+            subject_id=subject[1],
+            data={"source": source},
+        )
+        raise _locked(locked_until)
+    if not known or account is None:
+        verify_dummy(password)  # the same time as a real verification
+        raise await _failed_attempt(c, key, state, source, policy, subject)
+    if not verify_password(account.password_hash or "", password):
+        raise await _failed_attempt(c, key, state, source, policy, subject)
+    if not account.is_active:
+        # Not a password oracle: a switched-off account answers like a wrong password.
+        await record(
+            c,
+            actor=None,
+            actor_role="anonymous",
+            action="auth.staff_login_refused_disabled",
             subject_type="account",
             subject_id=account.id,
             data={"source": source},
         )
-        raise _locked(account.locked_until)
-    if not verify_password(account.password_hash, password):
-        raise await _wrong_password(c, account, source, policy)
-    if not account.is_active:
-        raise Forbidden("该账户已停用，请联系管理员", code="ACCOUNT_DISABLED")
-    updates: dict[str, object] = {"failed_logins": 0, "locked_until": None}
-    if needs_rehash(account.password_hash):
-        updates["password_hash"] = hash_password(password, check=False)
-    await Account.filter(id=account.id).update(**updates)
+        raise _bad_credentials()
+    await c.kv.delete(key)
+    if needs_rehash(account.password_hash or ""):
+        await Account.filter(id=account.id).update(
+            password_hash=hash_password(password, check=False)
+        )
     pair = await tokens.start_session(c, account)
     await record(
         c,
@@ -276,11 +293,9 @@ async def staff_login(c: Container, username: str, password: str, source: str = 
 
 
 async def set_password(c: Container, account: Account, password: str) -> None:
-    """Set a staff password (checked against the password rules) and clear any lockout."""
+    """Set a staff password (checked against the password rules)."""
     account.password_hash = hash_password(password)
-    account.failed_logins = 0
-    account.locked_until = None
-    await account.save(update_fields=["password_hash", "failed_logins", "locked_until"])
+    await account.save(update_fields=["password_hash"])
 
 
 # ---------------------------------------------------------------------------- sessions
