@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from backend.audit.sealer import sealer_loop
 from backend.clock import Clock, SystemClock
+from backend.identity.face import FaceVerifier, face_verifier_for
 from backend.identity.idp import IdentityProvider, identity_provider_for
 from backend.identity.token_memo import VerifiedTokens
 from backend.infra.crypto import PiiCipher
@@ -39,6 +40,7 @@ class Container:
     kv: KeyValueStore
     pii: PiiCipher
     identity_provider: IdentityProvider
+    face_verifier: FaceVerifier  # 人脸核身 for real-name binding
     cache: SharedCache
     verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     # On-demand jobs (OCR): SAQ when redis_url is set, else in-process. Uploaded files.
@@ -85,14 +87,18 @@ def build_container(
 ) -> Container:
     keys = load_keys(settings)
     kv = kv or open_store(settings.redis_url)
+    clock = clock or SystemClock()
     container = Container(
         settings=settings,
         keys=keys,
         policies=load_policies(),
-        clock=clock or SystemClock(),
+        clock=clock,
         kv=kv,
         pii=PiiCipher(keys.pii_key, keys.index_key),
         identity_provider=identity_provider or identity_provider_for(settings),
+        face_verifier=face_verifier_for(
+            settings.wechat_appid, settings.wechat_secret, settings.wechat_api_base, clock
+        ),
         cache=SharedCache(kv),
         jobs=open_job_queue(settings),
         storage=open_storage(settings.data_dir),

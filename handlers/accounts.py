@@ -1,4 +1,4 @@
-"""Account administration (admins)."""
+"""Account administration (admins) and identity alerts (supervision staff)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.identity import service
+from backend.identity import binding, service
 from backend.identity.models import Role
 from handlers.request import body, container, principal, requires
 
@@ -28,3 +28,10 @@ async def deactivate(request: Request, account_id: int, body: Deactivation) -> H
         container(request), principal(request), account_id, body.reason
     )
     return json(result)
+
+
+@bp.get("/supervision/identity-alerts")
+@openapi.summary("监管：被他人绑定后由本人取回的身份（及冻结的收款账户）")
+@requires(Role.SUPERVISOR, Role.ADMIN)
+async def identity_alerts(request: Request) -> HTTPResponse:
+    return json(await binding.identity_alerts(container(request), principal(request)))

@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.errors import InvalidInput, NotFound
+from backend.identity.face import FaceOutcome, LocalFaceVerifier
 from backend.identity.idp import LocalIdentityProvider
 from backend.payments import service as payments
 from backend.payments.runtime import runtime
@@ -26,6 +27,14 @@ class DevLoginCode(BaseModel):
     user: StrictStr = Field(min_length=1, max_length=64, description="模拟的微信用户标识")
 
 
+class DevFaceCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verify_id: StrictStr = Field(min_length=1, max_length=256)
+    outcome: FaceOutcome = Field(
+        description="pass：本人；fail：未通过；other_person：以他人身份完成核身"
+    )
+
+
 def _not_here() -> NotFound:
     return NotFound("请求的地址不存在")
 
@@ -38,6 +47,18 @@ async def dev_login_code(request: Request, body: DevLoginCode) -> HTTPResponse:
     if not isinstance(idp, LocalIdentityProvider):  # the real WeChat provider is configured
         raise _not_here()
     return json({"code": idp.issue_code(body.user)})
+
+
+@bp.post("/dev/face-verify")
+@openapi.summary("开发环境：模拟小程序 wx.requestFacialVerify 完成人脸核身（生产环境不存在）")
+@body(DevFaceCheck)
+async def dev_face_verify(request: Request, body: DevFaceCheck) -> HTTPResponse:
+    verifier = container(request).face_verifier
+    if not isinstance(verifier, LocalFaceVerifier):  # the real WeChat service is configured
+        raise _not_here()
+    if not verifier.face_check(body.verify_id, body.outcome):
+        raise NotFound("人脸核身会话不存在或已过期", code="VERIFY_ID_UNKNOWN")
+    return json({"verify_id": body.verify_id, "finished": True})
 
 
 @bp.post("/payments/orders/<order_id:int>/simulate-pay")

@@ -7,18 +7,27 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.identity import service
+from backend.identity import binding, service
 from backend.identity.models import Role
 from handlers.request import body, container, principal, requires
 
 bp = Blueprint("me")
 
 
-class Binding(BaseModel):
+class FaceVerificationStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Lengths are only capped here; the domain checks give the precise Chinese messages.
     name: StrictStr = Field(min_length=1, max_length=30, description="姓名")
     id_number: StrictStr = Field(min_length=1, max_length=32, description="18 位居民身份证号码")
+
+
+class Binding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verify_id: StrictStr = Field(
+        min_length=1,
+        max_length=256,
+        description="人脸核身会话标识（wx.requestFacialVerify 完成后）",
+    )
     phone: StrictStr | None = Field(default=None, max_length=20, description="手机号码（可选）")
 
 
@@ -29,12 +38,30 @@ async def me(request: Request) -> HTTPResponse:
     return json(await service.me(container(request), principal(request)))
 
 
+@bp.post("/me/verification")
+@openapi.summary("实名核身第一步：按姓名和身份证号码取得人脸核身会话标识 verify_id")
+@requires(Role.CITIZEN)
+@body(FaceVerificationStart)
+async def start_verification(request: Request, body: FaceVerificationStart) -> HTTPResponse:
+    view = await binding.start_face_verification(
+        container(request), principal(request), body.name, body.id_number
+    )
+    return json(view, status=201)
+
+
 @bp.post("/me/binding")
-@openapi.summary("实名绑定（姓名和身份证号码）")
+@openapi.summary("实名绑定：人脸核身完成后提交 verify_id，后台向微信核验结果后绑定")
 @requires(Role.CITIZEN)
 @body(Binding)
 async def bind(request: Request, body: Binding) -> HTTPResponse:
-    view = await service.bind_real_name(
-        container(request), principal(request), body.name, body.id_number, body.phone
+    view = await binding.bind_with_face(
+        container(request), principal(request), body.verify_id, body.phone
     )
     return json(view)
+
+
+@bp.post("/me/binding/station-code")
+@openapi.summary("到服务站实名绑定：取得一次性绑定码（10 分钟内有效），出示给工作人员")
+@requires(Role.CITIZEN)
+async def station_code(request: Request) -> HTTPResponse:
+    return json(await binding.station_binding_code(container(request), principal(request)))

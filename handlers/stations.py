@@ -8,6 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
+from backend.identity import binding
 from backend.identity.models import Role
 from backend.stations import assisted, service
 from backend.stations.assisted import AuthorisationPurpose
@@ -44,6 +45,16 @@ class AuthorisationQuery(BaseModel):
     purpose: AuthorisationPurpose | None = None
     limit: int = Field(default=20, ge=1, le=100)
     offset: int = Field(default=0, ge=0)
+
+
+class StationBinding(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    code: str = Field(
+        min_length=8, max_length=8, pattern=r"^[0-9]{8}$", description="群众出示的绑定码"
+    )
+    name: str = Field(max_length=30, description="身份证上的姓名")
+    id_number: str = Field(max_length=32, description="身份证号码")
+    id_card_checked: bool = Field(description="已当面核验居民身份证原件，且持证人即本人")
 
 
 class CitizenLookup(BaseModel):
@@ -124,3 +135,19 @@ async def citizen_lookup(request: Request, body: CitizenLookup) -> HTTPResponse:
             container(request), principal(request), id_number=body.id_number, reason=body.reason
         )
     )
+
+
+@bp.post("/station/real-name-bindings")
+@openapi.summary("服务站实名绑定：工作人员当面核验身份证原件后，为出示绑定码的账户绑定（记入审计）")
+@requires(Role.STATION_STAFF)
+@body(StationBinding)
+async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse:
+    view = await binding.bind_at_station(
+        container(request),
+        principal(request),
+        code=body.code,
+        name=body.name,
+        id_number=body.id_number,
+        card_checked=body.id_card_checked,
+    )
+    return json(view, status=201)

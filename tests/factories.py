@@ -243,12 +243,24 @@ async def bind_citizen(
     name: str = "张三",
     id_number: str | None = None,
     phone: str | None = None,
+    outcome: str = "pass",
 ):
-    """POST /me/binding; returns the response (callers assert the status they expect)."""
-    payload: dict[str, str] = {"name": name, "id_number": id_number or id_number_for()}
+    """Real-name binding as the mini-program does it: POST /me/verification, the face check
+    (the simulator's wx.requestFacialVerify, finding ``outcome``), POST /me/binding. Returns
+    the first response that is not a success (callers assert the status they expect)."""
+    headers = bearer(token)
+    start = {"name": name, "id_number": id_number or id_number_for()}
+    _, resp = await client.post("/api/v1/me/verification", json=start, headers=headers)
+    if resp.status != 201:
+        return resp
+    verify_id = resp.json["verify_id"]
+    check = {"verify_id": verify_id, "outcome": outcome}
+    _, checked = await client.post("/api/v1/dev/face-verify", json=check)
+    assert checked.status == 200, checked.json
+    payload: dict[str, str] = {"verify_id": verify_id}
     if phone is not None:
         payload["phone"] = phone
-    _, resp = await client.post("/api/v1/me/binding", json=payload, headers=bearer(token))
+    _, resp = await client.post("/api/v1/me/binding", json=payload, headers=headers)
     return resp
 
 

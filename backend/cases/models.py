@@ -219,10 +219,16 @@ class CaseDocument(Model):
 
 
 class InboxMessage(Model):
-    """A message to a citizen (the applicant): one per step of their case."""
+    """A message to a citizen (the applicant): one per step of their case. A message about the
+    account itself (its real-name binding ended) is addressed to the account instead."""
 
     id = fields.BigIntField(primary_key=True)
-    person = fields.ForeignKeyField("models.Person", related_name="inbox", on_delete=fields.CASCADE)
+    person = fields.ForeignKeyField(
+        "models.Person", related_name="inbox", null=True, on_delete=fields.CASCADE
+    )
+    account = fields.ForeignKeyField(
+        "models.Account", related_name="inbox", null=True, on_delete=fields.CASCADE
+    )
     case = fields.ForeignKeyField(
         "models.Case", related_name="messages", null=True, on_delete=fields.CASCADE
     )

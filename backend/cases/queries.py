@@ -25,6 +25,7 @@ from backend.cases.service import (
     Actor,
     definition_of,
     definitions,
+    inbox_of,
     load_case,
     masked_form,
 )
@@ -370,9 +371,7 @@ async def escalation_queue(c: Container, page: Page) -> dict[str, Any]:
 
 
 async def inbox(actor: Actor, page: Page) -> dict[str, Any]:
-    if actor.person_id is None:
-        return {"total": 0, "unread": 0, "items": []}
-    query = InboxMessage.filter(person_id=actor.person_id)
+    query = InboxMessage.filter(inbox_of(actor))
     rows = await query.order_by("-id").offset(page.offset).limit(page.size)
     return {
         "total": await query.count(),

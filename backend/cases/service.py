@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
@@ -1374,10 +1375,14 @@ async def rate(
     return await Case.get(id=case.id)
 
 
+def inbox_of(actor: Actor) -> Q:
+    """The caller's messages: their person's, and those addressed to their account."""
+    mine = Q(account_id=actor.id)
+    return mine | Q(person_id=actor.person_id) if actor.person_id is not None else mine
+
+
 async def mark_read(c: Container, principal: Principal, message_id: int) -> None:
     actor = await actor_for(principal)
-    done = await InboxMessage.filter(id=message_id, person_id=actor.person_id).update(
-        read_at=c.clock.now()
-    )
+    done = await InboxMessage.filter(inbox_of(actor), id=message_id).update(read_at=c.clock.now())
     if not done:
         raise NotFound("未找到该消息", code="MESSAGE_NOT_FOUND")

@@ -48,6 +48,8 @@ class Claim(Model):
     )
     bank_name = fields.CharField(max_length=60, default="")
     bank_account_enc = fields.TextField(default="")
+    # Set when the account that entered the bank account lost the identity (reclaimed)
+    payout_frozen_at = fields.DatetimeField(null=True)
     payable_fen = fields.BigIntField(null=True)  # the last calculation
     calculation = fields.JSONField(default=dict)
     submitted_at = fields.DatetimeField(null=True)
@@ -145,6 +147,7 @@ class DisbursementStatus(StrEnum):
     SCHEDULED = "scheduled"  # approved, to be transferred by the due date
     PAID = "paid"
     CANCELLED = "cancelled"
+    FROZEN = "frozen"  # held for review: the bank account may be a stranger's
 
 
 class Disbursement(Model):

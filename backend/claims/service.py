@@ -801,7 +801,9 @@ async def _disburse(c: Container, claim: Claim, case: Case) -> None:
         year=today.year,
         bank_name=claim.bank_name,
         bank_account_enc=claim.bank_account_enc,
-        status=DisbursementStatus.SCHEDULED,
+        status=DisbursementStatus.FROZEN
+        if claim.payout_frozen_at
+        else DisbursementStatus.SCHEDULED,
         due_date=due,
         explanation=explanation,
         created_at=c.clock.now(),
@@ -837,8 +839,11 @@ async def mark_paid(
             id=disbursement_id, status=DisbursementStatus.SCHEDULED
         ).update(status=DisbursementStatus.PAID, paid_at=now, reference=reference[:64])
         if done != 1:
-            if not await Disbursement.exists(id=disbursement_id):
+            current = await Disbursement.get_or_none(id=disbursement_id)
+            if current is None:
                 raise NotFound("未找到该汇款记录", code="DISBURSEMENT_NOT_FOUND")
+            if current.status is DisbursementStatus.FROZEN:
+                raise Conflict("该笔报销款的收款账户已冻结待核查", code="PAYOUT_FROZEN")
             raise Conflict("该笔报销款已登记汇款", code="ALREADY_PAID")
         await audit.record(
             c,
@@ -918,6 +923,7 @@ async def claim_view(c: Container, claim: Claim) -> dict[str, Any]:
         "invoices": [_invoice_summary(inv, n) for n, inv in enumerate(invoices, 1)],
         "bank_name": claim.bank_name or None,
         "bank_account": mask_bank_account(bank) if bank else None,
+        "payout_frozen": claim.payout_frozen_at is not None,
         "payable": yuan(claim.payable_fen) if claim.payable_fen is not None else None,
         "explanation": (claim.calculation or {}).get("lines", []) if payout else [],
         "schemes": (claim.calculation or {}).get("schemes", []) if payout else [],

@@ -77,3 +77,81 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_token"
+
+
+class VerificationStatus(StrEnum):
+    PENDING = "pending"  # the face check may still be running in the mini-program
+    PASSED = "passed"  # redeemed: the account was bound
+    REFUSED = "refused"  # WeChat did not confirm the face for this ID card
+
+
+class IdentityVerification(Model):
+    """One face verification (人脸核身) started by a citizen for a name and ID number; the
+    ``verify_id`` is redeemed server-side once, before it expires."""
+
+    id = fields.BigIntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="identity_verifications")
+    out_seq_no = fields.CharField(max_length=32, unique=True)
+    verify_id = fields.CharField(max_length=256, unique=True)
+    name = fields.CharField(max_length=50)
+    id_number_enc = fields.CharField(max_length=200)
+    status = fields.CharEnumField(VerificationStatus, max_length=10)
+    verify_ret = fields.IntField(null=True)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "identity_verification"
+
+
+class ProofMethod(StrEnum):
+    FACE = "face"  # WeChat face verification in the mini-program
+    STATION = "station"  # a clerk checked the ID card in person
+
+
+class RealNameProof(Model):
+    """How an account's real-name binding was proven; ``ended_at`` once it no longer holds
+    (the person reclaimed their identity from this account)."""
+
+    id = fields.BigIntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="real_name_proofs")
+    person = fields.ForeignKeyField("models.Person", related_name="real_name_proofs")
+    method = fields.CharEnumField(ProofMethod, max_length=10)
+    verification = fields.ForeignKeyField(
+        "models.IdentityVerification", related_name="proofs", null=True
+    )
+    clerk = fields.ForeignKeyField(
+        "models.Account", related_name="witnessed_proofs", null=True, on_delete=fields.RESTRICT
+    )
+    station = fields.ForeignKeyField(
+        "models.Station", related_name="real_name_proofs", null=True, on_delete=fields.RESTRICT
+    )
+    created_at = fields.DatetimeField()
+    ended_at = fields.DatetimeField(null=True)
+    ended_reason = fields.CharField(max_length=32, null=True)
+
+    class Meta:
+        table = "real_name_proof"
+
+
+class IdentityAlert(Model):
+    """For supervision staff: an identity was reclaimed from another account (and what was
+    frozen because of it)."""
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=32)
+    person = fields.ForeignKeyField("models.Person", related_name="identity_alerts")
+    previous_account = fields.ForeignKeyField(
+        "models.Account", related_name="identity_alerts_lost", null=True
+    )
+    account = fields.ForeignKeyField("models.Account", related_name="identity_alerts_won")
+    details = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField()
+    acknowledged_by = fields.ForeignKeyField(
+        "models.Account", related_name="identity_alerts_acknowledged", null=True
+    )
+    acknowledged_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "identity_alert"

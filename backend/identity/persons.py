@@ -25,7 +25,7 @@ async def find_person(c: Container, id_number: str) -> Person | None:
     return await Person.get_or_none(id_number_idx=id_index(c, id_number))
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     name = name.strip()
     if not 2 <= len(name) <= 30:
         raise InvalidInput("姓名长度应为 2 到 30 个字符", code="NAME_INVALID")
@@ -36,7 +36,7 @@ async def find_or_create_person(c: Container, name: str, raw_id_number: str) -> 
     """The person with this ID number; created when new. A different name on record for the
     same ID number is refused: a person is identified by both."""
     idn: IdNumber = parse_id_number(raw_id_number, local_today(c.clock))
-    name = _check_name(name)
+    name = check_name(name)
     existing = await find_person(c, idn.value)
     if existing is None:
         try:

@@ -45,14 +45,14 @@ from backend.errors import (
 from backend.identity import tokens
 from backend.identity.models import Account, Person, Role
 from backend.identity.passwords import hash_password, needs_rehash, verify_dummy, verify_password
-from backend.identity.persons import PHONE_FIELD, find_or_create_person, person_view
+from backend.identity.persons import PHONE_FIELD, person_view
 from backend.identity.principal import Principal
 from backend.infra.crypto import mask_phone
 from config.policy import AccessPolicy
 
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _LOGIN_WINDOW_S = 60
-_BINDING_WINDOW_S = 3600
+BINDING_WINDOW_S = 3600
 _LOCK_STATE_TTL_S = 7 * 24 * 3600  # a backstop; lock times come from the injected clock
 
 
@@ -69,7 +69,7 @@ class LoginResult:
         }
 
 
-def _policy(c: Container) -> AccessPolicy:
+def policy_of(c: Container) -> AccessPolicy:
     return c.policies.access.at(local_today(c.clock))
 
 
@@ -86,7 +86,7 @@ def _local_time(moment: datetime) -> str:
 # ---------------------------------------------------------------------------- rate limits
 
 
-async def _limit(c: Container, key: str, window_s: int, limit: int) -> None:
+async def limit(c: Container, key: str, window_s: int, limit: int) -> None:
     if await c.kv.hit(key, window_s) > limit:
         raise TooManyRequests(retry_after_s=window_s)
 
@@ -114,14 +114,14 @@ async def _source_failed(c: Container, source: str, policy: AccessPolicy) -> Non
 async def citizen_login(c: Container, code: str, source: str = "") -> LoginResult:
     """Exchange a mini-program login code for the citizen's openid; the account is created on
     the first login."""
-    policy = _policy(c)
+    policy = policy_of(c)
     await _check_source(c, source)
     try:
         session = await c.identity_provider.code_to_session(code)
     except Unauthorized:
         await _source_failed(c, source, policy)
         raise
-    await _limit(
+    await limit(
         c,
         f"rl:login-openid:{_opaque(c, 'openid', session.openid)}",
         _LOGIN_WINDOW_S,
@@ -228,9 +228,9 @@ async def _failed_attempt(
 async def staff_login(c: Container, username: str, password: str, source: str = "") -> LoginResult:
     """A wrong password, an unknown username and a switched-off account all get the same
     answer; the lockout is per username and source (see the module notes)."""
-    policy = _policy(c)
+    policy = policy_of(c)
     username = username.strip()
-    await _limit(
+    await limit(
         c,
         f"rl:login-user:{_opaque(c, 'username', username)}:{_opaque(c, 'source', source)}",
         _LOGIN_WINDOW_S,
@@ -332,7 +332,7 @@ async def logout(c: Container, principal: Principal) -> None:
 # ---------------------------------------------------------------------------- profile
 
 
-async def _load_account(principal: Principal) -> Account:
+async def load_account(principal: Principal) -> Account:
     account = await Account.get_or_none(id=principal.account_id).select_related("person", "station")
     if account is None or not account.is_active:
         raise Unauthorized("登录已失效，请重新登录", code="TOKEN_INVALID")
@@ -375,7 +375,7 @@ async def me(c: Container, principal: Principal) -> dict[str, object]:
     the shared cache (the app's busiest read) and dropped whenever the account changes."""
 
     async def load() -> dict[str, object]:
-        return profile_view(c, await _load_account(principal))
+        return profile_view(c, await load_account(principal))
 
     return await c.cache.get_or_load(_profile_key(principal.account_id), load)
 
@@ -408,66 +408,8 @@ async def deactivate_account(
     return {"id": account_id, "is_active": False}
 
 
-# ---------------------------------------------------------------------------- binding
-
-
-def _check_phone(phone: str) -> str:
+def check_phone(phone: str) -> str:
     phone = phone.strip()
     if not _PHONE.match(phone):
         raise InvalidInput("手机号码应为 11 位中国大陆手机号", code="PHONE_INVALID")
     return phone
-
-
-def _bound_elsewhere() -> Conflict:
-    return Conflict(
-        "该身份证号码已绑定其他账户。如非本人操作，请携带身份证到医保服务窗口办理",
-        code="ID_NUMBER_BOUND_ELSEWHERE",
-    )
-
-
-async def bind_real_name(
-    c: Container, principal: Principal, name: str, id_number: str, phone: str | None = None
-) -> dict[str, object]:
-    """Bind the caller's account to a natural person (实名认证): one ID number per account,
-    one account per ID number. Returns the updated profile."""
-    if principal.role is not Role.CITIZEN:
-        raise Forbidden("仅公众用户需要实名绑定")
-    policy = _policy(c)
-    await _limit(
-        c, f"rl:binding:{principal.account_id}", _BINDING_WINDOW_S, policy.bindings_per_hour
-    )
-    account = await _load_account(principal)
-    if account.person_id is not None:  # type: ignore[attr-defined]
-        raise Conflict("该账户已完成实名绑定，如需更换请到医保服务窗口办理", code="ALREADY_BOUND")
-    phone = _check_phone(phone) if phone is not None else None
-    person = await find_or_create_person(c, name, id_number)  # validates; 422 when invalid
-    if await Account.exists(person_id=person.id):
-        raise _bound_elsewhere()
-    masked = person_view(c, person)["id_number"]
-    try:
-        async with in_transaction():
-            # Compare-and-set: a concurrent binding of this account, or of this person to
-            # another account (unique person_id), loses here instead of binding twice.
-            updated = await Account.filter(id=account.id, person_id=None).update(
-                person_id=person.id, display_name=person.name
-            )
-            if not updated:
-                raise Conflict(
-                    "该账户已完成实名绑定，如需更换请到医保服务窗口办理", code="ALREADY_BOUND"
-                )
-            if phone is not None:
-                await Person.filter(id=person.id).update(
-                    phone_enc=c.pii.encrypt(phone, PHONE_FIELD)
-                )
-            await record(
-                c,
-                actor=principal,
-                action="identity.real_name_bound",
-                subject_type="account",
-                subject_id=account.id,
-                data={"person_id": person.id, "id_number": masked, "phone": phone is not None},
-            )
-    except IntegrityError as exc:
-        raise _bound_elsewhere() from exc
-    await profile_changed(c, account.id)
-    return await me(c, principal)

@@ -17,6 +17,7 @@ from backend.identity.models import Account, RefreshToken, Role
 from tests.factories import (
     STAFF_PASSWORD,
     bearer,
+    bind_citizen,
     login_citizen,
     login_staff,
     make_staff,
@@ -506,11 +507,7 @@ async def test_binding_shows_at_once_in_the_cached_profile(client, c):
     tokens = await login_citizen(client, c)
     _, before = await client.get("/api/v1/me", headers=bearer(tokens["access_token"]))
     assert before.json["bound"] is False
-    _, bound = await client.post(
-        "/api/v1/me/binding",
-        json={"name": "王小明", "id_number": "11010519491231002X"},
-        headers=bearer(tokens["access_token"]),
-    )
+    bound = await bind_citizen(client, tokens["access_token"], "王小明", "11010519491231002X")
     assert bound.status == 200
     _, after = await client.get("/api/v1/me", headers=bearer(tokens["access_token"]))
     assert after.json["bound"] is True

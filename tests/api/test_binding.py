@@ -1,5 +1,7 @@
-"""Real-name binding: GB 11643 validation, one ID number per account and one account per ID
-number, encrypted storage, masking in every response, and the audit trail."""
+"""Real-name binding: only on a proof of identity (face verification redeemed server-side, or
+a clerk's check of the ID card), GB 11643 validation, one ID number per account and one account
+per ID number, encrypted storage, masking in every response, and the audit trail. Reclaiming an
+identity bound by someone else is in tests/api/test_reclaim.py."""
 
 from __future__ import annotations
 
@@ -11,19 +13,24 @@ from tortoise.connection import get_connection
 from backend.audit.models import AuditEntry
 from backend.audit.sealer import seal_all
 from backend.audit.service import verify_chain
-from backend.identity.models import Account, Person
+from backend.identity.models import Account, Person, ProofMethod, RealNameProof, Role
 from backend.identity.persons import find_or_create_person
 from tests.api.test_auth import assert_error, get_me
 from tests.factories import (
+    Login,
     bearer,
     bind_citizen,
     id_number_for,
     login_citizen,
     login_staff,
+    make_staff,
     make_staff_with_password,
+    make_station_tree,
 )
 
 BINDING = "/api/v1/me/binding"
+START = "/api/v1/me/verification"
+STATION_BINDING = "/api/v1/station/real-name-bindings"
 ID = id_number_for("330106", "19900101", "123")
 PHONE = "13812345678"
 
@@ -106,19 +113,6 @@ async def test_second_binding_of_an_account_is_refused(client, c):
     assert await Person.all().count() == 1
 
 
-async def test_id_number_bound_to_another_account_is_refused(client, c):
-    first = await login_citizen(client, c, "first")
-    assert (await bind_citizen(client, first["access_token"], "张三", ID)).status == 200
-    second = await login_citizen(client, c, "second")
-    resp = await bind_citizen(client, second["access_token"], "张三", ID, PHONE)
-    error = assert_error(resp, 409, "ID_NUMBER_BOUND_ELSEWHERE")
-    assert "已绑定其他账户" in error["message"]
-    assert ID not in resp.text
-    assert (await get_me(client, second["access_token"])).json["bound"] is False
-    person = await Person.get()
-    assert person.phone_enc is None  # the refused request left the person untouched
-
-
 async def test_a_different_name_for_a_known_id_number_is_refused(client, c):
     await find_or_create_person(c, "张三", ID)
     tokens = await login_citizen(client, c)
@@ -156,19 +150,22 @@ async def test_id_number_and_phone_are_encrypted_at_rest(client, c):
 async def test_bad_json_and_wrong_types_change_nothing(client, c):
     tokens = await login_citizen(client, c)
     headers = bearer(tokens["access_token"]) | {"content-type": "application/json"}
-    _, resp = await client.post(BINDING, content='{"name": "张三", '.encode(), headers=headers)
-    assert_error(resp, 422, "MALFORMED_JSON")
+    for path in (START, BINDING):
+        _, resp = await client.post(path, content='{"name": "张三", '.encode(), headers=headers)
+        assert_error(resp, 422, "MALFORMED_JSON")
 
-    for payload in (
-        {"name": "张三", "id_number": 330106199001011234},
-        {"name": ["张三"], "id_number": ID},
-        {"name": "张三", "id_number": ID, "phone": 13812345678},
-        {"name": "张三", "id_number": ID, "person_id": 1},
-        {"name": "张三"},
-        {"id_number": ID},
-        {},
+    for path, payload in (
+        (START, {"name": "张三", "id_number": 330106199001011234}),
+        (START, {"name": ["张三"], "id_number": ID}),
+        (START, {"name": "张三", "id_number": ID, "person_id": 1}),
+        (START, {"name": "张三"}),
+        (START, {"id_number": ID}),
+        (START, {}),
+        (BINDING, {"verify_id": 5}),
+        (BINDING, {"verify_id": "x", "phone": 13812345678}),
+        (BINDING, {}),
     ):
-        _, resp = await client.post(BINDING, json=payload, headers=bearer(tokens["access_token"]))
+        _, resp = await client.post(path, json=payload, headers=bearer(tokens["access_token"]))
         error = assert_error(resp, 422, "VALIDATION_FAILED")
         assert error["details"]["fields"], payload
     assert await Person.all().count() == 0
@@ -176,7 +173,7 @@ async def test_bad_json_and_wrong_types_change_nothing(client, c):
 
 
 async def test_binding_needs_a_citizen_login(client, c):
-    _, resp = await client.post(BINDING, json={"name": "张三", "id_number": ID})
+    _, resp = await client.post(START, json={"name": "张三", "id_number": ID})
     assert_error(resp, 401)
     await make_staff_with_password(c, "staff01")
     staff = await login_staff(client)
@@ -221,3 +218,128 @@ async def test_login_and_binding_are_audited_in_an_intact_chain(client, c):
     report = await verify_chain(c)
     assert report.ok, report.describe()
     assert report.checked == await AuditEntry.all().count()
+
+
+# ---------------------------------------------------------------------------- proof of identity
+
+
+async def test_name_and_number_alone_no_longer_bind(client, c):
+    # The attack as reported: a stranger who knows a child's name and ID number binds it.
+    child_id = id_number_for("330106", "20160606", "321")
+    stranger = await login_citizen(client, c, "stranger")
+    _, resp = await client.post(
+        BINDING,
+        json={"name": "张小宝", "id_number": child_id},
+        headers=bearer(stranger["access_token"]),
+    )
+    assert_error(resp, 422, "VALIDATION_FAILED")
+    # With the face check: the stranger's face is not the child's, so WeChat does not confirm it.
+    resp = await bind_citizen(client, stranger["access_token"], "张小宝", child_id, outcome="fail")
+    error = assert_error(resp, 422, "IDENTITY_NOT_VERIFIED")
+    assert "人脸核身未通过" in error["message"]
+    assert (await get_me(client, stranger["access_token"])).json["bound"] is False
+    assert not await Account.filter(person_id__isnull=False).exists()
+    assert await AuditEntry.filter(action="identity.face_verification_refused").count() == 1
+
+
+async def test_a_check_made_for_a_different_person_is_refused(client, c):
+    tokens = await login_citizen(client, c)
+    resp = await bind_citizen(client, tokens["access_token"], "张三", ID, outcome="other_person")
+    assert_error(resp, 422, "IDENTITY_NOT_VERIFIED")
+    assert (await get_me(client, tokens["access_token"])).json["bound"] is False
+
+
+async def start(client, token: str, name: str = "张三", id_number: str = ID) -> str:
+    _, resp = await client.post(
+        START, json={"name": name, "id_number": id_number}, headers=bearer(token)
+    )
+    assert resp.status == 201, resp.json
+    assert resp.json["expires_in"] == 3600
+    return resp.json["verify_id"]
+
+
+async def face(client, verify_id: str, outcome: str = "pass") -> None:
+    _, resp = await client.post(
+        "/api/v1/dev/face-verify", json={"verify_id": verify_id, "outcome": outcome}
+    )
+    assert resp.status == 200
+
+
+async def test_a_verify_id_is_the_starting_accounts_and_is_redeemed_once(client, c):
+    owner = await login_citizen(client, c, "owner")
+    verify_id = await start(client, owner["access_token"])
+    await face(client, verify_id)
+    thief = await login_citizen(client, c, "thief")
+    _, resp = await client.post(
+        BINDING, json={"verify_id": verify_id}, headers=bearer(thief["access_token"])
+    )
+    assert_error(resp, 404, "VERIFICATION_NOT_FOUND")
+    _, resp = await client.post(
+        BINDING, json={"verify_id": verify_id}, headers=bearer(owner["access_token"])
+    )
+    assert resp.status == 200 and resp.json["bound"] is True
+    # Spent, and the account is bound now.
+    _, resp = await client.post(
+        BINDING, json={"verify_id": verify_id}, headers=bearer(owner["access_token"])
+    )
+    assert_error(resp, 409, "ALREADY_BOUND")
+
+
+async def test_an_unfinished_or_expired_face_check_does_not_bind(client, c, clock):
+    tokens = await login_citizen(client, c)
+    verify_id = await start(client, tokens["access_token"])
+    _, resp = await client.post(
+        BINDING, json={"verify_id": verify_id}, headers=bearer(tokens["access_token"])
+    )
+    assert_error(resp, 422, "IDENTITY_NOT_VERIFIED")  # the face check never ran
+    verify_id = await start(client, tokens["access_token"])
+    await face(client, verify_id)
+    clock.advance(seconds=3601)
+    fresh = Login(await Account.get(), "")
+    await fresh.relogin(c)  # the access token expired with the hour too
+    _, resp = await client.post(BINDING, json={"verify_id": verify_id}, headers=fresh.headers)
+    assert_error(resp, 409, "VERIFICATION_EXPIRED")
+    assert (await get_me(client, fresh.token)).json["bound"] is False
+
+
+async def test_binding_at_a_station_records_clerk_station_and_time(client, c):
+    tree = await make_station_tree(c)
+    clerk = await make_staff(c, Role.STATION_STAFF, "clerk", station=tree["village_a"])
+    tokens = await login_citizen(client, c)
+    _, resp = await client.post(
+        "/api/v1/me/binding/station-code", headers=bearer(tokens["access_token"])
+    )
+    assert resp.status == 200
+    code = resp.json["code"]
+    body = {"code": code, "name": "张三", "id_number": ID, "id_card_checked": False}
+    _, resp = await client.post(STATION_BINDING, json=body, headers=clerk.headers)
+    assert_error(resp, 422, "ID_CARD_NOT_CHECKED")
+    body["id_card_checked"] = True
+    _, resp = await client.post(STATION_BINDING, json=body, headers=clerk.headers)
+    assert resp.status == 201, resp.json
+    assert resp.json["station_id"] == tree["village_a"].id
+    assert resp.json["clerk_id"] == clerk.account.id
+    assert resp.json["person"]["id_number"] == masked(ID)
+    assert (await get_me(client, tokens["access_token"])).json["bound"] is True
+    proof = await RealNameProof.get()
+    assert proof.method is ProofMethod.STATION
+    assert proof.clerk_id == clerk.account.id  # type: ignore[attr-defined]
+    assert proof.station_id == tree["village_a"].id  # type: ignore[attr-defined]
+    assert proof.created_at == c.clock.now()
+    entry = await AuditEntry.get(action="identity.real_name_bound")
+    assert entry.actor_id == clerk.account.id and entry.data["method"] == "station"
+    # The code is single-use.
+    _, resp = await client.post(STATION_BINDING, json=body, headers=clerk.headers)
+    assert_error(resp, 404, "BINDING_CODE_INVALID")
+
+
+async def test_only_station_clerks_bind_at_a_station(client, c):
+    supervisor = await make_staff(c, Role.SUPERVISOR, "sup")
+    tokens = await login_citizen(client, c)
+    _, resp = await client.post(
+        "/api/v1/me/binding/station-code", headers=bearer(tokens["access_token"])
+    )
+    body = {"code": resp.json["code"], "name": "张三", "id_number": ID, "id_card_checked": True}
+    _, resp = await client.post(STATION_BINDING, json=body, headers=supervisor.headers)
+    assert_error(resp, 403)
+    assert (await get_me(client, tokens["access_token"])).json["bound"] is False

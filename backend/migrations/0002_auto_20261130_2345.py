@@ -1,0 +1,94 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from backend.claims.models import DisbursementStatus
+from backend.identity.models import ProofMethod, VerificationStatus
+from json import dumps, loads
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0001_initial')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='IdentityAlert',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('kind', fields.CharField(max_length=32)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='identity_alerts', on_delete=OnDelete.CASCADE)),
+                ('previous_account', fields.ForeignKeyField('models.Account', source_field='previous_account_id', null=True, db_constraint=True, to_field='id', related_name='identity_alerts_lost', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='identity_alerts_won', on_delete=OnDelete.CASCADE)),
+                ('details', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('acknowledged_by', fields.ForeignKeyField('models.Account', source_field='acknowledged_by_id', null=True, db_constraint=True, to_field='id', related_name='identity_alerts_acknowledged', on_delete=OnDelete.CASCADE)),
+                ('acknowledged_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'identity_alert', 'app': 'models', 'pk_attr': 'id', 'table_description': 'For supervision staff: an identity was reclaimed from another account (and what was'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='IdentityVerification',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='identity_verifications', on_delete=OnDelete.CASCADE)),
+                ('out_seq_no', fields.CharField(unique=True, max_length=32)),
+                ('verify_id', fields.CharField(unique=True, max_length=256)),
+                ('name', fields.CharField(max_length=50)),
+                ('id_number_enc', fields.CharField(max_length=200)),
+                ('status', fields.CharEnumField(description='PENDING: pending\nPASSED: passed\nREFUSED: refused', enum_type=VerificationStatus, max_length=10)),
+                ('verify_ret', fields.IntField(null=True)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'identity_verification', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One face verification (人脸核身) started by a citizen for a name and ID number; the'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='RealNameProof',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='real_name_proofs', on_delete=OnDelete.CASCADE)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='real_name_proofs', on_delete=OnDelete.CASCADE)),
+                ('method', fields.CharEnumField(description='FACE: face\nSTATION: station', enum_type=ProofMethod, max_length=10)),
+                ('verification', fields.ForeignKeyField('models.IdentityVerification', source_field='verification_id', null=True, db_constraint=True, to_field='id', related_name='proofs', on_delete=OnDelete.CASCADE)),
+                ('clerk', fields.ForeignKeyField('models.Account', source_field='clerk_id', null=True, db_constraint=True, to_field='id', related_name='witnessed_proofs', on_delete=OnDelete.RESTRICT)),
+                ('station', fields.ForeignKeyField('models.Station', source_field='station_id', null=True, db_constraint=True, to_field='id', related_name='real_name_proofs', on_delete=OnDelete.RESTRICT)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('ended_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('ended_reason', fields.CharField(null=True, max_length=32)),
+            ],
+            options={'table': 'real_name_proof', 'app': 'models', 'pk_attr': 'id', 'table_description': "How an account's real-name binding was proven; ``ended_at`` once it no longer holds"},
+            bases=['Model'],
+        ),
+        ops.RemoveField(model_name='Account', name='failed_logins'),
+        ops.RemoveField(model_name='Account', name='locked_until'),
+        ops.AddField(
+            model_name='Claim',
+            name='payout_frozen_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AlterField(
+            model_name='Disbursement',
+            name='status',
+            field=fields.CharEnumField(description='SCHEDULED: scheduled\nPAID: paid\nCANCELLED: cancelled\nFROZEN: frozen', enum_type=DisbursementStatus, max_length=10),
+        ),
+        ops.AlterModelOptions(
+            name='InboxMessage',
+            options={'table': 'inbox_message', 'app': 'models', 'indexes': [Index(fields=['person_id', 'created_at'])], 'pk_attr': 'id', 'table_description': 'A message to a citizen (the applicant): one per step of their case. A message about the'},
+        ),
+        ops.AlterField(
+            model_name='InboxMessage',
+            name='person',
+            field=fields.ForeignKeyField('models.Person', source_field='person_id', null=True, db_constraint=True, to_field='id', related_name='inbox', on_delete=OnDelete.CASCADE),
+        ),
+        ops.AddField(
+            model_name='InboxMessage',
+            name='account',
+            field=fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_constraint=True, to_field='id', related_name='inbox', on_delete=OnDelete.CASCADE),
+        ),
+    ]
