@@ -16,18 +16,15 @@ from sanic.response import HTTPResponse, json, raw
 
 from backend.claims import assessment, service
 from backend.claims.checks import InvoiceValues
-from backend.claims.uploads import FileTooLarge
 from backend.clock import local_today
 from backend.errors import InvalidInput
 from backend.identity.models import Role
 from config.policy import ItemClass
 from handlers.idempotency import idempotent
-from handlers.request import body, container, parse_query, principal, requires
+from handlers.request import body, container, parse_query, principal, requires, uploaded_file
 from handlers.schemas import Strict
 
 bp = Blueprint("claims")
-
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 class NewClaimIn(Strict):
@@ -111,23 +108,11 @@ async def get_claim(request: Request, claim_id: int) -> HTTPResponse:
     return json(await service.claim_view(c, claim))
 
 
-def _upload_bytes(request: Request) -> bytes:
-    limit = container(request).settings.upload_max_bytes
-    if len(request.body or b"") > limit + MULTIPART_OVERHEAD:
-        raise FileTooLarge(max_bytes=limit)
-    part = request.files.get("file") if request.files else None
-    if part is None:
-        raise InvalidInput(
-            "请以 multipart/form-data 格式上传，文件字段名为 file", code="FILE_REQUIRED"
-        )
-    return part.body
-
-
 @bp.post("/claims/<claim_id:int>/invoices")
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 async def upload_invoice(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
-    inv = await service.add_invoice(c, principal(request), claim_id, _upload_bytes(request))
+    inv = await service.add_invoice(c, principal(request), claim_id, uploaded_file(request))
     claim = await service.load_claim(c, principal(request), claim_id)
     view = await service.claim_view(c, claim)
     return json({"invoice_id": inv.id, "claim": view}, status=201)

@@ -10,13 +10,20 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.audit.service import record
 from backend.clock import local_today
-from backend.enrollment import service
+from backend.enrollment import categories, service
+from backend.enrollment.models import ChangeStatus
 from backend.identity.models import Role
-from backend.identity.persons import find_or_create_person, person_view
 from handlers.idempotency import idempotent
-from handlers.request import body, container, parse_query, principal, requires
+from handlers.request import (
+    body,
+    container,
+    parse_form,
+    parse_query,
+    principal,
+    requires,
+    uploaded_file,
+)
 
 bp = Blueprint("enrollment", url_prefix="/enrollment")
 
@@ -28,12 +35,25 @@ class YearQuery(BaseModel):
     year: int | None = Field(default=None, ge=2000, le=2100, description="保险年度，默认今年")
 
 
-class SetCategory(BaseModel):
+class CategoryProposal(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    category: str | None = Field(max_length=32, description="资助参保类别代码；null 表示终止")
+    category: str | None = Field(
+        default=None, max_length=32, description="资助参保类别代码；不填表示终止现有类别"
+    )
     valid_from: date
     valid_to: date | None = None
+    evidence_number: str = Field(min_length=1, max_length=64, description="认定文件编号")
     note: str = Field(default="", max_length=200)
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    note: str = Field(default="", max_length=200, description="审核意见")
+
+
+class ChangeQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: ChangeStatus | None = None
 
 
 class RegisterPerson(BaseModel):
@@ -63,21 +83,56 @@ async def person_status(request: Request, person_id: int) -> HTTPResponse:
     return json(await service.status_for(c, principal(request), person_id, _year(request)))
 
 
-@bp.put("/persons/<person_id:int>/category")
-@openapi.summary("登记资助参保类别（特困人员、低保对象等）")
+@bp.post("/persons/<person_id:int>/category-changes")
+@openapi.summary(
+    "提出资助参保类别变更（multipart：认定文件编号等字段 + 认定文件扫描件 evidence），"
+    "须另一名工作人员审核后生效"
+)
 @requires(*STAFF)
-@body(SetCategory)
-async def set_category(request: Request, person_id: int, body: SetCategory) -> HTTPResponse:
-    view = await service.set_category(
+async def propose_category(request: Request, person_id: int) -> HTTPResponse:
+    form = parse_form(request, CategoryProposal)
+    view = await categories.propose(
         container(request),
         principal(request),
         person_id,
-        category=body.category,
-        valid_from=body.valid_from,
-        valid_to=body.valid_to,
-        note=body.note,
+        category=form.category or None,
+        valid_from=form.valid_from,
+        valid_to=form.valid_to,
+        evidence_number=form.evidence_number,
+        evidence=uploaded_file(request, "evidence"),
+        note=form.note,
+    )
+    return json(view, status=201)
+
+
+@bp.post("/category-changes/<change_id:int>/approve")
+@openapi.summary("审核通过资助参保类别变更（须为提出人以外的工作人员），随即生效")
+@requires(*STAFF)
+@body(Decision)
+async def approve_category(request: Request, change_id: int, body: Decision) -> HTTPResponse:
+    view = await categories.decide(
+        container(request), principal(request), change_id, approve=True, note=body.note
     )
     return json(view)
+
+
+@bp.post("/category-changes/<change_id:int>/reject")
+@openapi.summary("驳回资助参保类别变更")
+@requires(*STAFF)
+@body(Decision)
+async def reject_category(request: Request, change_id: int, body: Decision) -> HTTPResponse:
+    view = await categories.decide(
+        container(request), principal(request), change_id, approve=False, note=body.note
+    )
+    return json(view)
+
+
+@bp.get("/category-changes")
+@openapi.summary("监管：资助参保类别变更记录")
+@requires(Role.SUPERVISOR, Role.ADMIN)
+async def list_category_changes(request: Request) -> HTTPResponse:
+    query = parse_query(request, ChangeQuery)
+    return json(await categories.list_changes(container(request), principal(request), query.status))
 
 
 @bp.post("/persons")
@@ -86,13 +141,7 @@ async def set_category(request: Request, person_id: int, body: SetCategory) -> H
 @idempotent
 @body(RegisterPerson)
 async def register_person(request: Request, body: RegisterPerson) -> HTTPResponse:
-    c = container(request)
-    person = await find_or_create_person(c, body.name, body.id_number)
-    await record(
-        c,
-        actor=principal(request),
-        action="enrollment.person.register",
-        subject_type="person",
-        subject_id=person.id,
+    view = await service.register_person(
+        container(request), principal(request), body.name, body.id_number
     )
-    return json(person_view(c, person), status=201)
+    return json(view, status=201)

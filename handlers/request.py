@@ -12,6 +12,7 @@ from sanic.exceptions import BadRequest
 from sanic_ext.extensions.openapi import openapi
 from sanic_ext.extensions.openapi.builders import OperationStore
 
+from backend.claims.uploads import FileTooLarge
 from backend.container import Container
 from backend.errors import Forbidden, InvalidInput, Unauthorized
 from backend.identity.models import Role
@@ -62,12 +63,17 @@ def parse_json(request: Request, model: type[M]) -> M:
         raise InvalidInput(**_validation_details(exc)) from exc
 
 
-def parse_query(request: Request, model: type[M]) -> M:
-    raw = {k: v[0] if len(v) == 1 else v for k, v in request.args.items()}
+def _fields(model: type[M], fields: Any) -> M:
+    """Query-string or form fields (lists of strings) validated against ``model``."""
+    raw = {k: v[0] if len(v) == 1 else v for k, v in (fields or {}).items()}
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise InvalidInput(**_validation_details(exc)) from exc
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    return _fields(model, request.args)
 
 
 def body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
@@ -110,3 +116,25 @@ def requires(*roles: Role) -> Callable[[Handler], Handler]:
 
 def principal(request: Request) -> Principal:
     return request.ctx.principal
+
+
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def uploaded_file(request: Request, field: str = "file") -> bytes:
+    """The bytes of one multipart file field, within the upload limit (checked again, by
+    content, in the domain)."""
+    limit = container(request).settings.upload_max_bytes
+    if len(request.body or b"") > limit + MULTIPART_OVERHEAD:
+        raise FileTooLarge(max_bytes=limit)
+    part = request.files.get(field) if request.files else None
+    if part is None:
+        raise InvalidInput(
+            f"请以 multipart/form-data 格式上传，文件字段名为 {field}", code="FILE_REQUIRED"
+        )
+    return part.body
+
+
+def parse_form(request: Request, model: type[M]) -> M:
+    """The text fields of a multipart form, validated like a JSON body."""
+    return _fields(model, request.form)

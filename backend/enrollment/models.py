@@ -57,3 +57,36 @@ class PersonCategory(Model):
 
     class Meta:
         table = "person_category"
+
+
+class ChangeStatus(StrEnum):
+    PENDING = "pending"  # proposed with evidence, waiting for a second person
+    APPROVED = "approved"  # in force (a PersonCategory row was written)
+    REJECTED = "rejected"
+
+
+class CategoryChange(Model):
+    """A proposed change of a person's subsidy category: evidence (the civil-affairs document's
+    number and an uploaded scan) and a second approval by a different person before it counts."""
+
+    id = fields.BigIntField(primary_key=True)
+    person = fields.ForeignKeyField("models.Person", related_name="category_changes")
+    category = fields.CharField(max_length=32, null=True)  # null: end the current category
+    valid_from = fields.DateField()
+    valid_to = fields.DateField(null=True)
+    evidence_number = fields.CharField(max_length=64)
+    evidence_key = fields.CharField(max_length=200)
+    evidence_type = fields.CharField(max_length=40)
+    evidence_sha256 = fields.CharField(max_length=64)
+    note = fields.CharField(max_length=200, default="")
+    status = fields.CharEnumField(ChangeStatus, max_length=10)
+    proposed_by = fields.ForeignKeyField("models.Account", related_name="category_proposals")
+    proposed_at = fields.DatetimeField()
+    decided_by = fields.ForeignKeyField(
+        "models.Account", related_name="category_decisions", null=True
+    )
+    decided_at = fields.DatetimeField(null=True)
+    decision_note = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "category_change"

@@ -6,8 +6,9 @@
 - Enrolling (creating an order) is allowed inside the year's collection period (集中征缴期);
   outside it only a newborn within ``newborn_days`` of birth may enrol, for the current year.
 - A citizen acts for themself and for family members whose consent is granted (or who are
-  minors); station staff act for anyone, recorded as the agent in the audit log. A person the
-  caller may not act for is reported exactly like a missing one (404).
+  minors); station staff act for the persons in their station's scope
+  (``backend/stations/scope.py``), supervisors and admins for anyone, recorded as the agent in
+  the audit log. A person the caller may not act for is reported exactly like a missing one.
 - Status per person and year: not enrolled, pending payment, enrolled, or lapsed (enrolled the
   year before, not this year, and this year's collection period is over).
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -27,9 +28,11 @@ from backend.clock import local_today
 from backend.container import Container
 from backend.enrollment.models import Enrollment, EnrollmentStatus, PersonCategory
 from backend.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from backend.identity.idcard import parse_id_number
 from backend.identity.models import Account, Person, Role
-from backend.identity.persons import person_view
+from backend.identity.persons import find_or_create_person, find_person, person_view
 from backend.identity.principal import Principal
+from backend.stations.scope import check_staff_scope
 from config.policy import PolicyError, PremiumPolicy
 
 STAFF_ROLES = (Role.STATION_STAFF, Role.SUPERVISOR, Role.ADMIN)
@@ -192,6 +195,7 @@ async def persons_for(c: Container, principal: Principal, person_ids: list[int])
     elif principal.role in STAFF_ROLES:
         if len(persons) != len(unique_ids):
             raise missing
+        await check_staff_scope(principal, unique_ids)
     else:
         raise Forbidden()
     return [persons[pid] for pid in unique_ids]
@@ -315,58 +319,37 @@ async def status_for(
     return await person_status(c, person, year)
 
 
-async def set_category(
-    c: Container,
-    principal: Principal,
-    person_id: int,
-    *,
-    category: str | None,
-    valid_from: date,
-    valid_to: date | None,
-    note: str = "",
+async def register_person(
+    c: Container, principal: Principal, name: str, id_number: str
 ) -> dict[str, Any]:
-    """Record a person's subsidy category (staff, from civil-affairs confirmation). ``None``
-    ends the current category from ``valid_from`` on."""
+    """Staff register a person not yet on record (帮办代办); a clerk's station becomes the
+    person's registration station, so its clerks may act for them. A person already on record
+    is only answered to staff who may act for them: registering cannot widen a clerk's scope."""
     if principal.role not in STAFF_ROLES:
         raise Forbidden()
-    person = await Person.get_or_none(id=person_id)
-    if person is None:
-        raise NotFound("未找到该参保人员", code="PERSON_NOT_FOUND")
-    policy = c.policies.premium.at(local_today(c.clock))
-    known = set(policy.subsidies)
-    for version in c.policies.premium.versions:
-        known |= set(version.subsidies)
-    if category is not None and category not in known:
-        raise InvalidInput(
-            "未知的资助参保类别", code="UNKNOWN_SUBSIDY_CATEGORY", known=sorted(known)
-        )
-    if valid_to is not None and valid_to < valid_from:
-        raise InvalidInput("结束日期早于开始日期", code="DATE_RANGE_INVALID")
-    async with in_transaction():
-        if category is None:
-            await PersonCategory.filter(
-                person_id=person.id, valid_from__lt=valid_from, valid_to__isnull=True
-            ).update(valid_to=valid_from - timedelta(days=1))
-        else:
-            await PersonCategory.create(
-                person=person,
-                category=category,
-                valid_from=valid_from,
-                valid_to=valid_to,
-                recorded_by_id=principal.account_id,
-                note=note[:200],
+    idn = parse_id_number(id_number, local_today(c.clock))
+    existing = await find_person(c, idn.value)
+    if existing is not None:
+        try:
+            await check_staff_scope(principal, [existing.id])
+        except NotFound:
+            raise Conflict(
+                "该人员已登记。为其办理业务，须当面核验身份证并登记其签字授权书",
+                code="PERSON_ALREADY_REGISTERED",
+            ) from None
+        person = existing
+    else:
+        person = await find_or_create_person(c, name, idn.value)
+        if principal.role is Role.STATION_STAFF and principal.station_id is not None:
+            await Person.filter(id=person.id, home_station_id=None).update(
+                home_station_id=principal.station_id
             )
-        await record(
-            c,
-            actor=principal,
-            action="enrollment.category.set",
-            subject_type="person",
-            subject_id=person.id,
-            data={
-                "category": category,
-                "valid_from": valid_from.isoformat(),
-                "valid_to": valid_to.isoformat() if valid_to else None,
-            },
-        )
-    current = await category_of(person.id, local_today(c.clock))
-    return {"person_id": person.id, "category": current}
+    await record(
+        c,
+        actor=principal,
+        action="enrollment.person.register",
+        subject_type="person",
+        subject_id=person.id,
+        data={"new": existing is None, "station_id": principal.station_id},
+    )
+    return person_view(c, person)

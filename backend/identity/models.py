@@ -34,6 +34,10 @@ class Person(Model):
     address_enc = fields.CharField(max_length=400, null=True)
     payout_bank_name = fields.CharField(max_length=60, null=True)
     payout_account_enc = fields.CharField(max_length=200, null=True)
+    # The station whose clerk first registered the person (staff scope, backend/stations/scope)
+    home_station = fields.ForeignKeyField(
+        "models.Station", related_name="registered_persons", null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

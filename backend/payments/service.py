@@ -46,6 +46,7 @@ from backend.payments.models import (
 )
 from backend.payments.receipts import issue_receipt
 from backend.payments.runtime import runtime
+from backend.stations.scope import ALL_STATIONS
 
 log = logging.getLogger("yibao.payments")
 
@@ -140,9 +141,13 @@ async def _payer(principal: Principal) -> tuple[str, str | None, int | None]:
 
 
 async def _visible(principal: Principal, order: PaymentOrder) -> bool:
+    """The citizen who made it; the clerks of the station where it was made; supervisors and
+    admins. Anyone else gets the same 404 as for a missing order."""
     if principal.role is Role.CITIZEN:
         return order.created_by_id == principal.account_id  # type: ignore[attr-defined]
-    return principal.role in enrollment.STAFF_ROLES
+    if principal.role is Role.STATION_STAFF:
+        return principal.station_id is not None and order.station_id == principal.station_id
+    return principal.role in ALL_STATIONS
 
 
 async def _existing_for_key(principal: Principal, key: str) -> PaymentOrder | None:

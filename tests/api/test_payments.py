@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from backend.audit.models import AuditEntry
 from backend.enrollment.models import Enrollment, EnrollmentStatus, PersonCategory
-from backend.identity.models import Role
+from backend.identity.models import Person, Role
 from backend.identity.persons import find_or_create_person
 from backend.payments.models import (
     OrderStatus,
@@ -17,7 +17,8 @@ from backend.payments.models import (
     RefundStatus,
 )
 from backend.payments.service import expire_orders
-from tests.factories import make_citizen, make_id_number, make_staff
+from tests.api.test_categories import approve_category, evidence_file, propose_category
+from tests.factories import make_citizen, make_id_number, make_staff, make_station_tree
 from tests.payments_kit import (
     IN_PERIOD,
     NOTIFY_URL,
@@ -310,20 +311,17 @@ async def test_collection_period_and_newborn_exception(c, client, paysim):
 async def test_subsidy_categories_set_the_premium(c, client, paysim):
     at(c, IN_PERIOD)
     me, ids = await family_citizen(c)
-    staff = await make_staff(c, Role.STATION_STAFF, "clerk")
-    # 低保对象: partly subsidised (280 元 of 400 元)
-    _, resp = await client.put(
-        f"/api/v1/enrollment/persons/{ids[1]}/category",
-        json={"category": "dibao", "valid_from": "2025-01-01"},
-        headers=staff.headers,
-    )
-    assert resp.status == 200 and resp.json["category"] == "dibao"
+    # 低保对象: partly subsidised (280 元 of 400 元), with evidence and a second person
+    change = await propose_category(client, await make_staff(c, Role.SUPERVISOR, "a"), ids[1])
+    approved = await approve_category(client, await make_staff(c, Role.SUPERVISOR, "b"), change)
+    assert approved["current_category"] == "dibao"
     # 特困人员: fully subsidised, enrolled without payment
     await PersonCategory.create(person_id=ids[2], category="tekun", valid_from=date(2024, 1, 1))
-    # a citizen cannot set categories
-    _, resp = await client.put(
-        f"/api/v1/enrollment/persons/{ids[0]}/category",
-        json={"category": "tekun", "valid_from": "2025-01-01"},
+    # a citizen cannot propose categories
+    _, resp = await client.post(
+        f"/api/v1/enrollment/persons/{ids[0]}/category-changes",
+        data={"category": "tekun", "valid_from": "2025-01-01", "evidence_number": "X"},
+        files=evidence_file(),
         headers=me.headers,
     )
     assert resp.status == 403
@@ -345,7 +343,8 @@ async def test_subsidy_categories_set_the_premium(c, client, paysim):
 
 async def test_station_staff_enrolls_on_behalf_with_native_pay(c, client, paysim):
     at(c, IN_PERIOD)
-    staff = await make_staff(c, Role.STATION_STAFF, "clerk2")
+    tree = await make_station_tree(c)
+    staff = await make_staff(c, Role.STATION_STAFF, "clerk2", station=tree["village_a"])
     _, resp = await client.post(
         "/api/v1/enrollment/persons",
         json={"name": "周八", "id_number": make_id_number(date(1950, 7, 7))},
@@ -505,7 +504,8 @@ async def test_refund_retry_reuses_the_refund_number(c, client, paysim):
 async def test_reconciliation_reports_missing_extra_and_mismatched(c, client, paysim):
     at(c, IN_PERIOD)
     me, ids = await family_citizen(c)
-    staff = await make_staff(c, Role.STATION_STAFF, "clerk3")
+    tree = await make_station_tree(c)
+    staff = await make_staff(c, Role.STATION_STAFF, "clerk3", station=tree["village_a"])
     a = (await _order(client, me, ids[:1], key="a")).json
     b = (await _order(client, me, ids[1:2], key="b")).json
     x = (await _order(client, me, ids[2:], key="x")).json
@@ -515,6 +515,7 @@ async def test_reconciliation_reports_missing_extra_and_mismatched(c, client, pa
     # mismatched: our record of b says another amount; missing: a paid order WeChat never saw
     await PaymentOrder.filter(id=b["id"]).update(total_fen=39999)
     pid = (await find_or_create_person(c, "吴九", make_id_number(date(1960, 1, 1)))).id
+    await Person.filter(id=pid).update(home_station_id=tree["village_a"].id)  # registered there
     ghost = (await _order(client, staff, [pid], key="g")).json
     await PaymentOrder.filter(id=ghost["id"]).update(
         status=OrderStatus.PAID, paid_at=c.clock.now(), transaction_id="42000000ghost"

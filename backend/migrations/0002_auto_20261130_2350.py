@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from backend.claims.models import DisbursementStatus
+from backend.enrollment.models import ChangeStatus
 from backend.identity.models import ProofMethod, VerificationStatus
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
@@ -14,6 +15,29 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.CreateModel(
+            name='CategoryChange',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='category_changes', on_delete=OnDelete.CASCADE)),
+                ('category', fields.CharField(null=True, max_length=32)),
+                ('valid_from', fields.DateField()),
+                ('valid_to', fields.DateField(null=True)),
+                ('evidence_number', fields.CharField(max_length=64)),
+                ('evidence_key', fields.CharField(max_length=200)),
+                ('evidence_type', fields.CharField(max_length=40)),
+                ('evidence_sha256', fields.CharField(max_length=64)),
+                ('note', fields.CharField(default='', max_length=200)),
+                ('status', fields.CharEnumField(description='PENDING: pending\nAPPROVED: approved\nREJECTED: rejected', enum_type=ChangeStatus, max_length=10)),
+                ('proposed_by', fields.ForeignKeyField('models.Account', source_field='proposed_by_id', db_constraint=True, to_field='id', related_name='category_proposals', on_delete=OnDelete.CASCADE)),
+                ('proposed_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('decided_by', fields.ForeignKeyField('models.Account', source_field='decided_by_id', null=True, db_constraint=True, to_field='id', related_name='category_decisions', on_delete=OnDelete.CASCADE)),
+                ('decided_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('decision_note', fields.CharField(default='', max_length=200)),
+            ],
+            options={'table': 'category_change', 'app': 'models', 'pk_attr': 'id', 'table_description': "A proposed change of a person's subsidy category: evidence (the civil-affairs document's"},
+            bases=['Model'],
+        ),
         ops.CreateModel(
             name='IdentityAlert',
             fields=[
@@ -90,5 +114,10 @@ class Migration(migrations.Migration):
             model_name='InboxMessage',
             name='account',
             field=fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_constraint=True, to_field='id', related_name='inbox', on_delete=OnDelete.CASCADE),
+        ),
+        ops.AddField(
+            model_name='Person',
+            name='home_station',
+            field=fields.ForeignKeyField('models.Station', source_field='home_station_id', null=True, db_constraint=True, to_field='id', related_name='registered_persons', on_delete=OnDelete.RESTRICT),
         ),
     ]
