@@ -12,8 +12,11 @@ All names and ID numbers are fictitious; the ID numbers are merely well-formed (
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date
+
+from PIL import Image, ImageDraw
 
 from backend.audit import service as audit
 from backend.clock import local_today
@@ -209,6 +212,18 @@ async def _families(c: Container, citizens: dict[str, Account]) -> None:
         )
 
 
+def _scanned_form(form_number: str) -> bytes:
+    """A stand-in for the scan of a signed paper form: a page with ruled lines."""
+    page = Image.new("L", (800, 1100), 255)
+    draw = ImageDraw.Draw(page)
+    for y in range(120, 1000, 60):
+        draw.line((80, y, 720, y), fill=160, width=2)
+    draw.text((80, 60), f"SQ {form_number}", fill=0)
+    out = io.BytesIO()
+    page.save(out, format="PNG")
+    return out.getvalue()
+
+
 async def _consent_forms(c: Container, staff: dict[str, Account]) -> None:
     for clerk_name, form_number, grantor, grantee in CONSENT_FORMS:
         clerk = staff[clerk_name]
@@ -226,6 +241,8 @@ async def _consent_forms(c: Container, staff: dict[str, Account]) -> None:
             grantee_id_number=grantee.id_number,
             purpose=assisted.AuthorisationPurpose.FAMILY_CONSENT,
             form_number=form_number,
+            grantor_id_card_checked=True,
+            signed_form=_scanned_form(form_number),
             note="演示数据：本人到服务点签署同意书",
         )
 

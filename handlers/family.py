@@ -10,6 +10,7 @@ from sanic_ext.extensions.openapi import openapi
 from backend.family import service
 from backend.family.models import Relation
 from backend.identity.models import Role
+from backend.stations import assisted
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, requires
 
@@ -82,3 +83,17 @@ async def grant_consent(request: Request, link_id: int) -> HTTPResponse:
 async def decline_consent(request: Request, link_id: int) -> HTTPResponse:
     await service.decline_consent(container(request), principal(request), link_id)
     return empty()
+
+
+@bp.get("/me/authorisations")
+@openapi.summary("我在服务站签署的授权书（可撤回）")
+@requires(Role.CITIZEN)
+async def my_authorisations(request: Request) -> HTTPResponse:
+    return json(await assisted.my_authorisations(container(request), principal(request)))
+
+
+@bp.post("/me/authorisations/<form_id:int>/withdraw")
+@openapi.summary("撤回我在服务站签署的授权（据此建立的家庭成员关系随之解除）")
+@requires(Role.CITIZEN)
+async def withdraw_authorisation(request: Request, form_id: int) -> HTTPResponse:
+    return json(await assisted.withdraw(container(request), principal(request), form_id))

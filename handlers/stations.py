@@ -13,7 +13,15 @@ from backend.identity.models import Role
 from backend.stations import assisted, service
 from backend.stations.assisted import AuthorisationPurpose
 from handlers.idempotency import idempotent
-from handlers.request import body, container, parse_query, principal, requires
+from handlers.request import (
+    body,
+    container,
+    parse_form,
+    parse_query,
+    principal,
+    requires,
+    uploaded_file,
+)
 
 bp = Blueprint("stations")
 
@@ -35,6 +43,9 @@ class RecordAuthorisation(BaseModel):
     purpose: AuthorisationPurpose
     form_number: str = Field(
         min_length=1, max_length=64, pattern=r"^[0-9A-Za-z\-_/]+$", description="授权书编号"
+    )
+    grantor_id_card_checked: bool = Field(
+        description="授权人本人到场，工作人员已当面核验其居民身份证原件"
     )
     note: str = Field(default="", max_length=200)
 
@@ -95,13 +106,19 @@ async def update_items(request: Request, station_id: int, body: UpdateItems) -> 
 
 
 @bp.post("/station/authorisations")
-@openapi.summary("登记已签署的授权书（服务站工作人员）")
+@openapi.summary(
+    "登记授权人本人到场签署的授权书（multipart：字段 + 签字授权书扫描件 signed_form；"
+    "须当面核验授权人身份证）"
+)
 @requires(Role.STATION_STAFF)
 @idempotent
-@body(RecordAuthorisation)
-async def record_authorisation(request: Request, body: RecordAuthorisation) -> HTTPResponse:
+async def record_authorisation(request: Request) -> HTTPResponse:
+    form = parse_form(request, RecordAuthorisation)
     view = await assisted.record_authorisation(
-        container(request), principal(request), **body.model_dump()
+        container(request),
+        principal(request),
+        **form.model_dump(),
+        signed_form=uploaded_file(request, "signed_form"),
     )
     return json(view, status=201)
 

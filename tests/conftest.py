@@ -29,6 +29,7 @@ from backend.container import Container, build_container
 from backend.identity.idp import LocalIdentityProvider
 from backend.infra.kv import MemoryStore, RedisStore
 from config.settings import Settings
+from tests.pii_guard import assert_masked
 from tests.servers import RedisServer, redis_available
 
 CI = os.environ.get("CI", "").lower() == "true"
@@ -182,6 +183,7 @@ class StartedASGIClient(SanicASGITestClient):
             url = f"http://127.0.0.1:1234{url if url.startswith('/') else '/' + url}"
         response = await super(SanicASGITestClient, self).request(method, url, *args, **kwargs)
         response.__class__ = TestingResponse
+        assert_masked(method, url, response.headers.get("content-type", ""), response.content)
         return None, response
 
     async def stop(self) -> None:

@@ -325,3 +325,24 @@ async def terminal_verify(
     raw, headers = signed_json(c, terminal, VOUCHER_VERIFY, {"code": code, "purpose": purpose})
     _, resp = await client.post(VOUCHER_VERIFY, content=raw, headers=headers)
     return resp
+
+
+# --- station authorisation forms ------------------------------------------------------------
+
+AUTHORISATIONS = "/api/v1/station/authorisations"
+
+
+def scanned_form() -> dict[str, tuple[str, bytes, str]]:
+    """The scan of a signed paper form, as the clerk uploads it."""
+    from tests.claim_helpers import test_photo
+
+    return {"signed_form": ("form.jpg", test_photo(11), "image/jpeg")}
+
+
+async def record_form(client, fields: dict, headers: dict, *, card_checked: bool = True):
+    """POST /station/authorisations as a clerk does: the grantor in person (ID card checked)
+    and the signed form scanned. Returns the response."""
+    data = {k: str(v) for k, v in fields.items()}
+    data["grantor_id_card_checked"] = "true" if card_checked else "false"
+    _, resp = await client.post(AUTHORISATIONS, data=data, files=scanned_form(), headers=headers)
+    return resp

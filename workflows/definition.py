@@ -84,6 +84,7 @@ class Delivery(StrEnum):
 
 class FieldType(StrEnum):
     TEXT = "text"
+    ADDRESS = "address"  # free text, but personal data: encrypted at rest, shown masked
     CHOICE = "choice"
     PHONE = "phone"
     BANK_ACCOUNT = "bank_account"
@@ -91,7 +92,7 @@ class FieldType(StrEnum):
     DATE = "date"
 
 
-SENSITIVE_TYPES = frozenset({FieldType.PHONE, FieldType.BANK_ACCOUNT})
+SENSITIVE_TYPES = frozenset({FieldType.PHONE, FieldType.BANK_ACCOUNT, FieldType.ADDRESS})
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _BANK_ACCOUNT = re.compile(r"^\d{12,30}$")
 
@@ -335,7 +336,7 @@ def _clean_value(f: FormField, raw: Any) -> str:
     if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
         raise ValueError(f"{f.label}格式不正确")
     value = str(raw).strip()
-    if f.type is FieldType.TEXT:
+    if f.type in (FieldType.TEXT, FieldType.ADDRESS):
         if len(value) > f.max_length:
             raise ValueError(f"{f.label}不能超过{f.max_length}个字")
         return value

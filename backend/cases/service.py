@@ -52,7 +52,7 @@ from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.identity.models import Account, Person, Role
 from backend.identity.persons import lock_person
 from backend.identity.principal import Principal
-from backend.infra.crypto import mask_bank_account, mask_phone
+from backend.infra.crypto import mask_address, mask_bank_account, mask_phone
 from backend.stations.models import Station
 from config.policy import CaseWorkflowPolicy, Policies, PolicyError
 from workflows import registry as wf_registry
@@ -343,16 +343,20 @@ def full_form(c: Container, case: Case) -> dict[str, Any]:
     return {**(case.form or {}), **secret}
 
 
+_MASKS: dict[FieldType | None, Callable[[str], str]] = {
+    FieldType.PHONE: mask_phone,
+    FieldType.ADDRESS: mask_address,
+    FieldType.BANK_ACCOUNT: mask_bank_account,
+}
+
+
 def masked_form(c: Container, defn: Definition, case: Case) -> dict[str, Any]:
     # Derived facts ("$...", see Definition.derived) are the engine's, not the citizen's.
     out: dict[str, Any] = {k: v for k, v in (case.form or {}).items() if not k.startswith("$")}
     if case.form_secret:
         for name, value in json.loads(c.pii.decrypt(case.form_secret, FORM_FIELD)).items():
             field = defn.field(name)
-            if field is not None and field.type is FieldType.PHONE:
-                out[name] = mask_phone(value)
-            else:
-                out[name] = mask_bank_account(value)
+            out[name] = _MASKS.get(field.type if field else None, mask_bank_account)(value)
     return out
 
 

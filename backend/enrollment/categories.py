@@ -12,16 +12,12 @@ Supervisors and admins see the list of all changes. Every step is audited.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from datetime import date, timedelta
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from backend.audit.service import record
-from backend.claims.service import limits
-from backend.claims.uploads import check_upload
 from backend.clock import local_today
 from backend.container import Container
 from backend.enrollment.models import CategoryChange, ChangeStatus, PersonCategory
@@ -30,6 +26,7 @@ from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.identity.models import Person
 from backend.identity.persons import person_view
 from backend.identity.principal import Principal
+from backend.stations.scans import store_scan
 from backend.stations.scope import ALL_STATIONS, check_staff_scope, person_not_found
 
 
@@ -92,10 +89,8 @@ async def propose(
     evidence_number = evidence_number.strip()
     if not evidence_number:
         raise InvalidInput("须填写认定文件编号", code="EVIDENCE_NUMBER_REQUIRED")
-    upload = await asyncio.to_thread(check_upload, evidence, limits(c))
+    scan = await store_scan(c, f"evidence/categories/{person.id}", evidence)
     now = c.clock.now()
-    key = f"evidence/categories/{now:%Y/%m}/{person.id}/{uuid.uuid4().hex}.{upload.extension}"
-    await c.storage.put(key, upload.original, upload.content_type)
     async with in_transaction():
         change = await CategoryChange.create(
             person=person,
@@ -103,9 +98,9 @@ async def propose(
             valid_from=valid_from,
             valid_to=valid_to,
             evidence_number=evidence_number[:64],
-            evidence_key=key,
-            evidence_type=upload.content_type,
-            evidence_sha256=upload.sha256,
+            evidence_key=scan.key,
+            evidence_type=scan.content_type,
+            evidence_sha256=scan.sha256,
             note=note[:200],
             status=ChangeStatus.PENDING,
             proposed_by_id=principal.account_id,
@@ -121,7 +116,7 @@ async def propose(
                 "change_id": change.id,
                 "category": category,
                 "evidence_number": change.evidence_number,
-                "evidence_sha256": upload.sha256,
+                "evidence_sha256": scan.sha256,
             },
         )
     return change_view(c, change, person)

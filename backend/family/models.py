@@ -17,9 +17,16 @@ class Relation(StrEnum):
 
 
 class ConsentStatus(StrEnum):
-    NOT_REQUIRED = "not_required"  # a minor: the guardian acts for them
+    NOT_REQUIRED = "not_required"  # a minor whose guardianship is proven: the guardian acts
+    UNPROVEN = "unproven"  # a minor: guardianship not yet proven (registry or station check)
+    FROZEN = "frozen"  # a minor: another guardian objected; a station decides
     PENDING = "pending"
     GRANTED = "granted"
+
+
+class GuardianshipBasis(StrEnum):
+    REGISTRY = "registry"  # the population registry names the account holder as guardian
+    STATION = "station"  # a clerk checked the 出生医学证明 or 户口簿
 
 
 class FamilyMember(Model):
@@ -39,6 +46,13 @@ class FamilyMember(Model):
         null=True,
         on_delete=fields.SET_NULL,
     )
+    # Guardianship of a minor: how it was proven, and by which clerk and document at a station
+    guardianship_basis = fields.CharEnumField(GuardianshipBasis, max_length=10, null=True)
+    guardianship_clerk_id = fields.BigIntField(null=True)
+    guardianship_station_id = fields.BigIntField(null=True)
+    guardianship_document = fields.CharField(max_length=80, default="")
+    objected_by_person_id = fields.BigIntField(null=True)  # the other guardian who objected
+    objected_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -57,6 +71,12 @@ class StationAuthorisation(Model):
     purpose = fields.CharField(max_length=32)  # "family_consent", later "assisted_case"
     form_number = fields.CharField(max_length=64)
     note = fields.CharField(max_length=200, default="")
+    # The grantor was there in person: the clerk checked the ID card and scanned the signed form
+    id_card_checked = fields.BooleanField(default=False)
+    scan_key = fields.CharField(max_length=200, default="")
+    scan_type = fields.CharField(max_length=40, default="")
+    scan_sha256 = fields.CharField(max_length=64, default="")
+    withdrawn_at = fields.DatetimeField(null=True)  # by the grantor, in the app
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

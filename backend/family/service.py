@@ -62,16 +62,21 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def member_view(c: Container, link: FamilyMember, member: Person) -> dict[str, Any]:
+def member_view(
+    c: Container, link: FamilyMember, member: Person, *, as_owner: bool = True
+) -> dict[str, Any]:
+    """The link as its owner sees it (``as_owner``), or as staff see it."""
+    status = effective_status(c, link, member)
     return {
         "id": link.id,
         "relation": Relation(link.relation).value,
-        "consent_status": effective_status(c, link, member).value,
+        "consent_status": status.value,
         "consent_via": link.consent_via,
         "consented_at": _iso(link.consented_at),
         "created_at": _iso(link.created_at),
         "is_minor": is_minor(c, member),
-        "member": person_view(c, member),
+        # The guardian of a minor sees the full birth date; everyone else the year only.
+        "member": person_view(c, member, full=as_owner and status is ConsentStatus.NOT_REQUIRED),
     }
 
 
@@ -108,7 +113,10 @@ async def _person_in_savepoint(c: Container, name: str, id_number: str) -> Perso
 async def latest_consent_form(owner_id: int, member_id: int) -> StationAuthorisation | None:
     return (
         await StationAuthorisation.filter(
-            grantor_id=member_id, grantee_id=owner_id, purpose=CONSENT_PURPOSE
+            grantor_id=member_id,
+            grantee_id=owner_id,
+            purpose=CONSENT_PURPOSE,
+            withdrawn_at__isnull=True,
         )
         .order_by("-id")
         .first()

@@ -11,7 +11,7 @@ from backend.container import Container
 from backend.errors import InvalidInput
 from backend.identity.idcard import IdNumber, parse_id_number
 from backend.identity.models import Person
-from backend.infra.crypto import mask_id_number
+from backend.infra.crypto import mask_birth_date, mask_id_number
 
 ID_FIELD = "id_number"
 PHONE_FIELD = "phone"
@@ -64,8 +64,10 @@ def masked_id_number(c: Container, person: Person) -> str:
     return mask_id_number(id_number_of(c, person))
 
 
-def person_view(c: Container, person: Person) -> dict[str, object]:
-    """What any response may show of a person: masked, never the raw number."""
+def person_view(c: Container, person: Person, *, full: bool = False) -> dict[str, object]:
+    """What a response may show of a person (the masking policy, ``backend.infra.crypto``):
+    the ID number always masked; the full birth date only with ``full=True``, for the person
+    themself and their guardians, since beside the masked number it nearly gives the rest."""
     return masked_person_view(
         c,
         id=person.id,
@@ -73,11 +75,19 @@ def person_view(c: Container, person: Person) -> dict[str, object]:
         id_number_enc=person.id_number_enc,
         gender=person.gender,
         birth_date=person.birth_date,
+        full=full,
     )
 
 
 def masked_person_view(
-    c: Container, *, id: int, name: str, id_number_enc: str, gender: str, birth_date: date
+    c: Container,
+    *,
+    id: int,
+    name: str,
+    id_number_enc: str,
+    gender: str,
+    birth_date: date,
+    full: bool = False,
 ) -> dict[str, object]:
     """``person_view`` from a ``person`` row read without the ORM (raw SQL)."""
     return {
@@ -85,7 +95,7 @@ def masked_person_view(
         "name": name,
         "id_number": mask_id_number(c.pii.decrypt(id_number_enc, ID_FIELD)),
         "gender": gender,
-        "birth_date": birth_date.isoformat(),
+        "birth_date": birth_date.isoformat() if full else mask_birth_date(birth_date),
     }
 
 

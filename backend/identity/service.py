@@ -351,7 +351,7 @@ def profile_view(c: Container, account: Account) -> dict[str, object]:
         "display_name": account.display_name or (person.name if person else ""),
         "username": account.username,
         "bound": person is not None,
-        "person": person_view(c, person) if person is not None else None,
+        "person": person_view(c, person, full=True) if person is not None else None,
         "phone": phone,
         "station": (
             {"id": station.id, "code": station.code, "name": station.name, "level": station.level}

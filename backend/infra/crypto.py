@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import os
+from datetime import date
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -69,6 +70,18 @@ def mask_phone(value: str) -> str:
 def mask_bank_account(value: str) -> str:
     """Only the last four digits stay visible."""
     return "*" * max(0, len(value) - 4) + value[-4:]
+
+
+def mask_birth_date(value: date) -> str:
+    """``1990-01-01`` → ``1990-**-**``: beside a masked ID number a full birth date leaves
+    only a handful of candidates for the whole number, so others see the year only."""
+    return f"{value.year:04d}-**-**"
+
+
+def mask_address(value: str) -> str:
+    """The first six characters (province, city) stay visible: ``浙江省杭州市西湖区文三路 1 号`` →
+    ``浙江省杭州市****``."""
+    return value[:6] + "****" if len(value) > 6 else "*" * len(value)
 
 
 def mask_name(value: str) -> str:

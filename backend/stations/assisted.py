@@ -16,15 +16,18 @@ from tortoise.exceptions import BaseORMException
 from tortoise.transactions import in_transaction
 
 from backend.audit.service import record
+from backend.cases.models import InboxMessage
 from backend.clock import local_today
 from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.family.models import FamilyMember, StationAuthorisation
-from backend.family.service import apply_station_consent, member_view
+from backend.family.service import apply_station_consent, bound_person, member_view
 from backend.identity.idcard import parse_id_number
 from backend.identity.models import Account, Person, Role
 from backend.identity.persons import find_or_create_person, find_person, id_index, person_view
 from backend.identity.principal import Principal
+from backend.infra.crypto import mask_name
+from backend.stations.scans import store_scan
 
 
 class AuthorisationPurpose(StrEnum):
@@ -81,18 +84,27 @@ async def record_authorisation(
     grantee_id_number: str,
     purpose: AuthorisationPurpose,
     form_number: str,
+    grantor_id_card_checked: bool,
+    signed_form: bytes,
     note: str = "",
 ) -> dict[str, Any]:
-    """A clerk records a signed form; a family-consent form grants the pending link at once."""
+    """A clerk records a form the grantor signed in person: the clerk checked the grantor's ID
+    card and uploads the signed form. A family-consent form grants the pending link at once.
+    The grantor is told in the app and may withdraw there (:func:`withdraw`)."""
     if actor.role is not Role.STATION_STAFF:
         raise Forbidden("仅服务站工作人员可登记授权书", code="STATION_STAFF_ONLY")
     station_id = _station_scope(actor)["station_id"]
+    if not grantor_id_card_checked:
+        raise InvalidInput(
+            "授权人须本人到场，由工作人员当面核验其居民身份证原件", code="ID_CARD_NOT_CHECKED"
+        )
     today = local_today(c.clock)
     grantor_idn = parse_id_number(grantor_id_number, today)
     grantee_idn = parse_id_number(grantee_id_number, today)
     if grantor_idn.value == grantee_idn.value:
         raise InvalidInput("授权人与被授权人不能是同一人", code="AUTHORISATION_SELF")
     form_number = form_number.strip()
+    scan = await store_scan(c, f"authorisations/{station_id}", signed_form)
     async with in_transaction():
         if await StationAuthorisation.exists(station_id=station_id, form_number=form_number):
             raise Conflict("该授权书编号已登记", code="FORM_ALREADY_RECORDED")
@@ -106,7 +118,21 @@ async def record_authorisation(
             purpose=purpose.value,
             form_number=form_number,
             note=note.strip(),
+            id_card_checked=True,
+            scan_key=scan.key,
+            scan_type=scan.content_type,
+            scan_sha256=scan.sha256,
         )
+        await InboxMessage.create(
+            person=grantor,
+            title="您在服务站登记了授权",
+            body=f"您于{form.created_at:%Y-%m-%d}在服务站登记了授权书（编号 {form_number}），"
+            f"授权{mask_name(grantee.name)}"
+            + ("作为您的家庭成员为您办理医保业务" if purpose is AuthorisationPurpose.FAMILY_CONSENT
+               else "为您代办医保业务")
+            + "。如非本人办理或需撤回，请在“我的授权”中撤回。",
+            created_at=c.clock.now(),
+        )  # fmt: skip
         link = None
         if purpose is AuthorisationPurpose.FAMILY_CONSENT:
             link = await apply_station_consent(c, actor, form)
@@ -215,5 +241,54 @@ async def citizen_lookup(
     return {
         "person": person_view(c, person),
         "has_account": await Account.exists(person_id=person.id),
-        "family": [member_view(c, link, link.member) for link in links],
+        "family": [member_view(c, link, link.member, as_owner=False) for link in links],
     }
+
+
+def _my_form_view(form: StationAuthorisation, grantee: Person) -> dict[str, Any]:
+    return {
+        "id": form.id,
+        "purpose": form.purpose,
+        "form_number": form.form_number,
+        "station_id": form.station_id,  # type: ignore[attr-defined]
+        "grantee": {"name": mask_name(grantee.name)},
+        "created_at": form.created_at.isoformat() if form.created_at else None,
+        "withdrawn_at": form.withdrawn_at.isoformat() if form.withdrawn_at else None,
+    }
+
+
+async def my_authorisations(c: Container, principal: Principal) -> dict[str, Any]:
+    """The forms the caller signed at a station (as the grantor)."""
+    me = await bound_person(c, principal)
+    forms = (
+        await StationAuthorisation.filter(grantor_id=me.id)
+        .order_by("-id")
+        .prefetch_related("grantee")
+    )
+    return {"items": [_my_form_view(f, f.grantee) for f in forms]}
+
+
+async def withdraw(c: Container, principal: Principal, form_id: int) -> dict[str, Any]:
+    """The grantor withdraws a form from the app: it no longer authorises anything, and the
+    family link it granted is removed."""
+    me = await bound_person(c, principal)
+    async with in_transaction():
+        form = await StationAuthorisation.select_for_update().get_or_none(
+            id=form_id, grantor_id=me.id
+        )
+        if form is None:
+            raise NotFound("未找到该授权记录", code="AUTHORISATION_NOT_FOUND")
+        if form.withdrawn_at is None:
+            form.withdrawn_at = c.clock.now()
+            await form.save(update_fields=["withdrawn_at"])
+            removed = await FamilyMember.filter(consent_authorisation_id=form.id).delete()
+            await record(
+                c,
+                actor=principal,
+                action="station.authorisation.withdraw",
+                subject_type="person",
+                subject_id=me.id,
+                data={"authorisation_id": form.id, "family_links_removed": removed},
+            )
+    grantee = await Person.get(id=form.grantee_id)  # type: ignore[attr-defined]
+    return _my_form_view(form, grantee)

@@ -1,11 +1,11 @@
 """Staff scope over citizens: which persons a station's clerks may act for or look at.
 
 A clerk acts only for persons who **authorised their station** (a signed authorisation form
-recorded there, any purpose) or who are **registered there** (the person was first registered
-by a clerk of that station, ``Person.home_station``). Everyone else, and every record about
-them (payment orders, receipts, enrollment status, subsidy categories), is a 404 to the clerk,
-exactly like a missing id. Supervisors and admins see all stations; reviewers have no
-person-level access outside their cases.
+recorded there in person, any purpose, not withdrawn) or who are **registered there** (first
+registered by a clerk of that station, ``Person.home_station``). Everyone else, and every
+record about them (payment orders, receipts, enrollment status, subsidy categories), is a 404
+to the clerk, exactly like a missing id. Supervisors and admins see all stations; reviewers
+have no person-level access outside their cases.
 
 Payment orders are scoped by where they were made: a clerk sees the orders made at their station.
 """
@@ -41,7 +41,7 @@ async def station_serves(station_id: int, person_ids: Iterable[int]) -> bool:
         "id", flat=True
     )
     authorised = await StationAuthorisation.filter(
-        station_id=station_id, grantor_id__in=list(wanted)
+        station_id=station_id, grantor_id__in=list(wanted), withdrawn_at__isnull=True
     ).values_list("grantor_id", flat=True)
     return wanted <= {*registered, *authorised}
 

@@ -17,6 +17,7 @@ from tests.factories import (
     make_staff,
     make_station_tree,
     minor_id_number,
+    record_form,
 )
 
 FAMILY = "/api/v1/me/family"
@@ -130,9 +131,7 @@ async def test_consent_through_station_authorisation(c, client):
         "purpose": "family_consent",
         "form_number": "SQ-0001",
     }
-    _, recorded = await client.post(
-        "/api/v1/station/authorisations", json=form, headers=clerk.headers
-    )
+    recorded = await record_form(client, form, clerk.headers)
     assert recorded.status == 201, recorded.text
     assert recorded.json["family_link_id"] == r.json["id"]
     assert parent_id not in recorded.text and owner_id not in recorded.text
@@ -145,15 +144,15 @@ async def test_consent_through_station_authorisation(c, client):
 
     # A form recorded before the link exists grants it as soon as the link is added.
     sibling_id = adult_id_number(c, 42)
-    _, early = await client.post(
-        "/api/v1/station/authorisations",
-        json={
+    early = await record_form(
+        client,
+        {
             **form,
             "grantor_name": "张小伟",
             "grantor_id_number": sibling_id,
             "form_number": "SQ-0002",
         },
-        headers=clerk.headers,
+        clerk.headers,
     )
     assert early.status == 201 and early.json["family_link_id"] is None
     _, added = await _add(client, owner, name="张小伟", id_number=sibling_id, relation="sibling")

@@ -8,7 +8,13 @@ from backend.family.models import StationAuthorisation
 from backend.identity.models import Role
 from backend.stations.models import Station
 from backend.stations.service import station_accepts
-from tests.factories import adult_id_number, make_citizen, make_staff, make_station_tree
+from tests.factories import (
+    adult_id_number,
+    make_citizen,
+    make_staff,
+    make_station_tree,
+    record_form,
+)
 
 AUTHS = "/api/v1/station/authorisations"
 LOOKUP = "/api/v1/station/citizen-lookup"
@@ -120,9 +126,9 @@ async def test_only_admins_update_items(c, client):
 
 async def _record(client, clerk, form_number: str, c) -> dict:
     grantor, grantee = adult_id_number(c, 60), adult_id_number(c, 30)
-    _, r = await client.post(
-        AUTHS,
-        json={
+    r = await record_form(
+        client,
+        {
             "grantor_name": "王老汉",
             "grantor_id_number": grantor,
             "grantee_name": "王小二",
@@ -130,7 +136,7 @@ async def _record(client, clerk, form_number: str, c) -> dict:
             "purpose": "assisted_case",
             "form_number": form_number,
         },
-        headers=clerk.headers,
+        clerk.headers,
     )
     assert r.status == 201, r.text
     assert grantor not in r.text and grantee not in r.text
@@ -207,10 +213,10 @@ async def test_recording_authorisations_validates_and_changes_nothing_when_bad(c
         {**good, "clerk_id": 1},
     ]
     for payload in bad_payloads:
-        _, r = await client.post(AUTHS, json=payload, headers=clerk.headers)
+        r = await record_form(client, payload, clerk.headers)
         assert r.status in (409, 422), (payload, r.text)
         assert r.json["error"]["message"]
-    _, r = await client.post(AUTHS, json=good, headers=admin.headers)
+    r = await record_form(client, good, admin.headers)
     assert r.status == 403  # only clerks of a station record forms
     assert await StationAuthorisation.all().count() == before
     assert first["id"]

@@ -50,7 +50,7 @@ INSURANCE_INFO_CHANGE_V1 = Definition(
         FormField(
             "new_address",
             "新联系地址",
-            FieldType.TEXT,
+            FieldType.ADDRESS,
             max_length=120,
             when={"field": "change_type", "eq": "address"},
         ),

@@ -3,6 +3,7 @@ from tortoise.migrations import operations as ops
 import functools
 from backend.claims.models import DisbursementStatus
 from backend.enrollment.models import ChangeStatus
+from backend.family.models import ConsentStatus, GuardianshipBasis
 from backend.identity.models import ProofMethod, VerificationStatus
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
@@ -101,6 +102,41 @@ class Migration(migrations.Migration):
             name='status',
             field=fields.CharEnumField(description='SCHEDULED: scheduled\nPAID: paid\nCANCELLED: cancelled\nFROZEN: frozen', enum_type=DisbursementStatus, max_length=10),
         ),
+        ops.AlterField(
+            model_name='FamilyMember',
+            name='consent_status',
+            field=fields.CharEnumField(description='NOT_REQUIRED: not_required\nUNPROVEN: unproven\nFROZEN: frozen\nPENDING: pending\nGRANTED: granted', enum_type=ConsentStatus, max_length=12),
+        ),
+        ops.AddField(
+            model_name='FamilyMember',
+            name='guardianship_basis',
+            field=fields.CharEnumField(null=True, description='REGISTRY: registry\nSTATION: station', enum_type=GuardianshipBasis, max_length=10),
+        ),
+        ops.AddField(
+            model_name='FamilyMember',
+            name='guardianship_clerk_id',
+            field=fields.BigIntField(null=True),
+        ),
+        ops.AddField(
+            model_name='FamilyMember',
+            name='guardianship_document',
+            field=fields.CharField(default='', max_length=80),
+        ),
+        ops.AddField(
+            model_name='FamilyMember',
+            name='guardianship_station_id',
+            field=fields.BigIntField(null=True),
+        ),
+        ops.AddField(
+            model_name='FamilyMember',
+            name='objected_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddField(
+            model_name='FamilyMember',
+            name='objected_by_person_id',
+            field=fields.BigIntField(null=True),
+        ),
         ops.AlterModelOptions(
             name='InboxMessage',
             options={'table': 'inbox_message', 'app': 'models', 'indexes': [Index(fields=['person_id', 'created_at'])], 'pk_attr': 'id', 'table_description': 'A message to a citizen (the applicant): one per step of their case. A message about the'},
@@ -119,5 +155,30 @@ class Migration(migrations.Migration):
             model_name='Person',
             name='home_station',
             field=fields.ForeignKeyField('models.Station', source_field='home_station_id', null=True, db_constraint=True, to_field='id', related_name='registered_persons', on_delete=OnDelete.RESTRICT),
+        ),
+        ops.AddField(
+            model_name='StationAuthorisation',
+            name='id_card_checked',
+            field=fields.BooleanField(default=False),
+        ),
+        ops.AddField(
+            model_name='StationAuthorisation',
+            name='scan_key',
+            field=fields.CharField(default='', max_length=200),
+        ),
+        ops.AddField(
+            model_name='StationAuthorisation',
+            name='scan_sha256',
+            field=fields.CharField(default='', max_length=64),
+        ),
+        ops.AddField(
+            model_name='StationAuthorisation',
+            name='scan_type',
+            field=fields.CharField(default='', max_length=40),
+        ),
+        ops.AddField(
+            model_name='StationAuthorisation',
+            name='withdrawn_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
     ]
