@@ -14,6 +14,7 @@ from backend.audit.sealer import sealer_loop
 from backend.clock import Clock, SystemClock
 from backend.identity.face import FaceVerifier, face_verifier_for
 from backend.identity.idp import IdentityProvider, identity_provider_for
+from backend.identity.registry import PopulationRegistry, population_registry_for
 from backend.identity.token_memo import VerifiedTokens
 from backend.infra.crypto import PiiCipher
 from backend.infra.group_commit import Flush, GroupCommit
@@ -41,6 +42,7 @@ class Container:
     pii: PiiCipher
     identity_provider: IdentityProvider
     face_verifier: FaceVerifier  # 人脸核身 for real-name binding
+    population_registry: PopulationRegistry  # who a minor's guardians are
     cache: SharedCache
     verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     # On-demand jobs (OCR): SAQ when redis_url is set, else in-process. Uploaded files.
@@ -99,6 +101,7 @@ def build_container(
         face_verifier=face_verifier_for(
             settings.wechat_appid, settings.wechat_secret, settings.wechat_api_base, clock
         ),
+        population_registry=population_registry_for(settings.data_dir, settings.production),
         cache=SharedCache(kv),
         jobs=open_job_queue(settings),
         storage=open_storage(settings.data_dir),

@@ -31,6 +31,7 @@ from backend.identity.models import Account, Person, Role
 from backend.identity.passwords import hash_password
 from backend.identity.persons import find_or_create_person, find_person, masked_id_number
 from backend.identity.principal import Principal
+from backend.identity.registry import LocalPopulationRegistry
 from backend.stations import assisted
 from backend.stations.models import Station, StationLevel
 from backend.stations.service import SERVICE_ITEMS, create_station
@@ -192,6 +193,18 @@ async def _citizens(c: Container) -> dict[str, Account]:
             )
         accounts[user] = account
     return accounts
+
+
+def _households(c: Container) -> None:
+    """The demo children's households in the local population registry: their parents are
+    their guardians on record, so adding them as children is proven (guardianship)."""
+    registry = c.population_registry
+    if not isinstance(registry, LocalPopulationRegistry):
+        return
+    parents = dict(CITIZENS)
+    for user, member, relation in FAMILY:
+        if relation is Relation.CHILD:
+            registry.record(member.id_number, [parents[user].id_number])
 
 
 async def _families(c: Container, citizens: dict[str, Account]) -> None:
@@ -402,6 +415,7 @@ async def seed_demo(c: Container) -> str:
     stations = await _stations(c)
     staff = await _staff(stations)
     citizens = await _citizens(c)
+    _households(c)
     await _families(c, citizens)
     await _consent_forms(c, staff)
     await _enrollments(c)

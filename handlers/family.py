@@ -7,7 +7,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.family import service
+from backend.family import guardianship, service
 from backend.family.models import Relation
 from backend.identity.models import Role
 from backend.stations import assisted
@@ -97,3 +97,10 @@ async def my_authorisations(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN)
 async def withdraw_authorisation(request: Request, form_id: int) -> HTTPResponse:
     return json(await assisted.withdraw(container(request), principal(request), form_id))
+
+
+@bp.post("/me/family/guardianship/<link_id:int>/objection")
+@openapi.summary("监护人对他人添加本人监护的未成年人提出异议（该关系冻结，待服务站核实）")
+@requires(Role.CITIZEN)
+async def object_to_guardianship(request: Request, link_id: int) -> HTTPResponse:
+    return json(await guardianship.object_to(container(request), principal(request), link_id))

@@ -8,6 +8,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
+from backend.family import guardianship
+from backend.family.guardianship import Decision, GuardianshipDocument
 from backend.identity import binding
 from backend.identity.models import Role
 from backend.stations import assisted, service
@@ -66,6 +68,17 @@ class StationBinding(BaseModel):
     name: str = Field(max_length=30, description="身份证上的姓名")
     id_number: str = Field(max_length=32, description="身份证号码")
     id_card_checked: bool = Field(description="已当面核验居民身份证原件，且持证人即本人")
+
+
+class GuardianshipCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    guardian_id_number: str = Field(max_length=32, description="监护人身份证号码")
+    minor_id_number: str = Field(max_length=32, description="未成年人身份证号码")
+    document_type: GuardianshipDocument = Field(
+        description="出生医学证明或户口簿（已当面核验原件）"
+    )
+    document_number: str = Field(min_length=1, max_length=64, description="证件编号")
+    decision: Decision = Field(default=Decision.CONFIRM, description="确认监护关系或解除")
 
 
 class CitizenLookup(BaseModel):
@@ -166,5 +179,16 @@ async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse
         name=body.name,
         id_number=body.id_number,
         card_checked=body.id_card_checked,
+    )
+    return json(view, status=201)
+
+
+@bp.post("/station/guardianship-checks")
+@openapi.summary("服务站核验出生医学证明或户口簿原件，确认或解除监护关系（记入审计）")
+@requires(Role.STATION_STAFF)
+@body(GuardianshipCheck)
+async def check_guardianship(request: Request, body: GuardianshipCheck) -> HTTPResponse:
+    view = await guardianship.station_check(
+        container(request), principal(request), **body.model_dump()
     )
     return json(view, status=201)

@@ -1,8 +1,10 @@
 """Family members (亲情账户): a citizen bound to a real name adds the people they act for.
 
 - Up to ``family.max_members`` members (config/policy/family.yaml, in force on the local date).
-- A minor (younger than ``family.adult_age`` on the local date) needs no consent: the guardian
-  acts for them. When the minor comes of age that basis lapses and the link counts as pending.
+- A minor (younger than ``family.adult_age`` on the local date) needs no consent, but the
+  guardianship needs proof (``backend/family/guardianship.py``): until the population registry
+  or a station's check proves it the link is ``unproven`` and allows nothing. When the minor
+  comes of age that basis lapses and the link counts as pending.
 - An adult's link is pending until the adult consents, either from their own account (they log
   in, bind their real name, see the request and grant it) or through a signed form recorded by a
   station clerk (:class:`StationAuthorisation`, purpose ``family_consent``), before or after the
@@ -23,6 +25,7 @@ from backend.audit.service import record
 from backend.clock import local_today
 from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.family import guardianship
 from backend.family.models import ConsentStatus, FamilyMember, Relation, StationAuthorisation
 from backend.identity.idcard import parse_id_number
 from backend.identity.models import Account, Person
@@ -51,9 +54,10 @@ def is_minor(c: Container, person: Person) -> bool:
 
 
 def effective_status(c: Container, link: FamilyMember, member: Person) -> ConsentStatus:
-    """The consent status as of today: a minor's "not required" lapses at adulthood."""
+    """The consent status as of today: a minor's "not required" (or unproven guardianship)
+    lapses at adulthood, when the member's own consent is needed."""
     status = ConsentStatus(link.consent_status)
-    if status is ConsentStatus.NOT_REQUIRED and not is_minor(c, member):
+    if status in (ConsentStatus.NOT_REQUIRED, ConsentStatus.UNPROVEN) and not is_minor(c, member):
         return ConsentStatus.PENDING
     return status
 
@@ -146,8 +150,11 @@ async def add_member(
             )
         member = await _person_in_savepoint(c, name, idn.value)
         form = None
+        basis = None
         if is_minor(c, member):
-            status = ConsentStatus.NOT_REQUIRED
+            # Guardianship needs proof: the registry now, or a station's check later.
+            basis = await guardianship.registry_basis(c, owner, member)
+            status = ConsentStatus.NOT_REQUIRED if basis else ConsentStatus.UNPROVEN
         else:
             # A clerk may have recorded the adult's signed consent before the link existed.
             form = await latest_consent_form(owner.id, member.id)
@@ -160,7 +167,10 @@ async def add_member(
             consent_via=VIA_STATION if form else None,
             consented_at=c.clock.now() if form else None,
             consent_authorisation=form,
+            guardianship_basis=basis,
         )
+        if is_minor(c, member):
+            await guardianship.notify_other_guardians(c, link, owner)
         await record(
             c,
             actor=principal,

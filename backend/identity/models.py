@@ -90,7 +90,7 @@ class VerificationStatus(StrEnum):
 
 
 class IdentityVerification(Model):
-    """One face verification (人脸核身) started by a citizen for a name and ID number; the
+    """One face verification (人脸核身) started by a citizen for a name and ID number. The
     ``verify_id`` is redeemed server-side once, before it expires."""
 
     id = fields.BigIntField(primary_key=True)
@@ -115,8 +115,8 @@ class ProofMethod(StrEnum):
 
 
 class RealNameProof(Model):
-    """How an account's real-name binding was proven; ``ended_at`` once it no longer holds
-    (the person reclaimed their identity from this account)."""
+    """How an account's real-name binding was proven. ``ended_at`` is set once it no longer
+    holds (the person reclaimed their identity from this account)."""
 
     id = fields.BigIntField(primary_key=True)
     account = fields.ForeignKeyField("models.Account", related_name="real_name_proofs")

@@ -46,6 +46,7 @@ def _assert_error(response, status: int, code: str | None = None) -> None:
 async def test_minor_needs_no_consent_and_response_is_masked(c, client):
     owner = await make_citizen(c, "owner")
     child_id = minor_id_number(c)
+    c.population_registry.record(child_id, [c.pii.decrypt(owner.person.id_number_enc, "id_number")])
     _, r = await _add(client, owner, name="张小宝", id_number=child_id, relation="child")
     assert r.status == 201, r.text
     body = r.json
@@ -257,9 +258,9 @@ async def test_minor_coming_of_age_needs_consent(c, client, clock):
     owner = await make_citizen(c, "owner")
     # 17 years and about ten months old today: a minor for roughly two more months
     born = local_today(clock) - timedelta(days=18 * 365 + 5 - 60)
-    _, r = await _add(
-        client, owner, name="成小年", id_number=make_id_number(born), relation="child"
-    )
+    child_id = make_id_number(born)
+    c.population_registry.record(child_id, [c.pii.decrypt(owner.person.id_number_enc, "id_number")])
+    _, r = await _add(client, owner, name="成小年", id_number=child_id, relation="child")
     assert r.json["consent_status"] == "not_required"
     assert await can_act_for(c, owner.person.id, r.json["member"]["id"])
     clock.advance(days=120)

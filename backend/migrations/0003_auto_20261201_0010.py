@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'identity_verification', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One face verification (人脸核身) started by a citizen for a name and ID number; the'},
+            options={'table': 'identity_verification', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One face verification (人脸核身) started by a citizen for a name and ID number. The'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 ('ended_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('ended_reason', fields.CharField(null=True, max_length=32)),
             ],
-            options={'table': 'real_name_proof', 'app': 'models', 'pk_attr': 'id', 'table_description': "How an account's real-name binding was proven; ``ended_at`` once it no longer holds"},
+            options={'table': 'real_name_proof', 'app': 'models', 'pk_attr': 'id', 'table_description': "How an account's real-name binding was proven. ``ended_at`` is set once it no longer"},
             bases=['Model'],
         ),
         ops.RemoveField(model_name='Account', name='failed_logins'),
