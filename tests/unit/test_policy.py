@@ -18,11 +18,13 @@ def test_version_in_force_follows_effective_dates(tmp_path: Path):
 - effective_from: 2024-01-01
   login_max_failures: 5
   lockout_minutes: 15
+  lockout_max_minutes: 240
   login_attempts_per_minute: 10
   bindings_per_hour: 5
 - effective_from: 2026-07-01
   login_max_failures: 3
   lockout_minutes: 30
+  lockout_max_minutes: 240
   login_attempts_per_minute: 10
   bindings_per_hour: 5
 """,
