@@ -11,7 +11,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_auto_20261130_2354')]
+    dependencies = [('models', '0004_settlement_year')]
 
     initial = False
 
