@@ -114,6 +114,17 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
         "claim",
         CASE_STAFF,
     ),
+    ("POST", "/api/v1/review/claims/<claim_id:int>/invoices/<invoice_id:int>/settlement-preview"): (
+        "claim",
+        CASE_STAFF,
+    ),
+    (
+        "PUT",
+        "/api/v1/review/claims/<claim_id:int>/invoices/<invoice_id:int>/items/<index:int>/class",
+    ): (
+        "claim",
+        CASE_STAFF,
+    ),
     ("POST", "/api/v1/finance/disbursements/<disbursement_id:int>/paid"): (
         "disbursement",
         FINANCE,
@@ -270,6 +281,7 @@ async def _world(c) -> tuple[dict[str, Any], dict[str, Login | None]]:
         "category_change": change.id,
         "order": order.id,
         "voucher": voucher.id,
+        "item_index": 0,
     }
     logins: dict[str, Login | None] = {
         "anonymous": None,
@@ -286,7 +298,7 @@ async def _world(c) -> tuple[dict[str, Any], dict[str, Login | None]]:
 def _url(path: str, resource: str, ids: dict[str, Any]) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
-        key = {"invoice_id": "invoice"}.get(name, resource)
+        key = {"invoice_id": "invoice", "index": "item_index"}.get(name, resource)
         return str(ids[key])
 
     return _PARAM.sub(fill, path)
