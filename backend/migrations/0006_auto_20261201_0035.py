@@ -11,7 +11,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_settlement_year')]
+    dependencies = [('models', '0005_auto_20261201_0031')]
 
     initial = False
 
