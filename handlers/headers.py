@@ -5,8 +5,10 @@
   personal data and must not stay in browser, proxy or WebView caches. Handlers that serve
   public material (the voucher JWKS) set their own ``Cache-Control``.
 - HTML pages get a Content-Security-Policy with ``frame-ancestors 'none'`` (no framing, no
-  click-jacking) and only same-origin scripts and styles. The Swagger page under ``/docs`` loads
-  its bundle from the CDN and runs an inline bootstrap script; it alone gets those sources.
+  click-jacking) and only same-origin scripts and styles; a page that sets its own policy (the
+  staff console) keeps it, with ``frame-ancestors 'none'`` added when it lacks one. The
+  Swagger page under ``/docs`` loads its bundle from the CDN and runs an inline bootstrap
+  script; it alone gets those sources.
 """
 
 from __future__ import annotations
@@ -48,5 +50,9 @@ def add_security_headers(path: str, response: HTTPResponse) -> None:
     if "cache-control" not in headers:
         headers["Cache-Control"] = "no-store"
     if (response.content_type or "").startswith("text/html"):
-        headers["Content-Security-Policy"] = page_policy(path)
+        own = headers.get("content-security-policy")
+        if own is None:
+            headers["Content-Security-Policy"] = page_policy(path)
+        elif "frame-ancestors" not in own:  # a page's own policy still may not be framed
+            headers["Content-Security-Policy"] = f"{own.rstrip('; ')}; frame-ancestors 'none'"
         headers["X-Frame-Options"] = "DENY"

@@ -29,3 +29,12 @@ async def test_html_pages_cannot_be_framed(client, c):
     # JSON answers are not pages: no page policy on them
     _, resp = await client.get("/api/v1/me")
     assert "content-security-policy" not in resp.headers
+
+
+async def test_a_page_with_its_own_policy_keeps_it_and_cannot_be_framed(client, c):
+    _, resp = await client.get("/console/login")
+    assert resp.status == 200 and resp.content_type.startswith("text/html")
+    policy = resp.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert resp.headers["cache-control"] == "no-store"
