@@ -76,6 +76,8 @@ CONSOLE_ROUTES = [
     ("POST", "/console/review/tasks/<task_id:int>/decision", "task"),
     ("POST", "/console/review/tasks/<task_id:int>/release", "task"),
     ("POST", "/console/supervisor/tasks/<task_id:int>/reassign", "task"),
+    ("GET", "/console/station/requests/<service_code:str>", "service_code"),
+    ("POST", "/console/station/requests/<service_code:str>", "service_code"),
 ]
 
 RULES: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
@@ -308,6 +310,7 @@ async def _world(c) -> tuple[dict[str, Any], dict[str, Login | None]]:
         "item_index": 0,
         "terminal": "T-SWEEP",
         "asset": "none",
+        "service_code": "insurance_info_change",
     }
     logins: dict[str, Login | None] = {
         "anonymous": None,
