@@ -83,7 +83,10 @@ async def seal_all(c: Container) -> int:
 
 
 async def seal_pass(c: Container) -> bool:
-    """One pass of the background sealer; True when a full batch was sealed (more may wait)."""
+    """One pass of the background sealer; True when a full batch was sealed (more may wait).
+    An idle pass is one indexed read, not a transaction."""
+    if not await AuditEntry.filter(seq__isnull=True).exists():
+        return False
     try:
         return await seal_pending(c) >= BATCH
     except HeadMoved:

@@ -96,6 +96,9 @@ async def relay_now(c: Container, staged: OutboxJob) -> None:
 
 
 async def relay_pass(c: Container) -> bool:
+    """One pass of the relay loop; an idle pass is one read, not a transaction."""
+    if not await OutboxJob.exists():
+        return False
     return await relay(c) >= BATCH
 
 
