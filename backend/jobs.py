@@ -140,7 +140,7 @@ class InProcessScheduler:
 # -- SAQ ------------------------------------------------------------------------------------
 
 
-def _saq_function(job: PeriodicJob) -> Callable[..., Awaitable[Any]]:
+def cron_function(job: PeriodicJob) -> Callable[..., Awaitable[Any]]:
     async def run(ctx: dict[str, Any]) -> Any:
         started = time.monotonic()
         try:
@@ -192,7 +192,7 @@ def _exit_now() -> None:
 
 
 def build_settings(redis_url: str) -> dict[str, Any]:
-    functions = {job.name: _saq_function(job) for job in PERIODIC}
+    functions = {job.name: cron_function(job) for job in PERIODIC}
     on_demand = [saq_function(spec) for spec in on_demand_jobs()]
     return {
         "queue": saq_queue(redis_url),

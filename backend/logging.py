@@ -55,7 +55,7 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s [%(process)d] %(message)s"
-_SANIC_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
+SANIC_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
 
 
 def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
@@ -63,7 +63,7 @@ def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     ``YIBAO_LOG_FORMAT=json``), on stderr, personal data masked. Call after Sanic has set up
     its own loggers: they are routed through the same handler."""
     handler = logging.StreamHandler()
-    for name in _SANIC_LOGGERS:  # one format for every line: Sanic's go through the root
+    for name in SANIC_LOGGERS:  # one format for every line: Sanic's go through the root
         sanic_logger = logging.getLogger(name)
         sanic_logger.handlers.clear()
         sanic_logger.propagate = True

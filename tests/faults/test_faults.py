@@ -243,7 +243,7 @@ def _exercise(layout: Layout, tmp_path: Path) -> None:
         wait_until(lambda: "replaced by pid" in layout.log("web.log"), 10, "the replacement log")
 
         # 4. the job worker killed in the middle of an OCR job
-        invoices = upload_invoices(client, citizen, count=2)
+        invoices = upload_invoices(client, citizen, count=1)
         wait_until(lambda: query(layout, "SELECT 1 FROM claim_invoice WHERE ocr_attempts > 0"),
                    60, "an OCR job started")  # fmt: skip
         layout.worker.kill()  # type: ignore[union-attr]
@@ -254,6 +254,18 @@ def _exercise(layout: Layout, tmp_path: Path) -> None:
                        f"AND id IN ({','.join(map(str, invoices))})")  # fmt: skip
         wait_until(lambda: not query(layout, pending_sql), 60, "every OCR job done")
         assert time.monotonic() - recovered < 60
+
+        # SIGTERM to the job worker in the middle of an OCR job: gone within 10 s
+        [late] = upload_invoices(client, citizen, count=1)
+        wait_until(
+            lambda: query(
+                layout, f"SELECT 1 FROM claim_invoice WHERE id = {late} AND ocr_attempts > 0"
+            ),
+            60,
+            "the last OCR job started",
+        )
+        layout.worker.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        layout.worker.wait(10)  # type: ignore[union-attr]  # raises if it takes longer
 
         # every payment notification acknowledged, as WeChat retries until it is
         for future in paid_during_outage:

@@ -1,8 +1,18 @@
 """The periodic-job registry: the same jobs for the SAQ worker and the in-process timer."""
 
 import asyncio
+import logging
 
-from backend.jobs import PERIODIC, InProcessScheduler, PeriodicJob, build_settings, on_demand_jobs
+import pytest
+
+from backend.jobs import (
+    PERIODIC,
+    InProcessScheduler,
+    PeriodicJob,
+    build_settings,
+    cron_function,
+    on_demand_jobs,
+)
 
 
 async def test_in_process_timer_keeps_running_after_a_failed_pass(c):
@@ -36,3 +46,19 @@ def test_every_periodic_job_is_a_saq_cron_job():
     periodic = {job.name for job in PERIODIC}
     assert names == periodic | {spec.name for spec in on_demand_jobs()}
     assert {cron.function.__name__ for cron in settings["cron_jobs"]} == periodic
+
+
+async def test_every_cron_run_is_logged_with_its_result(c, caplog):
+    async def fine(container):
+        return {"closed": 2}
+
+    async def broken(container):
+        raise RuntimeError("gateway down")
+
+    caplog.set_level(logging.INFO, logger="yibao.jobs")
+    assert await cron_function(PeriodicJob("fine", fine, 60))({"container": c}) == {"closed": 2}
+    with pytest.raises(RuntimeError):
+        await cron_function(PeriodicJob("broken", broken, 60))({"container": c})
+    lines = [r.getMessage() for r in caplog.records if r.name == "yibao.jobs"]
+    assert any(line.startswith("cron fine done in") and "{'closed': 2}" in line for line in lines)
+    assert any(line.startswith("cron broken failed after") for line in lines)
