@@ -87,7 +87,7 @@ def _local_time(moment: datetime) -> str:
 
 
 async def limit(c: Container, key: str, window_s: int, limit: int) -> None:
-    if await c.kv.hit(key, window_s) > limit:
+    if await c.kv.hit(key, window_s, c.clock.now().timestamp()) > limit:
         raise TooManyRequests(retry_after_s=window_s)
 
 
@@ -104,7 +104,8 @@ async def _source_failed(c: Container, source: str, policy: AccessPolicy) -> Non
     if not source:
         return
     key = f"login-failures:{_opaque(c, 'source', source)}"
-    if await c.kv.hit(key, _LOGIN_WINDOW_S) >= policy.login_attempts_per_minute:
+    failures = await c.kv.hit(key, _LOGIN_WINDOW_S, c.clock.now().timestamp())
+    if failures >= policy.login_attempts_per_minute:
         await c.kv.set(_source_block_key(c, source), "1", _LOGIN_WINDOW_S)
 
 

@@ -41,8 +41,10 @@ class KeyValueStore(Protocol):
         spend the one-time code after it). One round trip."""
         ...
 
-    async def hit(self, key: str, window_s: int) -> int:
-        """Count one event in a fixed window and return the count so far."""
+    async def hit(self, key: str, window_s: int, now: float) -> int:
+        """Count one event in the fixed window that holds ``now`` (epoch seconds, from the
+        injected clock, never the wall clock: a window edge must not depend on when the
+        process happens to run) and return the count so far in that window."""
         ...
 
     async def delete(self, key: str) -> None: ...
@@ -105,9 +107,9 @@ class MemoryStore:
                 self._data[key] = (value, time.monotonic() + ttl_s)
             return len(entries)
 
-    async def hit(self, key: str, window_s: int) -> int:
+    async def hit(self, key: str, window_s: int, now: float) -> int:
         async with self._mutex:
-            bucket = f"{key}:{int(time.time()) // window_s}"
+            bucket = f"{key}:{int(now) // window_s}"
             current = self._live(bucket)
             count = int(current or 0) + 1
             expires = self._data[bucket][1] if current else time.monotonic() + window_s
@@ -224,8 +226,8 @@ class RedisStore:
         return int(await self._add_chain(keys=keys, args=args))
 
     @_tracked
-    async def hit(self, key: str, window_s: int) -> int:
-        bucket = self._k(f"{key}:{int(time.time()) // window_s}")
+    async def hit(self, key: str, window_s: int, now: float) -> int:
+        bucket = self._k(f"{key}:{int(now) // window_s}")
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(bucket)
             pipe.expire(bucket, window_s, nx=True)

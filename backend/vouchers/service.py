@@ -242,7 +242,8 @@ async def fresh_code(c: Container, principal: Principal, voucher_id: str) -> Fre
     ):
         raise errors.FamilyAuthorisationLapsed()
     policy = c.policies.voucher.at(local_today(c.clock))
-    if await c.kv.hit(f"voucher-codes:{voucher.id}", 60) > policy.codes_per_minute:
+    minted = await c.kv.hit(f"voucher-codes:{voucher.id}", 60, c.clock.now().timestamp())
+    if minted > policy.codes_per_minute:
         raise TooManyRequests("获取凭证码过于频繁，请稍后再试", code="VOUCHER_CODE_RATE_LIMITED")
     now = c.clock.now()
     key = keyring_for(c.settings).keys.signer(now)

@@ -25,10 +25,13 @@ async def test_values_expire(c):
     assert await c.kv.add("short", "again", 10)
 
 
-async def test_hit_counts_within_a_window(c):
-    counts = [await c.kv.hit("rate:login:u1", 60) for _ in range(3)]
+async def test_hit_counts_within_a_window_of_the_given_time(c):
+    start = 1_800_000_000.0  # a window edge: 1_800_000_000 is a multiple of 60
+    counts = [await c.kv.hit("rate:login:u1", 60, start + s) for s in (0, 30, 59)]
     assert counts == [1, 2, 3]
-    assert await c.kv.hit("rate:login:u2", 60) == 1
+    assert await c.kv.hit("rate:login:u2", 60, start) == 1
+    # The next window starts by the given time, whatever the wall clock says.
+    assert await c.kv.hit("rate:login:u1", 60, start + 60) == 1
 
 
 async def test_lock_admits_one_holder_and_releases(c):
