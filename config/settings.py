@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     audit_seal_interval_s: float = Field(default=0.25, gt=0, le=5)
     audit_max_unsealed_s: float = Field(default=5.0, gt=0)
 
+    # API documentation at /docs (Swagger UI from node_modules, installed by make from the npm
+    # lock file): served in development, off in production unless set to true.
+    docs_enabled: bool | None = None
+
+    @property
+    def docs_served(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.production
+
     @property
     def production(self) -> bool:
         return self.env == "production"

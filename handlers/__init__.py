@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from sanic import Blueprint, Sanic
-from sanic_ext.extensions.openapi import openapi
 
 from handlers import accounts as account_handlers
 from handlers import auth as auth_handlers
 from handlers import cases as case_handlers
 from handlers import chronic as chronic_handlers
 from handlers import claims as claim_handlers
-from handlers import console, health
+from handlers import console, docs, health
 from handlers import dev as dev_handlers
 from handlers import enrollment as enrollment_handlers
 from handlers import family as family_handlers
@@ -21,11 +20,13 @@ from handlers import stations as station_handlers
 from handlers import terminal as terminal_handlers
 from handlers import terminal_vouchers as terminal_voucher_handlers
 from handlers import vouchers as voucher_handlers
+from handlers.contract import html_blueprint
 
 
 def register_blueprints(app: Sanic, *, production: bool) -> None:
     """Every blueprint; the development simulators' endpoints only outside production."""
     app.blueprint(health.bp)
+    app.blueprint(docs.bp)
     api = Blueprint.group(url_prefix="/api/v1")
     api.append(terminal_handlers.bp)
     api.append(auth_handlers.bp)
@@ -47,4 +48,4 @@ def register_blueprints(app: Sanic, *, production: bool) -> None:
     app.blueprint(voucher_handlers.well_known)
     for blueprint in console.blueprints():
         app.blueprint(blueprint)
-        openapi.exclude(bp=blueprint)  # HTML pages, not part of the API contract
+        html_blueprint(blueprint)  # HTML pages, not part of the API contract

@@ -9,7 +9,9 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.identity import binding, service
 from backend.identity.models import Role
+from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
+from handlers.responses import DeactivateOut, Unmodelled
 
 bp = Blueprint("accounts")
 
@@ -23,6 +25,8 @@ class Deactivation(BaseModel):
 @openapi.summary("停用账户：立即结束其所有登录会话")
 @requires(Role.ADMIN)
 @body(Deactivation)
+@errors(409, "ACCOUNT_ALREADY_DISABLED")
+@responds(DeactivateOut)
 async def deactivate(request: Request, account_id: int, body: Deactivation) -> HTTPResponse:
     result = await service.deactivate_account(
         container(request), principal(request), account_id, body.reason
@@ -33,5 +37,6 @@ async def deactivate(request: Request, account_id: int, body: Deactivation) -> H
 @bp.get("/supervision/identity-alerts")
 @openapi.summary("监管：被他人绑定后由本人取回的身份（及冻结的收款账户）")
 @requires(Role.SUPERVISOR, Role.ADMIN)
+@responds(Unmodelled)
 async def identity_alerts(request: Request) -> HTTPResponse:
     return json(await binding.identity_alerts(container(request), principal(request)))

@@ -8,7 +8,9 @@ from sanic.response import HTTPResponse, empty, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.identity import service
+from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
+from handlers.responses import LoginOut, RefreshOut
 
 bp = Blueprint("auth")
 
@@ -34,6 +36,9 @@ class RefreshRequest(BaseModel):
 @bp.post("/auth/citizen/login")
 @openapi.summary("公众用户登录（小程序登录凭证换取令牌）")
 @body(CitizenLogin)
+@errors(401, "LOGIN_CODE_INVALID")
+@errors(429, "RATE_LIMITED")
+@responds(LoginOut)
 async def citizen_login(request: Request, body: CitizenLogin) -> HTTPResponse:
     result = await service.citizen_login(container(request), body.code, request.client_ip)
     return json(result.as_json())
@@ -42,6 +47,11 @@ async def citizen_login(request: Request, body: CitizenLogin) -> HTTPResponse:
 @bp.post("/auth/staff/login")
 @openapi.summary("工作人员登录（用户名和密码）")
 @body(StaffLogin)
+@errors(401, "INVALID_CREDENTIALS")
+@errors(403, "ACCOUNT_DISABLED")
+@errors(423, "ACCOUNT_LOCKED")
+@errors(429, "RATE_LIMITED")
+@responds(LoginOut)
 async def staff_login(request: Request, body: StaffLogin) -> HTTPResponse:
     result = await service.staff_login(
         container(request), body.username, body.password, request.client_ip
@@ -52,6 +62,8 @@ async def staff_login(request: Request, body: StaffLogin) -> HTTPResponse:
 @bp.post("/auth/refresh")
 @openapi.summary("刷新令牌（旧的刷新令牌随即失效）")
 @body(RefreshRequest)
+@errors(401, "REFRESH_TOKEN_INVALID", "REFRESH_TOKEN_REUSED")
+@responds(RefreshOut)
 async def refresh(request: Request, body: RefreshRequest) -> HTTPResponse:
     pair = await service.refresh(container(request), body.refresh_token)
     return json(pair.as_json())
@@ -60,6 +72,7 @@ async def refresh(request: Request, body: RefreshRequest) -> HTTPResponse:
 @bp.post("/auth/logout")
 @openapi.summary("退出登录（撤销本次登录的全部令牌）")
 @requires()
+@responds(None, status=204)
 async def logout(request: Request) -> HTTPResponse:
     await service.logout(container(request), principal(request))
     return empty()

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import qrcode
 import qrcode.image.svg
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
@@ -18,9 +18,36 @@ from backend.cases import queries, service
 from backend.cases.models import Case
 from backend.errors import NotFound
 from backend.identity.models import Role
+from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
-from handlers.request import body, container, parse_query, principal, requires
-from handlers.schemas import AssistanceIn, MaterialIn, Strict
+from handlers.request import body, container, principal, query, requires
+from handlers.responses import (
+    CaseDocument,
+    CaseListOut,
+    CaseOut,
+    CaseStatsOut,
+    CaseTimelineOut,
+    EscalationsOut,
+    MyInboxOut,
+    MyPendingAuthorisationsOut,
+    ReadMessageOut,
+    ReviewQueueOut,
+    ServiceListOut,
+    TaskOut,
+    VerifyDocumentOut,
+)
+from handlers.schemas import (
+    ASSISTED_FORBIDDEN,
+    ASSISTED_NOT_FOUND,
+    ASSISTED_REFUSALS,
+    AssistanceIn,
+    Id,
+    JsonInt,
+    MaterialIn,
+    Strict,
+    StrictId,
+    Version,
+)
 
 bp = Blueprint("cases")
 
@@ -49,7 +76,7 @@ class AssistedIn(SubmitIn, AssistanceIn):
 
 
 class VersionIn(Strict):
-    version: StrictInt = Field(ge=1)
+    version: Version
 
 
 class WithdrawIn(VersionIn):
@@ -81,18 +108,18 @@ class MaterialsIn(VersionIn):
 
 
 class DecisionIn(Strict):
-    case_version: StrictInt = Field(ge=1)
+    case_version: Version
     decision: Literal["approve", "reject", "return"]
     reason_code: str | None = Field(default=None, max_length=8)
     reason_text: str = Field(default="", max_length=500)
 
 
 class ReassignIn(Strict):
-    to_account_id: StrictInt = Field(ge=1)
+    to_account_id: StrictId
 
 
 class RatingIn(Strict):
-    score: StrictInt = Field(ge=1, le=5)
+    score: JsonInt = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=300)
 
 
@@ -111,7 +138,7 @@ class StationCasesQuery(PageQuery):
 class QueueQuery(PageQuery):
     category: str | None = Field(default=None, max_length=32)
     service_code: str | None = Field(default=None, max_length=48)
-    station_id: int | None = None
+    station_id: Id | None = None
     overdue_only: bool = False
     mine: bool = False
 
@@ -122,7 +149,11 @@ class StatsQuery(BaseModel):
     group_by: Literal["channel", "service", "station", "period"] | None = None
     period: Literal["day", "month", "year"] = "month"
     service_code: str | None = Field(default=None, max_length=48)
-    station_id: int | None = None
+    station_id: Id | None = None
+
+
+# What a submission's form and service refuse, from the app or a station.
+SUBMISSION_REFUSALS = ("FORM_INVALID", "SERVICE_HAS_OWN_ENTRY", "SERVICE_UNKNOWN")
 
 
 async def _actor(request: Request) -> service.Actor:
@@ -139,14 +170,17 @@ async def _detail(request: Request, case: Case, status: int = 200) -> HTTPRespon
 
 @bp.get("/services")
 @openapi.summary("可办理的服务事项及其材料清单、办理时限")
+@responds(ServiceListOut)
 async def list_services(request: Request) -> HTTPResponse:
     return json({"items": queries.list_services()})
 
 
 @bp.get("/case-documents/verify/<code:str>")
 @openapi.summary("核验办件结果文书（按核验码，公开）")
+@errors(404, "DOCUMENT_NOT_FOUND")
+@responds(VerifyDocumentOut)
 async def verify_document(request: Request, code: str) -> HTTPResponse:
-    if len(code) > 24:
+    if len(code) > 20:  # the longest code issued
         raise NotFound("验证码无效，未找到对应的办理结果", code="DOCUMENT_NOT_FOUND")
     return json(await queries.verify_document(code))
 
@@ -159,6 +193,9 @@ async def verify_document(request: Request, code: str) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @idempotent
 @body(SubmitIn)
+@errors(403, "BINDING_REQUIRED")
+@errors(422, *SUBMISSION_REFUSALS)
+@responds(CaseOut, status=201)
 async def submit_case(request: Request, body: SubmitIn) -> HTTPResponse:
     case = await service.submit(container(request), principal(request), body.to_request())
     return await _detail(request, case, 201)
@@ -167,14 +204,17 @@ async def submit_case(request: Request, body: SubmitIn) -> HTTPResponse:
 @bp.get("/cases")
 @openapi.summary("我的办件")
 @requires(Role.CITIZEN)
-async def my_cases(request: Request) -> HTTPResponse:
-    q = parse_query(request, PageQuery)
-    return json(await queries.my_cases(container(request), await _actor(request), q.to_page()))
+@query(PageQuery)
+@responds(CaseListOut)
+async def my_cases(request: Request, query: PageQuery) -> HTTPResponse:
+    return json(await queries.my_cases(container(request), await _actor(request), query.to_page()))
 
 
 @bp.get("/cases/<case_id:int>")
 @openapi.summary("办件详情与办理进度")
 @requires()
+@errors(404, "CASE_NOT_FOUND")
+@responds(CaseOut)
 async def get_case(request: Request, case_id: int) -> HTTPResponse:
     view = await queries.case_detail(container(request), await _actor(request), case_id)
     return json(view)
@@ -183,6 +223,7 @@ async def get_case(request: Request, case_id: int) -> HTTPResponse:
 @bp.get("/cases/<case_id:int>/timeline")
 @openapi.summary("办件时间线（每一步的处理记录）")
 @requires()
+@responds(CaseTimelineOut)
 async def case_timeline(request: Request, case_id: int) -> HTTPResponse:
     items = await queries.timeline(container(request), await _actor(request), case_id)
     return json({"items": items})
@@ -193,6 +234,8 @@ async def case_timeline(request: Request, case_id: int) -> HTTPResponse:
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @idempotent
 @body(WithdrawIn)
+@errors(409, "REVIEW_STARTED")
+@responds(CaseOut)
 async def withdraw_case(request: Request, case_id: int, body: WithdrawIn) -> HTTPResponse:
     case = await service.withdraw(
         container(request), principal(request), case_id, version=body.version, reason=body.reason
@@ -205,6 +248,8 @@ async def withdraw_case(request: Request, case_id: int, body: WithdrawIn) -> HTT
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @idempotent
 @body(ResubmitIn)
+@errors(409, "INVALID_STATE")
+@responds(CaseOut)
 async def resubmit_case(request: Request, case_id: int, body: ResubmitIn) -> HTTPResponse:
     case = await service.resubmit(
         container(request),
@@ -222,6 +267,8 @@ async def resubmit_case(request: Request, case_id: int, body: ResubmitIn) -> HTT
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @idempotent
 @body(MaterialsIn)
+@errors(409, "NO_MATERIALS_EXPECTED")
+@responds(CaseOut)
 async def supply_materials(request: Request, case_id: int, body: MaterialsIn) -> HTTPResponse:
     case = await service.supply_materials(
         container(request),
@@ -238,6 +285,8 @@ async def supply_materials(request: Request, case_id: int, body: MaterialsIn) ->
 @requires(Role.CITIZEN)
 @idempotent
 @body(AuthorisationIn)
+@errors(404, "CASE_NOT_FOUND")
+@responds(CaseOut)
 async def decide_authorisation(
     request: Request, case_id: int, body: AuthorisationIn
 ) -> HTTPResponse:
@@ -255,6 +304,8 @@ async def decide_authorisation(
 @openapi.summary("评价办件（好差评，每件一次）")
 @requires(Role.CITIZEN)
 @body(RatingIn)
+@errors(409, "ALREADY_RATED", "NOT_RATABLE")
+@responds(CaseOut)
 async def rate_case(request: Request, case_id: int, body: RatingIn) -> HTTPResponse:
     case = await service.rate(
         container(request), principal(request), case_id, score=body.score, comment=body.comment
@@ -265,6 +316,7 @@ async def rate_case(request: Request, case_id: int, body: RatingIn) -> HTTPRespo
 @bp.get("/cases/<case_id:int>/document")
 @openapi.summary("办件结果文书")
 @requires()
+@responds(CaseDocument)
 async def case_document(request: Request, case_id: int) -> HTTPResponse:
     doc = await queries.document_for(await _actor(request), case_id)
     return json(queries.document_view(doc))
@@ -280,6 +332,7 @@ def _qr_svg(text: str) -> bytes:
 @bp.get("/cases/<case_id:int>/document/qr.svg")
 @openapi.summary("办件结果文书核验二维码（SVG）")
 @requires()
+@responds(None, binary_types=("image/svg+xml",))
 async def case_document_qr(request: Request, case_id: int) -> HTTPResponse:
     doc = await queries.document_for(await _actor(request), case_id)
     url = request.url_for("cases.verify_document", code=doc.verification_code)
@@ -289,14 +342,16 @@ async def case_document_qr(request: Request, case_id: int) -> HTTPResponse:
 @bp.get("/me/inbox")
 @openapi.summary("我的消息")
 @requires(Role.CITIZEN)
-async def my_inbox(request: Request) -> HTTPResponse:
-    q = parse_query(request, PageQuery)
-    return json(await queries.inbox(await _actor(request), q.to_page()))
+@query(PageQuery)
+@responds(MyInboxOut)
+async def my_inbox(request: Request, query: PageQuery) -> HTTPResponse:
+    return json(await queries.inbox(await _actor(request), query.to_page()))
 
 
 @bp.post("/me/inbox/<message_id:int>/read")
 @openapi.summary("标记消息为已读")
 @requires(Role.CITIZEN)
+@responds(ReadMessageOut)
 async def read_message(request: Request, message_id: int) -> HTTPResponse:
     await service.mark_read(container(request), principal(request), message_id)
     return json({"read": True})
@@ -305,6 +360,7 @@ async def read_message(request: Request, message_id: int) -> HTTPResponse:
 @bp.get("/me/case-authorisations")
 @openapi.summary("待我确认的代办授权")
 @requires(Role.CITIZEN)
+@responds(MyPendingAuthorisationsOut)
 async def my_pending_authorisations(request: Request) -> HTTPResponse:
     items = await queries.pending_authorisations(container(request), await _actor(request))
     return json({"items": items})
@@ -318,6 +374,10 @@ async def my_pending_authorisations(request: Request) -> HTTPResponse:
 @requires(Role.STATION_STAFF)
 @idempotent
 @body(AssistedIn)
+@errors(403, *ASSISTED_FORBIDDEN)
+@errors(404, *ASSISTED_NOT_FOUND)
+@errors(422, *SUBMISSION_REFUSALS, *ASSISTED_REFUSALS)
+@responds(CaseOut, status=201)
 async def submit_assisted(request: Request, body: AssistedIn) -> HTTPResponse:
     req = body.to_assistance().case(body.to_request())
     case = await service.submit_assisted(container(request), principal(request), req)
@@ -327,10 +387,11 @@ async def submit_assisted(request: Request, body: AssistedIn) -> HTTPResponse:
 @bp.get("/station/cases")
 @openapi.summary("本服务站的办件")
 @requires(Role.STATION_STAFF)
-async def station_cases(request: Request) -> HTTPResponse:
-    q = parse_query(request, StationCasesQuery)
+@query(StationCasesQuery)
+@responds(CaseListOut)
+async def station_cases(request: Request, query: StationCasesQuery) -> HTTPResponse:
     result = await queries.station_cases(
-        container(request), await _actor(request), q.to_page(), q.state
+        container(request), await _actor(request), query.to_page(), query.state
     )
     return json(result)
 
@@ -340,6 +401,7 @@ async def station_cases(request: Request) -> HTTPResponse:
 @requires(Role.STATION_STAFF)
 @idempotent
 @body(SignedFormIn)
+@responds(CaseOut)
 async def record_signed_form(request: Request, case_id: int, body: SignedFormIn) -> HTTPResponse:
     case = await service.record_signed_form(
         container(request),
@@ -355,9 +417,12 @@ async def record_signed_form(request: Request, case_id: int, body: SignedFormIn)
 @bp.get("/acceptance/queue")
 @openapi.summary("前台综合受理队列")
 @requires(Role.STATION_STAFF, Role.REVIEWER)
-async def acceptance_queue(request: Request) -> HTTPResponse:
-    q = parse_query(request, PageQuery)
-    result = await queries.acceptance_queue(container(request), await _actor(request), q.to_page())
+@query(PageQuery)
+@responds(CaseListOut)
+async def acceptance_queue(request: Request, query: PageQuery) -> HTTPResponse:
+    result = await queries.acceptance_queue(
+        container(request), await _actor(request), query.to_page()
+    )
     return json(result)
 
 
@@ -366,6 +431,9 @@ async def acceptance_queue(request: Request) -> HTTPResponse:
 @requires(Role.STATION_STAFF, Role.REVIEWER)
 @idempotent
 @body(AcceptanceIn)
+@errors(409, "INVALID_STATE", "KEY_MATERIALS_MISSING")
+@errors(422, "REASON_UNKNOWN")
+@responds(CaseOut)
 async def accept_case(request: Request, case_id: int, body: AcceptanceIn) -> HTTPResponse:
     case = await service.accept(
         container(request),
@@ -385,10 +453,16 @@ async def accept_case(request: Request, case_id: int, body: AcceptanceIn) -> HTT
 @bp.get("/review/queue")
 @openapi.summary("后台分类审核队列（超期优先，可按事项、服务站筛选）")
 @requires(Role.REVIEWER, Role.SUPERVISOR)
-async def review_queue(request: Request) -> HTTPResponse:
-    q = parse_query(request, QueueQuery)
-    f = queries.QueueFilter(q.category, q.service_code, q.station_id, q.overdue_only, q.mine)
-    result = await queries.reviewer_queue(container(request), await _actor(request), f, q.to_page())
+@query(QueueQuery)
+@errors(422, "CATEGORY_NOT_ALLOWED", "PAGE_TOO_DEEP")
+@responds(ReviewQueueOut)
+async def review_queue(request: Request, query: QueueQuery) -> HTTPResponse:
+    f = queries.QueueFilter(
+        query.category, query.service_code, query.station_id, query.overdue_only, query.mine
+    )
+    result = await queries.reviewer_queue(
+        container(request), await _actor(request), f, query.to_page()
+    )
     return json(result)
 
 
@@ -396,6 +470,7 @@ async def review_queue(request: Request) -> HTTPResponse:
 @openapi.summary("领取审核任务（同一时间仅一人持有）")
 @requires(Role.REVIEWER)
 @idempotent
+@responds(TaskOut)
 async def claim_task(request: Request, task_id: int) -> HTTPResponse:
     task = await service.claim(container(request), principal(request), task_id)
     return json(queries.task_view(task))
@@ -404,6 +479,7 @@ async def claim_task(request: Request, task_id: int) -> HTTPResponse:
 @bp.post("/review/tasks/<task_id:int>/release")
 @openapi.summary("释放审核任务")
 @requires(Role.REVIEWER, Role.SUPERVISOR)
+@responds(TaskOut)
 async def release_task(request: Request, task_id: int) -> HTTPResponse:
     task = await service.release(container(request), principal(request), task_id)
     return json(queries.task_view(task))
@@ -414,6 +490,8 @@ async def release_task(request: Request, task_id: int) -> HTTPResponse:
 @requires(Role.SUPERVISOR)
 @idempotent
 @body(ReassignIn)
+@errors(422, "ASSIGNEE_INVALID")
+@responds(TaskOut)
 async def reassign_task(request: Request, task_id: int, body: ReassignIn) -> HTTPResponse:
     task = await service.reassign(
         container(request), principal(request), task_id, to_account_id=body.to_account_id
@@ -426,6 +504,10 @@ async def reassign_task(request: Request, task_id: int, body: ReassignIn) -> HTT
 @requires(Role.REVIEWER)
 @idempotent
 @body(DecisionIn)
+@errors(403, "FOUR_EYES")
+@errors(409, "CASE_CHANGED", "SERVICE_NOT_READY", "TASK_NOT_HELD", "VERDICTS_REQUIRED")
+@errors(422, "REASON_UNKNOWN")
+@responds(CaseOut)
 async def decide_task(request: Request, task_id: int, body: DecisionIn) -> HTTPResponse:
     case = await service.decide(
         container(request),
@@ -442,24 +524,27 @@ async def decide_task(request: Request, task_id: int, body: DecisionIn) -> HTTPR
 @bp.get("/supervisor/escalations")
 @openapi.summary("超期升级队列（科长）")
 @requires(Role.SUPERVISOR)
-async def escalations(request: Request) -> HTTPResponse:
-    q = parse_query(request, PageQuery)
-    return json(await queries.escalation_queue(container(request), q.to_page()))
+@query(PageQuery)
+@responds(EscalationsOut)
+async def escalations(request: Request, query: PageQuery) -> HTTPResponse:
+    return json(await queries.escalation_queue(container(request), query.to_page()))
 
 
 @bp.get("/admin/case-stats")
 @openapi.summary("办件统计：渠道（掌办率）、按时办结率、平均用时、超期、评价")
 @requires(Role.ADMIN)
-async def case_stats(request: Request) -> HTTPResponse:
-    q = parse_query(request, StatsQuery)
+@query(StatsQuery)
+@errors(422, "DATE_RANGE_INVALID", "GROUP_BY_INVALID", "PERIOD_INVALID", "TOO_MANY_PERIODS")
+@responds(CaseStatsOut)
+async def case_stats(request: Request, query: StatsQuery) -> HTTPResponse:
     result = await queries.statistics(
         container(request),
-        date_from=q.date_from,
-        date_to=q.date_to,
-        group_by=q.group_by,
-        period=q.period,
-        service_code=q.service_code,
-        station_id=q.station_id,
+        date_from=query.date_from,
+        date_to=query.date_to,
+        group_by=query.group_by,
+        period=query.period,
+        service_code=query.service_code,
+        station_id=query.station_id,
     )
     return json(result)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
@@ -17,9 +17,29 @@ from backend.cases.models import Case
 from backend.chronic import service
 from backend.chronic.models import ChronicQualification
 from backend.identity.models import Role
+from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, requires
-from handlers.schemas import AssistanceIn, MaterialIn, Strict
+from handlers.responses import (
+    ApplyAssistedOut,
+    ApplyOut,
+    CaseOut,
+    DiseasesOut,
+    MyQualificationsOut,
+    QualificationOut,
+    RenewOut,
+    TaskCriteriaOut,
+)
+from handlers.schemas import (
+    ASSISTED_FORBIDDEN,
+    ASSISTED_NOT_FOUND,
+    ASSISTED_REFUSALS,
+    AssistanceIn,
+    JsonInt,
+    MaterialIn,
+    Strict,
+    Version,
+)
 
 bp = Blueprint("chronic")
 
@@ -28,7 +48,7 @@ class ApplicationIn(Strict):
     disease_code: str = Field(min_length=1, max_length=10)
     diagnosis_date: date
     diagnosis_hospital: str = Field(min_length=2, max_length=100)
-    diagnosis_hospital_level: StrictInt = Field(ge=1, le=3)
+    diagnosis_hospital_level: JsonInt = Field(ge=1, le=3)
     designated_institutions: list[str] = Field(min_length=1, max_length=5)
     note: str = Field(default="", max_length=200)
     materials: list[MaterialIn] = Field(default_factory=list, max_length=20)
@@ -52,7 +72,7 @@ class AssistedApplicationIn(ApplicationIn, AssistanceIn):
 
 
 class RenewIn(ApplicationIn):
-    version: StrictInt = Field(ge=1)
+    version: Version
 
 
 class VerdictIn(Strict):
@@ -62,14 +82,14 @@ class VerdictIn(Strict):
 
 
 class AssessmentIn(Strict):
-    case_version: StrictInt = Field(ge=1)
+    case_version: Version
     verdicts: list[VerdictIn] = Field(min_length=1, max_length=20)
     reason_code: str | None = Field(default=None, max_length=8)
     reason_text: str = Field(default="", max_length=500)
 
 
 class RevokeIn(Strict):
-    version: StrictInt = Field(ge=1)
+    version: Version
     reason_code: str = Field(min_length=1, max_length=8)
     reason_text: str = Field(default="", max_length=300)
 
@@ -89,8 +109,19 @@ async def _submitted(request: Request, case: Case) -> HTTPResponse:
 
 @bp.get("/chronic/diseases")
 @openapi.summary("门诊慢特病病种目录（材料、认定标准、快速通道、有效期）")
+@responds(DiseasesOut)
 async def diseases(request: Request) -> HTTPResponse:
     return json({"items": service.catalogue_view(container(request))})
+
+
+# What the qualification rules refuse, whether the citizen applies or a station does.
+APPLICATION_CONFLICTS = ("APPLICATION_IN_PROGRESS", "QUALIFICATION_ACTIVE")
+APPLICATION_REFUSALS = (
+    "DIAGNOSIS_DATE_INVALID",
+    "DISEASE_UNKNOWN",
+    "INSTITUTIONS_INVALID",
+    "MATERIAL_UNKNOWN",
+)
 
 
 @bp.post("/me/chronic-applications")
@@ -98,6 +129,9 @@ async def diseases(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @idempotent
 @body(ApplicationIn)
+@errors(409, *APPLICATION_CONFLICTS)
+@errors(422, *APPLICATION_REFUSALS)
+@responds(ApplyOut, status=201)
 async def apply(request: Request, body: ApplicationIn) -> HTTPResponse:
     case = await service.submit(container(request), principal(request), body.to_request())
     return await _submitted(request, case)
@@ -108,6 +142,11 @@ async def apply(request: Request, body: ApplicationIn) -> HTTPResponse:
 @requires(Role.STATION_STAFF)
 @idempotent
 @body(AssistedApplicationIn)
+@errors(403, *ASSISTED_FORBIDDEN)
+@errors(404, *ASSISTED_NOT_FOUND)
+@errors(409, *APPLICATION_CONFLICTS)
+@errors(422, *APPLICATION_REFUSALS, *ASSISTED_REFUSALS)
+@responds(ApplyAssistedOut, status=201)
 async def apply_assisted(request: Request, body: AssistedApplicationIn) -> HTTPResponse:
     case = await service.submit(
         container(request), principal(request), body.to_request(), body.to_assistance()
@@ -118,6 +157,7 @@ async def apply_assisted(request: Request, body: AssistedApplicationIn) -> HTTPR
 @bp.get("/me/chronic-qualifications")
 @openapi.summary("我的门诊慢特病资格")
 @requires(Role.CITIZEN)
+@responds(MyQualificationsOut)
 async def my_qualifications(request: Request) -> HTTPResponse:
     items = await service.my_qualifications(container(request), principal(request))
     return json({"items": items})
@@ -126,6 +166,8 @@ async def my_qualifications(request: Request) -> HTTPResponse:
 @bp.get("/me/chronic-qualifications/<qid:int>")
 @openapi.summary("门诊慢特病资格详情")
 @requires(Role.CITIZEN)
+@errors(404, "QUALIFICATION_NOT_FOUND")
+@responds(QualificationOut)
 async def my_qualification(request: Request, qid: int) -> HTTPResponse:
     return json(await service.my_qualification(container(request), principal(request), qid))
 
@@ -135,6 +177,9 @@ async def my_qualification(request: Request, qid: int) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @idempotent
 @body(RenewIn)
+@errors(404, "QUALIFICATION_NOT_FOUND")
+@errors(409, "RENEWAL_NOT_OPEN")
+@responds(RenewOut, status=201)
 async def renew(request: Request, qid: int, body: RenewIn) -> HTTPResponse:
     case = await service.renew(
         container(request), principal(request), qid, version=body.version, req=body.to_request()
@@ -145,6 +190,7 @@ async def renew(request: Request, qid: int, body: RenewIn) -> HTTPResponse:
 @bp.get("/chronic/review/tasks/<task_id:int>/criteria")
 @openapi.summary("专家评审：该任务病种的认定标准及已记录的意见")
 @requires(Role.REVIEWER)
+@responds(TaskCriteriaOut)
 async def task_criteria(request: Request, task_id: int) -> HTTPResponse:
     return json(await service.criteria_for_task(container(request), principal(request), task_id))
 
@@ -154,6 +200,10 @@ async def task_criteria(request: Request, task_id: int) -> HTTPResponse:
 @requires(Role.REVIEWER)
 @idempotent
 @body(AssessmentIn)
+@errors(404, "TASK_NOT_FOUND")
+@errors(409, "QUALIFICATION_REVOKED", "TASK_NOT_HELD")
+@errors(422, "CRITERIA_INCOMPLETE", "CRITERION_UNKNOWN")
+@responds(CaseOut)
 async def assess(request: Request, task_id: int, body: AssessmentIn) -> HTTPResponse:
     c = container(request)
     case = await service.assess(
@@ -174,6 +224,10 @@ async def assess(request: Request, task_id: int, body: AssessmentIn) -> HTTPResp
 @requires(Role.REVIEWER, Role.SUPERVISOR)
 @idempotent
 @body(RevokeIn)
+@errors(403, "NOT_CHRONIC_REVIEWER")
+@errors(409, "QUALIFICATION_NOT_ACTIVE")
+@errors(422, "REASON_UNKNOWN")
+@responds(QualificationOut)
 async def revoke(request: Request, qid: int, body: RevokeIn) -> HTTPResponse:
     c = container(request)
     q = await service.revoke(

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
+from sanic_ext.extensions.openapi import openapi
 
 from backend.claims import assessment, service
 from backend.claims.checks import InvoiceValues
@@ -20,15 +21,26 @@ from backend.clock import local_today
 from backend.errors import InvalidInput
 from backend.identity.models import Role
 from config.policy import ItemClass
+from handlers.contract import errors, multipart, responds
 from handlers.idempotency import idempotent
-from handlers.request import body, container, parse_query, principal, requires, uploaded_file
-from handlers.schemas import Strict
+from handlers.request import body, container, principal, query, requires, uploaded_file
+from handlers.responses import (
+    CatalogueSearchOut,
+    ClaimOut,
+    ClaimReviewOut,
+    DisbursementOut,
+    MyClaimsOut,
+    OcrStatsOut,
+    SettlementPreviewOut,
+    UploadInvoiceOut,
+)
+from handlers.schemas import ASSISTED_FORBIDDEN, ASSISTED_NOT_FOUND, Strict, StrictId, Version
 
 bp = Blueprint("claims")
 
 
 class NewClaimIn(Strict):
-    person_id: StrictInt | None = Field(default=None, ge=1)  # a family member; default: self
+    person_id: StrictId | None = None  # a family member; default: self
 
 
 class StationClaimIn(Strict):
@@ -36,7 +48,7 @@ class StationClaimIn(Strict):
 
 
 class SubmitIn(Strict):
-    version: StrictInt = Field(ge=1)
+    version: Version
     bank_name: str = Field(min_length=2, max_length=60)
     bank_account: str = Field(min_length=12, max_length=40)
     note: str = Field(default="", max_length=200)
@@ -46,7 +58,7 @@ class SubmitIn(Strict):
 
 
 class VersionIn(Strict):
-    version: StrictInt = Field(ge=1)
+    version: Version
 
 
 class PaidIn(Strict):
@@ -71,9 +83,12 @@ class StatsQuery(BaseModel):
 
 
 @bp.post("/claims")
+@openapi.summary("新建零星报销申请（草稿，可为家庭成员申请）")
 @requires(Role.CITIZEN)
 @idempotent
 @body(NewClaimIn)
+@errors(404, "PERSON_NOT_FOUND")
+@responds(ClaimOut, status=201)
 async def create_claim(request: Request, body: NewClaimIn) -> HTTPResponse:
     c = container(request)
     claim = await service.create_claim(c, principal(request), person_id=body.person_id)
@@ -81,9 +96,14 @@ async def create_claim(request: Request, body: NewClaimIn) -> HTTPResponse:
 
 
 @bp.post("/station/claims")
+@openapi.summary("服务站代办新建零星报销申请")
 @requires(Role.STATION_STAFF)
 @idempotent
 @body(StationClaimIn)
+@errors(403, *ASSISTED_FORBIDDEN)
+@errors(404, *ASSISTED_NOT_FOUND)
+@errors(422, "ID_NUMBER_INVALID", "NO_STATION")
+@responds(ClaimOut, status=201)
 async def create_station_claim(request: Request, body: StationClaimIn) -> HTTPResponse:
     c = container(request)
     claim = await service.create_station_claim(
@@ -93,7 +113,9 @@ async def create_station_claim(request: Request, body: StationClaimIn) -> HTTPRe
 
 
 @bp.get("/claims")
+@openapi.summary("我的零星报销申请")
 @requires(Role.CITIZEN)
+@responds(MyClaimsOut)
 async def my_claims(request: Request) -> HTTPResponse:
     c = container(request)
     claims = await service.my_claims(principal(request))
@@ -101,7 +123,10 @@ async def my_claims(request: Request) -> HTTPResponse:
 
 
 @bp.get("/claims/<claim_id:int>")
+@openapi.summary("零星报销申请详情与进度")
 @requires(Role.CITIZEN, Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+@errors(404, "CLAIM_NOT_FOUND")
+@responds(ClaimOut)
 async def get_claim(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
     claim = await service.load_claim(c, principal(request), claim_id)
@@ -109,7 +134,28 @@ async def get_claim(request: Request, claim_id: int) -> HTTPResponse:
 
 
 @bp.post("/claims/<claim_id:int>/invoices")
+@multipart(
+    file=("发票照片（JPEG、PNG）或电子发票（一页 PDF），按内容识别类型", "application/octet-stream")
+)
+@openapi.summary("上传发票照片或电子发票（multipart/form-data，字段名 file），自动识别")
 @requires(Role.CITIZEN, Role.STATION_STAFF)
+@errors(403, "NOT_YOUR_CLAIM")
+@errors(404, "CLAIM_NOT_FOUND")
+@errors(413, "FILE_TOO_LARGE")
+@errors(415, "FILE_TYPE_UNSUPPORTED")
+@errors(409, "CLAIM_NOT_EDITABLE")
+@errors(
+    422,
+    "FILE_CORRUPT",
+    "FILE_EMPTY",
+    "FILE_REQUIRED",
+    "IMAGE_TOO_LARGE",
+    "IMAGE_TOO_SMALL",
+    "OFD_UNSAFE",
+    "PDF_TOO_MANY_PAGES",
+    "TOO_MANY_INVOICES",
+)
+@responds(UploadInvoiceOut, status=201)
 async def upload_invoice(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
     inv = await service.add_invoice(c, principal(request), claim_id, uploaded_file(request))
@@ -119,7 +165,10 @@ async def upload_invoice(request: Request, claim_id: int) -> HTTPResponse:
 
 
 @bp.delete("/claims/<claim_id:int>/invoices/<invoice_id:int>")
+@openapi.summary("删除草稿中的一张发票")
 @requires(Role.CITIZEN, Role.STATION_STAFF)
+@errors(404, "CLAIM_NOT_FOUND")
+@responds(ClaimOut)
 async def delete_invoice(request: Request, claim_id: int, invoice_id: int) -> HTTPResponse:
     c = container(request)
     await service.remove_invoice(c, principal(request), claim_id, invoice_id)
@@ -128,9 +177,14 @@ async def delete_invoice(request: Request, claim_id: int, invoice_id: int) -> HT
 
 
 @bp.post("/claims/<claim_id:int>/submit")
+@openapi.summary("提交零星报销申请（填写收款银行账户）")
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @idempotent
 @body(SubmitIn)
+@errors(404, "CLAIM_NOT_FOUND")
+@errors(409, "DUPLICATE_INVOICE")
+@errors(422, "AUTHORISATION_REQUIRED", "BANK_ACCOUNT_INVALID", "INVOICES_REQUIRED")
+@responds(ClaimOut)
 async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPResponse:
     c = container(request)
     claim = await service.submit_claim(
@@ -149,9 +203,12 @@ async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPR
 
 
 @bp.post("/claims/<claim_id:int>/resume")
+@openapi.summary("补正或补充材料后重新提交报销申请")
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @idempotent
 @body(VersionIn)
+@errors(409, "CLAIM_NOT_SUBMITTED", "NO_MATERIALS_EXPECTED")
+@responds(ClaimOut)
 async def resume_claim(request: Request, claim_id: int, body: VersionIn) -> HTTPResponse:
     """After 补正/补充材料: the case (``version`` is the case's) goes back to the bureau."""
     c = container(request)
@@ -161,7 +218,10 @@ async def resume_claim(request: Request, claim_id: int, body: VersionIn) -> HTTP
 
 
 @bp.get("/claims/<claim_id:int>/invoices/<invoice_id:int>/image")
+@openapi.summary("查看发票原图")
 @requires(Role.CITIZEN, Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+@errors(404, "CLAIM_NOT_FOUND")
+@responds(None, binary_types=("image/jpeg", "image/png", "application/pdf"))
 async def invoice_image(request: Request, claim_id: int, invoice_id: int) -> HTTPResponse:
     data, content_type = await service.invoice_image(
         container(request), principal(request), claim_id, invoice_id
@@ -177,7 +237,10 @@ async def invoice_image(request: Request, claim_id: int, invoice_id: int) -> HTT
 
 
 @bp.get("/review/claims/<claim_id:int>")
+@openapi.summary("审核人员查看报销申请：识别结果、校验、计算")
 @requires(Role.REVIEWER, Role.SUPERVISOR)
+@errors(404, "CLAIM_NOT_FOUND")
+@responds(ClaimReviewOut)
 async def review_claim(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
     claim = await service.load_claim(c, principal(request), claim_id)
@@ -185,9 +248,12 @@ async def review_claim(request: Request, claim_id: int) -> HTTPResponse:
 
 
 @bp.put("/review/claims/<claim_id:int>/invoices/<invoice_id:int>/confirmation")
+@openapi.summary("审核人员确认或更正发票的识别结果")
 @requires(Role.REVIEWER)
 @idempotent
 @body(InvoiceValues)
+@errors(409, "DUPLICATE_INVOICE")
+@responds(ClaimReviewOut)
 async def confirm_invoice(
     request: Request, claim_id: int, invoice_id: int, body: InvoiceValues
 ) -> HTTPResponse:
@@ -198,9 +264,11 @@ async def confirm_invoice(
 
 
 @bp.put("/review/claims/<claim_id:int>/invoices/<invoice_id:int>/items/<index:int>/class")
+@openapi.summary("审核人员为目录外的费用明细归类（甲类、乙类、丙类、自费）")
 @requires(Role.REVIEWER)
 @idempotent
 @body(ItemClassIn)
+@responds(ClaimReviewOut)
 async def classify_item(
     request: Request, claim_id: int, invoice_id: int, index: int, body: ItemClassIn
 ) -> HTTPResponse:
@@ -212,8 +280,10 @@ async def classify_item(
 
 
 @bp.post("/review/claims/<claim_id:int>/invoices/<invoice_id:int>/settlement-preview")
+@openapi.summary("按给定的发票值试算结算结果（不保存）")
 @requires(Role.REVIEWER, Role.SUPERVISOR)
 @body(InvoiceValues)
+@responds(SettlementPreviewOut)
 async def preview_settlement(
     request: Request, claim_id: int, invoice_id: int, body: InvoiceValues
 ) -> HTTPResponse:
@@ -225,27 +295,34 @@ async def preview_settlement(
 
 
 @bp.get("/review/catalogue")
+@openapi.summary("按编码前缀或名称查询就医日期适用的医保目录条目（审核人员归类用）")
 @requires(Role.REVIEWER, Role.SUPERVISOR)
-async def search_catalogue(request: Request) -> HTTPResponse:
+@query(CatalogueQuery)
+@responds(CatalogueSearchOut)
+async def search_catalogue(request: Request, query: CatalogueQuery) -> HTTPResponse:
     """Catalogue entries (医保目录) by code prefix or name, as in force on the care date."""
-    q = parse_query(request, CatalogueQuery)
     c = container(request)
-    return json(assessment.search_catalogue(c, q.q, q.on or local_today(c.clock)))
+    return json(assessment.search_catalogue(c, query.q, query.on or local_today(c.clock)))
 
 
 @bp.get("/review/ocr-stats")
+@openapi.summary("发票识别更正统计（按字段，指定日期区间）")
 @requires(Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
-async def ocr_stats(request: Request) -> HTTPResponse:
-    q = parse_query(request, StatsQuery)
-    if q.date_to < q.date_from or (q.date_to - q.date_from).days > 366:
+@query(StatsQuery)
+@errors(422, "PERIOD_INVALID")
+@responds(OcrStatsOut)
+async def ocr_stats(request: Request, query: StatsQuery) -> HTTPResponse:
+    if query.date_to < query.date_from or (query.date_to - query.date_from).days > 366:
         raise InvalidInput("统计区间无效（最长一年）", code="PERIOD_INVALID")
-    return json(await service.correction_stats(q.date_from, q.date_to))
+    return json(await service.correction_stats(query.date_from, query.date_to))
 
 
 @bp.post("/finance/disbursements/<disbursement_id:int>/paid")
+@openapi.summary("财务登记报销款已支付")
 @requires(Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)
 @idempotent
 @body(PaidIn)
+@responds(DisbursementOut)
 async def mark_paid(request: Request, disbursement_id: int, body: PaidIn) -> HTTPResponse:
     c = container(request)
     d = await service.mark_paid(c, principal(request), disbursement_id, reference=body.reference)

@@ -14,6 +14,7 @@ from backend.clock import local_today
 from backend.enrollment import categories, service
 from backend.enrollment.models import ChangeStatus
 from backend.identity.models import Role
+from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import (
     body,
@@ -21,9 +22,11 @@ from handlers.request import (
     parse_form,
     parse_query,
     principal,
+    query,
     requires,
     uploaded_file,
 )
+from handlers.responses import EnrollmentStatusOut, MyStatusOut, PersonOut, Unmodelled
 
 bp = Blueprint("enrollment", url_prefix="/enrollment")
 
@@ -62,25 +65,28 @@ class RegisterPerson(BaseModel):
     id_number: str = Field(max_length=32)
 
 
-def _year(request: Request) -> int:
-    query = parse_query(request, YearQuery)
+def _year(request: Request, query: YearQuery) -> int:
     return query.year or local_today(container(request).clock).year
 
 
 @bp.get("")
 @openapi.summary("本人及家庭成员的参保状态")
 @requires(Role.CITIZEN)
-async def my_status(request: Request) -> HTTPResponse:
+@query(YearQuery)
+@responds(MyStatusOut)
+async def my_status(request: Request, query: YearQuery) -> HTTPResponse:
     c = container(request)
-    return json(await service.my_family_status(c, principal(request), _year(request)))
+    return json(await service.my_family_status(c, principal(request), _year(request, query)))
 
 
 @bp.get("/persons/<person_id:int>")
 @openapi.summary("某人某年度的参保状态与应缴金额")
 @requires(Role.CITIZEN, *STAFF)
-async def person_status(request: Request, person_id: int) -> HTTPResponse:
+@query(YearQuery)
+@responds(EnrollmentStatusOut)
+async def person_status(request: Request, person_id: int, query: YearQuery) -> HTTPResponse:
     c = container(request)
-    return json(await service.status_for(c, principal(request), person_id, _year(request)))
+    return json(await service.status_for(c, principal(request), person_id, _year(request, query)))
 
 
 @bp.post("/persons/<person_id:int>/category-changes")
@@ -89,6 +95,7 @@ async def person_status(request: Request, person_id: int) -> HTTPResponse:
     "须另一名工作人员审核后生效"
 )
 @requires(*STAFF)
+@responds(Unmodelled, status=201)
 async def propose_category(request: Request, person_id: int) -> HTTPResponse:
     form = parse_form(request, CategoryProposal)
     view = await categories.propose(
@@ -109,6 +116,7 @@ async def propose_category(request: Request, person_id: int) -> HTTPResponse:
 @openapi.summary("审核通过资助参保类别变更（须为提出人以外的工作人员），随即生效")
 @requires(*STAFF)
 @body(Decision)
+@responds(Unmodelled)
 async def approve_category(request: Request, change_id: int, body: Decision) -> HTTPResponse:
     view = await categories.decide(
         container(request), principal(request), change_id, approve=True, note=body.note
@@ -120,6 +128,7 @@ async def approve_category(request: Request, change_id: int, body: Decision) -> 
 @openapi.summary("驳回资助参保类别变更")
 @requires(*STAFF)
 @body(Decision)
+@responds(Unmodelled)
 async def reject_category(request: Request, change_id: int, body: Decision) -> HTTPResponse:
     view = await categories.decide(
         container(request), principal(request), change_id, approve=False, note=body.note
@@ -130,6 +139,7 @@ async def reject_category(request: Request, change_id: int, body: Decision) -> H
 @bp.get("/category-changes")
 @openapi.summary("监管：资助参保类别变更记录")
 @requires(Role.SUPERVISOR, Role.ADMIN)
+@responds(Unmodelled)
 async def list_category_changes(request: Request) -> HTTPResponse:
     query = parse_query(request, ChangeQuery)
     return json(await categories.list_changes(container(request), principal(request), query.status))
@@ -140,6 +150,8 @@ async def list_category_changes(request: Request) -> HTTPResponse:
 @requires(*STAFF)
 @idempotent
 @body(RegisterPerson)
+@errors(422, "ID_NUMBER_INVALID", "NAME_INVALID", "NAME_MISMATCH")
+@responds(PersonOut, status=201)
 async def register_person(request: Request, body: RegisterPerson) -> HTTPResponse:
     view = await service.register_person(
         container(request), principal(request), body.name, body.id_number

@@ -6,11 +6,12 @@ import logging
 from typing import Any
 
 from sanic import Request, Sanic
-from sanic.exceptions import SanicException
+from sanic.exceptions import MethodNotAllowed, SanicException
 from sanic.response import HTTPResponse, json
 
-from backend.errors import DomainError
+from backend.errors import DomainError, NotFound
 from backend.infra.outage import OUTAGES, RETRY_AFTER_S, unavailable_dependency
+from handlers.contract import MAX_ID
 
 log = logging.getLogger("yibao.errors")
 
@@ -55,7 +56,10 @@ def register_error_handlers(app: Sanic) -> None:
             log.exception("framework error on %s %s", request.method, request.path)
             return error_response(500, "INTERNAL_ERROR", "系统繁忙，请稍后重试")
         code, message = _FRAMEWORK.get(status, ("BAD_REQUEST", "请求有误"))
-        return error_response(status, code, message)
+        response = error_response(status, code, message)
+        if isinstance(exc, MethodNotAllowed):
+            response.headers["Allow"] = ", ".join(sorted(_allowed(request, exc)))
+        return response
 
     @app.exception(Exception)
     async def unexpected(request: Request, exc: Exception) -> HTTPResponse:
@@ -66,3 +70,30 @@ def register_error_handlers(app: Sanic) -> None:
         # The request id in the log line lets an operator find the trace; the body stays generic.
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "INTERNAL_ERROR", "系统繁忙，请稍后重试")
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request, exc: MethodNotAllowed) -> set[str]:
+    """Every method some route of this path answers (RFC 9110 15.5.6: 405 lists them)."""
+    methods = set(getattr(exc, "allowed_methods", None) or ())
+    for method in _METHODS:
+        try:
+            request.app.router.get(request.path, method, request.headers.get("host"))
+        except SanicException:
+            continue
+        methods.add(method)
+    return methods
+
+
+def reject_ids_out_of_range(request: Request) -> None:
+    """A path id outside 1..MAX_ID is a 404: no such record can exist."""
+    route = request.route
+    if route is None:
+        return
+    for param in route.params.values():
+        if param.cast is int:
+            value = request.match_info.get(param.name)
+            if isinstance(value, int) and not 1 <= value <= MAX_ID:
+                raise NotFound()

@@ -11,8 +11,16 @@ from backend.family import guardianship, service
 from backend.family.models import Relation
 from backend.identity.models import Role
 from backend.stations import assisted
+from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, requires
+from handlers.responses import (
+    FamilyMemberOut,
+    GrantConsentOut,
+    ListConsentsOut,
+    ListFamilyOut,
+    Unmodelled,
+)
 
 bp = Blueprint("family")
 
@@ -28,6 +36,8 @@ class AddMember(BaseModel):
 @bp.get("/me/family")
 @openapi.summary("我的家庭成员")
 @requires(Role.CITIZEN)
+@errors(403, "REAL_NAME_REQUIRED")
+@responds(ListFamilyOut)
 async def list_family(request: Request) -> HTTPResponse:
     return json(await service.list_members(container(request), principal(request)))
 
@@ -37,6 +47,10 @@ async def list_family(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @idempotent
 @body(AddMember)
+@errors(403, "REAL_NAME_REQUIRED")
+@errors(409, "FAMILY_LIMIT_REACHED", "FAMILY_MEMBER_EXISTS")
+@errors(422, "FAMILY_SELF", "ID_NUMBER_INVALID", "NAME_INVALID", "NAME_MISMATCH")
+@responds(FamilyMemberOut, status=201)
 async def add_family_member(request: Request, body: AddMember) -> HTTPResponse:
     view = await service.add_member(
         container(request),
@@ -51,6 +65,8 @@ async def add_family_member(request: Request, body: AddMember) -> HTTPResponse:
 @bp.get("/me/family/<member_id:int>")
 @openapi.summary("家庭成员详情")
 @requires(Role.CITIZEN)
+@errors(404, "FAMILY_MEMBER_NOT_FOUND")
+@responds(FamilyMemberOut)
 async def get_family_member(request: Request, member_id: int) -> HTTPResponse:
     return json(await service.get_member(container(request), principal(request), member_id))
 
@@ -58,6 +74,8 @@ async def get_family_member(request: Request, member_id: int) -> HTTPResponse:
 @bp.delete("/me/family/<member_id:int>")
 @openapi.summary("移除家庭成员")
 @requires(Role.CITIZEN)
+@errors(404, "FAMILY_MEMBER_NOT_FOUND")
+@responds(None, status=204)
 async def remove_family_member(request: Request, member_id: int) -> HTTPResponse:
     await service.remove_member(container(request), principal(request), member_id)
     return empty()
@@ -66,6 +84,7 @@ async def remove_family_member(request: Request, member_id: int) -> HTTPResponse
 @bp.get("/me/consents")
 @openapi.summary("他人将我添加为家庭成员的请求")
 @requires(Role.CITIZEN)
+@responds(ListConsentsOut)
 async def list_consents(request: Request) -> HTTPResponse:
     return json(await service.list_consents(container(request), principal(request)))
 
@@ -73,6 +92,8 @@ async def list_consents(request: Request) -> HTTPResponse:
 @bp.post("/me/consents/<link_id:int>/grant")
 @openapi.summary("同意成为对方的家庭成员")
 @requires(Role.CITIZEN)
+@errors(404, "CONSENT_REQUEST_NOT_FOUND")
+@responds(GrantConsentOut)
 async def grant_consent(request: Request, link_id: int) -> HTTPResponse:
     return json(await service.grant_consent(container(request), principal(request), link_id))
 
@@ -80,6 +101,7 @@ async def grant_consent(request: Request, link_id: int) -> HTTPResponse:
 @bp.post("/me/consents/<link_id:int>/decline")
 @openapi.summary("拒绝或撤回同意（对方的家庭成员关系随之解除）")
 @requires(Role.CITIZEN)
+@responds(None, status=204)
 async def decline_consent(request: Request, link_id: int) -> HTTPResponse:
     await service.decline_consent(container(request), principal(request), link_id)
     return empty()
@@ -88,6 +110,7 @@ async def decline_consent(request: Request, link_id: int) -> HTTPResponse:
 @bp.get("/me/authorisations")
 @openapi.summary("我在服务站签署的授权书（可撤回）")
 @requires(Role.CITIZEN)
+@responds(Unmodelled)
 async def my_authorisations(request: Request) -> HTTPResponse:
     return json(await assisted.my_authorisations(container(request), principal(request)))
 
@@ -95,6 +118,7 @@ async def my_authorisations(request: Request) -> HTTPResponse:
 @bp.post("/me/authorisations/<form_id:int>/withdraw")
 @openapi.summary("撤回我在服务站签署的授权（据此建立的家庭成员关系随之解除）")
 @requires(Role.CITIZEN)
+@responds(Unmodelled)
 async def withdraw_authorisation(request: Request, form_id: int) -> HTTPResponse:
     return json(await assisted.withdraw(container(request), principal(request), form_id))
 
@@ -102,5 +126,6 @@ async def withdraw_authorisation(request: Request, form_id: int) -> HTTPResponse
 @bp.post("/me/family/guardianship/<link_id:int>/objection")
 @openapi.summary("监护人对他人添加本人监护的未成年人提出异议（该关系冻结，待服务站核实）")
 @requires(Role.CITIZEN)
+@responds(Unmodelled)
 async def object_to_guardianship(request: Request, link_id: int) -> HTTPResponse:
     return json(await guardianship.object_to(container(request), principal(request), link_id))

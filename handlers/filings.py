@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
@@ -18,9 +18,29 @@ from backend.filings import service
 from backend.filings.models import RemoteCareFiling
 from backend.identity.models import Role
 from backend.vouchers.benefits import active_benefits
+from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
-from handlers.request import body, container, parse_query, principal, requires
-from handlers.schemas import AssistanceIn, MaterialIn, Strict
+from handlers.request import body, container, principal, query, requires
+from handlers.responses import (
+    ChangeFilingOut,
+    FileAssistedOut,
+    FileOut,
+    FilingEffectOut,
+    FilingOut,
+    FilingTypesOut,
+    MyBenefitsOut,
+    MyFilingsOut,
+)
+from handlers.schemas import (
+    ASSISTED_FORBIDDEN,
+    ASSISTED_NOT_FOUND,
+    ASSISTED_REFUSALS,
+    AssistanceIn,
+    Id,
+    MaterialIn,
+    Strict,
+    Version,
+)
 
 bp = Blueprint("filings")
 
@@ -59,17 +79,17 @@ class AssistedFilingIn(FilingIn, AssistanceIn):
 
 
 class ChangeIn(FilingIn):
-    version: StrictInt = Field(ge=1)
+    version: Version
     reason: str = Field(min_length=1, max_length=200)
 
 
 class CancelIn(Strict):
-    version: StrictInt = Field(ge=1)
+    version: Version
     reason: str = Field(min_length=1, max_length=200)
 
 
 class EffectQuery(BaseModel):
-    person_id: int = Field(ge=1)
+    person_id: Id
     care_date: date
     region_code: str = Field(min_length=1, max_length=12)
 
@@ -89,8 +109,25 @@ async def _submitted(request: Request, case: Case) -> HTTPResponse:
 
 @bp.get("/remote-care/filing-types")
 @openapi.summary("异地就医备案类型及其材料、有效期、承诺制规则")
+@responds(FilingTypesOut)
 async def filing_types(request: Request) -> HTTPResponse:
     return json({"items": service.types_view(container(request))})
+
+
+# What the filing rules refuse, whether the citizen files or a station files for them.
+FILING_CONFLICTS = ("FILING_ALREADY_ACTIVE", "FILING_IN_PROGRESS")
+FILING_REFUSALS = (
+    "COMMITMENT_NOT_ALLOWED",
+    "DESTINATION_INVALID",
+    "DESTINATION_IS_HOME",
+    "DESTINATION_MISMATCH",
+    "FILING_TYPE_UNKNOWN",
+    "HOSPITAL_REQUIRED",
+    "MATERIAL_UNKNOWN",
+    "RETROACTIVE_NOT_ALLOWED",
+    "START_DATE_TOO_EARLY",
+    "START_DATE_TOO_LATE",
+)
 
 
 @bp.post("/me/remote-care-filings")
@@ -98,6 +135,9 @@ async def filing_types(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @idempotent
 @body(FilingIn)
+@errors(409, *FILING_CONFLICTS)
+@errors(422, *FILING_REFUSALS)
+@responds(FileOut, status=201)
 async def file(request: Request, body: FilingIn) -> HTTPResponse:
     case = await service.submit(container(request), principal(request), body.to_request())
     return await _submitted(request, case)
@@ -108,6 +148,11 @@ async def file(request: Request, body: FilingIn) -> HTTPResponse:
 @requires(Role.STATION_STAFF)
 @idempotent
 @body(AssistedFilingIn)
+@errors(403, *ASSISTED_FORBIDDEN)
+@errors(404, *ASSISTED_NOT_FOUND)
+@errors(409, *FILING_CONFLICTS)
+@errors(422, *FILING_REFUSALS, *ASSISTED_REFUSALS)
+@responds(FileAssistedOut, status=201)
 async def file_assisted(request: Request, body: AssistedFilingIn) -> HTTPResponse:
     case = await service.submit(
         container(request), principal(request), body.to_request(), body.to_assistance()
@@ -118,6 +163,7 @@ async def file_assisted(request: Request, body: AssistedFilingIn) -> HTTPRespons
 @bp.get("/me/remote-care-filings")
 @openapi.summary("我的异地就医备案")
 @requires(Role.CITIZEN)
+@responds(MyFilingsOut)
 async def my_filings(request: Request) -> HTTPResponse:
     return json({"items": await service.my_filings(container(request), principal(request))})
 
@@ -125,6 +171,8 @@ async def my_filings(request: Request) -> HTTPResponse:
 @bp.get("/me/remote-care-filings/<filing_id:int>")
 @openapi.summary("异地就医备案详情")
 @requires(Role.CITIZEN)
+@errors(404, "FILING_NOT_FOUND")
+@responds(FilingOut)
 async def my_filing(request: Request, filing_id: int) -> HTTPResponse:
     return json(await service.my_filing(container(request), principal(request), filing_id))
 
@@ -134,6 +182,9 @@ async def my_filing(request: Request, filing_id: int) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @idempotent
 @body(ChangeIn)
+@errors(409, "FILING_CHANGE_TOO_EARLY")
+@errors(422, "FILING_CATEGORY_MISMATCH")
+@responds(ChangeFilingOut, status=201)
 async def change_filing(request: Request, filing_id: int, body: ChangeIn) -> HTTPResponse:
     case = await service.change(
         container(request),
@@ -151,6 +202,9 @@ async def change_filing(request: Request, filing_id: int, body: ChangeIn) -> HTT
 @requires(Role.CITIZEN)
 @idempotent
 @body(CancelIn)
+@errors(404, "FILING_NOT_FOUND")
+@errors(409, "FILING_CHANGED", "FILING_CHANGE_TOO_EARLY", "FILING_NOT_ACTIVE")
+@responds(FilingOut)
 async def cancel_filing(request: Request, filing_id: int, body: CancelIn) -> HTTPResponse:
     c = container(request)
     filing = await service.cancel(
@@ -162,10 +216,12 @@ async def cancel_filing(request: Request, filing_id: int, body: CancelIn) -> HTT
 @bp.get("/remote-care/effect")
 @openapi.summary("查询某次就医适用的备案及报销比例调整（审核人员）")
 @requires(Role.REVIEWER, Role.SUPERVISOR)
-async def filing_effect(request: Request) -> HTTPResponse:
-    q = parse_query(request, EffectQuery)
+@query(EffectQuery)
+@errors(422, "REGION_CODE_INVALID")
+@responds(FilingEffectOut)
+async def filing_effect(request: Request, query: EffectQuery) -> HTTPResponse:
     effect = await service.filing_effect(
-        container(request), q.person_id, q.care_date, q.region_code
+        container(request), query.person_id, query.care_date, query.region_code
     )
     return json({**vars(effect), "ratio_adjustment": str(effect.ratio_adjustment)})
 
@@ -173,6 +229,7 @@ async def filing_effect(request: Request) -> HTTPResponse:
 @bp.get("/me/benefits")
 @openapi.summary("我的有效门诊慢特病资格和异地就医备案")
 @requires(Role.CITIZEN)
+@responds(MyBenefitsOut)
 async def my_benefits(request: Request) -> HTTPResponse:
     actor = await cases.actor_for(principal(request))
     if actor.person_id is None:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
+from sanic_ext.extensions.openapi import openapi
 from tortoise.connection import get_connection
 
+from handlers.contract import responds
 from handlers.request import container
+from handlers.responses import HealthzOut, ReadyzOut
 
 bp = Blueprint("health")
 
 
 @bp.get("/healthz")
+@openapi.summary("存活检查（进程在运行）")
+@responds(HealthzOut)
 async def healthz(request: Request) -> HTTPResponse:
     return json({"status": "ok"})
 
 
 @bp.get("/readyz")
+@openapi.summary("就绪检查（数据库和缓存可用）")
+@responds(ReadyzOut)
+@responds(ReadyzOut, status=503, description="数据库或缓存不可用")
 async def readyz(request: Request) -> HTTPResponse:
     checks: dict[str, str] = {}
     try:

@@ -21,10 +21,11 @@ from typing import Any, overload
 
 from sanic import Request
 from sanic.response import HTTPResponse, json
-from sanic_ext.extensions.openapi import openapi
 
 from backend.container import Container
+from backend.errors import InvalidInput
 from backend.idempotency import service
+from handlers.contract import Header, contract_of
 from handlers.request import Handler, container, wraps_documented
 
 log = logging.getLogger("yibao.idempotency")
@@ -71,11 +72,22 @@ async def _let_go(c: Container, claim: service.Claim) -> None:
         log.exception("could not release idempotency record %s", claim.record_id)
 
 
-def _wrap(handler: Handler, stale_after_s: float, retention_s: float) -> Handler:
+KEY_HEADER = Header(
+    service.HEADER,
+    "幂等键：重试时带上相同的值，得到第一次的结果（1–128 个可打印 ASCII 字符）",
+    schema={"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[\\x20-\\x7e]+$"},
+)
+
+
+def _wrap(handler: Handler, stale_after_s: float, retention_s: float, required: bool) -> Handler:
     @wraps_documented(handler)
     async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(service.HEADER)
         if key is None:
+            if required:
+                raise InvalidInput(
+                    "此操作须提供 Idempotency-Key 请求头", code="IDEMPOTENCY_KEY_REQUIRED"
+                )
             return await handler(request, *args, **kwargs)
         c = container(request)
         req_hash = service.request_hash(
@@ -121,14 +133,20 @@ def _wrap(handler: Handler, stale_after_s: float, retention_s: float) -> Handler
             log.exception("could not store the idempotent answer for record %s", outcome.record_id)
         return response
 
-    return openapi.parameter(service.HEADER, str, "header")(wrapper)
+    contract = contract_of(wrapper)
+    contract.headers.append(
+        Header(KEY_HEADER.name, KEY_HEADER.description, required, KEY_HEADER.schema)
+    )
+    if required:
+        contract.error(422, "IDEMPOTENCY_KEY_REQUIRED")
+    return wrapper
 
 
 @overload
 def idempotent(handler: Handler) -> Handler: ...
 @overload
 def idempotent(
-    *, stale_after_s: float = ..., retention_s: float = ...
+    *, stale_after_s: float = ..., retention_s: float = ..., required: bool = ...
 ) -> Callable[[Handler], Handler]: ...
 
 
@@ -137,8 +155,10 @@ def idempotent(
     *,
     stale_after_s: float = service.DEFAULT_STALE_AFTER_S,
     retention_s: float = service.DEFAULT_RETENTION_S,
+    required: bool = False,
 ) -> Handler | Callable[[Handler], Handler]:
-    """Use as ``@idempotent`` or ``@idempotent(stale_after_s=600)`` for long commands."""
+    """Use as ``@idempotent``, or ``@idempotent(stale_after_s=600)`` for long commands, or
+    ``@idempotent(required=True)`` where a request without a key is refused (422)."""
     if handler is not None:
-        return _wrap(handler, stale_after_s, retention_s)
-    return lambda h: _wrap(h, stale_after_s, retention_s)
+        return _wrap(handler, stale_after_s, retention_s, False)
+    return lambda h: _wrap(h, stale_after_s, retention_s, required)

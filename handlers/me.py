@@ -9,7 +9,9 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.identity import binding, service
 from backend.identity.models import Role
+from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
+from handlers.responses import ProfileOut, Unmodelled
 
 bp = Blueprint("me")
 
@@ -34,6 +36,7 @@ class Binding(BaseModel):
 @bp.get("/me")
 @openapi.summary("我的资料（证件号码和手机号码已脱敏）")
 @requires()
+@responds(ProfileOut)
 async def me(request: Request) -> HTTPResponse:
     return json(await service.me(container(request), principal(request)))
 
@@ -42,6 +45,7 @@ async def me(request: Request) -> HTTPResponse:
 @openapi.summary("实名核身第一步：按姓名和身份证号码取得人脸核身会话标识 verify_id")
 @requires(Role.CITIZEN)
 @body(FaceVerificationStart)
+@responds(Unmodelled, status=201)
 async def start_verification(request: Request, body: FaceVerificationStart) -> HTTPResponse:
     view = await binding.start_face_verification(
         container(request), principal(request), body.name, body.id_number
@@ -53,6 +57,10 @@ async def start_verification(request: Request, body: FaceVerificationStart) -> H
 @openapi.summary("实名绑定：人脸核身完成后提交 verify_id，后台向微信核验结果后绑定")
 @requires(Role.CITIZEN)
 @body(Binding)
+@errors(409, "ALREADY_BOUND", "ID_NUMBER_BOUND_ELSEWHERE")
+@errors(422, "ID_NUMBER_INVALID", "NAME_MISMATCH", "PHONE_INVALID")
+@errors(429, "RATE_LIMITED")
+@responds(ProfileOut)
 async def bind(request: Request, body: Binding) -> HTTPResponse:
     view = await binding.bind_with_face(
         container(request), principal(request), body.verify_id, body.phone
@@ -63,5 +71,6 @@ async def bind(request: Request, body: Binding) -> HTTPResponse:
 @bp.post("/me/binding/station-code")
 @openapi.summary("到服务站实名绑定：取得一次性绑定码（10 分钟内有效），出示给工作人员")
 @requires(Role.CITIZEN)
+@responds(Unmodelled)
 async def station_code(request: Request) -> HTTPResponse:
     return json(await binding.station_binding_code(container(request), principal(request)))

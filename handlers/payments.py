@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.errors import InvalidInput, NotFound
+from backend.errors import NotFound
 from backend.identity.models import Role
 from backend.payments import receipts, refunds, service
 from backend.payments.models import PaymentReceipt
 from backend.payments.notify import handle_notification
+from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
-from handlers.request import body, container, parse_query, principal, requires
+from handlers.request import body, container, principal, query, requires
+from handlers.responses import (
+    GetReceiptOut,
+    OrderListOut,
+    OrderOut,
+    RefundOrderOut,
+    VerifyReceiptOut,
+    WechatNotifyOut,
+)
+from handlers.schemas import JsonInt, StrictId
 
 bp = Blueprint("payments", url_prefix="/payments")
 
@@ -25,8 +35,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 class CreateOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    year: StrictInt = Field(ge=2000, le=2100, description="保险年度")
-    person_ids: list[StrictInt] = Field(min_length=1, max_length=10, description="参保人员编号")
+    year: JsonInt = Field(ge=2000, le=2100, description="保险年度")
+    person_ids: list[StrictId] = Field(min_length=1, max_length=10, description="参保人员编号")
 
 
 class OrderQuery(BaseModel):
@@ -41,7 +51,7 @@ class ListQuery(BaseModel):
 
 class RefundRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    person_ids: list[StrictInt] | None = Field(
+    person_ids: list[StrictId] | None = Field(
         default=None, min_length=1, max_length=10, description="退费人员；不填则全额退费"
     )
     reason: str = Field(min_length=2, max_length=80, description="退费原因")
@@ -53,25 +63,23 @@ class VerifyQuery(BaseModel):
     code: str = Field(min_length=4, max_length=16)
 
 
-def _key(request: Request) -> str:
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if not key:
-        raise InvalidInput("缴费下单须提供 Idempotency-Key 请求头", code="IDEMPOTENCY_KEY_REQUIRED")
-    return key
-
-
 @bp.post("/orders")
 @openapi.summary("创建缴费订单（需 Idempotency-Key；同一人员同一年度只有一笔待支付订单）")
 @requires(*PAYERS)
-@idempotent
+@idempotent(required=True)
 @body(CreateOrder)
+@errors(404, "PERSON_NOT_FOUND")
+@errors(409, "ALREADY_ENROLLED", "ORDER_ALREADY_OPEN")
+@errors(422, "COLLECTION_PERIOD_CLOSED", "PREMIUM_NOT_PUBLISHED")
+@responds(OrderOut, status=201)
+@responds(OrderOut)
 async def create_order(request: Request, body: CreateOrder) -> HTTPResponse:
     result = await service.create_order(
         container(request),
         principal(request),
         year=body.year,
         person_ids=body.person_ids,
-        idempotency_key=_key(request),
+        idempotency_key=request.headers[IDEMPOTENCY_HEADER],
     )
     return json(result.view, status=201 if result.created else 200)
 
@@ -79,16 +87,19 @@ async def create_order(request: Request, body: CreateOrder) -> HTTPResponse:
 @bp.get("/orders")
 @openapi.summary("我创建的缴费订单")
 @requires(*READERS)
-async def list_orders(request: Request) -> HTTPResponse:
-    query = parse_query(request, ListQuery)
+@query(ListQuery)
+@responds(OrderListOut)
+async def list_orders(request: Request, query: ListQuery) -> HTTPResponse:
     return json(await service.list_orders(container(request), principal(request), year=query.year))
 
 
 @bp.get("/orders/<order_id:int>")
 @openapi.summary("缴费订单详情；refresh=true 时向支付渠道查单")
 @requires(*READERS)
-async def get_order(request: Request, order_id: int) -> HTTPResponse:
-    query = parse_query(request, OrderQuery)
+@query(OrderQuery)
+@errors(404, "ORDER_NOT_FOUND")
+@responds(OrderOut)
+async def get_order(request: Request, order_id: int, query: OrderQuery) -> HTTPResponse:
     view = await service.get_order(
         container(request), principal(request), order_id, refresh=query.refresh
     )
@@ -98,6 +109,7 @@ async def get_order(request: Request, order_id: int) -> HTTPResponse:
 @bp.post("/orders/<order_id:int>/cancel")
 @openapi.summary("取消待支付订单（先在支付渠道关单）")
 @requires(*PAYERS)
+@responds(OrderOut)
 async def cancel_order(request: Request, order_id: int) -> HTTPResponse:
     return json(await service.cancel_order(container(request), principal(request), order_id))
 
@@ -105,6 +117,7 @@ async def cancel_order(request: Request, order_id: int) -> HTTPResponse:
 @bp.get("/orders/<order_id:int>/receipt")
 @openapi.summary("缴费凭证")
 @requires(*READERS)
+@responds(GetReceiptOut)
 async def get_receipt(request: Request, order_id: int) -> HTTPResponse:
     c = container(request)
     order = await service.visible_order(c, principal(request), order_id)
@@ -116,8 +129,10 @@ async def get_receipt(request: Request, order_id: int) -> HTTPResponse:
 
 @bp.get("/receipts/verify")
 @openapi.summary("核验缴费凭证（凭证号 + 校验码）")
-async def verify_receipt(request: Request) -> HTTPResponse:
-    query = parse_query(request, VerifyQuery)
+@query(VerifyQuery)
+@errors(404, "RECEIPT_NOT_FOUND")
+@responds(VerifyReceiptOut)
+async def verify_receipt(request: Request, query: VerifyQuery) -> HTTPResponse:
     return json(await receipts.verify_receipt(container(request), query.number, query.code))
 
 
@@ -126,6 +141,8 @@ async def verify_receipt(request: Request) -> HTTPResponse:
 @requires(*REFUNDERS)
 @idempotent
 @body(RefundRequest)
+@errors(409, "REFUND_ALREADY_REQUESTED")
+@responds(RefundOrderOut, status=201)
 async def refund_order(request: Request, order_id: int, body: RefundRequest) -> HTTPResponse:
     view = await refunds.request_refund(
         container(request),
@@ -140,6 +157,13 @@ async def refund_order(request: Request, order_id: int, body: RefundRequest) -> 
 
 @bp.post("/wechat/notify")
 @openapi.summary("微信支付结果通知（由微信支付调用，验签、解密后入账）")
+@responds(None, status=204, description="已处理（新的通知）")
+@responds(WechatNotifyOut, description="已处理（重复的通知）")
+@responds(
+    WechatNotifyOut, status=400, description="微信支付协议的失败应答：通知格式、解密或商户号有误"
+)
+@responds(WechatNotifyOut, status=401, description="微信支付协议的失败应答：签名验证失败")
+@responds(WechatNotifyOut, status=404, description="微信支付协议的失败应答：退款单不存在")
 async def wechat_notify(request: Request) -> HTTPResponse:
     # The raw bytes exactly as received: the signature covers them, not a re-serialisation.
     answer = await handle_notification(container(request), request.headers, request.body or b"")

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sanic import Request
 from sanic.exceptions import BadRequest
-from sanic_ext.extensions.openapi import openapi
 from sanic_ext.extensions.openapi.builders import OperationStore
 
 from backend.claims.uploads import FileTooLarge
@@ -18,6 +17,8 @@ from backend.errors import Forbidden, InvalidInput, Unauthorized
 from backend.identity.models import Role
 from backend.identity.principal import Principal
 from backend.identity.tokens import verify_access_token
+from handlers.contract import contract_of
+from handlers.validation import check_text, validation_details
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[Any]]
@@ -41,15 +42,6 @@ def container(request: Request) -> Container:
     return request.app.ctx.container
 
 
-def _validation_details(exc: ValidationError) -> dict[str, Any]:
-    return {
-        "fields": [
-            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
-            for e in exc.errors(include_url=False)
-        ]
-    }
-
-
 def parse_json(request: Request, model: type[M]) -> M:
     try:
         payload = request.json
@@ -57,23 +49,40 @@ def parse_json(request: Request, model: type[M]) -> M:
         raise InvalidInput("请求体不是有效的 JSON", code="MALFORMED_JSON") from exc
     if payload is None:
         raise InvalidInput("缺少请求体", code="MALFORMED_JSON")
+    check_text(payload)
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise InvalidInput(**_validation_details(exc)) from exc
+        raise InvalidInput(**validation_details(exc)) from exc
 
 
-def _fields(model: type[M], fields: Any) -> M:
+def _fields(model: type[M], fields: Any, where: str) -> M:
     """Query-string or form fields (lists of strings) validated against ``model``."""
     raw = {k: v[0] if len(v) == 1 else v for k, v in (fields or {}).items()}
+    check_text(raw, where=where)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidInput(**_validation_details(exc)) from exc
+        raise InvalidInput(**validation_details(exc, where=where)) from exc
 
 
 def parse_query(request: Request, model: type[M]) -> M:
-    return _fields(model, request.args)
+    # Blank values are kept: "?year=" is not a year (and not the same as leaving it out).
+    return _fields(model, request.get_args(keep_blank_values=True), "query")
+
+
+def query(model: type[BaseModel]) -> Callable[[Handler], Handler]:
+    """Validate the query string against ``model`` and pass it as ``query``; documents it too."""
+
+    def decorator(handler: Handler) -> Handler:
+        @wraps_documented(handler)
+        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+            return await handler(request, *args, query=parse_query(request, model), **kwargs)
+
+        contract_of(wrapper).query = model
+        return wrapper
+
+    return decorator
 
 
 def body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
@@ -84,7 +93,8 @@ def body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
             return await handler(request, *args, body=parse_json(request, model), **kwargs)
 
-        return openapi.body({"application/json": model.model_json_schema()})(wrapper)
+        contract_of(wrapper).body = model
+        return wrapper
 
     return decorator
 
@@ -109,7 +119,10 @@ def requires(*roles: Role) -> Callable[[Handler], Handler]:
             request.ctx.principal = principal
             return await handler(request, *args, **kwargs)
 
-        return openapi.secured("bearer")(wrapper)
+        contract = contract_of(wrapper)
+        contract.auth = "bearer"
+        contract.roles = tuple(str(r) for r in roles)
+        return wrapper
 
     return decorator
 
@@ -137,4 +150,4 @@ def uploaded_file(request: Request, field: str = "file") -> bytes:
 
 def parse_form(request: Request, model: type[M]) -> M:
     """The text fields of a multipart form, validated like a JSON body."""
-    return _fields(model, request.form)
+    return _fields(model, request.form, "body")

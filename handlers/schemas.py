@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Strict as StrictMode
 
 from backend.cases.models import AuthorisationMethod
 from backend.cases.service import Assistance
+from handlers.contract import MAX_ID
 from workflows.definition import Channel
+
+
+def _whole_number(value: object) -> object:
+    """JSON has one number type: 3.0 is the integer 3 (JSON Schema agrees); "3" is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer in a JSON body: 3 or 3.0, never "3" or true.
+JsonInt = Annotated[int, StrictMode(), BeforeValidator(_whole_number)]
+# A database id in a body or a query: out of range is a 422, never a query that overflows.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+StrictId = Annotated[int, Field(ge=1, le=MAX_ID), StrictMode(), BeforeValidator(_whole_number)]
+# A row version (compare-and-set): bounded like an id.
+Version = StrictId
 
 
 class Strict(BaseModel):
@@ -22,6 +40,12 @@ class MaterialIn(Strict):
 
     key: str = Field(min_length=1, max_length=40)
     file_ref: str = Field(min_length=1, max_length=200)
+
+
+# What filing for someone else can be refused for, besides the service's own rules.
+ASSISTED_FORBIDDEN = ("ITEM_NOT_DELEGATED",)
+ASSISTED_NOT_FOUND = ("PERSON_NOT_FOUND",)
+ASSISTED_REFUSALS = ("AUTHORISATION_FORM_REQUIRED", "AUTHORISATION_REQUIRED", "ID_NUMBER_INVALID")
 
 
 class AssistanceIn(Strict):

@@ -14,16 +14,26 @@ from backend.identity import binding
 from backend.identity.models import Role
 from backend.stations import assisted, service
 from backend.stations.assisted import AuthorisationPurpose
+from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import (
     body,
     container,
     parse_form,
-    parse_query,
     principal,
+    query,
     requires,
     uploaded_file,
 )
+from handlers.responses import (
+    CitizenLookupOut,
+    GetAuthorisationOut,
+    ListAuthorisationsOut,
+    StationOut,
+    StationTreeOut,
+    Unmodelled,
+)
+from handlers.schemas import Id
 
 bp = Blueprint("stations")
 
@@ -54,10 +64,10 @@ class RecordAuthorisation(BaseModel):
 
 class AuthorisationQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    station_id: int | None = Field(default=None, ge=1)
+    station_id: Id | None = None
     purpose: AuthorisationPurpose | None = None
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=100_000)
 
 
 class StationBinding(BaseModel):
@@ -90,6 +100,7 @@ class CitizenLookup(BaseModel):
 @bp.get("/stations")
 @openapi.summary("服务站层级（区县 → 乡镇/街道 → 村/社区）及下放事项")
 @requires()
+@responds(StationTreeOut)
 async def station_tree(request: Request) -> HTTPResponse:
     return json(
         {
@@ -102,6 +113,8 @@ async def station_tree(request: Request) -> HTTPResponse:
 @bp.get("/stations/<station_id:int>")
 @openapi.summary("服务站详情")
 @requires()
+@errors(404, "STATION_NOT_FOUND")
+@responds(StationOut)
 async def station_detail(request: Request, station_id: int) -> HTTPResponse:
     return json(await service.station_detail(container(request), station_id))
 
@@ -110,6 +123,10 @@ async def station_detail(request: Request, station_id: int) -> HTTPResponse:
 @openapi.summary("调整服务站下放事项（管理员）")
 @requires(Role.ADMIN)
 @body(UpdateItems)
+@errors(404, "STATION_NOT_FOUND")
+@errors(409, "ITEMS_STILL_DELEGATED_TO_CHILDREN")
+@errors(422, "ITEMS_NOT_DELEGATED_BY_PARENT", "SERVICE_ITEM_UNKNOWN")
+@responds(StationOut)
 async def update_items(request: Request, station_id: int, body: UpdateItems) -> HTTPResponse:
     c = container(request)
     await service.update_delegated_items(
@@ -125,6 +142,7 @@ async def update_items(request: Request, station_id: int, body: UpdateItems) -> 
 )
 @requires(Role.STATION_STAFF)
 @idempotent
+@responds(Unmodelled, status=201)
 async def record_authorisation(request: Request) -> HTTPResponse:
     form = parse_form(request, RecordAuthorisation)
     view = await assisted.record_authorisation(
@@ -139,8 +157,9 @@ async def record_authorisation(request: Request) -> HTTPResponse:
 @bp.get("/station/authorisations")
 @openapi.summary("本服务站的授权登记记录")
 @requires(*_STAFF)
-async def list_authorisations(request: Request) -> HTTPResponse:
-    query = parse_query(request, AuthorisationQuery)
+@query(AuthorisationQuery)
+@responds(ListAuthorisationsOut)
+async def list_authorisations(request: Request, query: AuthorisationQuery) -> HTTPResponse:
     return json(
         await assisted.list_authorisations(
             container(request), principal(request), **query.model_dump()
@@ -151,6 +170,8 @@ async def list_authorisations(request: Request) -> HTTPResponse:
 @bp.get("/station/authorisations/<form_id:int>")
 @openapi.summary("授权登记记录详情")
 @requires(*_STAFF)
+@errors(404, "AUTHORISATION_NOT_FOUND")
+@responds(GetAuthorisationOut)
 async def get_authorisation(request: Request, form_id: int) -> HTTPResponse:
     return json(await assisted.get_authorisation(container(request), principal(request), form_id))
 
@@ -159,6 +180,9 @@ async def get_authorisation(request: Request, form_id: int) -> HTTPResponse:
 @openapi.summary("按身份证号码查询参保人（帮办代办用，须填写事由，记入审计）")
 @requires(*_STAFF)
 @body(CitizenLookup)
+@errors(404, "PERSON_NOT_FOUND")
+@errors(422, "ID_NUMBER_INVALID", "REASON_REQUIRED")
+@responds(CitizenLookupOut)
 async def citizen_lookup(request: Request, body: CitizenLookup) -> HTTPResponse:
     return json(
         await assisted.citizen_lookup(
@@ -171,6 +195,7 @@ async def citizen_lookup(request: Request, body: CitizenLookup) -> HTTPResponse:
 @openapi.summary("服务站实名绑定：工作人员当面核验身份证原件后，为出示绑定码的账户绑定（记入审计）")
 @requires(Role.STATION_STAFF)
 @body(StationBinding)
+@responds(Unmodelled, status=201)
 async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse:
     view = await binding.bind_at_station(
         container(request),
@@ -187,6 +212,7 @@ async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse
 @openapi.summary("服务站核验出生医学证明或户口簿原件，确认或解除监护关系（记入审计）")
 @requires(Role.STATION_STAFF)
 @body(GuardianshipCheck)
+@responds(Unmodelled, status=201)
 async def check_guardianship(request: Request, body: GuardianshipCheck) -> HTTPResponse:
     view = await guardianship.station_check(
         container(request), principal(request), **body.model_dump()

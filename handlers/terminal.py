@@ -10,15 +10,46 @@ from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.terminals.service import (
-    HEADERS,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
     PendingNonce,
     TerminalIdentity,
     authenticate_terminal,
     check_terminal_signature,
 )
+from handlers.contract import Header, contract_of, errors, responds
 from handlers.request import Handler, container, wraps_documented
+from handlers.responses import WhoamiOut
 
 bp = Blueprint("terminal", url_prefix="/terminal")
+
+
+SIGNATURE_HEADERS = (
+    Header(
+        HEADER_TIMESTAMP,
+        "签名时间（Unix 秒）",
+        True,
+        {"type": "string", "pattern": "^[0-9]{1,12}$"},
+    ),
+    Header(
+        HEADER_NONCE, "一次性随机串", True, {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"}
+    ),
+    Header(
+        HEADER_SIGNATURE,
+        "base64(HMAC-SHA256(密钥, 签名原文))",
+        True,
+        {"type": "string", "pattern": "^[A-Za-z0-9+/]{43}=$"},
+    ),
+)
+
+
+def _documented(wrapper: Handler) -> Handler:
+    """Terminal signature: the key header is the security scheme, the other three parameters."""
+    contract = contract_of(wrapper)
+    contract.auth = "terminal"
+    contract.headers.extend(SIGNATURE_HEADERS)
+    return wrapper
 
 
 def terminal_auth(handler: Handler) -> Handler:
@@ -36,9 +67,7 @@ def terminal_auth(handler: Handler) -> Handler:
         )
         return await handler(request, *args, **kwargs)
 
-    for name in HEADERS:
-        wrapper = openapi.parameter(name, str, "header", required=True)(wrapper)
-    return wrapper
+    return _documented(wrapper)
 
 
 def terminal_auth_deferring_nonce(handler: Handler) -> Handler:
@@ -69,9 +98,7 @@ def terminal_auth_deferring_nonce(handler: Handler) -> Handler:
                     raise replay from exc
             raise
 
-    for name in HEADERS:
-        wrapper = openapi.parameter(name, str, "header", required=True)(wrapper)
-    return wrapper
+    return _documented(wrapper)
 
 
 def terminal_nonce(request: Request) -> PendingNonce | None:
@@ -90,6 +117,16 @@ def terminal(request: Request) -> TerminalIdentity:
     "X-Terminal-Nonce、X-Terminal-Signature；签名原文与算法见 backend/terminals/service.py。"
 )
 @terminal_auth
+@errors(
+    401,
+    "TERMINAL_AUTH_MALFORMED",
+    "TERMINAL_AUTH_MISSING",
+    "TERMINAL_NONCE_REPLAYED",
+    "TERMINAL_SIGNATURE_INVALID",
+    "TERMINAL_TIMESTAMP_STALE",
+    "TERMINAL_UNKNOWN",
+)
+@responds(WhoamiOut)
 async def whoami(request: Request) -> HTTPResponse:
     t = terminal(request)
     return json(

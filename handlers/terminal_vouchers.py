@@ -12,8 +12,10 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.errors import DomainError
 from backend.vouchers import verification
+from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import Handler, body, container, wraps_documented
+from handlers.responses import ReportUsesOut, VerifyCodeOut
 from handlers.terminal import (
     terminal,
     terminal_auth,
@@ -78,6 +80,21 @@ class UsesIn(BaseModel):
 @limit_body(VERIFY_MAX_BODY)
 @terminal_auth_deferring_nonce
 @body(VerifyIn)
+@errors(403, "VOUCHER_REVOKED")
+@errors(409, "VOUCHER_CODE_USED")
+@errors(
+    422,
+    "VOUCHER_CODE_ALGORITHM_REJECTED",
+    "VOUCHER_CODE_EXPIRED",
+    "VOUCHER_CODE_MALFORMED",
+    "VOUCHER_CODE_NOT_YET_VALID",
+    "VOUCHER_CODE_TOO_LONG",
+    "VOUCHER_KEY_RETIRED",
+    "VOUCHER_KEY_UNKNOWN",
+    "VOUCHER_PURPOSE_UNKNOWN",
+    "VOUCHER_SIGNATURE_INVALID",
+)
+@responds(VerifyCodeOut)
 async def verify_code(request: Request, body: VerifyIn) -> HTTPResponse:
     # The request's nonce and the code's first use are spent in one round trip.
     result = await verification.verify_online(
@@ -101,6 +118,8 @@ async def verify_code(request: Request, body: VerifyIn) -> HTTPResponse:
 @terminal_auth
 @idempotent
 @body(UsesIn)
+@errors(422, "VOUCHER_BATCH_TOO_LARGE")
+@responds(ReportUsesOut)
 async def report_uses(request: Request, body: UsesIn) -> HTTPResponse:
     entries = [verification.OfflineUse(u.code, u.used_at, u.purpose) for u in body.uses]
     result = await verification.report_offline(container(request), terminal(request), entries)

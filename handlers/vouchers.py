@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
@@ -14,8 +14,18 @@ from sanic_ext.extensions.openapi import openapi
 from backend.identity.models import Role
 from backend.vouchers import alerts, qr, service
 from backend.vouchers.keys import jwks, keyring_for
+from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
-from handlers.request import body, container, parse_query, principal, requires
+from handlers.request import body, container, principal, query, requires
+from handlers.responses import (
+    ListVouchersOut,
+    VoucherAlertsOut,
+    VoucherCodeOut,
+    VoucherJwksOut,
+    VoucherOut,
+    VoucherUsesOut,
+)
+from handlers.schemas import StrictId
 
 bp = Blueprint("vouchers")
 well_known = Blueprint("voucher_jwks")
@@ -28,7 +38,7 @@ class Strict(BaseModel):
 
 
 class ActivateIn(Strict):
-    person_id: StrictInt | None = Field(
+    person_id: StrictId | None = Field(
         default=None, description="家庭成员的人员 id（亲情账户）；本人激活时不填"
     )
 
@@ -59,6 +69,10 @@ async def load_voucher_keys(app: Sanic) -> None:
 @requires(Role.CITIZEN)
 @idempotent
 @body(ActivateIn)
+@errors(403, "REAL_NAME_REQUIRED")
+@errors(404, "PERSON_NOT_FOUND")
+@errors(409, "FAMILY_VOUCHER_LIMIT", "VOUCHER_ALREADY_ACTIVE")
+@responds(VoucherOut, status=201)
 async def activate_voucher(request: Request, body: ActivateIn) -> HTTPResponse:
     view = await service.activate(container(request), principal(request), body.person_id)
     return json(view, status=201)
@@ -67,6 +81,7 @@ async def activate_voucher(request: Request, body: ActivateIn) -> HTTPResponse:
 @bp.get("/me/vouchers")
 @openapi.summary("我持有的医保电子凭证（本人及亲情账户）")
 @requires(Role.CITIZEN)
+@responds(ListVouchersOut)
 async def list_vouchers(request: Request) -> HTTPResponse:
     return json(await service.list_vouchers(container(request), principal(request)))
 
@@ -74,6 +89,8 @@ async def list_vouchers(request: Request) -> HTTPResponse:
 @bp.get("/me/vouchers/<voucher_id:str>")
 @openapi.summary("医保电子凭证详情")
 @requires(Role.CITIZEN)
+@errors(404, "VOUCHER_NOT_FOUND")
+@responds(VoucherOut)
 async def get_voucher(request: Request, voucher_id: str) -> HTTPResponse:
     return json(await service.get_voucher(container(request), principal(request), voucher_id))
 
@@ -83,6 +100,8 @@ async def get_voucher(request: Request, voucher_id: str) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @idempotent
 @body(RevokeIn)
+@errors(404, "VOUCHER_NOT_FOUND")
+@responds(VoucherOut)
 async def revoke_voucher(request: Request, voucher_id: str, body: RevokeIn) -> HTTPResponse:
     view = await service.revoke(
         container(request), principal(request), voucher_id, reason=body.reason
@@ -94,6 +113,9 @@ async def revoke_voucher(request: Request, voucher_id: str, body: RevokeIn) -> H
 @openapi.summary("重新激活已挂失的医保电子凭证")
 @requires(Role.CITIZEN)
 @idempotent
+@errors(404, "VOUCHER_NOT_FOUND")
+@errors(409, "VOUCHER_ALREADY_ACTIVE")
+@responds(VoucherOut)
 async def reactivate_voucher(request: Request, voucher_id: str) -> HTTPResponse:
     return json(await service.reactivate(container(request), principal(request), voucher_id))
 
@@ -105,16 +127,20 @@ async def reactivate_voucher(request: Request, voucher_id: str) -> HTTPResponse:
     "format=json 返回原始字符串与二维码版本；png / svg 返回二维码图片，响应头 "
     "X-Voucher-Expires-At 为过期时间，X-QR-Version 为二维码版本（纠错等级 M 下为 11）。"
 )
-@openapi.parameter("format", str, "query", description="json（默认）、png 或 svg")
 @requires(Role.CITIZEN)
-async def voucher_code(request: Request, voucher_id: str) -> HTTPResponse:
-    q = parse_query(request, CodeQuery)
+@query(CodeQuery)
+@errors(403, "FAMILY_AUTHORISATION_LAPSED")
+@errors(404, "VOUCHER_NOT_FOUND")
+@errors(409, "VOUCHER_NOT_ACTIVE")
+@errors(429, "VOUCHER_CODE_RATE_LIMITED")
+@responds(VoucherCodeOut, binary_types=("image/png", "image/svg+xml"))
+async def voucher_code(request: Request, voucher_id: str, query: CodeQuery) -> HTTPResponse:
     fresh = await service.fresh_code(container(request), principal(request), voucher_id)
-    if q.format == "json":
+    if query.format == "json":
         version = await asyncio.to_thread(qr.qr_version, fresh.issued.code)
         payload = {**fresh.as_json(), "qr": {"version": version, "error_correction": "M"}}
         return json(payload, headers=NO_STORE)
-    render = qr.render_png if q.format == "png" else qr.render_svg
+    render = qr.render_png if query.format == "png" else qr.render_svg
     image = await asyncio.to_thread(render, fresh.issued.code)
     headers = {
         **NO_STORE,
@@ -127,11 +153,13 @@ async def voucher_code(request: Request, voucher_id: str) -> HTTPResponse:
 @bp.get("/me/vouchers/<voucher_id:str>/uses")
 @openapi.summary("凭证使用记录：何时、在哪家机构使用")
 @requires(Role.CITIZEN)
-async def voucher_uses(request: Request, voucher_id: str) -> HTTPResponse:
-    q = parse_query(request, PageQuery)
+@query(PageQuery)
+@errors(404, "VOUCHER_NOT_FOUND")
+@responds(VoucherUsesOut)
+async def voucher_uses(request: Request, voucher_id: str, query: PageQuery) -> HTTPResponse:
     return json(
         await service.list_uses(
-            container(request), principal(request), voucher_id, page=q.page, size=q.size
+            container(request), principal(request), voucher_id, page=query.page, size=query.size
         )
     )
 
@@ -139,10 +167,13 @@ async def voucher_uses(request: Request, voucher_id: str) -> HTTPResponse:
 @bp.get("/supervision/voucher-alerts")
 @openapi.summary("基金监管：医保电子凭证异地使用提醒")
 @requires(Role.SUPERVISOR, Role.ADMIN)
-async def voucher_alerts(request: Request) -> HTTPResponse:
-    q = parse_query(request, PageQuery)
+@query(PageQuery)
+@responds(VoucherAlertsOut)
+async def voucher_alerts(request: Request, query: PageQuery) -> HTTPResponse:
     return json(
-        await alerts.list_alerts(container(request), principal(request), page=q.page, size=q.size)
+        await alerts.list_alerts(
+            container(request), principal(request), page=query.page, size=query.size
+        )
     )
 
 
@@ -152,6 +183,7 @@ async def voucher_alerts(request: Request) -> HTTPResponse:
     "终端离线核验用：只接受 ES256，按 kid 选择公钥。"
     "轮换时新密钥提前发布，旧密钥在其签发的码全部过期后下架。"
 )
+@responds(VoucherJwksOut)
 async def voucher_jwks(request: Request) -> HTTPResponse:
     c = container(request)
     return json(jwks(c.settings, c.clock.now()), headers={"Cache-Control": "public, max-age=60"})

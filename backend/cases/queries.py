@@ -312,7 +312,13 @@ async def reviewer_queue(
             # A service belongs to one category: filter on the service alone (its own index).
             service_cat = _category_of(f.service_code)
             if service_cat is None or (allowed is not None and service_cat not in allowed):
-                return {"items": [], "page": page.page, "size": page.size, "total": 0}
+                return {
+                    "items": [],
+                    "page": page.page,
+                    "size": page.size,
+                    "total": 0,
+                    "total_exact": True,
+                }
             cats = [None]
         queries_ = [
             CaseTask.filter(status=TaskStatus.OPEN, **({"category": cat} if cat else {}))
