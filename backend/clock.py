@@ -36,3 +36,9 @@ class FixedClock:
 def local_today(clock: Clock) -> date:
     """Today in the bureau's time zone: policy dates and ages are local dates."""
     return clock.now().astimezone(CHINA_TZ).date()
+
+
+def iso(moment: datetime | None) -> str | None:
+    """The one convention for a moment in any response: ISO 8601 in UTC (``+00:00``). Calendar
+    dates (birthdays, due dates, policy dates) are local dates, ``YYYY-MM-DD``."""
+    return moment.astimezone(UTC).isoformat() if moment is not None else None

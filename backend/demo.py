@@ -35,6 +35,8 @@ from backend.identity.registry import LocalPopulationRegistry
 from backend.stations import assisted
 from backend.stations.models import Station, StationLevel
 from backend.stations.service import SERVICE_ITEMS, create_station
+from backend.terminals.models import Terminal
+from backend.terminals.service import SECRET_FIELD, register_terminal
 from workflows.vocabulary import (
     CAT_CHRONIC,
     CAT_ENROLLMENT,
@@ -272,6 +274,22 @@ _RELATION_ZH = {
 }
 
 
+DEMO_TERMINAL = ("P33010600001", "西湖区惠民大药房（演示终端）", "330100")
+
+
+async def _terminal(c: Container) -> tuple[str, str]:
+    """The demo pharmacy terminal: (key id, secret). A demo may show its secret; a real
+    terminal's is shown once, by `yibao terminal add`."""
+    code, name, city = DEMO_TERMINAL
+    row = await Terminal.get_or_none(institution_code=code)
+    if row is None:
+        issued = await register_terminal(
+            c, institution_code=code, institution_name=name, city_code=city
+        )
+        return issued.identity.key_id, issued.secret
+    return row.key_id, c.pii.decrypt(row.secret_enc, SECRET_FIELD)
+
+
 def enrollment_years(c: Container) -> tuple[int, int | None]:
     """This year, and next year when its collection period is open today (else None)."""
     today = local_today(c.clock)
@@ -321,7 +339,7 @@ async def _enrollments(c: Container) -> None:
             await _enrol(c, who, next_year)
 
 
-def _walkthrough(c: Container) -> list[str]:
+def _walkthrough(c: Container, terminal: tuple[str, str]) -> list[str]:
     """A short tour of the seven journeys with the demo's logins and ID numbers."""
     this_year, next_year = enrollment_years(c)
     pay_year = next_year or this_year
@@ -330,6 +348,7 @@ def _walkthrough(c: Container) -> list[str]:
         "  1. 参保缴费：zhangwei 登录，POST /api/v1/payments/orders"
         f" 为本人及子女缴纳 {pay_year} 年度保费，模拟器回调后参保生效；",
         "     POST /api/v1/me/vouchers 取得医保电子凭证，终端 POST /api/v1/terminal/vouchers/verify"
+        f"（演示药店终端 key id: {terminal[0]}  secret: {terminal[1]}，签名方法见 README）"
         f" 核验（{this_year} 年度全员已参保）。",
         "  2. 异地就医备案：zhangwei 在掌上办提交 POST /api/v1/me/remote-care-filings"
         "（先 POST /api/v1/case-materials 上传证明材料）；"
@@ -350,7 +369,12 @@ def _walkthrough(c: Container) -> list[str]:
     ]
 
 
-async def _report(c: Container, stations: dict[str, Station], citizens: dict[str, Account]) -> str:
+async def _report(
+    c: Container,
+    stations: dict[str, Station],
+    citizens: dict[str, Account],
+    terminal: tuple[str, str],
+) -> str:
     lines = [
         "=== 演示数据 / Demo data ===",
         "",
@@ -398,7 +422,7 @@ async def _report(c: Container, stations: dict[str, Station], citizens: dict[str
         "  任意其他用户名 / any other user name: 新的未实名账户",
         "  (a new account without real-name binding)",
         "",
-        *_walkthrough(c),
+        *_walkthrough(c, terminal),
     ]
     return "\n".join(lines)
 
@@ -419,4 +443,5 @@ async def seed_demo(c: Container) -> str:
     await _families(c, citizens)
     await _consent_forms(c, staff)
     await _enrollments(c)
-    return await _report(c, stations, citizens)
+    terminal = await _terminal(c)
+    return await _report(c, stations, citizens, terminal)

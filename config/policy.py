@@ -147,6 +147,9 @@ class PremiumPolicy(Versioned):
     collection_start: date  # 集中征缴期, inclusive, local dates
     collection_end: date
     newborn_days: int = Field(ge=0, le=366)  # a newborn may enrol this many days after birth
+    # Insured on a day of the year when that year's enrollment is paid; a newborn enrolled
+    # within newborn_days from the day of birth (True) or only from the day of payment (False).
+    newborn_covered_from_birth: bool = True
     subsidies: dict[str, SubsidyCategory] = Field(default_factory=dict)
 
     @property

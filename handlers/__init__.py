@@ -6,6 +6,7 @@ from sanic import Blueprint, Sanic
 
 from handlers import accounts as account_handlers
 from handlers import auth as auth_handlers
+from handlers import case_materials as case_material_handlers
 from handlers import cases as case_handlers
 from handlers import chronic as chronic_handlers
 from handlers import claims as claim_handlers
@@ -35,6 +36,7 @@ def register_blueprints(app: Sanic, *, production: bool) -> None:
     api.append(family_handlers.bp)
     api.append(station_handlers.bp)
     api.append(case_handlers.bp)
+    api.append(case_material_handlers.bp)
     api.append(filing_handlers.bp)
     api.append(chronic_handlers.bp)
     api.append(claim_handlers.bp)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from datetime import date
 from typing import Any, Literal
 
-import qrcode
-import qrcode.image.svg
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json, raw
@@ -16,8 +13,10 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import queries, service
 from backend.cases.models import Case
+from backend.clock import local_today
 from backend.errors import NotFound
 from backend.identity.models import Role
+from backend.vouchers.qr import render_svg
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
@@ -144,12 +143,20 @@ class QueueQuery(PageQuery):
 
 
 class StatsQuery(BaseModel):
-    date_from: date
-    date_to: date
-    group_by: Literal["channel", "service", "station", "period"] | None = None
-    period: Literal["day", "month", "year"] = "month"
-    service_code: str | None = Field(default=None, max_length=48)
-    station_id: Id | None = None
+    """办件统计的查询参数（均可省略）。"""
+
+    date_from: date | None = Field(
+        default=None, description="提交日期起（含，本地日期 YYYY-MM-DD）；默认本年1月1日"
+    )
+    date_to: date | None = Field(default=None, description="提交日期止（含）；默认今天")
+    group_by: Literal["channel", "service", "station", "period"] | None = Field(
+        default=None, description="分组：channel 渠道、service 事项、station 服务站、period 周期"
+    )
+    period: Literal["day", "month", "year"] = Field(
+        default="month", description="group_by=period 时的周期：day、month、year"
+    )
+    service_code: str | None = Field(default=None, max_length=48, description="只统计该事项")
+    station_id: Id | None = Field(default=None, description="只统计该服务站的办件")
 
 
 # What a submission's form and service refuse, from the app or a station.
@@ -322,13 +329,6 @@ async def case_document(request: Request, case_id: int) -> HTTPResponse:
     return json(queries.document_view(doc))
 
 
-def _qr_svg(text: str) -> bytes:
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return buffer.getvalue()
-
-
 @bp.get("/cases/<case_id:int>/document/qr.svg")
 @openapi.summary("办件结果文书核验二维码（SVG）")
 @requires()
@@ -336,7 +336,8 @@ def _qr_svg(text: str) -> bytes:
 async def case_document_qr(request: Request, case_id: int) -> HTTPResponse:
     doc = await queries.document_for(await _actor(request), case_id)
     url = request.url_for("cases.verify_document", code=doc.verification_code)
-    return raw(await asyncio.to_thread(_qr_svg, url), content_type="image/svg+xml")
+    image = await asyncio.to_thread(render_svg, url)
+    return raw(image.content, content_type=image.content_type)
 
 
 @bp.get("/me/inbox")
@@ -532,15 +533,22 @@ async def escalations(request: Request, query: PageQuery) -> HTTPResponse:
 
 @bp.get("/admin/case-stats")
 @openapi.summary("办件统计：渠道（掌办率）、按时办结率、平均用时、超期、评价")
-@requires(Role.ADMIN)
+@openapi.description(
+    "统计提交日期在区间内的办件。completed 只计已办结出件（issued）的办件，按时办结率、平均用时"
+    "也只按已出件的计算；撤回、不予受理、不予批准、终止的计入 ended_without_issue。"
+    "参数均可省略：date_from、date_to（本地日期，默认本年1月1日至今天）、group_by（channel、"
+    "service、station、period）、period（day、month、year）、service_code、station_id。"
+)
+@requires(Role.SUPERVISOR, Role.ADMIN)
 @query(StatsQuery)
 @errors(422, "DATE_RANGE_INVALID", "GROUP_BY_INVALID", "PERIOD_INVALID", "TOO_MANY_PERIODS")
 @responds(CaseStatsOut)
 async def case_stats(request: Request, query: StatsQuery) -> HTTPResponse:
+    today = local_today(container(request).clock)
     result = await queries.statistics(
         container(request),
-        date_from=query.date_from,
-        date_to=query.date_to,
+        date_from=query.date_from or date(today.year, 1, 1),
+        date_to=query.date_to or today,
         group_by=query.group_by,
         period=query.period,
         service_code=query.service_code,

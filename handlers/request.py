@@ -11,12 +11,12 @@ from sanic import Request
 from sanic.exceptions import BadRequest
 from sanic_ext.extensions.openapi.builders import OperationStore
 
-from backend.claims.uploads import FileTooLarge
 from backend.container import Container
 from backend.errors import Forbidden, InvalidInput, Unauthorized
 from backend.identity.models import Role
 from backend.identity.principal import Principal
 from backend.identity.tokens import verify_access_token
+from backend.infra.uploads import FileTooLarge
 from handlers.contract import contract_of
 from handlers.validation import check_text, validation_details
 

@@ -145,7 +145,8 @@ class CaseStatsOverall(Out):
     cases: int
     app_cases: int
     app_share: float | None
-    completed: int
+    completed: int  # issued only
+    ended_without_issue: int  # withdrawn, not accepted, rejected, closed
     on_time_rate: float | None
     late_completed: int
     overdue_open: int

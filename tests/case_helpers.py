@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from backend.clock import CHINA_TZ
 from backend.container import Container
 from backend.identity.models import Role
+from backend.identity.principal import Principal
 from backend.identity.tokens import start_session
 from backend.stations.models import Station
 from tests.factories import Login, make_citizen, make_staff, make_station_tree
@@ -132,3 +137,67 @@ ALL_CLAIM_MATERIALS = [
 ]
 
 requires_postgres = pytest.mark.usefixtures("on_postgres")
+
+
+def document_png(seed: int) -> bytes:
+    """A small distinct scanned document (a supporting material)."""
+    blocks = np.random.default_rng(seed).integers(0, 255, (6, 5, 3), dtype=np.uint8)
+    img = Image.fromarray(blocks).resize((500, 600), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class UploadingApi(Api):
+    """An :class:`Api` whose JSON bodies may name materials by placeholder references
+    (``files/...``): each is first uploaded through ``POST /case-materials`` by the caller,
+    for the body's applicant (a station's ``applicant_id_number``), the case in the path, or
+    the caller themselves."""
+
+    async def post(
+        self, path: str, who: Login, json: Any = None, expect: int | None = 200, **kw: Any
+    ) -> Any:
+        if isinstance(json, dict) and json.get("materials"):
+            target: dict[str, Any] = {}
+            if json.get("applicant_id_number"):
+                target["applicant_id_number"] = json["applicant_id_number"]
+            elif match := re.match(r"^/cases/(\d+)/", path):
+                target["case_id"] = int(match.group(1))
+            placeholders = [m for m in json["materials"] if m["file_ref"].startswith("files/")]
+            refs = {m["key"]: m for m in await uploaded(self, who, placeholders, **target)}
+            json = {**json, "materials": [refs.get(m["key"], m) for m in json["materials"]]}
+        return await super().post(path, who, json, expect, **kw)
+
+
+async def upload_documents(
+    c: Container, principal: Principal, keys: list[str], **target: Any
+) -> list[dict[str, str]]:
+    """Material entries naming documents uploaded through the service (integration tests)."""
+    from backend.cases import materials
+
+    out = []
+    for n, key in enumerate(keys):
+        row = await materials.upload(c, principal, document_png(700 + n), **target)
+        out.append({"key": key, "file_ref": materials.ref_of(row)})
+    return out
+
+
+def seed_of(key: str) -> int:
+    return sum(map(ord, key))
+
+
+async def uploaded(
+    api: Api, who: Login, materials: list[dict[str, str]], **target: Any
+) -> list[dict[str, str]]:
+    """The same material entries, each naming a document uploaded through the API by ``who``
+    (for themselves, or for ``applicant_id_number`` / ``case_id``)."""
+    out = []
+    for n, m in enumerate(materials):
+        data = document_png(seed_of(m["key"]) + n)
+        resp = await api.call(
+            "post", "/case-materials", who, expect=201,
+            files={"file": (f"{m['key']}.png", data, "image/png")},
+            data={k: str(v) for k, v in target.items()},
+        )  # fmt: skip
+        out.append({"key": m["key"], "file_ref": resp.json["file_ref"]})
+    return out

@@ -12,7 +12,7 @@ from PIL import Image
 
 from backend.claims import jobs as claim_jobs
 from tests.case_helpers import FRIDAY, Api, People, make_people
-from tests.factories import Login
+from tests.factories import Login, enroll_for_this_year
 
 BANK = {"bank_name": "中国工商银行杭州分行", "bank_account": "6222021234567890123"}
 
@@ -151,7 +151,10 @@ async def in_review_confirmed(
 @pytest.fixture
 async def ppl(c, clock) -> People:
     clock.set(FRIDAY)  # Fri 2025-09-26, before the National Day holidays
-    return await make_people(c)
+    people = await make_people(c)
+    for citizen in (people.citizen, people.other_citizen):  # insured in 2025, the care year
+        await enroll_for_this_year(c, citizen.person.id)
+    return people
 
 
 @pytest.fixture

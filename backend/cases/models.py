@@ -5,7 +5,8 @@
 - ``CaseTask``: a back-office review task with one holder at a time.
 - ``CaseEvent``: the append-only history (who, role, from, to, reason, when); events with a
   ``citizen_text`` are the citizen's timeline.
-- ``CaseMaterial``, ``CaseAuthorisation``, ``CaseDocument``, ``InboxMessage``.
+- ``CaseMaterial`` (with ``CaseUpload``, the uploaded file), ``CaseAuthorisation``,
+  ``CaseDocument``, ``InboxMessage``.
 """
 
 from __future__ import annotations
@@ -169,6 +170,33 @@ class CaseMaterial(Model):
     class Meta:
         table = "case_material"
         unique_together = (("case", "key"),)
+
+
+class CaseUpload(Model):
+    """A supporting document (材料) uploaded for an applicant, before or after submission.
+
+    A case's material reference ``upload:<id>`` must name an upload of the same applicant (or
+    one already attached to that case); the case it is used in is recorded on first use."""
+
+    id = fields.BigIntField(primary_key=True)
+    person = fields.ForeignKeyField(
+        "models.Person", related_name="case_uploads", on_delete=fields.RESTRICT
+    )
+    case = fields.ForeignKeyField(
+        "models.Case", related_name="uploads", null=True, on_delete=fields.SET_NULL
+    )
+    uploaded_by = fields.ForeignKeyField(
+        "models.Account", related_name="case_uploads", on_delete=fields.RESTRICT
+    )
+    file_key = fields.CharField(max_length=200)
+    image_key = fields.CharField(max_length=200)  # what staff see (a PDF's first page)
+    content_type = fields.CharField(max_length=40)
+    size_bytes = fields.IntField()
+    sha256 = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "case_upload"
 
 
 class AuthorisationMethod(StrEnum):

@@ -29,7 +29,7 @@ from backend.cases.service import (
     load_case,
     masked_form,
 )
-from backend.clock import CHINA_TZ
+from backend.clock import CHINA_TZ, iso
 from backend.container import Container
 from backend.errors import InvalidInput, NotFound
 from backend.identity.models import Person, Role
@@ -39,7 +39,7 @@ from workflows.sla import sla_state
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+    return iso(moment)
 
 
 def service_view(defn: Definition) -> dict[str, Any]:
@@ -411,18 +411,22 @@ DIMENSIONS = {"channel": "channel", "service": "service_code", "station": "stati
 
 
 def _aggregates(now: datetime) -> dict[str, Any]:
+    """Completed means issued (办结出件): a withdrawn, refused, rejected or closed case ended
+    without a result and counts in ``ended_without_issue``, never in the completion figures."""
+    issued = Q(state=CaseState.ISSUED.value)
     return {
         "total": Count("id"),
         "app": Count("id", _filter=Q(channel="app")),
-        "completed": Count("id", _filter=Q(completed_at__not_isnull=True)),
-        "timed": Count("id", _filter=Q(on_time__not_isnull=True)),
-        "on_time_count": Count("id", _filter=Q(on_time=True)),
-        "late": Count("id", _filter=Q(on_time=False)),
+        "completed": Count("id", _filter=issued),
+        "ended": Count("id", _filter=Q(completed_at__not_isnull=True) & ~issued),
+        "timed": Count("id", _filter=issued & Q(on_time__not_isnull=True)),
+        "on_time_count": Count("id", _filter=issued & Q(on_time=True)),
+        "late": Count("id", _filter=issued & Q(on_time=False)),
         "overdue_open": Count(
             "id", _filter=Q(completed_at__isnull=True, due_at__lt=now, sla_paused_at__isnull=True)
         ),
-        "avg_handling_s": Avg("handling_seconds", _filter=Q(on_time__not_isnull=True)),
-        "avg_limit_s": Avg("limit_seconds", _filter=Q(on_time__not_isnull=True)),
+        "avg_handling_s": Avg("handling_seconds", _filter=issued & Q(on_time__not_isnull=True)),
+        "avg_limit_s": Avg("limit_seconds", _filter=issued & Q(on_time__not_isnull=True)),
         "rated": Count("rating"),
         "avg_rating": Avg("rating"),
         "satisfied": Count("id", _filter=Q(rating__gte=4)),
@@ -443,6 +447,7 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
         "app_cases": row["app"] or 0,
         "app_share": ratio(row["app"] or 0, total),  # 掌办率
         "completed": row["completed"] or 0,
+        "ended_without_issue": row["ended"] or 0,
         "on_time_rate": ratio(row["on_time_count"] or 0, timed),
         "late_completed": row["late"] or 0,
         "overdue_open": row["overdue_open"] or 0,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +23,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
+from backend.cases import materials as case_materials
 from backend.cases.errors import (
     CaseNotFound,
     ItemNotDelegated,
@@ -369,17 +370,17 @@ def _clean(defn: Definition, form: Mapping[str, Any], channel: str) -> dict[str,
         ) from exc
 
 
-def _check_materials(defn: Definition, materials: Iterable[Mapping[str, str]]) -> dict[str, str]:
-    known = {m.key for m in defn.materials}
-    out: dict[str, str] = {}
-    for item in materials:
-        key, ref = item.get("key", ""), item.get("file_ref", "")
-        if key not in known:
-            raise InvalidInput("材料不属于本事项", code="MATERIAL_UNKNOWN", material=key)
-        if not ref or len(ref) > 200:
-            raise InvalidInput("材料文件标识无效", code="MATERIAL_INVALID", material=key)
-        out[key] = ref
-    return out
+def _check_key_materials(defn: Definition, facts: Mapping[str, Any], provided: set[str]) -> None:
+    """At submission: every key material is there; without 容缺 (the definition has no
+    tolerance) every required material is."""
+    key, other = missing_materials(defn, facts, provided)
+    missing = key + ([] if defn.tolerance is not None else other)
+    if missing:
+        raise InvalidInput(
+            f"缺少材料：{'、'.join(m.name for m in missing)}，请上传后再提交",
+            code="KEY_MATERIALS_MISSING",
+            materials=[{"key": m.key, "name": m.name} for m in missing],
+        )
 
 
 async def _provided_keys(case: Case) -> set[str]:
@@ -393,6 +394,7 @@ async def _store_materials(
     c: Container, case: Case, defn: Definition, refs: dict[str, str]
 ) -> None:
     """Record materials; one that was missing (容缺) becomes received."""
+    await case_materials.attach(case, refs)
     now = c.clock.now()
     names = {m.key: m for m in defn.materials}
     for key, ref in refs.items():
@@ -689,6 +691,9 @@ class NewCase:
     origin: str = ""  # the domain creating the case, for services with an owner (ServiceHooks)
     # Facts the owning domain derived from the form and its policy (Definition.derived)
     derived: Mapping[str, Any] = field(default_factory=dict)
+    # Material keys whose references the owning domain vouches for (a claim's invoices);
+    # every other reference must name an upload of the applicant (backend.cases.materials)
+    domain_refs: frozenset[str] = frozenset()
 
 
 async def _create(
@@ -717,7 +722,12 @@ async def _create(
         if hooks is None or hooks.owner is None or set(req.derived) != set(defn.derived):
             raise RuntimeError(f"{defn.code}: derived facts {sorted(req.derived)} do not match")
         form |= dict(req.derived)
-    refs = _check_materials(defn, req.materials)
+    if req.domain_refs and (hooks is None or hooks.owner is None):
+        raise RuntimeError(f"{defn.code}: only the owning domain vouches for its references")
+    refs = await case_materials.resolve(
+        defn, req.materials, applicant_id=applicant.id, domain_refs=req.domain_refs
+    )
+    _check_key_materials(defn, facts_for(form, channel.value), set(refs))
     plain, secret = _split_form(defn, form)
     now = c.clock.now()
     applicant_account = await Account.filter(person_id=applicant.id).values_list("id", flat=True)
@@ -1079,7 +1089,12 @@ async def resubmit(
     case = await load_case(actor, case_id)
     _expect_version(case, version)
     defn = definition_of(case)
-    refs = _check_materials(defn, materials)
+    refs = await case_materials.resolve(
+        defn,
+        materials,
+        applicant_id=case.applicant_id,
+        case_id=case.id,  # type: ignore[attr-defined]
+    )
     changes = _resume_clock(c, defn, case, defn.sla.on_correction)
     if form is not None and defn.derived:  # its derived facts were computed from the old form
         raise InvalidInput("此事项补正时不能修改填写内容，如需修改请撤回后重新申请",
@@ -1117,7 +1132,12 @@ async def supply_materials(
     if not _acts_for_applicant(actor, case):
         raise Forbidden("只有申请人本人或受理服务站可以补交材料", code="NOT_YOUR_CASE")
     defn = definition_of(case)
-    refs = _check_materials(defn, materials)
+    refs = await case_materials.resolve(
+        defn,
+        materials,
+        applicant_id=case.applicant_id,
+        case_id=case.id,  # type: ignore[attr-defined]
+    )
     if not refs:
         raise InvalidInput("请至少提交一份材料", code="MATERIALS_REQUIRED")
     now = c.clock.now()

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,6 +35,7 @@ from backend.cases.models import Case, CaseTask, TaskStatus
 from backend.claims import assessment
 from backend.claims.checks import (
     CONFIRMED_OCR_KEYS,
+    Flag,
     InvoiceValues,
     corrected,
     flag,
@@ -55,16 +55,18 @@ from backend.claims.models import (
     RegisteredInvoice,
 )
 from backend.claims.money import yuan
-from backend.claims.uploads import CheckedUpload, Limits, bands, check_upload, hamming
-from backend.clock import CHINA_TZ, local_today
+from backend.clock import CHINA_TZ, iso, local_today
 from backend.container import Container
+from backend.enrollment.coverage import insured_on
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.family.service import can_act_for
 from backend.filings.service import policy as remote_care_policy
 from backend.identity.models import Account, Person, Role
 from backend.identity.persons import find_person, id_number_of
 from backend.identity.principal import Principal
+from backend.infra import photo_match
 from backend.infra.crypto import mask_bank_account, mask_name
+from backend.infra.uploads import CheckedUpload, bands, check_upload, hamming, limits_of, store
 from backend.outbox import service as outbox
 from config.policy import ItemClass, ReimbursementPolicy
 from workflows.definition import FINAL_STATES, CaseState, Channel
@@ -79,6 +81,7 @@ MAX_INVOICES = 20
 REVIEW_CATEGORY = "reimbursement"
 OCR_JOB = "ocr_invoice"
 FINANCE_ROLES = (Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)  # who records and exports payouts
+MAX_SAME_PHOTO_CANDIDATES = 20  # photos compared image to image per upload (about 0.1 s each)
 
 
 class ClaimNotFound(NotFound):
@@ -96,6 +99,11 @@ class DuplicateInvoice(Conflict):
     message = "该票据已在其他报销申请中使用，不能重复报销"
 
 
+class NotInsuredOnCareDate(InvalidInput):
+    code = "NOT_INSURED_ON_CARE_DATE"
+    message = "就诊日期不在参保缴费的待遇享受期内，不能申请报销"
+
+
 class StaleClaim(Conflict):
     code = "CLAIM_CHANGED"
     message = "报销申请已更新，请刷新后重试"
@@ -103,11 +111,6 @@ class StaleClaim(Conflict):
 
 def policy_on(c: Container, day: date | None = None) -> ReimbursementPolicy:
     return c.policies.reimbursement.at(day or local_today(c.clock))
-
-
-def limits(c: Container) -> Limits:
-    s = c.settings
-    return Limits(s.upload_max_bytes, s.upload_max_pixels, s.upload_min_side_px, s.pdf_max_pages)
 
 
 # -- access ------------------------------------------------------------------------------------
@@ -228,18 +231,39 @@ def _editable(claim: Claim, case: Case | None) -> bool:
     return case is not None and case.state in (CaseState.CORRECTION, CaseState.SUPPLEMENT)
 
 
-async def _near_photos(c: Container, upload: CheckedUpload) -> list[ClaimInvoice]:
-    """Invoices whose photo hash is within the policy distance (band index, then Hamming)."""
+async def _same_photos(c: Container, claim: Claim, upload: CheckedUpload) -> list[ClaimInvoice]:
+    """Invoices showing the same photo as ``upload``. Candidates: the very same file, a near
+    photo hash (re-encoded or rescaled copies, but also every receipt printed from the same
+    template) and the patient's recent invoices (a cropped copy changes the hash); each is
+    then compared image to image (``backend.infra.photo_match``)."""
     b = bands(upload.dhash)
-    candidates = await ClaimInvoice.filter(
+    near = await ClaimInvoice.filter(
         Q(band0=b[0]) | Q(band1=b[1]) | Q(band2=b[2]) | Q(band3=b[3]) | Q(sha256=upload.sha256)
     ).limit(200)
     distance = policy_on(c).photo_hash_max_distance
-    return [
-        i
-        for i in candidates
+    candidates = {
+        i.id: i
+        for i in near
         if i.sha256 == upload.sha256 or hamming(i.phash, upload.dhash) <= distance
-    ]
+    }
+    recent = (
+        await ClaimInvoice.filter(
+            claim__person_id=claim.person_id  # type: ignore[attr-defined]
+        )
+        .order_by("-id")
+        .limit(MAX_SAME_PHOTO_CANDIDATES)
+    )
+    candidates |= {i.id: i for i in recent}
+    new = await asyncio.to_thread(photo_match.grey, upload.image)
+    same = []
+    for inv in list(candidates.values())[: MAX_SAME_PHOTO_CANDIDATES * 2]:
+        if inv.sha256 == upload.sha256:
+            same.append(inv)
+            continue
+        old = await asyncio.to_thread(photo_match.grey, await c.storage.get(inv.image_key))
+        if await asyncio.to_thread(photo_match.same_photo, new, old):
+            same.append(inv)
+    return same
 
 
 async def add_invoice(
@@ -254,8 +278,8 @@ async def add_invoice(
         raise Conflict("报销申请已提交，当前不能再上传票据", code="CLAIM_NOT_EDITABLE")
     if await ClaimInvoice.filter(claim_id=claim.id).count() >= MAX_INVOICES:
         raise InvalidInput(f"每次报销最多上传{MAX_INVOICES}张票据", code="TOO_MANY_INVOICES")
-    upload = await asyncio.to_thread(check_upload, data, limits(c))
-    near = await _near_photos(c, upload)
+    upload = await asyncio.to_thread(check_upload, data, limits_of(c.settings))
+    near = await _same_photos(c, claim, upload)
     flags = []
     if near:
         numbers = await Claim.filter(id__in=list({i.claim_id for i in near})).values_list(  # type: ignore[attr-defined]
@@ -268,12 +292,7 @@ async def add_invoice(
             )
         )
     now = c.clock.now()
-    stem = f"claims/{now:%Y/%m}/{claim.id}/{uuid.uuid4().hex}"
-    file_key = f"{stem}.{upload.extension}"
-    image_key = file_key if upload.image is upload.original else f"{stem}-page1.png"
-    await c.storage.put(file_key, upload.original, upload.content_type)
-    if image_key != file_key:
-        await c.storage.put(image_key, upload.image, upload.image_type)
+    file_key, image_key = await store(c.storage, f"claims/{now:%Y/%m}/{claim.id}", upload)
     try:
         async with in_transaction():
             b = bands(upload.dhash)
@@ -390,6 +409,21 @@ async def _duplicate_flag(inv: ClaimInvoice, values: dict[str, Any]) -> list[dic
     return [flag("DUPLICATE_INVOICE", "该票据已在其他报销申请中使用", blocking=True)]
 
 
+def care_date(values: dict[str, Any]) -> date | None:
+    """The date of care: the invoice's issue date (门诊 the visit, 住院 the discharge)."""
+    try:
+        return date.fromisoformat(str(values.get("issue_date")))
+    except ValueError:
+        return None
+
+
+async def _coverage_flag(c: Container, person: Person, values: dict[str, Any]) -> list[Flag]:
+    day = care_date(values)
+    if day is None or await insured_on(c, person, day):
+        return []
+    return [flag(NotInsuredOnCareDate.code, NotInsuredOnCareDate.message, blocking=True)]
+
+
 async def _checks_for(
     c: Container, inv: ClaimInvoice, claim: Claim, values: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -401,6 +435,7 @@ async def _checks_for(
         *kept,
         *await _duplicate_flag(inv, values),
         *qr_agreement(inv.proposal, values),
+        *await _coverage_flag(c, person, values),
         *value_checks(values, insured_name=person.name, submitted_on=day, policy=policy_on(c, day)),
     ]
 
@@ -481,12 +516,18 @@ async def submit_claim(
     invoices = await ClaimInvoice.filter(claim_id=claim.id).order_by("id")
     if not invoices:
         raise InvalidInput("请至少上传一张票据", code="INVOICES_REQUIRED")
+    patient = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    for inv in invoices:  # before any review: care on a day the patient was not insured
+        day = care_date(inv.confirmed or proposal_values(inv))
+        if day is not None and not await insured_on(c, patient, day):
+            raise NotInsuredOnCareDate(invoice_id=inv.id, care_date=day.isoformat())
     now = c.clock.now()
     request = cases.NewCase(
         service_code=SERVICE_CODE,
         form={"claim_number": claim.number, **({"note": note} if note else {})},
         materials=[{"key": "invoice", "file_ref": f"claim:{claim.number}"}],
         origin=OWNER,
+        domain_refs=frozenset({"invoice"}),
     )
     async with in_transaction():
         moved = await Claim.filter(
@@ -860,6 +901,8 @@ async def mark_paid(
 
 
 def _iso(moment: datetime | date | None) -> str | None:
+    if isinstance(moment, datetime):
+        return iso(moment)
     return moment.isoformat() if moment is not None else None
 
 

@@ -28,6 +28,9 @@ class LockNotAcquired(Exception):
 
 
 class KeyValueStore(Protocol):
+    # Whether publish() reaches other processes (Redis) or only this one (the in-process twin)
+    reaches_other_processes: bool
+
     async def get(self, key: str) -> str | None: ...
     async def set(self, key: str, value: str, ttl_s: float) -> None: ...
     async def add(self, key: str, value: str, ttl_s: float) -> bool:
@@ -72,6 +75,9 @@ async def hold_lock(store: KeyValueStore, name: str, ttl_s: float) -> AsyncItera
 
 
 class MemoryStore:
+    # Its publish reaches this process only (the embedded default: a CLI command runs apart)
+    reaches_other_processes = False
+
     def __init__(self) -> None:
         self._data: dict[str, tuple[str, float]] = {}
         self._mutex = asyncio.Lock()
@@ -195,6 +201,8 @@ def redis_client(url: str, **options: Any) -> aioredis.Redis:
 
 
 class RedisStore:
+    reaches_other_processes = True
+
     def __init__(self, url: str, prefix: str = "yibao:") -> None:
         self._redis = redis_client(url, decode_responses=True)
         self._prefix = prefix

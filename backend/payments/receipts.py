@@ -10,7 +10,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from backend.clock import CHINA_TZ
+from backend.clock import iso
 from backend.container import Container
 from backend.enrollment.service import yuan
 from backend.errors import NotFound
@@ -33,10 +33,6 @@ async def issue_receipt(c: Container, order: PaymentOrder, now: datetime) -> Pay
     )
 
 
-def _local(moment: datetime | None) -> str | None:
-    return moment.astimezone(CHINA_TZ).isoformat(timespec="seconds") if moment else None
-
-
 async def receipt_view(
     c: Container, receipt: PaymentReceipt, order: PaymentOrder
 ) -> dict[str, Any]:
@@ -54,8 +50,8 @@ async def receipt_view(
         "total_fen": order.total_fen,
         "total_yuan": yuan(order.total_fen),
         "refunded_fen": order.refunded_fen,
-        "paid_at": _local(order.paid_at),
-        "issued_at": _local(receipt.issued_at),
+        "paid_at": iso(order.paid_at),
+        "issued_at": iso(receipt.issued_at),
         "transaction_id": order.transaction_id,
         "items": [
             {

@@ -18,7 +18,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from backend.audit.service import record
-from backend.clock import CHINA_TZ
+from backend.clock import iso
 from backend.container import Container
 from backend.enrollment.models import Enrollment, EnrollmentStatus
 from backend.errors import Conflict, InvalidInput, NotFound
@@ -53,10 +53,8 @@ def refund_view(refund: PaymentRefund) -> dict[str, Any]:
         "reason": refund.reason,
         "status": RefundStatus(refund.status).value,
         "attempts": refund.attempts,
-        "created_at": refund.created_at.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
-        "succeeded_at": refund.succeeded_at.astimezone(CHINA_TZ).isoformat(timespec="seconds")
-        if refund.succeeded_at
-        else None,
+        "created_at": iso(refund.created_at),
+        "succeeded_at": iso(refund.succeeded_at),
     }
 
 

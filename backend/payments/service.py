@@ -23,7 +23,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from backend.audit.service import record
-from backend.clock import CHINA_TZ
+from backend.clock import CHINA_TZ, iso
 from backend.container import Container
 from backend.enrollment import service as enrollment
 from backend.enrollment.models import Enrollment, EnrollmentStatus
@@ -66,7 +66,7 @@ def new_trade_no(now: datetime) -> str:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(CHINA_TZ).isoformat(timespec="seconds") if moment else None
+    return iso(moment)
 
 
 # -- views ---------------------------------------------------------------------------------

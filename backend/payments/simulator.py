@@ -155,6 +155,7 @@ class PaySimulator:
         self.notices: list[PendingNotice] = []
         self._bills: dict[str, bytes] = {}
         self._lock = asyncio.Lock()
+        self._delivering = asyncio.Lock()  # one delivery round at a time: each notice once
         self._wake = asyncio.Event()
 
     # -- signing helpers (also used by tests to build forged variants) --------------------
@@ -264,7 +265,15 @@ class PaySimulator:
         self._wake.set()
 
     async def deliver_due(self) -> int:
-        """Deliver every callback whose time has come; return how many were acknowledged."""
+        """Deliver every callback whose time has come; return how many were acknowledged.
+
+        Rounds never overlap (``pay`` delivers at once while the background loop, woken by the
+        same notice, may be delivering too): a notice is sent once, and sent again only when it
+        was not acknowledged, on the retry schedule, as WeChat does."""
+        async with self._delivering:
+            return await self._deliver_round()
+
+    async def _deliver_round(self) -> int:
         now = self.clock.now()
         due = [n for n in self.notices if not n.delivered and n.next_at <= now]
         acknowledged = 0

@@ -228,6 +228,10 @@ async def _terminal_auth(c: Container, key_id: str) -> _TerminalAuth | None:
         return _TerminalAuth(identity, secret, terminal.is_active)
 
     try:
+        if not c.kv.reaches_other_processes:
+            # The embedded default: `yibao terminal disable` runs in another process that
+            # cannot reach this one's cache, so the database answers every request.
+            return await load()
         return await c.cache.get_or_load(terminal_cache_key(key_id), load)
     except _NotCached:
         return None

@@ -46,7 +46,8 @@ def render_png(text: str) -> QrImage:
 
 
 def render_svg(text: str) -> QrImage:
+    """An SVG with a white background (a transparent one does not scan on a dark screen)."""
     qr = _matrix(text)
     buffer = io.BytesIO()
-    qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+    qr.make_image(image_factory=qrcode.image.svg.SvgPathFillImage).save(buffer)
     return QrImage(buffer.getvalue(), "image/svg+xml", int(qr.version))

@@ -19,6 +19,7 @@ from tests.case_helpers import (
     make_people,
     register_test_definitions,
     relogin,
+    uploaded,
 )
 from tests.factories import adult_id_number, make_citizen, make_staff
 from workflows import registry
@@ -41,7 +42,9 @@ def api(client) -> Api:
 async def _claim_case(api: Api, ppl: People, amount: str = "1200.00", materials=None) -> dict:
     body = {
         **claim_form(amount),
-        "materials": ALL_CLAIM_MATERIALS if materials is None else materials,
+        "materials": await uploaded(
+            api, ppl.citizen, ALL_CLAIM_MATERIALS if materials is None else materials
+        ),
     }
     return await api.post("/cases", ppl.citizen, body, expect=201)
 
@@ -124,7 +127,10 @@ async def test_tolerance_case_waits_for_materials_then_issues(api, ppl):
     case = await api.post(
         f"/cases/{case['id']}/materials",
         ppl.citizen,
-        {"version": case["version"], "materials": ALL_CLAIM_MATERIALS[1:]},
+        {
+            "version": case["version"],
+            "materials": await uploaded(api, ppl.citizen, ALL_CLAIM_MATERIALS[1:]),
+        },
     )
     assert case["state"] == "issued" and case["open_gaps"] == 0
 
@@ -148,7 +154,10 @@ async def test_tolerance_deadline_passed_closes_the_case(api, ppl, c, clock):
     await api.post(
         f"/cases/{case['id']}/materials",
         ppl.citizen,
-        {"version": case["version"], "materials": ALL_CLAIM_MATERIALS[1:]},
+        {
+            "version": case["version"],
+            "materials": await uploaded(api, ppl.citizen, ALL_CLAIM_MATERIALS[1:]),
+        },
         expect=409,
     )
 
@@ -162,7 +171,7 @@ async def test_correction_and_resubmission(api, ppl):
         f"/cases/{case['id']}/resubmit",
         ppl.citizen,
         {"version": corrected["version"], "form": {"amount": "1300.00"},
-         "materials": ALL_CLAIM_MATERIALS},
+         "materials": await uploaded(api, ppl.citizen, ALL_CLAIM_MATERIALS)},
     )  # fmt: skip
     assert resubmitted["state"] == "submitted" and resubmitted["form"]["amount"] == "1300.00"
     accepted = await _accept(api, ppl, resubmitted)
@@ -200,7 +209,10 @@ async def test_return_for_supplement_pauses_and_returns_to_the_same_reviewer(api
     back = await api.post(
         f"/cases/{case['id']}/materials",
         ppl.citizen,
-        {"version": returned["version"], "materials": ALL_CLAIM_MATERIALS[1:]},
+        {
+            "version": returned["version"],
+            "materials": await uploaded(api, ppl.citizen, ALL_CLAIM_MATERIALS[1:]),
+        },
     )
     assert back["state"] == "in_review"
     mine = await api.get("/review/queue?mine=true", ppl.reviewer)
@@ -262,15 +274,16 @@ async def test_rating_once_after_completion(api, ppl):
 # -- assisted requests and scoping ---------------------------------------------------------------
 
 
-def _assisted(ppl: People, **extra) -> dict:
+async def _assisted(api: Api, ppl: People, **extra) -> dict:
+    id_number = extra.pop("id_number")
+    keys = ("id_card", "bank_card", "bank_confirmation")
+    mats = await uploaded(api, ppl.clerk, [{"key": k} for k in keys], applicant_id_number=id_number)
     return {
         "service_code": "insurance_info_change",
-        "applicant_id_number": extra.pop("id_number"),
+        "applicant_id_number": id_number,
         "form": {"change_type": "bank_account", "bank_name": "工商银行",
                  "bank_account": "6222020200112233445"},
-        "materials": [{"key": "id_card", "file_ref": "f/id.jpg"},
-                      {"key": "bank_card", "file_ref": "f/card.jpg"},
-                      {"key": "bank_confirmation", "file_ref": "f/conf.pdf"}],
+        "materials": mats,
         **extra,
     }  # fmt: skip
 
@@ -281,11 +294,15 @@ async def _id_number_of(c, login) -> str:
 
 async def test_assisted_request_needs_authorisation(api, ppl, c):
     idn = await _id_number_of(c, ppl.citizen)
-    missing = await api.post("/station/cases", ppl.clerk, _assisted(ppl, id_number=idn), expect=422)
+    missing = await api.post(
+        "/station/cases", ppl.clerk, await _assisted(api, ppl, id_number=idn), expect=422
+    )
     assert missing["error"]["code"] == "AUTHORISATION_REQUIRED"
     # confirmed in the app
     case = await api.post(
-        "/station/cases", ppl.clerk, _assisted(ppl, id_number=idn, authorisation_method="app"),
+        "/station/cases",
+        ppl.clerk,
+        await _assisted(api, ppl, id_number=idn, authorisation_method="app"),
         expect=201,
     )  # fmt: skip
     assert case["state"] == "awaiting_authorisation" and case["due_at"] is None
@@ -318,7 +335,7 @@ async def test_assisted_request_needs_authorisation(api, ppl, c):
 
 async def test_assisted_with_signed_form_and_declined_authorisation(api, ppl, c):
     idn = await _id_number_of(c, ppl.citizen)
-    no_form = _assisted(ppl, id_number=idn, authorisation_method="signed_form")
+    no_form = await _assisted(api, ppl, id_number=idn, authorisation_method="signed_form")
     resp = await api.post("/station/cases", ppl.clerk, no_form, expect=422)
     assert resp["error"]["code"] == "AUTHORISATION_FORM_REQUIRED"
     signed = await api.post(
@@ -332,7 +349,9 @@ async def test_assisted_with_signed_form_and_declined_authorisation(api, ppl, c)
         "form_ref": "f/auth.pdf", "decided_at": signed["authorisation"]["decided_at"],
     }  # fmt: skip
     waiting = await api.post(
-        "/station/cases", ppl.clerk, _assisted(ppl, id_number=idn, authorisation_method="app"),
+        "/station/cases",
+        ppl.clerk,
+        await _assisted(api, ppl, id_number=idn, authorisation_method="app"),
         expect=201,
     )  # fmt: skip
     declined = await api.post(
@@ -345,7 +364,7 @@ async def test_assisted_with_signed_form_and_declined_authorisation(api, ppl, c)
 
 async def test_station_scoping_and_delegated_items(api, ppl, c):
     idn = await _id_number_of(c, ppl.citizen)
-    body = _assisted(ppl, id_number=idn, authorisation_method="app")
+    body = await _assisted(api, ppl, id_number=idn, authorisation_method="app")
     case = await api.post("/station/cases", ppl.clerk, body, expect=201)
     # another station neither lists nor sees it
     assert (await api.get("/station/cases", ppl.clerk_b))["total"] == 0
@@ -372,7 +391,8 @@ async def test_forbidden_transitions_change_nothing(api, ppl):
     await api.post(f"/cases/{case['id']}/acceptance", ppl.citizen,
                    {"version": case["version"], "outcome": "accept"}, expect=403)  # fmt: skip
     # wrong state: the case is not under review; deciding or supplementing makes no sense
-    supply = {"version": case["version"], "materials": ALL_CLAIM_MATERIALS}
+    mats = await uploaded(api, ppl.citizen, ALL_CLAIM_MATERIALS)
+    supply = {"version": case["version"], "materials": mats}
     await api.post(f"/cases/{case['id']}/materials", ppl.citizen, supply, expect=409)
     await api.post(f"/cases/{case['id']}/resubmit", ppl.citizen,
                    {"version": case["version"]}, expect=409)  # fmt: skip
@@ -516,7 +536,7 @@ async def test_statistics_for_admins(api, ppl, c):
     idn = await _id_number_of(c, ppl.citizen)
     await api.post(
         "/station/cases", ppl.clerk,
-        {**_assisted(ppl, id_number=idn, authorisation_method="signed_form"),
+        {**await _assisted(api, ppl, id_number=idn, authorisation_method="signed_form"),
          "authorisation_form_ref": "f/a.pdf", "authorisation_form_number": "SQ-9"},
         expect=201,
     )  # fmt: skip
@@ -586,8 +606,9 @@ async def test_a_bank_account_change_reaches_the_record_only_when_issued(api, pp
         {"service_code": "insurance_info_change",
          "form": {"change_type": "bank_account", "bank_name": "工商银行",
                   "bank_account": "6222021234567890123"},
-         "materials": [{"key": "bank_card", "file_ref": "files/card.jpg"},
-                       {"key": "bank_confirmation", "file_ref": "files/confirm.jpg"}]},
+         "materials": await uploaded(
+             api, ppl.citizen, [{"key": "bank_card"}, {"key": "bank_confirmation"}]
+         )},
         expect=201,
     )  # fmt: skip
     assert case["state"] != "issued"  # waits for the front desk and two reviewers

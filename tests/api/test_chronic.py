@@ -17,7 +17,7 @@ from backend.chronic.service import remind_renewals
 from backend.clock import local_today
 from backend.identity.models import Role
 from backend.jobs import PERIODIC
-from tests.case_helpers import FRIDAY, Api, People, make_people, relogin
+from tests.case_helpers import FRIDAY, Api, People, UploadingApi, make_people, relogin
 from tests.factories import (
     activate_voucher,
     enroll_for_this_year,
@@ -40,7 +40,7 @@ async def ppl(c, clock) -> People:
 
 @pytest.fixture
 def api(client) -> Api:
-    return Api(client)
+    return UploadingApi(client)
 
 
 def mat(*keys: str) -> list[dict[str, str]]:
@@ -122,17 +122,13 @@ async def test_fast_track_disease_without_the_clear_diagnosis_goes_to_experts(ap
     # diagnosed at a level-1 clinic: not a clear diagnosis for the fast track
     out = await api.post(APPLY, ppl.citizen, body(TUMOUR, level=1), expect=201)
     assert out["case"]["state"] == "submitted" and out["qualification"] is None
-    # without the pathology report the front desk cannot accept it (key evidence)
-    out2 = await api.post(
-        APPLY, ppl.other_citizen,
-        body(TUMOUR, materials=["diagnosis_certificate", "treatment_record"]), expect=201,
-    )  # fmt: skip
-    assert out2["case"]["state"] == "submitted"
+    # without the pathology report (key evidence) it is refused up front, the material named
     resp = await api.post(
-        f"/cases/{out2['case']['id']}/acceptance", ppl.front_desk,
-        {"version": out2["case"]["version"], "outcome": "accept"}, expect=409,
+        APPLY, ppl.other_citizen,
+        body(TUMOUR, materials=["diagnosis_certificate", "treatment_record"]), expect=422,
     )  # fmt: skip
-    error(resp, "KEY_MATERIALS_MISSING")
+    missing = error(resp, "KEY_MATERIALS_MISSING")["details"]["materials"]
+    assert missing == [{"key": "pathology_report", "name": "病理诊断报告"}]
 
 
 # -- expert review with per-criterion verdicts ----------------------------------------------------
@@ -358,11 +354,9 @@ async def test_assisted_application_with_signed_form(api, ppl, c):
         "authorisation_form_number": "SQ-7",
     }
     url = "/station/chronic-applications"
-    out = await api.post(url, ppl.clerk, payload, expect=201)
-    assert out["case"]["state"] == "submitted"  # in person the ID card is a key material
-    await api.post(
-        f"/cases/{out['case']['id']}/withdraw", ppl.clerk, {"version": out["case"]["version"]}
-    )
+    resp = await api.post(url, ppl.clerk, payload, expect=422)
+    missing = error(resp, "KEY_MATERIALS_MISSING")["details"]["materials"]
+    assert [m["key"] for m in missing] == ["id_card"]  # in person the ID card is key
     payload["materials"] = mat(*TUMOUR[1], "id_card")
     out = await api.post(url, ppl.clerk, payload, expect=201)
     assert out["case"]["state"] == "issued" and out["qualification"]["status"] == "active"

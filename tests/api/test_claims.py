@@ -4,6 +4,8 @@ upload validation, duplicates, OCR failure and retry, scoping and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from backend.claims.models import (
     OcrStatus,
     RegisteredInvoice,
 )
+from backend.enrollment.models import Enrollment, EnrollmentStatus
 from bench import einvoice_synth as esynth
 from bench import ocr_synth as synth
 from tests.claim_helpers import (
@@ -33,7 +36,7 @@ from tests.claim_helpers import (
     upload,
 )
 from tests.conftest import require
-from tests.factories import make_citizen
+from tests.factories import enroll_for_this_year, make_citizen, make_id_number
 
 # -- the whole lifecycle, with the real OCR engine --------------------------------------------
 
@@ -51,6 +54,7 @@ def receipt():
 async def test_claim_lifecycle_with_real_ocr(api, ppl, c, receipt):
     truth = receipt.truth["fields"]
     citizen = await make_citizen(c, "claim-owner", name=truth["payer_name"])
+    await enroll_for_this_year(c, citizen.person.id)
     claim = await new_claim(api, citizen)
     assert claim["status"] == "draft" and claim["number"].startswith("BX20250926")
 
@@ -437,3 +441,80 @@ async def test_station_clerk_files_a_claim_for_a_citizen_with_signed_authorisati
     mine = await api.get(f"/claims/{claim['id']}", ppl.citizen)  # the insured follows it too
     assert mine["number"] == claim["number"]
     await api.get(f"/claims/{claim['id']}", ppl.clerk_b, expect=404)
+
+
+# -- insurance on the date of care (before any review) --------------------------------------------
+
+NEWBORN = date(2025, 8, 10)
+
+
+async def _insured(person_id: int, year: int, enrolled_at: date | None = None) -> None:
+    moment = FRIDAY.replace(year=enrolled_at.year, month=enrolled_at.month, day=enrolled_at.day) \
+        if enrolled_at else FRIDAY  # fmt: skip
+    await Enrollment.create(person_id=person_id, year=year, status=EnrollmentStatus.ENROLLED,
+                            enrolled_at=moment, channel="app")  # fmt: skip
+
+
+async def _submit_care_on(api, c, reader, who, day: date, seed: int, name: str) -> dict:
+    claim = await new_claim(api, who)
+    values = receipt_values(
+        issue_date=day.isoformat(), payer_name=name, invoice_number=f"00{seed:08d}"
+    )
+    photo = reader.add(test_photo(seed), values)
+    await upload(api, who, claim["id"], photo)
+    await c.jobs.drain()
+    claim = await api.get(f"/claims/{claim['id']}", who)
+    resp = await api.call("post", f"/claims/{claim['id']}/submit", who,
+                          json={"version": claim["version"], **BANK}, expect=None)  # fmt: skip
+    return resp
+
+
+@pytest.fixture
+async def adult(c, clock):
+    clock.set(FRIDAY)  # 2025-09-26
+    who = await make_citizen(c, "coverage-adult", name="李小明")
+    await _insured(who.person.id, 2024)  # 2024 paid, 2025 not: a lapsed year
+    return who
+
+
+async def test_last_insured_day_passes_and_the_lapsed_year_is_refused(api, c, reader, adult):
+    resp = await _submit_care_on(api, c, reader, adult, date(2024, 12, 31), 1, "李小明")
+    assert resp.status == 200, resp.json  # the last day of the paid year
+    resp = await _submit_care_on(api, c, reader, adult, date(2025, 1, 1), 2, "李小明")
+    assert resp.status == 422, resp.json
+    error = resp.json["error"]
+    assert error["code"] == "NOT_INSURED_ON_CARE_DATE" and "待遇享受期" in error["message"]
+    assert error["details"]["care_date"] == "2025-01-01"
+
+
+async def test_first_insured_day_passes(api, c, reader, adult):
+    await _insured(adult.person.id, 2025)
+    resp = await _submit_care_on(api, c, reader, adult, date(2025, 1, 1), 3, "李小明")
+    assert resp.status == 200, resp.json
+
+
+async def test_a_newborn_is_insured_from_birth_not_before(api, c, clock, reader):
+    clock.set(FRIDAY)
+    baby = await make_citizen(c, "coverage-baby", name="王小宝", id_number=make_id_number(NEWBORN))
+    await _insured(baby.person.id, 2025, enrolled_at=date(2025, 9, 20))  # paid 41 days after
+    resp = await _submit_care_on(api, c, reader, baby, NEWBORN, 4, "王小宝")
+    assert resp.status == 200, resp.json  # the day of birth
+    resp = await _submit_care_on(api, c, reader, baby, date(2025, 8, 9), 5, "王小宝")
+    assert resp.json["error"]["code"] == "NOT_INSURED_ON_CARE_DATE"
+
+
+async def test_a_policy_may_insure_newborns_only_from_payment(api, c, clock, reader, monkeypatch):
+    clock.set(FRIDAY)
+    table = c.policies.premium
+    versions = tuple(
+        v.model_copy(update={"newborn_covered_from_birth": False}) if v.year == 2025 else v
+        for v in table.versions
+    )
+    monkeypatch.setattr(c, "policies", dataclasses.replace(
+        c.policies, premium=dataclasses.replace(table, versions=versions)))  # fmt: skip
+    baby = await make_citizen(c, "coverage-baby2", name="王小贝", id_number=make_id_number(NEWBORN))
+    await _insured(baby.person.id, 2025, enrolled_at=date(2025, 9, 20))
+    resp = await _submit_care_on(api, c, reader, baby, date(2025, 9, 1), 6, "王小贝")
+    assert resp.json["error"]["code"] == "NOT_INSURED_ON_CARE_DATE"
+    resp = await _submit_care_on(api, c, reader, baby, date(2025, 9, 20), 7, "王小贝")
+    assert resp.status == 200, resp.json

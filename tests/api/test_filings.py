@@ -16,7 +16,7 @@ from backend.errors import InvalidInput
 from backend.filings.models import RemoteCareFiling
 from backend.filings.service import filing_effect
 from backend.identity.models import Role
-from tests.case_helpers import FRIDAY, Api, People, make_people, relogin
+from tests.case_helpers import FRIDAY, Api, People, UploadingApi, make_people, relogin
 from tests.factories import make_staff
 
 FILINGS = "/me/remote-care-filings"
@@ -33,7 +33,7 @@ async def ppl(c, clock) -> People:
 
 @pytest.fixture
 def api(client) -> Api:
-    return Api(client)
+    return UploadingApi(client)
 
 
 def mat(*keys: str) -> list[dict[str, str]]:
@@ -101,19 +101,14 @@ async def test_a_filing_that_meets_its_type_rules_is_approved_on_the_spot(
 
 
 async def test_a_missing_proof_is_not_decided_on_the_spot(api, ppl):
-    """Without the proof and without choosing the commitment letter, nothing is approved: the
-    application waits at the front desk, which cannot accept it without the key material."""
-    out = await api.post(
-        FILINGS, ppl.citizen, body("posted_worker", use_commitment=False, materials=[]), expect=201
-    )
-    assert out["case"]["state"] == "submitted" and out["filing"] is None
+    """Without the proof and without choosing the commitment letter nothing is submitted: the
+    application is refused up front, naming the key material (no 容缺 for filings)."""
     refused = await api.post(
-        f"/cases/{out['case']['id']}/acceptance",
-        ppl.front_desk,
-        {"version": out["case"]["version"], "outcome": "accept"},
-        expect=409,
+        FILINGS, ppl.citizen, body("posted_worker", use_commitment=False, materials=[]), expect=422
     )
-    error(refused, "KEY_MATERIALS_MISSING")
+    missing = error(refused, "KEY_MATERIALS_MISSING")["details"]["materials"]
+    assert [m["key"] for m in missing] == ["work_proof"]
+    assert await Case.all().count() == 0
 
 
 async def test_commitment_letter_is_refused_where_the_type_does_not_allow_it(api, ppl):
@@ -360,14 +355,11 @@ async def test_assisted_filing_with_signed_form_and_missing_id_card(api, ppl, c)
         "authorisation_form_ref": "files/auth-1.pdf",
         "authorisation_form_number": "SQ-2025-001",
     }
-    # in person the ID card is a key material: no instant decision without it
-    out = await api.post(
-        url, ppl.clerk, {**assisted(ppl, c, **signed), "materials": mat("residence_proof")}, 201
+    # in person the ID card is a key material: refused up front without it
+    refused = await api.post(
+        url, ppl.clerk, {**assisted(ppl, c, **signed), "materials": mat("residence_proof")}, 422
     )
-    assert out["case"]["state"] == "submitted"
-    await api.post(
-        f"/cases/{out['case']['id']}/withdraw", ppl.clerk, {"version": out["case"]["version"]}
-    )
+    assert error(refused, "KEY_MATERIALS_MISSING")["details"]["materials"][0]["key"] == "id_card"
     out = await api.post(url, ppl.clerk, assisted(ppl, c, **signed), 201)
     assert out["case"]["state"] == "issued" and out["filing"]["status"] == "active"
 

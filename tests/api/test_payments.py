@@ -4,6 +4,7 @@ real adapter: signed requests, signed and encrypted callbacks, exactly-once cred
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 from backend.audit.models import AuditEntry
@@ -559,3 +560,25 @@ async def test_simulate_pay_endpoint_in_development(c, client, paysim):
     assert resp.status == 200 and resp.json["status"] == "paid"
     _, resp = await client.post(f"{ORDERS}/{order['id']}/simulate-pay", headers=me.headers)
     assert resp.status == 422 and resp.json["error"]["code"] == "SIMULATOR_REFUSED"
+
+
+async def test_each_callback_is_delivered_once_even_with_the_loop_running(c, client, paysim):
+    """The background loop and ``pay`` both deliver: each notice still reaches us once, and
+    only an unacknowledged one is sent again."""
+    at(c, IN_PERIOD)
+    me, ids = await family_citizen(c)
+    order = (await _order(client, me, ids[:1])).json
+    sent: list[str] = []
+    deliver = paysim.sim.sender
+
+    async def counting(url, headers, body):
+        sent.append(body.decode()[:40])
+        await asyncio.sleep(0)  # let the other round run while this one is in flight
+        return await deliver(url, headers, body)
+
+    paysim.sim.sender = counting
+    await asyncio.gather(paysim.sim.pay(order["out_trade_no"]), paysim.sim.deliver_due(),
+                         paysim.sim.deliver_due())  # fmt: skip
+    assert len(sent) == 1 and paysim.sim.notices[-1].statuses == [204]
+    await paysim.sim.deliver_due()
+    assert len(sent) == 1  # acknowledged: never sent again

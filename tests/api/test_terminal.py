@@ -214,10 +214,12 @@ async def test_a_cached_terminal_disabled_is_refused_at_once(c, client):
     headers = terminal_headers(c, term, "GET", WHOAMI)
     _, response = await client.get(WHOAMI, headers=headers)
     assert response.status == 200, response.text
-    # Served from the cache now: a change behind the service's back is not seen...
+    # With Redis, served from the cache now: a change behind the service's back is not seen
+    # (the embedded default reads the database every time, see the next test)...
     await Terminal.filter(key_id=term.identity.key_id).update(is_active=False)
     _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
-    assert response.status == 200 or not c.cache.live, response.text
+    cached = c.cache.live and c.kv.reaches_other_processes
+    assert response.status == (200 if cached else 401), response.text
     # ...but deactivation through the service drops it in every process at once.
     await deactivate_terminal(c, term.identity.key_id, reason="设备遗失")
     _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
@@ -230,3 +232,20 @@ async def test_unknown_key_ids_are_not_cached(c, client):
     _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
     assert_refused(response, "TERMINAL_UNKNOWN")
     assert "terminal:" + term.identity.key_id not in c.cache._entries
+
+
+async def test_disabled_from_another_process_is_refused_at_once(c, client, stack):
+    """`yibao terminal disable` runs in its own process with its own container; in the embedded
+    default (in-process store) nothing it publishes reaches the server, which must still refuse
+    the terminal's next request."""
+    from backend.container import build_container
+    from backend.infra.kv import MemoryStore
+
+    term = await make_terminal(c)
+    _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
+    assert response.status == 200, response.text
+    cli_kv = MemoryStore() if not c.kv.reaches_other_processes else c.kv
+    cli = build_container(c.settings, clock=c.clock, kv=cli_kv)
+    await deactivate_terminal(cli, term.identity.key_id, reason="药店停业")
+    _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
+    assert_refused(response, "TERMINAL_UNKNOWN")

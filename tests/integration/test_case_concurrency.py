@@ -11,7 +11,7 @@ from backend.cases.models import Case, CaseEvent, CaseTask, TaskStatus
 from backend.errors import Conflict
 from backend.identity.models import Role
 from backend.identity.principal import Principal
-from tests.case_helpers import ALL_CLAIM_MATERIALS, FRIDAY, register_test_definitions
+from tests.case_helpers import FRIDAY, register_test_definitions, upload_documents
 from tests.factories import make_citizen, make_staff
 
 register_test_definitions()
@@ -29,7 +29,11 @@ async def _routed_case(c, amount: str = "1200.00"):
     case = await service.submit(
         c,
         as_principal(citizen),
-        service.NewCase("test_claim", {"amount": amount}, ALL_CLAIM_MATERIALS),
+        service.NewCase(
+            "test_claim",
+            {"amount": amount},
+            await upload_documents(c, as_principal(citizen), ["invoice", "medical_record"]),
+        ),
     )
     case = await service.accept(
         c, as_principal(desk), case.id, version=case.version, outcome="accept"
@@ -99,7 +103,11 @@ async def test_withdrawal_racing_a_claim_has_one_winner(c, clock):
             case = await service.submit(
                 c,
                 as_principal(citizen),
-                service.NewCase("test_claim", {"amount": "10"}, ALL_CLAIM_MATERIALS),
+                service.NewCase(
+                    "test_claim",
+                    {"amount": "10"},
+                    await upload_documents(c, as_principal(citizen), ["invoice", "medical_record"]),
+                ),
             )
             case = await service.accept(c, desk, case.id, version=case.version, outcome="accept")
             task = await CaseTask.get(case_id=case.id, status=TaskStatus.OPEN)

@@ -15,7 +15,7 @@ from backend.errors import Conflict
 from backend.filings import service as filings
 from backend.filings.models import RemoteCareFiling
 from backend.identity.principal import Principal
-from tests.case_helpers import FRIDAY
+from tests.case_helpers import FRIDAY, upload_documents
 from tests.factories import make_citizen
 
 pytestmark = pytest.mark.usefixtures("on_postgres")
@@ -26,14 +26,14 @@ def as_principal(login) -> Principal:
     return Principal(a.id, a.role, "test", a.station_id, ())
 
 
-def _filing(filing_type: str, city: str) -> filings.FilingRequest:
+def _filing(filing_type: str, city: str, letter: list[dict[str, str]]) -> filings.FilingRequest:
     return filings.FilingRequest(
         filing_type=filing_type,
         province_code="440000",
         city_code=city,
         start_date=FRIDAY.date(),
         use_commitment=True,
-        materials=[{"key": "commitment_letter", "file_ref": "files/c.pdf"}],
+        materials=letter,
     )
 
 
@@ -43,8 +43,12 @@ async def test_concurrent_filings_of_one_category_leave_exactly_one(c, clock):
     who = as_principal(citizen)
     cities = ["440300", "440100", "440400", "440600", "440700", "440800"]
     kinds = ["long_term_resident", "posted_worker", "retiree_resettled"]
+    letter = await upload_documents(c, who, ["commitment_letter"])
     results = await asyncio.gather(
-        *(filings.submit(c, who, _filing(kinds[i % 3], city)) for i, city in enumerate(cities)),
+        *(
+            filings.submit(c, who, _filing(kinds[i % 3], city, letter))
+            for i, city in enumerate(cities)
+        ),
         return_exceptions=True,
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
@@ -59,17 +63,18 @@ async def test_concurrent_change_and_cancel_do_not_both_win(c, clock):
     clock.set(FRIDAY)
     citizen = await make_citizen(c, "race-changer", name="孙悟净")
     who = as_principal(citizen)
+    letter = await upload_documents(c, who, ["commitment_letter"])
     temporary = filings.FilingRequest(
         filing_type="other_temporary", province_code="440000", city_code="440300",
         start_date=FRIDAY.date(),
-        materials=[{"key": "commitment_letter", "file_ref": "files/c.pdf"}],
+        materials=letter,
     )  # fmt: skip
     await filings.submit(c, who, temporary)
     filing = await RemoteCareFiling.get(person_id=citizen.person.id)
     new = filings.FilingRequest(
         filing_type="other_temporary", province_code="440000", city_code="440100",
         start_date=FRIDAY.date() + timedelta(days=1),
-        materials=[{"key": "commitment_letter", "file_ref": "files/c.pdf"}],
+        materials=letter,
     )  # fmt: skip
     results = await asyncio.gather(
         filings.cancel(c, who, filing.id, version=filing.version, reason="不去了"),
@@ -94,10 +99,9 @@ async def test_concurrent_fast_track_applications_qualify_once(c, clock):
         diagnosis_hospital="浙江省肿瘤医院",
         diagnosis_hospital_level=3,
         designated_institutions=["浙江省肿瘤医院"],
-        materials=[
-            {"key": k, "file_ref": f"files/{k}.pdf"}
-            for k in ("diagnosis_certificate", "pathology_report", "treatment_record")
-        ],
+        materials=await upload_documents(
+            c, who, ["diagnosis_certificate", "pathology_report", "treatment_record"]
+        ),
     )
     results = await asyncio.gather(
         *(chronic.submit(c, who, req) for _ in range(6)), return_exceptions=True

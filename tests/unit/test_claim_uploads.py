@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from backend.claims.uploads import (
+from backend.errors import InvalidInput
+from backend.infra.uploads import (
     JPEG,
     OFD,
     PDF,
@@ -25,7 +26,6 @@ from backend.claims.uploads import (
     check_upload,
     hamming,
 )
-from backend.errors import InvalidInput
 
 LIMITS = Limits(max_bytes=2 * 1024 * 1024, max_pixels=4_000_000, min_side=100, pdf_max_pages=1)
 

@@ -1,5 +1,6 @@
-"""Invoice uploads: recognise the type by content, enforce the limits, refuse what is not safe
-to decode, and compute the fingerprints used by the duplicate checks.
+"""Uploads (invoice photos, case materials): recognise the type by content, enforce the
+limits, refuse what is not safe to decode, and compute the fingerprints used by the duplicate
+checks.
 
 Accepted: JPEG, PNG, PDF and OFD (GB/T 33190 e-invoices), by their content (the file name and
 the declared content type are ignored). Refused, with nothing stored:
@@ -34,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import uuid
 import warnings
 from dataclasses import dataclass
 
@@ -42,6 +44,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backend.errors import DomainError, InvalidInput
+from backend.infra.storage import FileStorage
+from config.settings import Settings
 
 JPEG, PNG, PDF, OFD = "image/jpeg", "image/png", "application/pdf", "application/ofd"
 _MAGIC = (
@@ -89,6 +93,11 @@ class Limits:
     max_pixels: int
     min_side: int
     pdf_max_pages: int
+
+
+def limits_of(settings: Settings) -> Limits:
+    s = settings
+    return Limits(s.upload_max_bytes, s.upload_max_pixels, s.upload_min_side_px, s.pdf_max_pages)
 
 
 @dataclass(frozen=True)
@@ -242,3 +251,15 @@ def check_upload(data: bytes, limits: Limits) -> CheckedUpload:
         sha256=hashlib.sha256(data).hexdigest(),
         dhash=dhash(gray),
     )
+
+
+async def store(storage: FileStorage, prefix: str, upload: CheckedUpload) -> tuple[str, str]:
+    """Store the original and, for a PDF, its rendered first page under ``prefix``; return
+    (file key, image key: the key of what reviewers see)."""
+    stem = f"{prefix}/{uuid.uuid4().hex}"
+    file_key = f"{stem}.{upload.extension}"
+    image_key = file_key if upload.image is upload.original else f"{stem}-page1.png"
+    await storage.put(file_key, upload.original, upload.content_type)
+    if image_key != file_key:
+        await storage.put(image_key, upload.image, upload.image_type)
+    return file_key, image_key

@@ -1,0 +1,76 @@
+"""Supporting documents (材料) of cases: upload, list, view.
+
+``POST /case-materials`` is ``multipart/form-data`` with the file in the part ``file`` (JPEG,
+PNG or PDF, checked like invoice photos) and, as form fields, whose document it is: nothing (the
+citizen's own), ``person_id`` (a family member the citizen may act for), ``applicant_id_number``
+(a station clerk's applicant) or ``case_id`` (a case the caller may see). The answer's
+``file_ref`` is what a case names in its ``materials``.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, StrictInt, ValidationError
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json, raw
+
+from backend.cases import materials as service
+from backend.errors import InvalidInput
+from backend.identity.models import Role
+from handlers.request import container, principal, requires, uploaded_file
+from handlers.schemas import Strict
+
+bp = Blueprint("case_materials")
+STAFF = (Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+
+
+class UploadFor(Strict):
+    person_id: StrictInt | None = Field(default=None, ge=1)
+    applicant_id_number: str | None = Field(default=None, min_length=15, max_length=18)
+    case_id: StrictInt | None = Field(default=None, ge=1)
+
+
+def _upload_for(request: Request) -> UploadFor:
+    raw_form = {k: v[0] for k, v in (request.form or {}).items() if v}
+    for name in ("person_id", "case_id"):
+        if name in raw_form:
+            value = raw_form[name]
+            raw_form[name] = int(value) if value.isdigit() else value  # type: ignore[assignment]
+    try:
+        return UploadFor.model_validate(raw_form)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()
+        ]
+        raise InvalidInput("上传参数不正确", code="UPLOAD_FOR_INVALID", fields=problems) from exc
+
+
+@bp.post("/case-materials")
+@requires(Role.CITIZEN, Role.STATION_STAFF)
+async def upload_material(request: Request) -> HTTPResponse:
+    data = uploaded_file(request)
+    target = _upload_for(request)
+    row = await service.upload(container(request), principal(request), data, **target.model_dump())
+    return json(service.upload_view(row), status=201)
+
+
+@bp.get("/case-materials/<upload_id:int>")
+@requires(Role.CITIZEN, *STAFF)
+async def get_material(request: Request, upload_id: int) -> HTTPResponse:
+    return json(service.upload_view(await service.load_upload(principal(request), upload_id)))
+
+
+@bp.get("/case-materials/<upload_id:int>/file")
+@requires(Role.CITIZEN, *STAFF)
+async def material_file(request: Request, upload_id: int) -> HTTPResponse:
+    data, content_type = await service.file_of(container(request), principal(request), upload_id)
+    return raw(
+        data,
+        content_type=content_type,
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@bp.get("/cases/<case_id:int>/materials")
+@requires(Role.CITIZEN, *STAFF)
+async def case_materials(request: Request, case_id: int) -> HTTPResponse:
+    return json(await service.case_materials(container(request), principal(request), case_id))
