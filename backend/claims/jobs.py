@@ -23,9 +23,9 @@ from tortoise.expressions import F
 
 from backend.claims import service
 from backend.claims.models import ClaimInvoice, OcrStatus
-from backend.claims.uploads import EINVOICE_TYPES
 from backend.container import Container
 from backend.infra.jobqueue import JobSpec
+from backend.infra.uploads import EINVOICE_TYPES
 from config.settings import Settings
 
 

@@ -81,7 +81,7 @@ MAX_INVOICES = 20
 REVIEW_CATEGORY = "reimbursement"
 OCR_JOB = "ocr_invoice"
 FINANCE_ROLES = (Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)  # who records and exports payouts
-MAX_SAME_PHOTO_CANDIDATES = 20  # photos compared image to image per upload (about 0.1 s each)
+MAX_SAME_PHOTO_CANDIDATES = 10  # photos compared image to image per upload (about 0.1 s each)
 
 
 class ClaimNotFound(NotFound):
