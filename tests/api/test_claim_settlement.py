@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from backend.claims.models import Claim, Disbursement, SettlementYear
-from backend.enrollment.models import PersonCategory
+from backend.enrollment.models import Enrollment, EnrollmentStatus, PersonCategory
 from tests.claim_helpers import (
     api,  # noqa: F401  (fixture)
     confirmation,
@@ -112,6 +112,9 @@ async def test_care_before_the_first_catalogue_version_is_classed_by_it(api, ppl
     # 2024-12-20 is inside the one-year claim window and before the catalogue's 2025-01-01
     values = {**receipt_values(issue_date="2024-12-20"),
               "items": [{"name": "阿莫西林胶囊", "amount": "1000.00"}]}  # fmt: skip
+    await Enrollment.create(  # insured in 2024, the care year
+        person_id=ppl.citizen.person.id, year=2024, status=EnrollmentStatus.ENROLLED, channel="app"
+    )
     review, *_ = await in_review_confirmed(api, ppl, c, reader, 75, values)
     (item,) = review["calculation"]["invoices"][0]["items"]
     assert (item["item_class"], item["source"]) == ("jia", "name")

@@ -21,6 +21,7 @@ from backend.claims.models import (
 from backend.enrollment.models import Enrollment, EnrollmentStatus
 from bench import einvoice_synth as esynth
 from bench import ocr_synth as synth
+from tests.case_helpers import FRIDAY
 from tests.claim_helpers import (
     BANK,
     api,  # noqa: F401  (fixture)
