@@ -1,37 +1,21 @@
+# ruff: noqa: F811  (the fixtures are imported, then requested by name)
 """Supporting documents: uploaded with the invoice upload's content checks, stored through the
 storage interface, referenced only by their applicant's cases, and seen only by those who may
 see the case."""
 
 from __future__ import annotations
 
-import pytest
-
 from backend.cases.models import Case, CaseUpload
-from tests.case_helpers import (
-    FRIDAY,
-    Api,
-    People,
-    document_png,
-    make_people,
-    seed_of,
-    uploaded,
+from tests.case_helpers import Api, document_png, seed_of, uploaded
+from tests.claim_helpers import (
+    api,  # noqa: F401  (fixture)
+    ppl,  # noqa: F401  (fixture)
 )
 from tests.unit.test_claim_uploads import pdf, png_header_only
 
 UPLOAD = "/case-materials"
 BANK_CHANGE = {"change_type": "bank_account", "bank_name": "工商银行",
                "bank_account": "6222021234567890123"}  # fmt: skip
-
-
-@pytest.fixture
-async def ppl(c, clock) -> People:
-    clock.set(FRIDAY)
-    return await make_people(c)
-
-
-@pytest.fixture
-def api(client) -> Api:
-    return Api(client)
 
 
 async def _upload(api: Api, who, data: bytes, expect: int = 201, **form) -> dict:

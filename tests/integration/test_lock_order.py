@@ -15,7 +15,7 @@ from backend.cases.models import Case
 from backend.filings import service as filings
 from backend.identity.models import Role
 from backend.identity.principal import Principal
-from tests.case_helpers import FRIDAY, register_test_definitions
+from tests.case_helpers import FRIDAY, register_test_definitions, upload_documents
 from tests.factories import adult_id_number, make_citizen, make_staff
 
 pytestmark = pytest.mark.usefixtures("on_postgres")
@@ -28,14 +28,14 @@ def principal(login) -> Principal:
     return Principal(a.id, a.role, "test", a.station_id, tuple(a.categories or ()))
 
 
-def referral() -> filings.FilingRequest:
+def referral(document: list[dict[str, str]]) -> filings.FilingRequest:
     return filings.FilingRequest(
         filing_type="referral",
         province_code="440000",
         city_code="440300",
         start_date=FRIDAY.date(),
         destination_hospital="深圳市人民医院",
-        materials=[{"key": "referral_document", "file_ref": "files/r.jpg"}],
+        materials=document,
     )
 
 
@@ -43,20 +43,20 @@ async def test_accepting_a_case_while_a_referral_is_filed_never_deadlocks(c, clo
     register_test_definitions()
     clock.set(FRIDAY)
     desk = principal(await make_staff(c, Role.REVIEWER, "desk", categories=("front_desk",)))
-    materials = [{"key": "invoice", "file_ref": "f/i.jpg"},
-                 {"key": "medical_record", "file_ref": "f/r.jpg"}]  # fmt: skip
     pending = []
     for i in range(PAIRS):
         citizen = principal(await make_citizen(c, f"lock-{i}", id_number=adult_id_number(c, seq=i)))
+        materials = await upload_documents(c, citizen, ["invoice", "medical_record"])
         case = await cases.submit(
             c, citizen, cases.NewCase("test_claim", {"amount": "100.00"}, materials)
         )
-        pending.append((citizen, case))
+        document = await upload_documents(c, citizen, ["referral_document"])
+        pending.append((citizen, case, document))
 
-    async def pair(citizen: Principal, case: Case) -> list:
+    async def pair(citizen: Principal, case: Case, document: list[dict[str, str]]) -> list:
         return await asyncio.gather(
             cases.accept(c, desk, case.id, version=case.version, outcome="accept"),
-            filings.submit(c, citizen, referral()),
+            filings.submit(c, citizen, referral(document)),
             return_exceptions=True,
         )
 
