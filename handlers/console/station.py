@@ -48,8 +48,14 @@ async def _signed_form(request: Request, values: dict[str, Any]) -> dict[str, st
     signed = _upload(request, "authorisation_form")
     if values.get("authorisation_method") != "signed_form" or signed is None:
         return {}
-    ref = await desk.store_upload(container(request), principal(request), signed, "form")
+    ref = await desk.store_upload(
+        container(request), principal(request), signed, "form", _applicant(values)
+    )
     return {"authorisation_form_ref": ref}
+
+
+def _applicant(values: dict[str, Any]) -> str:
+    return str(values.get("applicant_id_number", "")).strip().upper()
 
 
 @bp.get("", strict_slashes=False)
@@ -106,17 +112,19 @@ async def file_assisted(request: Request) -> HTTPResponse:
     p = principal(request)
     values = {k: v for k, v in form_values(request).items() if v != "" and k != "csrf_token"}
     values["use_commitment"] = values.get("use_commitment") == "true"  # a checkbox
+    applicant = _applicant(values)
     values |= await _signed_form(request, values)
     materials = []
     id_card = _upload(request, "id_card_file")
     if id_card is not None:
-        ref = await desk.store_upload(c, p, id_card, "id_card")
+        ref = await desk.store_upload(c, p, id_card, "id_card", applicant)
         materials.append({"key": "id_card", "file_ref": ref})
     proof = _upload(request, "proof_file")
     if proof is not None:
         ftype = {t["code"]: t for t in filings.types_view(c)}.get(values.get("filing_type"))
         key = ftype["proofs"][0] if ftype and ftype["proofs"] else "commitment_letter"
-        materials.append({"key": key, "file_ref": await desk.store_upload(c, p, proof, key)})
+        ref = await desk.store_upload(c, p, proof, key, applicant)
+        materials.append({"key": key, "file_ref": ref})
     body: AssistedFilingIn = parse_values(AssistedFilingIn, {**values, "materials": materials})
     case = await filings.submit(c, p, body.to_request(), body.to_assistance())
     return redirect(f"/console/cases/{case.id}", status=303)
@@ -166,7 +174,7 @@ async def file_request(request: Request, service_code: str) -> HTTPResponse:
     for m in defn["materials"]:
         data = _upload(request, f"material_{m['key']}")
         if data is not None:
-            ref = await desk.store_upload(c, p, data, m["key"])
+            ref = await desk.store_upload(c, p, data, m["key"], _applicant(values))
             body["materials"].append({"key": m["key"], "file_ref": ref})
     body |= await _signed_form(request, values)
     req: AssistedIn = parse_values(AssistedIn, body)
