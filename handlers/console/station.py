@@ -122,7 +122,8 @@ async def file_assisted(request: Request) -> HTTPResponse:
     proof = _upload(request, "proof_file")
     if proof is not None:
         ftype = {t["code"]: t for t in filings.types_view(c)}.get(values.get("filing_type"))
-        key = ftype["proofs"][0] if ftype and ftype["proofs"] else "commitment_letter"
+        proofs = ftype["proofs"] if ftype else []
+        key = proofs[0] if proofs and not values["use_commitment"] else "commitment_letter"
         ref = await desk.store_upload(c, p, proof, key, applicant)
         materials.append({"key": key, "file_ref": ref})
     body: AssistedFilingIn = parse_values(AssistedFilingIn, {**values, "materials": materials})

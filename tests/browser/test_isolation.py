@@ -11,7 +11,7 @@ from playwright.async_api import expect
 
 from backend.clock import CHINA_TZ
 from backend.demo import CHEN_JING
-from tests.browser.api import Api
+from tests.browser.api import Api, signed_form_image
 from tests.browser.conftest import Desk, Server
 
 pytestmark = pytest.mark.browser
@@ -20,6 +20,12 @@ pytestmark = pytest.mark.browser
 def other_station_case(api: Api) -> int:
     """A remote-care filing the 东城街道 window files for a citizen (signed form recorded)."""
     clerk = api.staff("clerk_dongcheng")
+
+    def upload(name: str) -> str:  # a scanned document of the applicant's
+        files = {"file": (f"{name}.png", signed_form_image(), "image/png")}
+        form = {"applicant_id_number": CHEN_JING.id_number}
+        return api.call("post", "/case-materials", clerk, files=files, data=form)["file_ref"]
+
     body = {
         "applicant_id_number": CHEN_JING.id_number,
         "filing_type": "long_term_resident",
@@ -27,9 +33,12 @@ def other_station_case(api: Api) -> int:
         "city_code": "310100",
         "start_date": datetime.now(CHINA_TZ).date().isoformat(),
         "use_commitment": True,
-        "materials": [{"key": "id_card", "file_ref": "scan-id-0001"}],
+        "materials": [
+            {"key": "id_card", "file_ref": upload("id_card")},
+            {"key": "commitment_letter", "file_ref": upload("commitment_letter")},
+        ],
         "authorisation_method": "signed_form",
-        "authorisation_form_ref": "scan-0002",
+        "authorisation_form_ref": upload("authorisation"),
         "authorisation_form_number": "SQ-2026-0902",
     }
     return api.call("post", "/station/remote-care-filings", clerk, json=body)["case"]["id"]

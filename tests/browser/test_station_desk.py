@@ -39,6 +39,7 @@ async def test_village_clerk_files_assisted_remote_care_filing(
     today = datetime.now(CHINA_TZ).date().isoformat()
     await form.get_by_label("备案开始日期").fill(today)
     await form.get_by_label("以个人承诺书代替证明材料").check()
+    await form.get_by_label("证明材料（JPEG、PNG 或 PDF）").set_input_files(str(scan))  # the letter
     await form.get_by_label("居民身份证或社会保障卡（扫描件）").set_input_files(str(scan))
     await form.get_by_label("授权方式").select_option("signed_form")
     await form.get_by_label("授权委托书（扫描件或照片）").set_input_files(str(scan))
