@@ -7,9 +7,8 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 
-from backend.claims.service import limits
-from backend.claims.uploads import check_upload
 from backend.container import Container
+from backend.infra.uploads import check_upload, limits_of
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class StoredScan:
 
 async def store_scan(c: Container, folder: str, data: bytes) -> StoredScan:
     """Validate (JPEG, PNG or PDF, within the limits) and store ``data`` under ``folder``."""
-    upload = await asyncio.to_thread(check_upload, data, limits(c))
+    upload = await asyncio.to_thread(check_upload, data, limits_of(c.settings))
     now = c.clock.now()
     key = f"{folder}/{now:%Y/%m}/{uuid.uuid4().hex}.{upload.extension}"
     await c.storage.put(key, upload.original, upload.content_type)

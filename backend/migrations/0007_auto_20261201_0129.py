@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_auto_20261201_0031')]
+    dependencies = [('models', '0006_auto_20261201_0035')]
 
     initial = False
 
