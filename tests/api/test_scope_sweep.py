@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from backend.cases.models import Case, CaseDocument, CaseTask, InboxMessage
+from backend.cases.models import Case, CaseDocument, CaseTask, CaseUpload, InboxMessage
 from backend.chronic.models import ChronicQualification, QualificationStatus
 from backend.claims.models import (
     Claim,
@@ -105,6 +105,9 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ("GET", "/api/v1/cases/<case_id:int>/document"): ("case", CASE_STAFF),
     ("GET", "/api/v1/cases/<case_id:int>/document/qr.svg"): ("case", CASE_STAFF),
     ("POST", "/api/v1/cases/<case_id:int>/materials"): ("case", CASE_STAFF),
+    ("GET", "/api/v1/cases/<case_id:int>/materials"): ("case", CASE_STAFF),
+    ("GET", "/api/v1/case-materials/<upload_id:int>"): ("upload", CASE_STAFF),
+    ("GET", "/api/v1/case-materials/<upload_id:int>/file"): ("upload", CASE_STAFF),
     ("POST", "/api/v1/cases/<case_id:int>/withdraw"): ("case", CASE_STAFF),
     ("POST", "/api/v1/cases/<case_id:int>/rating"): ("case", CASE_STAFF),
     ("POST", "/api/v1/cases/<case_id:int>/resubmit"): ("case", CASE_STAFF),
@@ -284,6 +287,11 @@ async def _world(c) -> tuple[dict[str, Any], dict[str, Login | None]]:
         station_id=station.id, pay_method="native", expires_at=now, created_at=now,
         updated_at=now,
     )  # fmt: skip
+    upload = await CaseUpload.create(
+        person=person, case=case, uploaded_by=home_clerk.account, file_key="m.png",
+        image_key="m.png", content_type="image/png", size_bytes=1, sha256="0" * 64,
+        created_at=now,
+    )  # fmt: skip
     voucher = await Voucher.create(
         id="SWEEPVOUCHER0001", person=person, holder=person,
         status=VoucherStatus.ACTIVE, activated_at=now, created_at=now,
@@ -307,6 +315,7 @@ async def _world(c) -> tuple[dict[str, Any], dict[str, Login | None]]:
         "category_change": change.id,
         "order": order.id,
         "voucher": voucher.id,
+        "upload": upload.id,
         "item_index": 0,
         "terminal": "T-SWEEP",
         "asset": "none",
