@@ -12,15 +12,40 @@ from __future__ import annotations
 from pydantic import Field, StrictInt, ValidationError
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
+from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import materials as service
 from backend.errors import InvalidInput
 from backend.identity.models import Role
+from handlers.contract import errors, multipart, responds
 from handlers.request import container, principal, requires, uploaded_file
+from handlers.responses import Out
 from handlers.schemas import Strict
 
 bp = Blueprint("case_materials")
 STAFF = (Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+
+
+class UploadOut(Out):
+    id: int
+    file_ref: str  # what a case's materials name: upload:<id>
+    content_type: str
+    size_bytes: int
+    case_id: int | None
+    created_at: str
+
+
+class MaterialItemOut(Out):
+    key: str
+    name: str
+    is_key: bool
+    status: str
+    upload: UploadOut | None
+
+
+class CaseMaterialsOut(Out):
+    case_id: int
+    items: list[MaterialItemOut]
 
 
 class UploadFor(Strict):
@@ -45,7 +70,21 @@ def _upload_for(request: Request) -> UploadFor:
 
 
 @bp.post("/case-materials")
+@multipart(
+    file=("材料扫描件或照片（JPEG、PNG）或一页 PDF，按内容识别类型", "application/octet-stream")
+)
+@openapi.summary(
+    "上传办件材料（multipart/form-data，字段名 file；可选表单字段 person_id 家庭成员、"
+    "applicant_id_number 服务站代办的申请人、case_id 已提交的办件）"
+)
 @requires(Role.CITIZEN, Role.STATION_STAFF)
+@errors(403, "BINDING_REQUIRED", "FORBIDDEN")
+@errors(404, "PERSON_NOT_FOUND", "CASE_NOT_FOUND")
+@errors(413, "FILE_TOO_LARGE")
+@errors(415, "FILE_TYPE_UNSUPPORTED")
+@errors(422, "FILE_CORRUPT", "FILE_EMPTY", "FILE_REQUIRED", "IMAGE_TOO_LARGE", "IMAGE_TOO_SMALL",
+        "OFD_UNSAFE", "PDF_TOO_MANY_PAGES", "APPLICANT_REQUIRED", "UPLOAD_FOR_INVALID")  # fmt: skip
+@responds(UploadOut, status=201)
 async def upload_material(request: Request) -> HTTPResponse:
     data = uploaded_file(request)
     target = _upload_for(request)
@@ -54,13 +93,19 @@ async def upload_material(request: Request) -> HTTPResponse:
 
 
 @bp.get("/case-materials/<upload_id:int>")
+@openapi.summary("办件材料的信息")
 @requires(Role.CITIZEN, *STAFF)
+@errors(404, "MATERIAL_UPLOAD_NOT_FOUND")
+@responds(UploadOut)
 async def get_material(request: Request, upload_id: int) -> HTTPResponse:
     return json(service.upload_view(await service.load_upload(principal(request), upload_id)))
 
 
 @bp.get("/case-materials/<upload_id:int>/file")
+@openapi.summary("查看办件材料（PDF 为第一页的图像）")
 @requires(Role.CITIZEN, *STAFF)
+@errors(404, "MATERIAL_UPLOAD_NOT_FOUND")
+@responds(None, binary_types=("image/jpeg", "image/png"))
 async def material_file(request: Request, upload_id: int) -> HTTPResponse:
     data, content_type = await service.file_of(container(request), principal(request), upload_id)
     return raw(
@@ -71,6 +116,9 @@ async def material_file(request: Request, upload_id: int) -> HTTPResponse:
 
 
 @bp.get("/cases/<case_id:int>/materials")
+@openapi.summary("办件的材料清单及其上传文件")
 @requires(Role.CITIZEN, *STAFF)
+@errors(404, "CASE_NOT_FOUND")
+@responds(CaseMaterialsOut)
 async def case_materials(request: Request, case_id: int) -> HTTPResponse:
     return json(await service.case_materials(container(request), principal(request), case_id))
