@@ -5,13 +5,28 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ASSETS := node_modules/.package-lock.json
 
-.PHONY: run test lint format migrate seed assets bench-http bench-ocr bench-workflow bench-console bench-payments bench-voucher system-deps clean
+.PHONY: run test lint lock format migrate seed assets bench-http bench-ocr bench-workflow bench-console bench-payments bench-voucher system-deps clean
 
-$(STAMP): pyproject.toml
+LOCK := requirements.lock
+
+# Python packages come from requirements.lock: exact versions with their hashes, so every
+# machine installs the same files and a tampered download is refused. The project itself is
+# installed editable on top, without resolving anything again.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# Upgrading the Python dependencies is this one command: it re-resolves pyproject.toml's ranges
+# to the newest releases and rewrites requirements.lock with their hashes (then `make test`).
+# Adding a dependency: put it in pyproject.toml, then `make lock` (add KEEP=1 to change nothing
+# else).
+lock: $(STAMP)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+	  --python-version 3.11 $(if $(KEEP),,--upgrade) -q -o $(LOCK)
 
 # Browser assets (htmx for the console, Swagger UI for /docs) from the npm registry, pinned by
 # package-lock.json and served by the application: nothing is loaded from the internet at run
