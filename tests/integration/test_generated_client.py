@@ -90,7 +90,7 @@ def test_no_operation_is_dropped(generated):
     assert len(modules) == operations
 
 
-def _invoice_png() -> bytes:
+def _blank_scan_png() -> bytes:
     image = Image.new("RGB", (800, 500), "white")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -135,7 +135,15 @@ def test_a_citizen_journey_with_the_generated_client(generated, server):
     profile = call("me.bind", client=me, body={"verify_id": verify_id})
     assert isinstance(profile, models.ProfileOut) and profile.bound is True
 
-    # a remote-care filing (long-term residence with a written commitment)
+    # a remote-care filing (long-term residence with a written commitment): the signed letter
+    # is uploaded first (multipart) and the filing names that upload
+    letter = api("case_materials.upload_material").sync(
+        client=me,
+        body=models.UploadMaterialBody(
+            file=types.File(payload=io.BytesIO(_blank_scan_png()), file_name="letter.png")
+        ),
+    )
+    assert isinstance(letter, models.UploadOut), letter
     filing = api("filings.file").sync(
         client=me,
         body=models.FilingIn.from_dict(
@@ -145,7 +153,7 @@ def test_a_citizen_journey_with_the_generated_client(generated, server):
                 "city_code": "440300",
                 "start_date": datetime.now(CHINA_TZ).date().isoformat(),
                 "use_commitment": True,
-                "materials": [{"key": "commitment_letter", "file_ref": "files/letter.jpg"}],
+                "materials": [{"key": "commitment_letter", "file_ref": letter.file_ref}],
             }
         ),
     )
@@ -159,7 +167,7 @@ def test_a_citizen_journey_with_the_generated_client(generated, server):
         claim.id,
         client=me,
         body=models.UploadInvoiceBody(
-            file=types.File(payload=io.BytesIO(_invoice_png()), file_name="invoice.png")
+            file=types.File(payload=io.BytesIO(_blank_scan_png()), file_name="invoice.png")
         ),
     )
     assert isinstance(uploaded, models.UploadInvoiceOut)
