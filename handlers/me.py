@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
@@ -37,8 +39,9 @@ class Binding(BaseModel):
 @openapi.summary("我的资料（证件号码和手机号码已脱敏）")
 @requires()
 @responds(ProfileOut)
-async def me(request: Request) -> HTTPResponse:
-    return json(await service.me(container(request), principal(request)))
+async def me(request: Request) -> dict[str, Any]:
+    # Plain data: @responds serialises it once (a JSON response here would be parsed again).
+    return await service.me(container(request), principal(request))
 
 
 @bp.post("/me/verification")
