@@ -11,7 +11,7 @@ from backend.identity import binding, service
 from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
-from handlers.responses import DeactivateOut, Unmodelled
+from handlers.responses import DeactivateOut, IdentityAlertsOut
 
 bp = Blueprint("accounts")
 
@@ -37,6 +37,6 @@ async def deactivate(request: Request, account_id: int, body: Deactivation) -> H
 @bp.get("/supervision/identity-alerts")
 @openapi.summary("监管：被他人绑定后由本人取回的身份（及冻结的收款账户）")
 @requires(Role.SUPERVISOR, Role.ADMIN)
-@responds(Unmodelled)
+@responds(IdentityAlertsOut)
 async def identity_alerts(request: Request) -> HTTPResponse:
     return json(await binding.identity_alerts(container(request), principal(request)))

@@ -201,7 +201,7 @@ class _Schemas:
     def __init__(self, contracts: list[Contract]) -> None:
         wanted: list[tuple[type[BaseModel], str]] = []
         for c in contracts:
-            for model in (c.body, c.query):
+            for model in (c.body, c.query, c.form):
                 if model is not None:
                     wanted.append((model, "validation"))
             for s in c.successes:
@@ -316,6 +316,32 @@ def _query_parameters(schemas: _Schemas, model: type[BaseModel]) -> list[dict[st
     return params
 
 
+def _multipart_schema(schemas: _Schemas, contract: Contract) -> dict[str, Any]:
+    """The file parts and, beside them, the text fields of ``contract.form``. A form field is
+    text, never null: an optional field is left out."""
+    schema = dict(contract.multipart or {})
+    if contract.form is None:
+        return schema
+    fields = schemas.resolve(contract.form, "validation")
+    return {
+        **schema,
+        "required": [*fields.get("required", []), *schema["required"]],
+        "properties": {
+            **{name: _not_null(prop) for name, prop in fields["properties"].items()},
+            **schema["properties"],
+        },
+        "additionalProperties": False,
+    }
+
+
+def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    choices = [c for c in prop.get("anyOf", []) if c != {"type": "null"}]
+    if len(choices) != 1:
+        return prop
+    rest = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+    return {**rest, **choices[0]}
+
+
 def _operation(
     schemas: _Schemas,
     contract: Contract,
@@ -361,7 +387,7 @@ def _operation(
     elif contract.multipart is not None:
         op["requestBody"] = {
             "required": True,
-            "content": {"multipart/form-data": {"schema": contract.multipart}},
+            "content": {"multipart/form-data": {"schema": _multipart_schema(schemas, contract)}},
         }
     op["security"] = [] if contract.auth == "public" else [{contract.auth: []}]
     responses: dict[str, Any] = {}

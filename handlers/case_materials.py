@@ -18,7 +18,7 @@ from backend.cases import materials as service
 from backend.errors import InvalidInput
 from backend.identity.models import Role
 from handlers.contract import errors, multipart, responds
-from handlers.request import container, principal, requires, uploaded_file
+from handlers.request import container, principal, requires, upload_errors, uploaded_file
 from handlers.responses import Out
 from handlers.schemas import Strict
 
@@ -80,10 +80,8 @@ def _upload_for(request: Request) -> UploadFor:
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @errors(403, "BINDING_REQUIRED", "FORBIDDEN")
 @errors(404, "PERSON_NOT_FOUND", "CASE_NOT_FOUND")
-@errors(413, "FILE_TOO_LARGE")
-@errors(415, "FILE_TYPE_UNSUPPORTED")
-@errors(422, "FILE_CORRUPT", "FILE_EMPTY", "FILE_REQUIRED", "IMAGE_TOO_LARGE", "IMAGE_TOO_SMALL",
-        "OFD_UNSAFE", "PDF_TOO_MANY_PAGES", "APPLICANT_REQUIRED", "UPLOAD_FOR_INVALID")  # fmt: skip
+@errors(422, "APPLICANT_REQUIRED", "UPLOAD_FOR_INVALID")
+@upload_errors
 @responds(UploadOut, status=201)
 async def upload_material(request: Request) -> HTTPResponse:
     data = uploaded_file(request)

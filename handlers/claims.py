@@ -23,7 +23,15 @@ from backend.identity.models import Role
 from config.policy import ItemClass
 from handlers.contract import errors, multipart, responds
 from handlers.idempotency import idempotent
-from handlers.request import body, container, principal, query, requires, uploaded_file
+from handlers.request import (
+    body,
+    container,
+    principal,
+    query,
+    requires,
+    upload_errors,
+    uploaded_file,
+)
 from handlers.responses import (
     CatalogueSearchOut,
     ClaimOut,
@@ -141,20 +149,9 @@ async def get_claim(request: Request, claim_id: int) -> HTTPResponse:
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @errors(403, "NOT_YOUR_CLAIM")
 @errors(404, "CLAIM_NOT_FOUND")
-@errors(413, "FILE_TOO_LARGE")
-@errors(415, "FILE_TYPE_UNSUPPORTED")
 @errors(409, "CLAIM_NOT_EDITABLE")
-@errors(
-    422,
-    "FILE_CORRUPT",
-    "FILE_EMPTY",
-    "FILE_REQUIRED",
-    "IMAGE_TOO_LARGE",
-    "IMAGE_TOO_SMALL",
-    "OFD_UNSAFE",
-    "PDF_TOO_MANY_PAGES",
-    "TOO_MANY_INVOICES",
-)
+@errors(422, "TOO_MANY_INVOICES")
+@upload_errors
 @responds(UploadInvoiceOut, status=201)
 async def upload_invoice(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)

@@ -59,6 +59,7 @@ class Contract:
     roles: tuple[str, ...] = ()  # bearer: the roles admitted (empty: any signed-in account)
     body: type[BaseModel] | None = None
     multipart: dict[str, Any] | None = None  # schema of a multipart/form-data body
+    form: type[BaseModel] | None = None  # the text fields of that body (``parse_form``)
     query: type[BaseModel] | None = None
     headers: list[Header] = field(default_factory=list)
     successes: list[Success] = field(default_factory=list)
@@ -115,11 +116,16 @@ def json_body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
     return decorator
 
 
-def multipart(**parts: tuple[str, str]) -> Callable[[Handler], Handler]:
-    """Document a required ``multipart/form-data`` body: each part as (description, type)."""
+def multipart(
+    form: type[BaseModel] | None = None, **parts: tuple[str, str]
+) -> Callable[[Handler], Handler]:
+    """Document a required ``multipart/form-data`` body: each file part as (description, type),
+    and the text fields ``form`` (the model ``parse_form`` validates them with)."""
 
     def decorator(handler: Handler) -> Handler:
-        contract_of(handler).multipart = {
+        contract = contract_of(handler)
+        contract.form = form
+        contract.multipart = {
             "type": "object",
             "required": list(parts),
             "properties": {

@@ -16,10 +16,10 @@ from backend.identity.face import FaceOutcome, LocalFaceVerifier
 from backend.identity.idp import LocalIdentityProvider
 from backend.payments import service as payments
 from backend.payments.runtime import runtime
-from handlers.contract import responds
+from handlers.contract import errors, responds
 from handlers.payments import READERS
 from handlers.request import body, container, principal, requires
-from handlers.responses import Unmodelled
+from handlers.responses import DevFaceVerifyOut, DevLoginCodeOut, OrderOut
 
 bp = Blueprint("dev")
 
@@ -44,7 +44,8 @@ def _not_here() -> NotFound:
 @bp.post("/dev/login-code")
 @openapi.summary("开发环境：模拟小程序 wx.login() 取得登录凭证（生产环境不存在）")
 @body(DevLoginCode)
-@responds(Unmodelled)
+@errors(404, "NOT_FOUND")
+@responds(DevLoginCodeOut)
 async def dev_login_code(request: Request, body: DevLoginCode) -> HTTPResponse:
     idp = container(request).identity_provider
     if not isinstance(idp, LocalIdentityProvider):  # the real WeChat provider is configured
@@ -55,7 +56,8 @@ async def dev_login_code(request: Request, body: DevLoginCode) -> HTTPResponse:
 @bp.post("/dev/face-verify")
 @openapi.summary("开发环境：模拟小程序 wx.requestFacialVerify 完成人脸核身（生产环境不存在）")
 @body(DevFaceCheck)
-@responds(Unmodelled)
+@errors(404, "NOT_FOUND", "VERIFY_ID_UNKNOWN")
+@responds(DevFaceVerifyOut)
 async def dev_face_verify(request: Request, body: DevFaceCheck) -> HTTPResponse:
     verifier = container(request).face_verifier
     if not isinstance(verifier, LocalFaceVerifier):  # the real WeChat service is configured
@@ -68,7 +70,9 @@ async def dev_face_verify(request: Request, body: DevFaceCheck) -> HTTPResponse:
 @bp.post("/payments/orders/<order_id:int>/simulate-pay")
 @openapi.summary("开发环境：在本地支付模拟器中完成支付（生产环境不存在）")
 @requires(*READERS)
-@responds(Unmodelled)
+@errors(404, "NOT_FOUND")
+@errors(422, "SIMULATOR_REFUSED")
+@responds(OrderOut)
 async def simulate_pay(request: Request, order_id: int) -> HTTPResponse:
     c = container(request)
     sim = runtime(c).simulator

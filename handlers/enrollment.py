@@ -14,19 +14,26 @@ from backend.clock import local_today
 from backend.enrollment import categories, service
 from backend.enrollment.models import ChangeStatus
 from backend.identity.models import Role
-from handlers.contract import errors, responds
+from handlers.contract import Handler, errors, multipart, responds
 from handlers.idempotency import idempotent
 from handlers.request import (
     body,
     container,
     parse_form,
-    parse_query,
     principal,
     query,
     requires,
+    upload_errors,
     uploaded_file,
 )
-from handlers.responses import EnrollmentStatusOut, MyStatusOut, PersonOut, Unmodelled
+from handlers.responses import (
+    CategoryChangeOut,
+    CategoryChangesOut,
+    CategoryDecisionOut,
+    EnrollmentStatusOut,
+    MyStatusOut,
+    PersonOut,
+)
 
 bp = Blueprint("enrollment", url_prefix="/enrollment")
 
@@ -65,6 +72,13 @@ class RegisterPerson(BaseModel):
     id_number: str = Field(max_length=32)
 
 
+def decision_errors(handler: Handler) -> Handler:
+    """What deciding a category change can be refused for (``categories.decide``)."""
+    handler = errors(403, "SECOND_PERSON_REQUIRED")(handler)
+    handler = errors(404, "CATEGORY_CHANGE_NOT_FOUND")(handler)
+    return errors(409, "CATEGORY_CHANGE_DECIDED")(handler)
+
+
 def _year(request: Request, query: YearQuery) -> int:
     return query.year or local_today(container(request).clock).year
 
@@ -95,7 +109,13 @@ async def person_status(request: Request, person_id: int, query: YearQuery) -> H
     "须另一名工作人员审核后生效"
 )
 @requires(*STAFF)
-@responds(Unmodelled, status=201)
+@multipart(
+    CategoryProposal,
+    evidence=("认定文件扫描件（JPEG、PNG 或一页 PDF）", "application/octet-stream"),
+)
+@errors(422, "DATE_RANGE_INVALID", "EVIDENCE_NUMBER_REQUIRED", "UNKNOWN_SUBSIDY_CATEGORY")
+@upload_errors
+@responds(CategoryChangeOut, status=201)
 async def propose_category(request: Request, person_id: int) -> HTTPResponse:
     form = parse_form(request, CategoryProposal)
     view = await categories.propose(
@@ -116,7 +136,8 @@ async def propose_category(request: Request, person_id: int) -> HTTPResponse:
 @openapi.summary("审核通过资助参保类别变更（须为提出人以外的工作人员），随即生效")
 @requires(*STAFF)
 @body(Decision)
-@responds(Unmodelled)
+@decision_errors
+@responds(CategoryDecisionOut)
 async def approve_category(request: Request, change_id: int, body: Decision) -> HTTPResponse:
     view = await categories.decide(
         container(request), principal(request), change_id, approve=True, note=body.note
@@ -128,7 +149,8 @@ async def approve_category(request: Request, change_id: int, body: Decision) -> 
 @openapi.summary("驳回资助参保类别变更")
 @requires(*STAFF)
 @body(Decision)
-@responds(Unmodelled)
+@decision_errors
+@responds(CategoryDecisionOut)
 async def reject_category(request: Request, change_id: int, body: Decision) -> HTTPResponse:
     view = await categories.decide(
         container(request), principal(request), change_id, approve=False, note=body.note
@@ -139,9 +161,9 @@ async def reject_category(request: Request, change_id: int, body: Decision) -> H
 @bp.get("/category-changes")
 @openapi.summary("监管：资助参保类别变更记录")
 @requires(Role.SUPERVISOR, Role.ADMIN)
-@responds(Unmodelled)
-async def list_category_changes(request: Request) -> HTTPResponse:
-    query = parse_query(request, ChangeQuery)
+@query(ChangeQuery)
+@responds(CategoryChangesOut)
+async def list_category_changes(request: Request, query: ChangeQuery) -> HTTPResponse:
     return json(await categories.list_changes(container(request), principal(request), query.status))
 
 

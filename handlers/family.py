@@ -17,9 +17,11 @@ from handlers.request import body, container, principal, requires
 from handlers.responses import (
     FamilyMemberOut,
     GrantConsentOut,
+    GuardianshipObjectionOut,
     ListConsentsOut,
     ListFamilyOut,
-    Unmodelled,
+    MyAuthorisationOut,
+    MyAuthorisationsOut,
 )
 
 bp = Blueprint("family")
@@ -110,7 +112,8 @@ async def decline_consent(request: Request, link_id: int) -> HTTPResponse:
 @bp.get("/me/authorisations")
 @openapi.summary("我在服务站签署的授权书（可撤回）")
 @requires(Role.CITIZEN)
-@responds(Unmodelled)
+@errors(403, "REAL_NAME_REQUIRED")
+@responds(MyAuthorisationsOut)
 async def my_authorisations(request: Request) -> HTTPResponse:
     return json(await assisted.my_authorisations(container(request), principal(request)))
 
@@ -118,7 +121,8 @@ async def my_authorisations(request: Request) -> HTTPResponse:
 @bp.post("/me/authorisations/<form_id:int>/withdraw")
 @openapi.summary("撤回我在服务站签署的授权（据此建立的家庭成员关系随之解除）")
 @requires(Role.CITIZEN)
-@responds(Unmodelled)
+@errors(403, "REAL_NAME_REQUIRED")
+@responds(MyAuthorisationOut)
 async def withdraw_authorisation(request: Request, form_id: int) -> HTTPResponse:
     return json(await assisted.withdraw(container(request), principal(request), form_id))
 
@@ -126,6 +130,9 @@ async def withdraw_authorisation(request: Request, form_id: int) -> HTTPResponse
 @bp.post("/me/family/guardianship/<link_id:int>/objection")
 @openapi.summary("监护人对他人添加本人监护的未成年人提出异议（该关系冻结，待服务站核实）")
 @requires(Role.CITIZEN)
-@responds(Unmodelled)
+@errors(403, "REAL_NAME_REQUIRED")
+@errors(404, "FAMILY_MEMBER_NOT_FOUND")
+@errors(409, "OBJECTION_NOT_POSSIBLE")
+@responds(GuardianshipObjectionOut)
 async def object_to_guardianship(request: Request, link_id: int) -> HTTPResponse:
     return json(await guardianship.object_to(container(request), principal(request), link_id))

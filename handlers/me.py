@@ -13,7 +13,7 @@ from backend.identity import binding, service
 from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
-from handlers.responses import ProfileOut, Unmodelled
+from handlers.responses import FaceVerificationOut, ProfileOut, StationCodeOut
 
 bp = Blueprint("me")
 
@@ -48,7 +48,11 @@ async def me(request: Request) -> dict[str, Any]:
 @openapi.summary("实名核身第一步：按姓名和身份证号码取得人脸核身会话标识 verify_id")
 @requires(Role.CITIZEN)
 @body(FaceVerificationStart)
-@responds(Unmodelled, status=201)
+@errors(409, "ALREADY_BOUND")
+@errors(422, "ID_NUMBER_INVALID", "NAME_INVALID")
+@errors(429, "RATE_LIMITED")
+@errors(503, "FACE_VERIFICATION_UNAVAILABLE")
+@responds(FaceVerificationOut, status=201)
 async def start_verification(request: Request, body: FaceVerificationStart) -> HTTPResponse:
     view = await binding.start_face_verification(
         container(request), principal(request), body.name, body.id_number
@@ -60,9 +64,18 @@ async def start_verification(request: Request, body: FaceVerificationStart) -> H
 @openapi.summary("实名绑定：人脸核身完成后提交 verify_id，后台向微信核验结果后绑定")
 @requires(Role.CITIZEN)
 @body(Binding)
-@errors(409, "ALREADY_BOUND", "ID_NUMBER_BOUND_ELSEWHERE")
-@errors(422, "ID_NUMBER_INVALID", "NAME_MISMATCH", "PHONE_INVALID")
+@errors(404, "VERIFICATION_NOT_FOUND")
+@errors(
+    409,
+    "ALREADY_BOUND",
+    "BINDING_BUSY",
+    "ID_NUMBER_BOUND_ELSEWHERE",
+    "VERIFICATION_EXPIRED",
+    "VERIFICATION_USED",
+)
+@errors(422, "ID_NUMBER_INVALID", "IDENTITY_NOT_VERIFIED", "NAME_MISMATCH", "PHONE_INVALID")
 @errors(429, "RATE_LIMITED")
+@errors(503, "FACE_VERIFICATION_UNAVAILABLE")
 @responds(ProfileOut)
 async def bind(request: Request, body: Binding) -> HTTPResponse:
     view = await binding.bind_with_face(
@@ -74,6 +87,7 @@ async def bind(request: Request, body: Binding) -> HTTPResponse:
 @bp.post("/me/binding/station-code")
 @openapi.summary("到服务站实名绑定：取得一次性绑定码（10 分钟内有效），出示给工作人员")
 @requires(Role.CITIZEN)
-@responds(Unmodelled)
+@errors(409, "ALREADY_BOUND")
+@responds(StationCodeOut)
 async def station_code(request: Request) -> HTTPResponse:
     return json(await binding.station_binding_code(container(request), principal(request)))

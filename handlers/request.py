@@ -17,7 +17,7 @@ from backend.identity.models import Role
 from backend.identity.principal import Principal
 from backend.identity.tokens import verify_access_token
 from backend.infra.uploads import FileTooLarge
-from handlers.contract import contract_of
+from handlers.contract import contract_of, errors
 from handlers.validation import check_text, validation_details
 
 M = TypeVar("M", bound=BaseModel)
@@ -146,6 +146,29 @@ def uploaded_file(request: Request, field: str = "file") -> bytes:
             f"请以 multipart/form-data 格式上传，文件字段名为 {field}", code="FILE_REQUIRED"
         )
     return part.body
+
+
+def upload_errors(handler: Handler) -> Handler:
+    """Document what an uploaded scan or invoice can be refused for (``uploaded_file`` and
+    ``backend.infra.uploads.check_upload``)."""
+    for status, codes in UPLOAD_ERRORS.items():
+        handler = errors(status, *codes)(handler)
+    return handler
+
+
+UPLOAD_ERRORS = {
+    413: ("FILE_TOO_LARGE",),
+    415: ("FILE_TYPE_UNSUPPORTED",),
+    422: (
+        "FILE_CORRUPT",
+        "FILE_EMPTY",
+        "FILE_REQUIRED",
+        "IMAGE_TOO_LARGE",
+        "IMAGE_TOO_SMALL",
+        "OFD_UNSAFE",
+        "PDF_TOO_MANY_PAGES",
+    ),
+}
 
 
 def parse_form(request: Request, model: type[M]) -> M:

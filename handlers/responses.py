@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Out(BaseModel):
@@ -1012,6 +1012,96 @@ class CatalogueSearchOut(Out):
     items: list[dict[str, Any]]  # catalogue entries as backend.claims.assessment shows them
 
 
-class Unmodelled(RootModel[dict[str, Any]]):
-    """An answer whose fields are not modelled yet (endpoints added after the contract): a JSON
-    object, documented as such. Replace with a model of its own."""
+class DevFaceVerifyOut(Out):
+    verify_id: str
+    finished: bool
+
+
+class FaceVerificationOut(Out):
+    verify_id: str = Field(description="传给 wx.requestFacialVerify 的人脸核身会话标识")
+    expires_in: int = Field(description="会话有效期（秒）")
+
+
+class StationCodeOut(Out):
+    code: str = Field(description="8 位一次性绑定码，出示给服务站工作人员")
+    expires_in: int = Field(description="有效期（秒）")
+
+
+class StationBindingOut(Out):
+    account_id: int
+    person: PersonOut
+    method: str
+    station_id: int
+    clerk_id: int
+    bound_at: str
+
+
+class GuardianshipCheckOut(Out):
+    link_id: int
+    decision: str
+    consent_status: str | None  # null: the link was removed
+    station_id: int
+    clerk_id: int
+    checked_at: str
+
+
+class GuardianshipObjectionOut(Out):
+    id: int
+    consent_status: str
+
+
+class MyAuthorisationGrantee(Out):
+    name: str  # masked
+
+
+class MyAuthorisationOut(Out):
+    id: int
+    purpose: str
+    form_number: str
+    station_id: int
+    grantee: MyAuthorisationGrantee
+    created_at: str | None
+    withdrawn_at: str | None
+
+
+class MyAuthorisationsOut(Out):
+    items: list[MyAuthorisationOut]
+
+
+class CategoryChangeOut(Out):
+    id: int
+    person: PersonOut
+    category: str | None  # null: the change ends the current category
+    valid_from: str
+    valid_to: str | None
+    evidence_number: str
+    evidence_type: str
+    note: str
+    status: str
+    proposed_by: int
+    proposed_at: str
+    decided_by: int | None
+    decided_at: str | None
+    decision_note: str
+
+
+class CategoryDecisionOut(CategoryChangeOut):
+    current_category: str | None
+
+
+class CategoryChangesOut(Out):
+    items: list[CategoryChangeOut]
+
+
+class IdentityAlertOut(Out):
+    id: int
+    kind: str
+    person: PersonOut
+    previous_account_id: int | None
+    account_id: int
+    frozen_claim_ids: list[int]
+    created_at: str
+
+
+class IdentityAlertsOut(Out):
+    items: list[IdentityAlertOut]

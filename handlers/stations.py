@@ -14,7 +14,7 @@ from backend.identity import binding
 from backend.identity.models import Role
 from backend.stations import assisted, service
 from backend.stations.assisted import AuthorisationPurpose
-from handlers.contract import errors, responds
+from handlers.contract import errors, multipart, responds
 from handlers.idempotency import idempotent
 from handlers.request import (
     body,
@@ -23,15 +23,18 @@ from handlers.request import (
     principal,
     query,
     requires,
+    upload_errors,
     uploaded_file,
 )
 from handlers.responses import (
     CitizenLookupOut,
     GetAuthorisationOut,
+    GuardianshipCheckOut,
     ListAuthorisationsOut,
+    RecordAuthorisationOut,
+    StationBindingOut,
     StationOut,
     StationTreeOut,
-    Unmodelled,
 )
 from handlers.schemas import Id
 
@@ -142,7 +145,22 @@ async def update_items(request: Request, station_id: int, body: UpdateItems) -> 
 )
 @requires(Role.STATION_STAFF)
 @idempotent
-@responds(Unmodelled, status=201)
+@multipart(
+    RecordAuthorisation,
+    signed_form=("签字授权书扫描件（JPEG、PNG 或一页 PDF）", "application/octet-stream"),
+)
+@errors(403, "NO_STATION", "STATION_STAFF_ONLY")
+@errors(409, "FORM_ALREADY_RECORDED", "PERSON_BUSY")
+@errors(
+    422,
+    "AUTHORISATION_SELF",
+    "ID_CARD_NOT_CHECKED",
+    "ID_NUMBER_INVALID",
+    "NAME_INVALID",
+    "NAME_MISMATCH",
+)
+@upload_errors
+@responds(RecordAuthorisationOut, status=201)
 async def record_authorisation(request: Request) -> HTTPResponse:
     form = parse_form(request, RecordAuthorisation)
     view = await assisted.record_authorisation(
@@ -195,7 +213,11 @@ async def citizen_lookup(request: Request, body: CitizenLookup) -> HTTPResponse:
 @openapi.summary("服务站实名绑定：工作人员当面核验身份证原件后，为出示绑定码的账户绑定（记入审计）")
 @requires(Role.STATION_STAFF)
 @body(StationBinding)
-@responds(Unmodelled, status=201)
+@errors(403, "STATION_STAFF_ONLY")
+@errors(404, "BINDING_CODE_INVALID")
+@errors(409, "ALREADY_BOUND", "BINDING_BUSY")
+@errors(422, "ID_CARD_NOT_CHECKED", "ID_NUMBER_INVALID", "NAME_INVALID", "NAME_MISMATCH")
+@responds(StationBindingOut, status=201)
 async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse:
     view = await binding.bind_at_station(
         container(request),
@@ -212,7 +234,10 @@ async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse
 @openapi.summary("服务站核验出生医学证明或户口簿原件，确认或解除监护关系（记入审计）")
 @requires(Role.STATION_STAFF)
 @body(GuardianshipCheck)
-@responds(Unmodelled, status=201)
+@errors(403, "STATION_STAFF_ONLY")
+@errors(404, "GUARDIANSHIP_NOT_FOUND")
+@errors(422, "DOCUMENT_NUMBER_REQUIRED", "ID_NUMBER_INVALID")
+@responds(GuardianshipCheckOut, status=201)
 async def check_guardianship(request: Request, body: GuardianshipCheck) -> HTTPResponse:
     view = await guardianship.station_check(
         container(request), principal(request), **body.model_dump()

@@ -107,18 +107,18 @@ def test_a_citizen_journey_with_the_generated_client(generated, server):
         return importlib.import_module(f"yibao_client.api.{module}")
 
     def call(module: str, *, client: Any, body: dict[str, Any]) -> Any:
-        """The operation with its generated body type built from ``body``; an answer the
-        document leaves as a plain object comes back as a dict."""
+        """The operation with its generated body type built from ``body``: a typed answer."""
         sync = api(module).sync
         answer = sync(client=client, body=get_type_hints(sync)["body"].from_dict(body))
         assert answer is not None and not isinstance(answer, models.Error), answer
-        return answer.to_dict() if type(answer).__name__ == "Unmodelled" else answer
+        return answer
 
     anonymous = client_mod.Client(base_url=server, raise_on_unexpected_status=True)
     # login: the local simulator plays wx.login(), then the code is exchanged for tokens
     code = call("dev.dev_login_code", client=anonymous, body={"user": "generated-client-user"})
+    assert isinstance(code, models.DevLoginCodeOut)
     tokens = api("auth.citizen_login").sync(
-        client=anonymous, body=models.CitizenLogin(code=code["code"])
+        client=anonymous, body=models.CitizenLogin(code=code.code)
     )
     assert isinstance(tokens, models.LoginOut) and tokens.bound is False
     me = client_mod.AuthenticatedClient(
@@ -130,8 +130,12 @@ def test_a_citizen_journey_with_the_generated_client(generated, server):
     started = call(
         "me.start_verification", client=me, body={"name": "赵建华", "id_number": id_number}
     )
-    verify_id = started["verify_id"]
-    call("dev.dev_face_verify", client=anonymous, body={"verify_id": verify_id, "outcome": "pass"})
+    assert isinstance(started, models.FaceVerificationOut) and started.expires_in > 0
+    verify_id = started.verify_id
+    checked = call(
+        "dev.dev_face_verify", client=anonymous, body={"verify_id": verify_id, "outcome": "pass"}
+    )
+    assert isinstance(checked, models.DevFaceVerifyOut) and checked.finished is True
     profile = call("me.bind", client=me, body={"verify_id": verify_id})
     assert isinstance(profile, models.ProfileOut) and profile.bound is True
 
