@@ -541,7 +541,14 @@ async def escalations(request: Request, query: PageQuery) -> HTTPResponse:
 )
 @requires(Role.SUPERVISOR, Role.ADMIN)
 @query(StatsQuery)
-@errors(422, "DATE_RANGE_INVALID", "GROUP_BY_INVALID", "PERIOD_INVALID", "TOO_MANY_PERIODS")
+@errors(
+    422,
+    "DATE_RANGE_INVALID",
+    "DATE_RANGE_TOO_LONG",
+    "GROUP_BY_INVALID",
+    "PERIOD_INVALID",
+    "TOO_MANY_PERIODS",
+)
 @responds(CaseStatsOut)
 async def case_stats(request: Request, query: StatsQuery) -> HTTPResponse:
     today = local_today(container(request).clock)

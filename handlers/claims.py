@@ -178,8 +178,9 @@ async def delete_invoice(request: Request, claim_id: int, invoice_id: int) -> HT
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @idempotent
 @body(SubmitIn)
+@errors(403, "NOT_YOUR_CLAIM")
 @errors(404, "CLAIM_NOT_FOUND")
-@errors(409, "DUPLICATE_INVOICE")
+@errors(409, "CLAIM_ALREADY_SUBMITTED", "CLAIM_CHANGED", "DUPLICATE_INVOICE")
 @errors(422, "AUTHORISATION_REQUIRED", "BANK_ACCOUNT_INVALID", "INVOICES_REQUIRED")
 @responds(ClaimOut)
 async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPResponse:

@@ -90,6 +90,41 @@ def test_every_operation_is_documented(document):
     assert not problems, "\n".join(problems)
 
 
+def test_every_json_answer_names_its_fields(document):
+    """No answer is a bare object: a client generator gives each one a typed model."""
+    bare = []
+    for method, path, op in _operations(document):
+        for status, response in op["responses"].items():
+            schema = response.get("content", {}).get("application/json", {}).get("schema")
+            if not status.startswith("2") or schema is None:
+                continue
+            resolved = _resolve(document, schema["$ref"]) if "$ref" in schema else schema
+            if resolved.get("type") == "object" and not resolved.get("properties"):
+                bare.append(f"{method} {path} {status}")
+    assert not bare, bare
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "file"),
+    [
+        ("/api/v1/station/authorisations", {"grantor_id_number", "purpose"}, "signed_form"),
+        (
+            "/api/v1/enrollment/persons/{person_id}/category-changes",
+            {"valid_from", "evidence_number"},
+            "evidence",
+        ),
+    ],
+)
+def test_a_multipart_form_documents_its_text_fields(document, path, fields, file):
+    body = document["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]
+    schema = body["schema"]
+    assert fields | {file} <= set(schema["required"]) <= set(schema["properties"])
+    assert schema["properties"][file]["format"] == "binary"
+    assert schema["additionalProperties"] is False
+    # A form field is text: an optional one is left out, never sent as null.
+    assert '"null"' not in json.dumps(schema["properties"])
+
+
 def test_every_route_has_a_contract(stack):
     """Also the routes the document leaves out on purpose must say so (``@html_page``)."""
     missing = []
