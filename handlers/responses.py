@@ -784,16 +784,9 @@ class ListAuthorisationsOut(Out):
     offset: int
 
 
-class RecordAuthorisationOut(Out):
-    id: int
-    station_id: int
-    clerk_id: int
-    purpose: str
-    form_number: str
-    note: str
-    created_at: str
-    grantor: PersonOut
-    grantee: PersonOut
+class RecordAuthorisationOut(GetAuthorisationOut):
+    """The recorded form, with the family link it created (family consent only)."""
+
     family_link_id: int | None
 
 
