@@ -14,7 +14,7 @@ from sanic_ext.extensions.openapi import openapi
 from backend.cases import queries
 from backend.cases import service as cases
 from backend.cases.models import Case
-from backend.chronic import service
+from backend.chronic import records, review, service
 from backend.chronic.models import ChronicQualification
 from backend.identity.models import Role
 from handlers.contract import errors, responds
@@ -192,7 +192,7 @@ async def renew(request: Request, qid: int, body: RenewIn) -> HTTPResponse:
 @requires(Role.REVIEWER)
 @responds(TaskCriteriaOut)
 async def task_criteria(request: Request, task_id: int) -> HTTPResponse:
-    return json(await service.criteria_for_task(container(request), principal(request), task_id))
+    return json(await review.criteria_for_task(container(request), principal(request), task_id))
 
 
 @bp.post("/chronic/review/tasks/<task_id:int>/assessment")
@@ -206,12 +206,12 @@ async def task_criteria(request: Request, task_id: int) -> HTTPResponse:
 @responds(CaseOut)
 async def assess(request: Request, task_id: int, body: AssessmentIn) -> HTTPResponse:
     c = container(request)
-    case = await service.assess(
+    case = await review.assess(
         c,
         principal(request),
         task_id,
         case_version=body.case_version,
-        verdicts=[service.Verdict(v.criterion, v.met, v.note) for v in body.verdicts],
+        verdicts=[review.Verdict(v.criterion, v.met, v.note) for v in body.verdicts],
         reason_code=body.reason_code,
         reason_text=body.reason_text,
     )
@@ -230,7 +230,7 @@ async def assess(request: Request, task_id: int, body: AssessmentIn) -> HTTPResp
 @responds(QualificationOut)
 async def revoke(request: Request, qid: int, body: RevokeIn) -> HTTPResponse:
     c = container(request)
-    q = await service.revoke(
+    q = await records.revoke(
         c, principal(request), qid, version=body.version, reason_code=body.reason_code,
         reason_text=body.reason_text,
     )  # fmt: skip
