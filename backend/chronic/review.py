@@ -9,7 +9,6 @@ verdicts that support it, so the generic decision endpoint cannot bypass the cri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -18,6 +17,7 @@ from backend.cases import service as cases
 from backend.cases.models import Case, CaseTask, TaskStatus
 from backend.chronic.entitlement import SPEC, case_disease
 from backend.chronic.models import ChronicVerdict
+from backend.chronic.results import RecordedVerdict, ReviewCriteria, criteria_of
 from backend.container import Container
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.identity.models import Role
@@ -44,21 +44,18 @@ async def _review_task(principal: Principal, task_id: int) -> tuple[CaseTask, Ca
     return task, await Case.get(id=task.case_id)  # type: ignore[attr-defined]
 
 
-async def criteria_for_task(c: Container, principal: Principal, task_id: int) -> dict[str, Any]:
+async def criteria_for_task(c: Container, principal: Principal, task_id: int) -> ReviewCriteria:
     task, case = await _review_task(principal, task_id)
     disease = case_disease(c, case)
     verdicts = await ChronicVerdict.filter(case_id=case.id).order_by("level", "criterion")
-    return {
-        "task_id": task.id,
-        "case_id": case.id,
-        "disease_code": case.form["disease_code"],
-        "disease_name": disease.name,
-        "criteria": [{"code": k, "text": v} for k, v in disease.criteria.items()],
-        "verdicts": [
-            {"level": v.level, "criterion": v.criterion, "met": v.met, "note": v.note or None}
-            for v in verdicts
-        ],
-    }
+    return ReviewCriteria(
+        task_id=task.id,
+        case_id=case.id,
+        disease_code=case.form["disease_code"],
+        disease_name=disease.name,
+        criteria=criteria_of(disease),
+        verdicts=[RecordedVerdict(v.level, v.criterion, v.met, v.note or None) for v in verdicts],
+    )
 
 
 def _check_complete(disease: ChronicDisease, verdicts: list[Verdict]) -> None:

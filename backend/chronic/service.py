@@ -21,15 +21,9 @@ from typing import Any
 from backend.cases import service as cases
 from backend.cases.models import Case
 from backend.chronic import records
-from backend.chronic.entitlement import (
-    CATEGORY_NAMES,
-    SPEC,
-    STATUS_NAMES,
-    QualificationChanged,
-    disease,
-    policy,
-)
+from backend.chronic.entitlement import SPEC, QualificationChanged, disease, policy
 from backend.chronic.models import ChronicQualification
+from backend.chronic.results import CatalogueDisease, CoveringQualification, Qualification
 from backend.clock import local_today
 from backend.container import Container
 from backend.entitlements import template
@@ -40,22 +34,9 @@ from config.policy import ChronicPolicy
 SEPARATOR = records.SEPARATOR
 
 
-def catalogue_view(c: Container) -> list[dict[str, Any]]:
-    pol = policy(c)
-    return [
-        {
-            "code": code,
-            "name": d.name,
-            "category": d.category,
-            "category_name": CATEGORY_NAMES[d.category],
-            "evidence": list(d.evidence),
-            "criteria": [{"code": k, "text": v} for k, v in d.criteria.items()],
-            "fast_track": d.fast_track,
-            "validity_years": d.validity_years,
-            "institutions": d.institutions,
-        }
-        for code, d in pol.diseases.items()
-    ]
+def catalogue(c: Container) -> list[CatalogueDisease]:
+    """The disease catalogue in force today."""
+    return [CatalogueDisease.of(code, d) for code, d in policy(c).diseases.items()]
 
 
 # -- the request ----------------------------------------------------------------------------
@@ -174,48 +155,25 @@ cases.register_hooks(
 # -- reads (never write: a lapsed qualification reads as expired) ------------------------------
 
 
-def qualification_view(c: Container, q: ChronicQualification) -> dict[str, Any]:
-    now = template.standing(SPEC, q, local_today(c.clock))
-    opens = renewal_opens(c, q)
-    return {
-        "id": q.id,
-        "serial": q.serial,
-        "case_id": q.case_id,  # type: ignore[attr-defined]
-        "disease_code": q.disease_code,
-        "disease_name": q.disease_name,
-        "category": q.disease_category,
-        "category_name": CATEGORY_NAMES.get(q.disease_category, q.disease_category),
-        "fast_track": q.fast_track,
-        "institutions": list(q.institutions or []),
-        "valid_from": q.valid_from.isoformat(),
-        "valid_to": q.valid_to.isoformat() if q.valid_to else None,
-        "status": now.status,
-        "status_name": STATUS_NAMES[now.status],
-        "renewal_opens_on": opens.isoformat() if opens and now.status == SPEC.active else None,
-        "end_reason": now.end_reason or None,
-        "version": q.version,
-    }
+def qualification_result(c: Container, q: ChronicQualification) -> Qualification:
+    standing = template.standing(SPEC, q, local_today(c.clock))
+    return Qualification.of(q, standing, renewal_opens(c, q))
 
 
-async def my_qualifications(c: Container, principal: Principal) -> list[dict[str, Any]]:
-    return [qualification_view(c, q) for q in await template.mine(SPEC, principal)]
+async def recorded_for(c: Container, case: Case) -> Qualification | None:
+    """The qualification an application's case recorded (None: not issued yet)."""
+    q = await ChronicQualification.get_or_none(case_id=case.id)
+    return qualification_result(c, q) if q else None
 
 
-async def my_qualification(c: Container, principal: Principal, qid: int) -> dict[str, Any]:
-    return qualification_view(c, await template.own(c, SPEC, principal, qid))
+async def my_qualifications(c: Container, principal: Principal) -> list[Qualification]:
+    return [qualification_result(c, q) for q in await template.mine(SPEC, principal)]
 
 
-async def active_qualifications(c: Container, person_id: int) -> list[dict[str, Any]]:
+async def my_qualification(c: Container, principal: Principal, qid: int) -> Qualification:
+    return qualification_result(c, await template.own(c, SPEC, principal, qid))
+
+
+async def active_qualifications(c: Container, person_id: int) -> list[CoveringQualification]:
     """The qualifications covering today (for the e-voucher answer and the profile)."""
-    return [
-        {
-            "serial": q.serial,
-            "disease_code": q.disease_code,
-            "disease_name": q.disease_name,
-            "category": q.disease_category,
-            "institutions": list(q.institutions or []),
-            "valid_from": q.valid_from.isoformat(),
-            "valid_to": q.valid_to.isoformat() if q.valid_to else None,
-        }
-        for q in await template.covering_today(c, SPEC, person_id)
-    ]
+    return [CoveringQualification.of(q) for q in await template.covering_today(c, SPEC, person_id)]

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -29,34 +28,18 @@ from backend.container import Container
 from backend.entitlements import template
 from backend.errors import Conflict, InvalidInput
 from backend.filings import records
-from backend.filings.entitlement import CATEGORY_NAMES, SPEC, STATUS_NAMES, FilingChanged, policy
+from backend.filings.entitlement import CATEGORY_NAMES, SPEC, FilingChanged, policy
 from backend.filings.models import FilingCategory, FilingStatus, RemoteCareFiling
+from backend.filings.results import CoveringFiling, Filing, FilingType
 from backend.filings.rules import FilingRequest, derive
 from backend.identity.persons import lock_person
 from backend.identity.principal import Principal
 from config.policy import PROVINCE_PREFIXES
 
 
-def types_view(c: Container) -> list[dict[str, Any]]:
+def filing_types(c: Container) -> list[FilingType]:
     """The filing types in force today, for the app's form."""
-    pol = policy(c)
-    return [
-        {
-            "code": code,
-            "name": t.name,
-            "category": t.category,
-            "category_name": CATEGORY_NAMES[t.category],
-            "proofs": list(t.proofs),
-            "commitment": t.commitment,
-            "instant": not t.review,
-            "requires_hospital": t.requires_hospital,
-            "validity_days": t.validity_days,
-            "min_days_before_change": t.min_days_before_change,
-            "retroactive_days": t.retroactive_days,
-            "ratio_adjustment": str(t.ratio_adjustment),
-        }
-        for code, t in pol.types.items()
-    ]
+    return [FilingType.of(code, t) for code, t in policy(c).types.items()]
 
 
 # -- applying, change and cancellation ----------------------------------------------------------
@@ -178,57 +161,27 @@ cases.register_hooks(
 # -- reads (never write: a lapsed filing reads as ended) ----------------------------------------
 
 
-def filing_view(c: Container, f: RemoteCareFiling) -> dict[str, Any]:
-    now = template.standing(SPEC, f, local_today(c.clock))
-    opens = _change_opens(c, f)
-    return {
-        "id": f.id,
-        "serial": f.serial,
-        "case_id": f.case_id,  # type: ignore[attr-defined]
-        "filing_type": f.filing_type,
-        "type_name": f.type_name,
-        "category": str(f.category),
-        "category_name": CATEGORY_NAMES[str(f.category)],
-        "province_code": f.province_code,
-        "city_code": f.city_code,
-        "destination_hospital": f.destination_hospital or None,
-        "commitment": f.commitment,
-        "retroactive": f.retroactive,
-        "start_date": f.start_date.isoformat(),
-        "valid_from": f.valid_from.isoformat(),
-        "valid_to": f.valid_to.isoformat() if f.valid_to else None,
-        "status": now.status,
-        "status_name": STATUS_NAMES[now.status],
-        "end_reason": now.end_reason or None,
-        "change_opens_on": opens.isoformat() if opens else None,
-        "replaces_id": f.replaces_id,
-        "version": f.version,
-    }
+def filing_result(c: Container, f: RemoteCareFiling) -> Filing:
+    return Filing.of(f, template.standing(SPEC, f, local_today(c.clock)), _change_opens(c, f))
 
 
-async def my_filings(c: Container, principal: Principal) -> list[dict[str, Any]]:
-    return [filing_view(c, f) for f in await template.mine(SPEC, principal)]
+async def recorded_for(c: Container, case: Case) -> Filing | None:
+    """The filing an application's case recorded (None: not issued yet)."""
+    f = await RemoteCareFiling.get_or_none(case_id=case.id)
+    return filing_result(c, f) if f else None
 
 
-async def my_filing(c: Container, principal: Principal, filing_id: int) -> dict[str, Any]:
-    return filing_view(c, await template.own(c, SPEC, principal, filing_id))
+async def my_filings(c: Container, principal: Principal) -> list[Filing]:
+    return [filing_result(c, f) for f in await template.mine(SPEC, principal)]
 
 
-async def active_filings(c: Container, person_id: int) -> list[dict[str, Any]]:
+async def my_filing(c: Container, principal: Principal, filing_id: int) -> Filing:
+    return filing_result(c, await template.own(c, SPEC, principal, filing_id))
+
+
+async def active_filings(c: Container, person_id: int) -> list[CoveringFiling]:
     """The filings covering today (for the e-voucher answer and the profile)."""
-    return [
-        {
-            "serial": f.serial,
-            "filing_type": f.filing_type,
-            "type_name": f.type_name,
-            "category": str(f.category),
-            "province_code": f.province_code,
-            "city_code": f.city_code,
-            "valid_from": f.valid_from.isoformat(),
-            "valid_to": f.valid_to.isoformat() if f.valid_to else None,
-        }
-        for f in await template.covering_today(c, SPEC, person_id)
-    ]
+    return [CoveringFiling.of(f) for f in await template.covering_today(c, SPEC, person_id)]
 
 
 # -- the effect of a filing on reimbursement ----------------------------------------------------
