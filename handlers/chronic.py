@@ -224,7 +224,11 @@ async def assess(request: Request, task_id: int, body: AssessmentIn) -> dict[str
 async def revoke(request: Request, qid: int, body: RevokeIn) -> results.Qualification:
     c = container(request)
     q = await records.revoke(
-        c, principal(request), qid, version=body.version, reason_code=body.reason_code,
+        c,
+        principal(request),
+        qid,
+        version=body.version,
+        reason_code=body.reason_code,
         reason_text=body.reason_text,
-    )  # fmt: skip
+    )
     return service.qualification_result(c, q)

@@ -61,8 +61,11 @@ def policy(c: Container, on: date | None = None) -> ChronicPolicy:
 def disease(pol: ChronicPolicy, code: str) -> ChronicDisease:
     found = pol.diseases.get(code)
     if found is None:
-        raise InvalidInput("病种编码无效，不在本地门诊慢特病病种目录中",
-                           code="DISEASE_UNKNOWN", field="disease_code")  # fmt: skip
+        raise InvalidInput(
+            "病种编码无效，不在本地门诊慢特病病种目录中",
+            code="DISEASE_UNKNOWN",
+            field="disease_code",
+        )
     return found
 
 

@@ -55,8 +55,9 @@ async def _supersede(person_id: int, renews: int, today: date, now: datetime) ->
     after the old one ends (no gap, no overlap), or today."""
     old = await ChronicQualification.get_or_none(id=renews, person_id=person_id)
     if old is not None and old.status == QualificationStatus.REVOKED:
-        raise Conflict("原资格已被取消，续期申请不能批准，请作不予批准处理",
-                       code="QUALIFICATION_REVOKED")  # fmt: skip
+        raise Conflict(
+            "原资格已被取消，续期申请不能批准，请作不予批准处理", code="QUALIFICATION_REVOKED"
+        )
     if old is None or old.status != QualificationStatus.ACTIVE:
         return today
     await template.end(SPEC, old, now, status=QualificationStatus.RENEWED)
@@ -80,7 +81,10 @@ async def _record_qualification(c: Container, case: Case, actor: cases.Actor) ->
         else None
     )
     q = await template.record(
-        SPEC, case, form["disease_code"], now,
+        SPEC,
+        case,
+        form["disease_code"],
+        now,
         disease_name=disease.name,
         disease_category=disease.category,
         fast_track=bool(form.get("$fast_track")),
@@ -88,7 +92,7 @@ async def _record_qualification(c: Container, case: Case, actor: cases.Actor) ->
         valid_from=valid_from,
         valid_to=valid_to,
         renews_id=renews,
-    )  # fmt: skip
+    )
     await audit.record(
         c,
         actor=actor.principal,
@@ -165,10 +169,15 @@ async def revoke(
         chain = await _chain(q, today)
         for item in chain:
             await template.end(
-                SPEC, item, now, status=QualificationStatus.REVOKED,
+                SPEC,
+                item,
+                now,
+                status=QualificationStatus.REVOKED,
                 valid_to=max(item.valid_from, today) - timedelta(days=1),
-                end_reason_code=reason_code, end_reason=text[:300], ended_at=now,
-            )  # fmt: skip
+                end_reason_code=reason_code,
+                end_reason=text[:300],
+                ended_at=now,
+            )
         await audit.record(
             c,
             actor=principal,
@@ -176,9 +185,12 @@ async def revoke(
             subject_type="chronic_qualification",
             subject_id=q.id,
             reason=f"{reason_code} {text}",
-            data={"serial": q.serial, "disease_code": q.disease_code,
-                  "records": [i.id for i in chain]},
-        )  # fmt: skip
+            data={
+                "serial": q.serial,
+                "disease_code": q.disease_code,
+                "records": [i.id for i in chain],
+            },
+        )
         await InboxMessage.create(
             person_id=q.person_id,  # type: ignore[attr-defined]
             title="门诊慢特病资格已取消",

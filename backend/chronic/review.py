@@ -63,30 +63,46 @@ def _check_complete(disease: ChronicDisease, verdicts: list[Verdict]) -> None:
     given = [v.criterion for v in verdicts]
     unknown = sorted(set(given) - set(disease.criteria))
     if unknown:
-        raise InvalidInput("评审项不属于该病种的认定标准", code="CRITERION_UNKNOWN",
-                           unknown=unknown, criteria=dict(disease.criteria))  # fmt: skip
+        raise InvalidInput(
+            "评审项不属于该病种的认定标准",
+            code="CRITERION_UNKNOWN",
+            unknown=unknown,
+            criteria=dict(disease.criteria),
+        )
     if len(set(given)) != len(given):
         raise InvalidInput("同一评审项只能给出一个意见", code="CRITERION_DUPLICATE")
     missing = [k for k in disease.criteria if k not in given]
     if missing:
-        raise InvalidInput("请对每一项认定标准给出评审意见", code="CRITERIA_INCOMPLETE",
-                           missing={k: disease.criteria[k] for k in missing})  # fmt: skip
+        raise InvalidInput(
+            "请对每一项认定标准给出评审意见",
+            code="CRITERIA_INCOMPLETE",
+            missing={k: disease.criteria[k] for k in missing},
+        )
 
 
 async def _record_verdicts(
-    c: Container, principal: Principal, case: Case, disease: ChronicDisease,
-    verdicts: list[Verdict], reason_text: str,
-) -> None:  # fmt: skip
+    c: Container,
+    principal: Principal,
+    case: Case,
+    disease: ChronicDisease,
+    verdicts: list[Verdict],
+    reason_text: str,
+) -> None:
     """This level's verdicts (replacing earlier ones of the level) and their audit entry."""
     level = case.review_level
     now = c.clock.now()
     await ChronicVerdict.filter(case_id=case.id, level=level).delete()
     for v in verdicts:
         await ChronicVerdict.create(
-            case_id=case.id, level=level, criterion=v.criterion,
-            criterion_text=disease.criteria[v.criterion][:200], met=v.met,
-            note=v.note[:300], reviewer_id=principal.account_id, created_at=now,
-        )  # fmt: skip
+            case_id=case.id,
+            level=level,
+            criterion=v.criterion,
+            criterion_text=disease.criteria[v.criterion][:200],
+            met=v.met,
+            note=v.note[:300],
+            reviewer_id=principal.account_id,
+            created_at=now,
+        )
     await audit.record(
         c,
         actor=principal,
@@ -119,13 +135,23 @@ async def assess(
     async with in_transaction():
         await _record_verdicts(c, principal, case, disease, verdicts, reason_text)
         if not failed:
-            return await cases.decide(c, principal, task_id, case_version=case_version,
-                                      decision="approve", reason_text=reason_text)  # fmt: skip
+            return await cases.decide(
+                c,
+                principal,
+                task_id,
+                case_version=case_version,
+                decision="approve",
+                reason_text=reason_text,
+            )
         return await cases.decide(
-            c, principal, task_id, case_version=case_version, decision="reject",
+            c,
+            principal,
+            task_id,
+            case_version=case_version,
+            decision="reject",
             reason_code=reason_code or "J01",
             reason_text=reason_text or f"不符合认定标准：{'；'.join(failed)}"[:500],
-        )  # fmt: skip
+        )
 
 
 async def check_verdicts(case: Case, name: str) -> None:

@@ -74,11 +74,15 @@ class ChronicRequest:
 def derive(pol: ChronicPolicy, req: ChronicRequest, today: date) -> dict[str, Any]:
     found = disease(pol, req.disease_code)
     if req.diagnosis_date > today:
-        raise InvalidInput("确诊日期不能晚于今天", code="DIAGNOSIS_DATE_INVALID",
-                           field="diagnosis_date")  # fmt: skip
+        raise InvalidInput(
+            "确诊日期不能晚于今天", code="DIAGNOSIS_DATE_INVALID", field="diagnosis_date"
+        )
     if req.diagnosis_hospital_level not in (1, 2, 3):
-        raise InvalidInput("诊断医院等级应为 1、2 或 3", code="HOSPITAL_LEVEL_INVALID",
-                           field="diagnosis_hospital_level")  # fmt: skip
+        raise InvalidInput(
+            "诊断医院等级应为 1、2 或 3",
+            code="HOSPITAL_LEVEL_INVALID",
+            field="diagnosis_hospital_level",
+        )
     names = req.institutions()
     if not names or len(names) > found.institutions:
         raise InvalidInput(
@@ -87,8 +91,11 @@ def derive(pol: ChronicPolicy, req: ChronicRequest, today: date) -> dict[str, An
             field="designated_institutions",
         )
     if len(set(names)) != len(names) or any(not 2 <= len(n) <= 60 or SEPARATOR in n for n in names):
-        raise InvalidInput("定点医疗机构名称无效或重复", code="INSTITUTIONS_INVALID",
-                           field="designated_institutions")  # fmt: skip
+        raise InvalidInput(
+            "定点医疗机构名称无效或重复",
+            code="INSTITUTIONS_INVALID",
+            field="designated_institutions",
+        )
     derived = template.proof_facts(SPEC, found.evidence)
     derived["$fast_track"] = (
         found.fast_track and req.diagnosis_hospital_level >= found.fast_track_min_level
@@ -121,9 +128,13 @@ def renewal_opens(c: Container, q: ChronicQualification) -> date | None:
 
 
 async def renew(
-    c: Container, principal: Principal, qualification_id: int, *, version: int,
+    c: Container,
+    principal: Principal,
+    qualification_id: int,
+    *,
+    version: int,
     req: ChronicRequest,
-) -> Case:  # fmt: skip
+) -> Case:
     """Apply to continue a qualification before it expires (the same disease)."""
     q = await template.own(c, SPEC, principal, qualification_id)
     if q.version != version:
@@ -135,9 +146,12 @@ async def renew(
     if opens is None:
         raise Conflict("该资格长期有效，无需续期", code="RENEWAL_NOT_NEEDED")
     if today < opens:
-        raise Conflict(f"到期前{policy(c).renewal_window_days}天内可申请续期，最早可于"
-                       f"{opens:%Y年%m月%d日}办理", code="RENEWAL_NOT_OPEN",
-                       opens_on=opens.isoformat())  # fmt: skip
+        raise Conflict(
+            f"到期前{policy(c).renewal_window_days}天内可申请续期，最早可于"
+            f"{opens:%Y年%m月%d日}办理",
+            code="RENEWAL_NOT_OPEN",
+            opens_on=opens.isoformat(),
+        )
     if req.disease_code != q.disease_code:
         raise InvalidInput(
             "续期的病种须与原资格一致", code="DISEASE_MISMATCH", field="disease_code"

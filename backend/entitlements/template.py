@@ -67,9 +67,12 @@ async def expire_lapsed(c: Container, spec: EntitlementSpec, person_id: int | No
         query = query.filter(person_id=person_id)
     now = c.clock.now()
     return await query.update(
-        status=spec.lapsed, active_slot=None, end_reason=LAPSED_REASON, ended_at=now,
+        status=spec.lapsed,
+        active_slot=None,
+        end_reason=LAPSED_REASON,
+        ended_at=now,
         updated_at=now,
-    )  # fmt: skip
+    )
 
 
 # -- applying ---------------------------------------------------------------------------------
@@ -106,8 +109,9 @@ async def check_free(
         person_id=person_id, status=spec.active, **{spec.slot_field: slot}
     )
     if active is not None and active.id != replacing:
-        raise Conflict(spec.active_message(slot), code=spec.active_code,
-                       **{spec.id_detail: active.id})  # fmt: skip
+        raise Conflict(
+            spec.active_message(slot), code=spec.active_code, **{spec.id_detail: active.id}
+        )
     open_cases = await Case.filter(
         applicant_id=person_id,
         service_code=spec.service,
@@ -115,8 +119,7 @@ async def check_free(
     ).values_list("id", "form")
     for case_id, form in open_cases:
         if (form or {}).get(spec.slot_form_key) == slot:
-            raise Conflict(spec.in_progress_message, code=spec.in_progress_code,
-                           case_id=case_id)  # fmt: skip
+            raise Conflict(spec.in_progress_message, code=spec.in_progress_code, case_id=case_id)
 
 
 async def submit(

@@ -19,8 +19,9 @@ from backend.filings.entitlement import SPEC, filing_type, policy
 from backend.filings.models import FilingStatus, RemoteCareFiling
 
 
-async def _end_replaced(person_id: int, replaces: int, start: date, form: dict[str, Any],
-                        now: datetime) -> None:  # fmt: skip
+async def _end_replaced(
+    person_id: int, replaces: int, start: date, form: dict[str, Any], now: datetime
+) -> None:
     """A change ends the filing it replaces the day before the new one starts."""
     old = await RemoteCareFiling.get_or_none(
         id=replaces, person_id=person_id, status=FilingStatus.ACTIVE
@@ -28,9 +29,14 @@ async def _end_replaced(person_id: int, replaces: int, start: date, form: dict[s
     if old is None:  # cancelled meanwhile: nothing to end
         return
     await template.end(
-        SPEC, old, now, status=FilingStatus.ENDED, valid_to=start - timedelta(days=1),
-        end_reason=f"变更：{form.get('change_reason', '')}"[:200], ended_at=now,
-    )  # fmt: skip
+        SPEC,
+        old,
+        now,
+        status=FilingStatus.ENDED,
+        valid_to=start - timedelta(days=1),
+        end_reason=f"变更：{form.get('change_reason', '')}"[:200],
+        ended_at=now,
+    )
 
 
 async def after_transition(c: Container, case: Case, name: str, actor: cases.Actor) -> None:
@@ -46,7 +52,10 @@ async def after_transition(c: Container, case: Case, name: str, actor: cases.Act
     if replaces is not None:
         await _end_replaced(case.applicant_id, replaces, start, form, now)  # type: ignore[attr-defined]
     filing = await template.record(
-        SPEC, case, ftype.category, now,
+        SPEC,
+        case,
+        ftype.category,
+        now,
         filing_type=form["filing_type"],
         type_name=ftype.name,
         province_code=form["province_code"],
@@ -59,7 +68,7 @@ async def after_transition(c: Container, case: Case, name: str, actor: cases.Act
         valid_to=valid_to,
         replaces_id=replaces,
         channel=case.channel,
-    )  # fmt: skip
+    )
     await audit.record(
         c,
         actor=actor.principal,

@@ -132,9 +132,14 @@ async def cancel(
         # the same lock as submissions and changes: they see the cancellation, or it sees them
         await lock_person(filing.person_id)  # type: ignore[attr-defined]
         await template.end(
-            SPEC, filing, now, status=FilingStatus.ENDED, valid_to=valid_to,
-            end_reason=f"取消：{text}", ended_at=now,
-        )  # fmt: skip
+            SPEC,
+            filing,
+            now,
+            status=FilingStatus.ENDED,
+            valid_to=valid_to,
+            end_reason=f"取消：{text}",
+            ended_at=now,
+        )
         await audit.record(
             c,
             actor=principal,
