@@ -62,14 +62,14 @@ async def _resume_stalled_ocr(c: Container) -> Any:
 
 
 async def _remind_chronic_renewals(c: Container) -> Any:
-    """Remind holders of 门诊慢特病 qualifications before expiry; expire lapsed ones."""
-    from backend.chronic.service import remind_renewals
+    """Remind holders of 门诊慢特病 qualifications before expiry; write lapsed ones' expiry."""
+    from backend.chronic.records import remind_renewals
 
     return await remind_renewals(c)
 
 
 async def _expire_remote_care_filings(c: Container) -> Any:
-    from backend.filings.service import expire_lapsed_filings
+    from backend.filings.records import expire_lapsed_filings
 
     return await expire_lapsed_filings(c)
 

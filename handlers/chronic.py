@@ -4,18 +4,16 @@ citizens and stations, renewal, expert review per criterion, revocation."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, StrictBool
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import queries
 from backend.cases import service as cases
 from backend.cases.models import Case
-from backend.chronic import service
-from backend.chronic.models import ChronicQualification
+from backend.chronic import records, results, review, service
 from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
@@ -94,24 +92,20 @@ class RevokeIn(Strict):
     reason_text: str = Field(default="", max_length=300)
 
 
-async def _submitted(request: Request, case: Case) -> HTTPResponse:
+async def _submitted(request: Request, case: Case) -> dict[str, Any]:
     c = container(request)
     actor = await cases.actor_for(principal(request))
-    q = await ChronicQualification.get_or_none(case_id=case.id)
-    return json(
-        {
-            "case": await queries.case_detail(c, actor, case.id),
-            "qualification": service.qualification_view(c, q) if q else None,
-        },
-        status=201,
-    )
+    return {
+        "case": await queries.case_detail(c, actor, case.id),
+        "qualification": await service.recorded_for(c, case),
+    }
 
 
 @bp.get("/chronic/diseases")
 @openapi.summary("门诊慢特病病种目录（材料、认定标准、快速通道、有效期）")
 @responds(DiseasesOut)
-async def diseases(request: Request) -> HTTPResponse:
-    return json({"items": service.catalogue_view(container(request))})
+async def diseases(request: Request) -> dict[str, Any]:
+    return {"items": service.catalogue(container(request))}
 
 
 # What the qualification rules refuse, whether the citizen applies or a station does.
@@ -132,7 +126,7 @@ APPLICATION_REFUSALS = (
 @errors(409, *APPLICATION_CONFLICTS)
 @errors(422, *APPLICATION_REFUSALS)
 @responds(ApplyOut, status=201)
-async def apply(request: Request, body: ApplicationIn) -> HTTPResponse:
+async def apply(request: Request, body: ApplicationIn) -> dict[str, Any]:
     case = await service.submit(container(request), principal(request), body.to_request())
     return await _submitted(request, case)
 
@@ -147,7 +141,7 @@ async def apply(request: Request, body: ApplicationIn) -> HTTPResponse:
 @errors(409, *APPLICATION_CONFLICTS)
 @errors(422, *APPLICATION_REFUSALS, *ASSISTED_REFUSALS)
 @responds(ApplyAssistedOut, status=201)
-async def apply_assisted(request: Request, body: AssistedApplicationIn) -> HTTPResponse:
+async def apply_assisted(request: Request, body: AssistedApplicationIn) -> dict[str, Any]:
     case = await service.submit(
         container(request), principal(request), body.to_request(), body.to_assistance()
     )
@@ -158,9 +152,8 @@ async def apply_assisted(request: Request, body: AssistedApplicationIn) -> HTTPR
 @openapi.summary("我的门诊慢特病资格")
 @requires(Role.CITIZEN)
 @responds(MyQualificationsOut)
-async def my_qualifications(request: Request) -> HTTPResponse:
-    items = await service.my_qualifications(container(request), principal(request))
-    return json({"items": items})
+async def my_qualifications(request: Request) -> dict[str, Any]:
+    return {"items": await service.my_qualifications(container(request), principal(request))}
 
 
 @bp.get("/me/chronic-qualifications/<qid:int>")
@@ -168,8 +161,8 @@ async def my_qualifications(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @errors(404, "QUALIFICATION_NOT_FOUND")
 @responds(QualificationOut)
-async def my_qualification(request: Request, qid: int) -> HTTPResponse:
-    return json(await service.my_qualification(container(request), principal(request), qid))
+async def my_qualification(request: Request, qid: int) -> results.Qualification:
+    return await service.my_qualification(container(request), principal(request), qid)
 
 
 @bp.post("/me/chronic-qualifications/<qid:int>/renew")
@@ -180,7 +173,7 @@ async def my_qualification(request: Request, qid: int) -> HTTPResponse:
 @errors(404, "QUALIFICATION_NOT_FOUND")
 @errors(409, "RENEWAL_NOT_OPEN")
 @responds(RenewOut, status=201)
-async def renew(request: Request, qid: int, body: RenewIn) -> HTTPResponse:
+async def renew(request: Request, qid: int, body: RenewIn) -> dict[str, Any]:
     case = await service.renew(
         container(request), principal(request), qid, version=body.version, req=body.to_request()
     )
@@ -191,8 +184,8 @@ async def renew(request: Request, qid: int, body: RenewIn) -> HTTPResponse:
 @openapi.summary("专家评审：该任务病种的认定标准及已记录的意见")
 @requires(Role.REVIEWER)
 @responds(TaskCriteriaOut)
-async def task_criteria(request: Request, task_id: int) -> HTTPResponse:
-    return json(await service.criteria_for_task(container(request), principal(request), task_id))
+async def task_criteria(request: Request, task_id: int) -> results.ReviewCriteria:
+    return await review.criteria_for_task(container(request), principal(request), task_id)
 
 
 @bp.post("/chronic/review/tasks/<task_id:int>/assessment")
@@ -204,19 +197,19 @@ async def task_criteria(request: Request, task_id: int) -> HTTPResponse:
 @errors(409, "QUALIFICATION_REVOKED", "TASK_NOT_HELD")
 @errors(422, "CRITERIA_INCOMPLETE", "CRITERION_UNKNOWN")
 @responds(CaseOut)
-async def assess(request: Request, task_id: int, body: AssessmentIn) -> HTTPResponse:
+async def assess(request: Request, task_id: int, body: AssessmentIn) -> dict[str, Any]:
     c = container(request)
-    case = await service.assess(
+    case = await review.assess(
         c,
         principal(request),
         task_id,
         case_version=body.case_version,
-        verdicts=[service.Verdict(v.criterion, v.met, v.note) for v in body.verdicts],
+        verdicts=[review.Verdict(v.criterion, v.met, v.note) for v in body.verdicts],
         reason_code=body.reason_code,
         reason_text=body.reason_text,
     )
     actor = await cases.actor_for(principal(request))
-    return json(await queries.case_detail(c, actor, case.id))
+    return await queries.case_detail(c, actor, case.id)
 
 
 @bp.post("/chronic/qualifications/<qid:int>/revoke")
@@ -228,10 +221,14 @@ async def assess(request: Request, task_id: int, body: AssessmentIn) -> HTTPResp
 @errors(409, "QUALIFICATION_NOT_ACTIVE")
 @errors(422, "REASON_UNKNOWN")
 @responds(QualificationOut)
-async def revoke(request: Request, qid: int, body: RevokeIn) -> HTTPResponse:
+async def revoke(request: Request, qid: int, body: RevokeIn) -> results.Qualification:
     c = container(request)
-    q = await service.revoke(
-        c, principal(request), qid, version=body.version, reason_code=body.reason_code,
+    q = await records.revoke(
+        c,
+        principal(request),
+        qid,
+        version=body.version,
+        reason_code=body.reason_code,
         reason_text=body.reason_text,
-    )  # fmt: skip
-    return json(service.qualification_view(c, q))
+    )
+    return service.qualification_result(c, q)

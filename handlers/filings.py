@@ -4,20 +4,18 @@ the filing's effect for reimbursement staff, and the citizen's active benefits."
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import queries
 from backend.cases import service as cases
 from backend.cases.models import Case
-from backend.filings import service
-from backend.filings.models import RemoteCareFiling
+from backend.filings import results, service
 from backend.identity.models import Role
-from backend.vouchers.benefits import active_benefits
+from backend.vouchers.benefits import Benefits, active_benefits
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
@@ -94,24 +92,20 @@ class EffectQuery(BaseModel):
     region_code: str = Field(min_length=1, max_length=12)
 
 
-async def _submitted(request: Request, case: Case) -> HTTPResponse:
+async def _submitted(request: Request, case: Case) -> dict[str, Any]:
     c = container(request)
     actor = await cases.actor_for(principal(request))
-    filing = await RemoteCareFiling.get_or_none(case_id=case.id)
-    return json(
-        {
-            "case": await queries.case_detail(c, actor, case.id),
-            "filing": service.filing_view(c, filing) if filing else None,
-        },
-        status=201,
-    )
+    return {
+        "case": await queries.case_detail(c, actor, case.id),
+        "filing": await service.recorded_for(c, case),
+    }
 
 
 @bp.get("/remote-care/filing-types")
 @openapi.summary("异地就医备案类型及其材料、有效期、承诺制规则")
 @responds(FilingTypesOut)
-async def filing_types(request: Request) -> HTTPResponse:
-    return json({"items": service.types_view(container(request))})
+async def filing_types(request: Request) -> dict[str, Any]:
+    return {"items": service.filing_types(container(request))}
 
 
 # What the filing rules refuse, whether the citizen files or a station files for them.
@@ -138,7 +132,7 @@ FILING_REFUSALS = (
 @errors(409, *FILING_CONFLICTS)
 @errors(422, *FILING_REFUSALS)
 @responds(FileOut, status=201)
-async def file(request: Request, body: FilingIn) -> HTTPResponse:
+async def file(request: Request, body: FilingIn) -> dict[str, Any]:
     case = await service.submit(container(request), principal(request), body.to_request())
     return await _submitted(request, case)
 
@@ -153,7 +147,7 @@ async def file(request: Request, body: FilingIn) -> HTTPResponse:
 @errors(409, *FILING_CONFLICTS)
 @errors(422, *FILING_REFUSALS, *ASSISTED_REFUSALS)
 @responds(FileAssistedOut, status=201)
-async def file_assisted(request: Request, body: AssistedFilingIn) -> HTTPResponse:
+async def file_assisted(request: Request, body: AssistedFilingIn) -> dict[str, Any]:
     case = await service.submit(
         container(request), principal(request), body.to_request(), body.to_assistance()
     )
@@ -164,8 +158,8 @@ async def file_assisted(request: Request, body: AssistedFilingIn) -> HTTPRespons
 @openapi.summary("我的异地就医备案")
 @requires(Role.CITIZEN)
 @responds(MyFilingsOut)
-async def my_filings(request: Request) -> HTTPResponse:
-    return json({"items": await service.my_filings(container(request), principal(request))})
+async def my_filings(request: Request) -> dict[str, Any]:
+    return {"items": await service.my_filings(container(request), principal(request))}
 
 
 @bp.get("/me/remote-care-filings/<filing_id:int>")
@@ -173,8 +167,8 @@ async def my_filings(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @errors(404, "FILING_NOT_FOUND")
 @responds(FilingOut)
-async def my_filing(request: Request, filing_id: int) -> HTTPResponse:
-    return json(await service.my_filing(container(request), principal(request), filing_id))
+async def my_filing(request: Request, filing_id: int) -> results.Filing:
+    return await service.my_filing(container(request), principal(request), filing_id)
 
 
 @bp.post("/me/remote-care-filings/<filing_id:int>/change")
@@ -185,7 +179,7 @@ async def my_filing(request: Request, filing_id: int) -> HTTPResponse:
 @errors(409, "FILING_CHANGE_TOO_EARLY")
 @errors(422, "FILING_CATEGORY_MISMATCH")
 @responds(ChangeFilingOut, status=201)
-async def change_filing(request: Request, filing_id: int, body: ChangeIn) -> HTTPResponse:
+async def change_filing(request: Request, filing_id: int, body: ChangeIn) -> dict[str, Any]:
     case = await service.change(
         container(request),
         principal(request),
@@ -205,12 +199,12 @@ async def change_filing(request: Request, filing_id: int, body: ChangeIn) -> HTT
 @errors(404, "FILING_NOT_FOUND")
 @errors(409, "FILING_CHANGED", "FILING_CHANGE_TOO_EARLY", "FILING_NOT_ACTIVE")
 @responds(FilingOut)
-async def cancel_filing(request: Request, filing_id: int, body: CancelIn) -> HTTPResponse:
+async def cancel_filing(request: Request, filing_id: int, body: CancelIn) -> results.Filing:
     c = container(request)
     filing = await service.cancel(
         c, principal(request), filing_id, version=body.version, reason=body.reason
     )
-    return json(service.filing_view(c, filing))
+    return service.filing_result(c, filing)
 
 
 @bp.get("/remote-care/effect")
@@ -219,19 +213,19 @@ async def cancel_filing(request: Request, filing_id: int, body: CancelIn) -> HTT
 @query(EffectQuery)
 @errors(422, "REGION_CODE_INVALID")
 @responds(FilingEffectOut)
-async def filing_effect(request: Request, query: EffectQuery) -> HTTPResponse:
+async def filing_effect(request: Request, query: EffectQuery) -> dict[str, Any]:
     effect = await service.filing_effect(
         container(request), query.person_id, query.care_date, query.region_code
     )
-    return json({**vars(effect), "ratio_adjustment": str(effect.ratio_adjustment)})
+    return {**vars(effect), "ratio_adjustment": str(effect.ratio_adjustment)}
 
 
 @bp.get("/me/benefits")
 @openapi.summary("我的有效门诊慢特病资格和异地就医备案")
 @requires(Role.CITIZEN)
 @responds(MyBenefitsOut)
-async def my_benefits(request: Request) -> HTTPResponse:
+async def my_benefits(request: Request) -> Benefits:
     actor = await cases.actor_for(principal(request))
     if actor.person_id is None:
-        return json({"chronic_qualifications": [], "remote_care_filings": []})
-    return json(await active_benefits(container(request), actor.person_id))
+        return Benefits()
+    return await active_benefits(container(request), actor.person_id)

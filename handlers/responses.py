@@ -1,12 +1,14 @@
 """Response models: what each operation answers, as documented in the OpenAPI document.
 
-Services still build their answers as dicts; ``@responds(Model)`` (``handlers.contract``)
-validates each answer through its model and sends the model's serialisation, so what is sent
-is exactly what the document describes. Fields a service does not set stay absent.
+Services answer with typed results (dataclasses, domain objects) or, where not yet converted,
+dicts; ``@responds(Model)`` (``handlers.contract``) validates each answer through its model
+(from attributes or keys) and sends the model's serialisation, so what is sent is exactly what
+the document describes. Fields a service does not set stay absent.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class Out(BaseModel):
     """A response object. Keys the model does not name are not sent."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, from_attributes=True)
 
 
 class DeactivateOut(Out):
@@ -252,11 +254,11 @@ class QualificationOut(Out):
     category_name: str
     fast_track: bool
     institutions: list[str]
-    valid_from: str
-    valid_to: str | None
+    valid_from: date
+    valid_to: date | None
     status: str
     status_name: str
-    renewal_opens_on: str | None
+    renewal_opens_on: date | None
     end_reason: str | None
     version: int
 
@@ -549,13 +551,13 @@ class FilingOut(Out):
     destination_hospital: str | None
     commitment: bool
     retroactive: bool
-    start_date: str
-    valid_from: str
-    valid_to: str | None
+    start_date: date
+    valid_from: date
+    valid_to: date | None
     status: str
     status_name: str
     end_reason: str | None
-    change_opens_on: str | None
+    change_opens_on: date | None
     replaces_id: int | None
     version: int
 
@@ -612,8 +614,8 @@ class MyBenefitsChronicQualification(Out):
     disease_name: str
     category: str
     institutions: list[str]
-    valid_from: str
-    valid_to: str
+    valid_from: date
+    valid_to: date | None  # null: long-term
 
 
 class MyBenefitsRemoteCareFiling(Out):
@@ -623,8 +625,8 @@ class MyBenefitsRemoteCareFiling(Out):
     category: str
     province_code: str
     city_code: str
-    valid_from: str
-    valid_to: str | None
+    valid_from: date
+    valid_to: date | None
 
 
 class MyBenefitsOut(Out):

@@ -113,6 +113,24 @@ async def object_to(c: Container, principal: Principal, link_id: int) -> dict[st
     return {"id": link.id, "consent_status": ConsentStatus.FROZEN.value}
 
 
+async def _decide_link(
+    clerk: Principal, link: FamilyMember, decision: Decision, document: str
+) -> None:
+    """Remove the link, or confirm it on the clerk's check of the named document."""
+    if decision is Decision.REMOVE:
+        await FamilyMember.filter(id=link.id).delete()
+        return
+    await FamilyMember.filter(id=link.id).update(
+        consent_status=ConsentStatus.NOT_REQUIRED,
+        guardianship_basis=GuardianshipBasis.STATION,
+        guardianship_clerk_id=clerk.account_id,
+        guardianship_station_id=clerk.station_id,
+        guardianship_document=document,
+        objected_by_person_id=None,
+        objected_at=None,
+    )
+
+
 async def station_check(
     c: Container,
     clerk: Principal,
@@ -144,18 +162,8 @@ async def station_check(
         )
         if link is None:
             raise missing
-        if decision is Decision.REMOVE:
-            await FamilyMember.filter(id=link.id).delete()
-        else:
-            await FamilyMember.filter(id=link.id).update(
-                consent_status=ConsentStatus.NOT_REQUIRED,
-                guardianship_basis=GuardianshipBasis.STATION,
-                guardianship_clerk_id=clerk.account_id,
-                guardianship_station_id=clerk.station_id,
-                guardianship_document=f"{_DOCUMENT_ZH[document_type]} {document_number}"[:80],
-                objected_by_person_id=None,
-                objected_at=None,
-            )
+        document = f"{_DOCUMENT_ZH[document_type]} {document_number}"[:80]
+        await _decide_link(clerk, link, decision, document)
         await record(
             c,
             actor=clerk,

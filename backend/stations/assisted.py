@@ -22,7 +22,7 @@ from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.family.models import FamilyMember, StationAuthorisation
 from backend.family.service import apply_station_consent, bound_person, member_view
-from backend.identity.idcard import parse_id_number
+from backend.identity.idcard import IdNumber, parse_id_number
 from backend.identity.models import Account, Person, Role
 from backend.identity.persons import find_or_create_person, find_person, id_index, person_view
 from backend.identity.principal import Principal
@@ -74,6 +74,65 @@ async def _person(c: Container, name: str, id_number: str) -> Person:
         raise Conflict("该人员信息正被同时登记，请稍后重试", code="PERSON_BUSY") from exc
 
 
+def _two_people(
+    c: Container, grantor_id_number: str, grantee_id_number: str
+) -> tuple[IdNumber, IdNumber]:
+    """The grantor's and the grantee's ID numbers, checked, of two different people."""
+    today = local_today(c.clock)
+    grantor_idn = parse_id_number(grantor_id_number, today)
+    grantee_idn = parse_id_number(grantee_id_number, today)
+    if grantor_idn.value == grantee_idn.value:
+        raise InvalidInput("授权人与被授权人不能是同一人", code="AUTHORISATION_SELF")
+    return grantor_idn, grantee_idn
+
+
+async def _tell_grantor(
+    c: Container,
+    form: StationAuthorisation,
+    grantor: Person,
+    grantee: Person,
+    purpose: AuthorisationPurpose,
+) -> None:
+    """The grantor learns in the app what was recorded in their name, and how to withdraw."""
+    await InboxMessage.create(
+        person=grantor,
+        title="您在服务站登记了授权",
+        body=f"您于{form.created_at:%Y-%m-%d}在服务站登记了授权书（编号 {form.form_number}），"
+        f"授权{mask_name(grantee.name)}"
+        + (
+            "作为您的家庭成员为您办理医保业务"
+            if purpose is AuthorisationPurpose.FAMILY_CONSENT
+            else "为您代办医保业务"
+        )
+        + "。如非本人办理或需撤回，请在“我的授权”中撤回。",
+        created_at=c.clock.now(),
+    )
+
+
+async def _audit_recorded(
+    c: Container,
+    actor: Principal,
+    form: StationAuthorisation,
+    grantor: Person,
+    grantee: Person,
+    link: FamilyMember | None,
+) -> None:
+    await record(
+        c,
+        actor=actor,
+        action="station.authorisation.record",
+        subject_type="person",
+        subject_id=grantor.id,
+        data={
+            "authorisation_id": form.id,
+            "station_id": form.station_id,  # type: ignore[attr-defined]
+            "purpose": form.purpose,
+            "grantee_person_id": grantee.id,
+            "family_link_id": link.id if link else None,
+        },
+    )
+
+
 async def record_authorisation(
     c: Container,
     actor: Principal,
@@ -98,11 +157,7 @@ async def record_authorisation(
         raise InvalidInput(
             "授权人须本人到场，由工作人员当面核验其居民身份证原件", code="ID_CARD_NOT_CHECKED"
         )
-    today = local_today(c.clock)
-    grantor_idn = parse_id_number(grantor_id_number, today)
-    grantee_idn = parse_id_number(grantee_id_number, today)
-    if grantor_idn.value == grantee_idn.value:
-        raise InvalidInput("授权人与被授权人不能是同一人", code="AUTHORISATION_SELF")
+    grantor_idn, grantee_idn = _two_people(c, grantor_id_number, grantee_id_number)
     form_number = form_number.strip()
     scan = await store_scan(c, f"authorisations/{station_id}", signed_form)
     async with in_transaction():
@@ -123,33 +178,11 @@ async def record_authorisation(
             scan_type=scan.content_type,
             scan_sha256=scan.sha256,
         )
-        await InboxMessage.create(
-            person=grantor,
-            title="您在服务站登记了授权",
-            body=f"您于{form.created_at:%Y-%m-%d}在服务站登记了授权书（编号 {form_number}），"
-            f"授权{mask_name(grantee.name)}"
-            + ("作为您的家庭成员为您办理医保业务" if purpose is AuthorisationPurpose.FAMILY_CONSENT
-               else "为您代办医保业务")
-            + "。如非本人办理或需撤回，请在“我的授权”中撤回。",
-            created_at=c.clock.now(),
-        )  # fmt: skip
+        await _tell_grantor(c, form, grantor, grantee, purpose)
         link = None
         if purpose is AuthorisationPurpose.FAMILY_CONSENT:
             link = await apply_station_consent(c, actor, form)
-        await record(
-            c,
-            actor=actor,
-            action="station.authorisation.record",
-            subject_type="person",
-            subject_id=grantor.id,
-            data={
-                "authorisation_id": form.id,
-                "station_id": station_id,
-                "purpose": purpose.value,
-                "grantee_person_id": grantee.id,
-                "family_link_id": link.id if link else None,
-            },
-        )
+        await _audit_recorded(c, actor, form, grantor, grantee, link)
     view = authorisation_view(c, form, grantor, grantee)
     view["family_link_id"] = link.id if link else None
     return view

@@ -36,7 +36,7 @@ from typing import Any
 from backend.chronic.models import QualificationStatus
 from backend.enrollment.models import Enrollment, EnrollmentStatus
 
-# backend.chronic.service._COVERING: the qualification statuses that cover a day
+# backend.chronic.entitlement.SPEC.covering: the qualification statuses that cover a day
 COVERING_QUALIFICATIONS = (QualificationStatus.ACTIVE.value, QualificationStatus.RENEWED.value)
 ENROLLED = EnrollmentStatus.ENROLLED.value
 

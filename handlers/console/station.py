@@ -86,7 +86,7 @@ async def lookup(request: Request) -> HTTPResponse:
         "station_lookup.html",
         found=found,
         id_number=form.id_number.strip().upper(),
-        types=filings.types_view(c),
+        types=filings.filing_types(c),
         services=await _services_of(request),
     )
 
@@ -98,7 +98,7 @@ async def new_form(request: Request) -> HTTPResponse:
         request,
         "station_lookup.html",
         found=None,
-        types=filings.types_view(container(request)),
+        types=filings.filing_types(container(request)),
         services=await _services_of(request),
     )
 
@@ -121,8 +121,8 @@ async def file_assisted(request: Request) -> HTTPResponse:
         materials.append({"key": "id_card", "file_ref": ref})
     proof = _upload(request, "proof_file")
     if proof is not None:
-        ftype = {t["code"]: t for t in filings.types_view(c)}.get(values.get("filing_type"))
-        proofs = ftype["proofs"] if ftype else []
+        ftype = {t.code: t for t in filings.filing_types(c)}.get(values.get("filing_type"))
+        proofs = ftype.proofs if ftype else []
         key = proofs[0] if proofs and not values["use_commitment"] else "commitment_letter"
         ref = await desk.store_upload(c, p, proof, key, applicant)
         materials.append({"key": key, "file_ref": ref})

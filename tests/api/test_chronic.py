@@ -13,7 +13,7 @@ import pytest
 from backend.audit.models import AuditEntry
 from backend.cases.models import Case, InboxMessage
 from backend.chronic.models import ChronicQualification, ChronicVerdict
-from backend.chronic.service import remind_renewals
+from backend.chronic.records import remind_renewals
 from backend.clock import local_today
 from backend.identity.models import Role
 from backend.jobs import PERIODIC

@@ -14,6 +14,7 @@ from backend.cases.models import Case, InboxMessage
 from backend.clock import local_today
 from backend.errors import InvalidInput
 from backend.filings.models import RemoteCareFiling
+from backend.filings.records import expire_lapsed_filings
 from backend.filings.service import filing_effect
 from backend.identity.models import Role
 from tests.case_helpers import FRIDAY, Api, People, UploadingApi, relogin
@@ -242,6 +243,11 @@ async def test_temporary_filing_ends_after_its_validity_and_frees_the_category(a
     assert (await api.get("/me/benefits", ppl.citizen))["remote_care_filings"] == []
     mine = await api.get(f"{FILINGS}/{out['filing']['id']}", ppl.citizen)
     assert mine["status"] == "ended" and mine["end_reason"] == "有效期届满"
+    # reading does not write: the periodic job records the end
+    assert (await RemoteCareFiling.get(id=mine["id"])).status == "active"
+    assert await expire_lapsed_filings(c) == {"ended": 1}
+    assert (await RemoteCareFiling.get(id=mine["id"])).status == "ended"
+    assert await api.get(f"{FILINGS}/{mine['id']}", ppl.citizen) == mine
     again = await api.post(
         FILINGS,
         ppl.citizen,

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from backend.cases.models import Case
+from backend.chronic import records
 from backend.chronic import service as chronic
 from backend.chronic.models import ChronicQualification
 from backend.errors import Conflict
@@ -115,5 +116,5 @@ async def test_concurrent_fast_track_applications_qualify_once(c, clock):
     assert await ChronicQualification.filter(status="active").count() == 1
     # the reminder job twice at once sends one reminder
     clock.set(FRIDAY + timedelta(days=700))
-    runs = await asyncio.gather(*(chronic.remind_renewals(c) for _ in range(4)))
+    runs = await asyncio.gather(*(records.remind_renewals(c) for _ in range(4)))
     assert sum(r["reminded"] for r in runs) == 1

@@ -5,8 +5,11 @@ across states."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from datetime import timedelta
 from itertools import count
+from typing import Any
 
 from backend.cases.models import Case
 from backend.chronic.models import ChronicQualification, QualificationStatus
@@ -22,6 +25,11 @@ from backend.vouchers.models import Voucher, VoucherStatus
 from tests.factories import make_citizen
 
 _serials = count(1)
+
+
+def as_json(results: list[Any]) -> list[dict[str, Any]]:
+    """Typed results as the lookup reads them: JSON objects, dates in ISO form."""
+    return [json.loads(json.dumps(asdict(r), default=str)) for r in results]
 
 
 async def _case(c, login) -> Case:
@@ -154,8 +162,8 @@ async def test_lookup_agrees_with_the_domain_functions(c):
         assert facts.person_id == facts.holder_id == pid
         assert facts.voucher_status == VoucherStatus.ACTIVE
         assert masked_person_view(c, **facts.person) == person_view(c, login.person)
-        assert facts.chronic_qualifications == await active_qualifications(c, pid), name
-        assert facts.remote_care_filings == await active_filings(c, pid), name
+        assert facts.chronic_qualifications == as_json(await active_qualifications(c, pid)), name
+        assert facts.remote_care_filings == as_json(await active_filings(c, pid)), name
         current = EnrollmentStatus(facts.enrollment_status) if facts.enrollment_status else None
         status = status_from(c, year, current, enrolled_year_before=facts.enrolled_year_before)
         assert status == await status_of(c, pid, year), name

@@ -9,7 +9,7 @@
   document (pathology, dialysis or transplant record), is approved on the spot without expert
   review when every material is there.
 - The others go to the chronic expert-review queue, where the reviewer records a verdict per
-  criterion (``backend.chronic.service.assess``) before approving or rejecting.
+  criterion (``backend.chronic.review.assess``) before approving or rejecting.
 - 容缺受理: the recent medical record is non-key; it may follow within the 容缺 deadline (the
   case is closed if it does not arrive). Evidence that proves the disease is key.
 - On issuance the domain records the qualification with its validity and institutions.
