@@ -425,6 +425,7 @@ class ClaimOut(Out):
     invoices: list[ClaimInvoice]
     bank_name: str | None
     bank_account: str | None
+    payout_frozen: bool  # the bank account is held for review after a reclaim
     payable: str | None
     explanation: list[str]
     schemes: list[dict[str, Any]]  # the settlement's schemes (backend.claims.calculation)
@@ -1098,3 +1099,19 @@ class IdentityAlertOut(Out):
 
 class IdentityAlertsOut(Out):
     items: list[IdentityAlertOut]
+
+
+class FrozenPayoutOut(Out):
+    claim_id: int
+    claim_number: str
+    claim_status: str
+    person: PersonOut
+    set_by_account_id: int  # the account that entered the bank account
+    bank_name: str
+    bank_account: str
+    frozen_at: str | None  # null once released
+    payout: DisbursementOut | None
+
+
+class FrozenPayoutsOut(Out):
+    items: list[FrozenPayoutOut]
