@@ -162,7 +162,19 @@ class StatsQuery(BaseModel):
 
 
 # What a submission's form and service refuse, from the app or a station.
-SUBMISSION_REFUSALS = ("FORM_INVALID", "SERVICE_HAS_OWN_ENTRY", "SERVICE_UNKNOWN")
+# What the generic submission refuses once the service code names a real service.
+SUBMISSION_REFUSALS = (
+    "CHANNEL_NOT_ALLOWED",
+    "DELIVERY_ADDRESS_REQUIRED",
+    "DELIVERY_INVALID",
+    "FORM_INVALID",
+    "KEY_MATERIALS_MISSING",
+    "MATERIAL_INVALID",
+    "MATERIAL_NOT_FOUND",
+    "MATERIAL_UNKNOWN",
+    "SERVICE_HAS_OWN_ENTRY",
+    "SERVICE_UNKNOWN",
+)
 
 
 async def _actor(request: Request) -> service.Actor:
