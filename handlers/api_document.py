@@ -18,7 +18,10 @@ from pydantic.json_schema import models_json_schema
 from sanic import Sanic
 from sanic_ext.extensions.openapi.builders import OperationStore
 
+from backend.enrollment.categories import known_categories
+from config.policy import load_policies
 from handlers.contract import MAX_ID, Contract, contract_of, is_html
+from handlers.schemas import SUBSIDY_CATEGORY_MARKER
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
@@ -427,9 +430,27 @@ def _api_routes(app: Sanic) -> list[tuple[str, str, Any, list[tuple[str, str | N
     return found
 
 
+def _with_policy_codes(node: Any, subsidy_categories: list[str]) -> Any:
+    """The subsidy-category marker replaced by the codes of the loaded premium policy."""
+    if isinstance(node, list):
+        return [_with_policy_codes(n, subsidy_categories) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _with_policy_codes(v, subsidy_categories) for k, v in node.items()}
+    if out.pop(SUBSIDY_CATEGORY_MARKER, False):
+        out.pop("pattern", None)
+        out["enum"] = subsidy_categories
+    return out
+
+
 def build_document(app: Sanic) -> dict[str, Any]:
     routes = _api_routes(app)
     schemas = _Schemas([contract_of(h) for _, _, h, _, _ in routes])
+    # The running app's policies; a document built before the server starts reads the same
+    # policy files the container would load.
+    container = getattr(app.ctx, "container", None)
+    policies = container.policies if container is not None else load_policies()
+    schemas.components = _with_policy_codes(schemas.components, sorted(known_categories(policies)))
     names = [h.__name__ for _, _, h, _, _ in routes]
     paths: dict[str, dict[str, Any]] = {}
     for path, method, handler, params, blueprint in sorted(routes, key=lambda r: r[0]):

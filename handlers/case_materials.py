@@ -20,7 +20,7 @@ from backend.identity.models import Role
 from handlers.contract import errors, multipart, responds
 from handlers.request import container, principal, requires, upload_errors, uploaded_file
 from handlers.responses import Out
-from handlers.schemas import Strict
+from handlers.schemas import IdNumber, Strict
 
 bp = Blueprint("case_materials")
 STAFF = (Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
@@ -50,7 +50,7 @@ class CaseMaterialsOut(Out):
 
 class UploadFor(Strict):
     person_id: StrictInt | None = Field(default=None, ge=1)
-    applicant_id_number: str | None = Field(default=None, min_length=15, max_length=18)
+    applicant_id_number: IdNumber | None = None
     case_id: StrictInt | None = Field(default=None, ge=1)
 
 

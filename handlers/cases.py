@@ -43,6 +43,8 @@ from handlers.schemas import (
     Id,
     JsonInt,
     MaterialIn,
+    ReviewCategory,
+    ServiceCode,
     Strict,
     StrictId,
     Version,
@@ -54,7 +56,7 @@ STAFF = (Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
 
 
 class SubmitIn(Strict):
-    service_code: str = Field(min_length=1, max_length=48)
+    service_code: ServiceCode
     form: dict[str, Any]
     materials: list[MaterialIn] = Field(default_factory=list, max_length=30)
     delivery_method: Literal["app", "station", "mail"] | None = None
@@ -135,8 +137,8 @@ class StationCasesQuery(PageQuery):
 
 
 class QueueQuery(PageQuery):
-    category: str | None = Field(default=None, max_length=32)
-    service_code: str | None = Field(default=None, max_length=48)
+    category: ReviewCategory | None = None
+    service_code: ServiceCode | None = None
     station_id: Id | None = None
     overdue_only: bool = False
     mine: bool = False
@@ -155,12 +157,24 @@ class StatsQuery(BaseModel):
     period: Literal["day", "month", "year"] = Field(
         default="month", description="group_by=period 时的周期：day、month、year"
     )
-    service_code: str | None = Field(default=None, max_length=48, description="只统计该事项")
+    service_code: ServiceCode | None = Field(default=None, description="只统计该事项")
     station_id: Id | None = Field(default=None, description="只统计该服务站的办件")
 
 
 # What a submission's form and service refuse, from the app or a station.
-SUBMISSION_REFUSALS = ("FORM_INVALID", "SERVICE_HAS_OWN_ENTRY", "SERVICE_UNKNOWN")
+# What the generic submission refuses once the service code names a real service.
+SUBMISSION_REFUSALS = (
+    "CHANNEL_NOT_ALLOWED",
+    "DELIVERY_ADDRESS_REQUIRED",
+    "DELIVERY_INVALID",
+    "FORM_INVALID",
+    "KEY_MATERIALS_MISSING",
+    "MATERIAL_INVALID",
+    "MATERIAL_NOT_FOUND",
+    "MATERIAL_UNKNOWN",
+    "SERVICE_HAS_OWN_ENTRY",
+    "SERVICE_UNKNOWN",
+)
 
 
 async def _actor(request: Request) -> service.Actor:

@@ -42,7 +42,14 @@ from handlers.responses import (
     SettlementPreviewOut,
     UploadInvoiceOut,
 )
-from handlers.schemas import ASSISTED_FORBIDDEN, ASSISTED_NOT_FOUND, Strict, StrictId, Version
+from handlers.schemas import (
+    ASSISTED_FORBIDDEN,
+    ASSISTED_NOT_FOUND,
+    IdNumber,
+    Strict,
+    StrictId,
+    Version,
+)
 
 bp = Blueprint("claims")
 
@@ -52,7 +59,7 @@ class NewClaimIn(Strict):
 
 
 class StationClaimIn(Strict):
-    applicant_id_number: str = Field(min_length=15, max_length=18)
+    applicant_id_number: IdNumber
 
 
 class SubmitIn(Strict):

@@ -34,6 +34,7 @@ from handlers.responses import (
     MyStatusOut,
     PersonOut,
 )
+from handlers.schemas import IdNumber, SubsidyCategoryCode
 
 bp = Blueprint("enrollment", url_prefix="/enrollment")
 
@@ -47,8 +48,8 @@ class YearQuery(BaseModel):
 
 class CategoryProposal(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    category: str | None = Field(
-        default=None, max_length=32, description="资助参保类别代码；不填表示终止现有类别"
+    category: SubsidyCategoryCode | None = Field(
+        default=None, description="资助参保类别代码；不填表示终止现有类别"
     )
     valid_from: date
     valid_to: date | None = None
@@ -69,7 +70,7 @@ class ChangeQuery(BaseModel):
 class RegisterPerson(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(max_length=30)
-    id_number: str = Field(max_length=32)
+    id_number: IdNumber
 
 
 def decision_errors(handler: Handler) -> Handler:

@@ -23,6 +23,7 @@ from handlers.responses import (
     MyAuthorisationOut,
     MyAuthorisationsOut,
 )
+from handlers.schemas import IdNumber
 
 bp = Blueprint("family")
 
@@ -32,7 +33,7 @@ class AddMember(BaseModel):
     relation: Relation = Field(description="与本人关系")
     # Lengths are only capped here; the domain checks give the precise Chinese messages.
     name: str = Field(max_length=30, description="家庭成员姓名")
-    id_number: str = Field(max_length=32, description="家庭成员身份证号码（18 位）")
+    id_number: IdNumber = Field(description="家庭成员身份证号码（18 位）")
 
 
 @bp.get("/me/family")

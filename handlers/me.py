@@ -14,6 +14,7 @@ from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
 from handlers.responses import FaceVerificationOut, ProfileOut, StationCodeOut
+from handlers.schemas import IdNumber
 
 bp = Blueprint("me")
 
@@ -22,7 +23,7 @@ class FaceVerificationStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Lengths are only capped here; the domain checks give the precise Chinese messages.
     name: StrictStr = Field(min_length=1, max_length=30, description="姓名")
-    id_number: StrictStr = Field(min_length=1, max_length=32, description="18 位居民身份证号码")
+    id_number: IdNumber
 
 
 class Binding(BaseModel):

@@ -361,6 +361,72 @@ class ClaimReviewInvoice(Out):
     flags: list[ClaimReviewInvoiceFlag]
 
 
+class SettlementItem(Out):
+    """One item line of an invoice, classed against the catalogue (backend.claims.catalogue)."""
+
+    name: str
+    amount_fen: int
+    code: str | None
+    item_class: str | None  # jia, yi, bing; null: not in the catalogue
+    class_label: str | None
+    source: str
+    source_label: str
+    self_pay_ratio: str | None  # 乙类 only, a decimal as text
+    self_pay_fen: int
+    eligible_fen: int
+
+
+class SettlementInvoice(Out):
+    """One invoice's settlement (backend.claims.settlement.InvoiceSettlement)."""
+
+    label: str
+    in_range_fen: int
+    eligible_fen: int
+    deductible_fen: int
+    ratio: str  # a decimal as text, e.g. "0.6"
+    payable_fen: int
+    items: list[SettlementItem]
+    basic_fen: int
+    catastrophic_fen: int
+    assistance_fen: int
+    year: int
+    lines: list[str]
+
+
+class SettlementScheme(Out):
+    """What one scheme pays: basic insurance, catastrophic insurance, medical assistance."""
+
+    scheme: str  # basic | catastrophic | assistance
+    name: str
+    amount_fen: int
+    amount: str
+    rule: str
+
+
+class SettlementYear(Out):
+    """One person's year (fen): the policy-range amount and each scheme's payments."""
+
+    in_range_fen: int
+    basic_paid_fen: int
+    catastrophic_base_fen: int
+    catastrophic_paid_fen: int
+    assistance_paid_fen: int
+
+
+class SettlementOut(Out):
+    """A claim's settlement and its explanation (backend.claims.settlement.Settlement)."""
+
+    invoices: list[SettlementInvoice]
+    schemes: list[SettlementScheme]
+    payable_fen: int
+    payable: str
+    unresolved_items: list[str]
+    accumulated_before: dict[str, SettlementYear]  # by year
+    increments: dict[str, SettlementYear]  # by year: what this claim adds
+    lines: list[str]
+    policy_effective_from: str
+
+
 class ClaimReviewOut(Out):
     id: int
     number: str
@@ -368,8 +434,7 @@ class ClaimReviewOut(Out):
     insured: ClaimReviewInsured
     case: ClaimReviewCase
     invoices: list[ClaimReviewInvoice]
-    # the settlement's explanation, owned by backend.claims.calculation (still evolving)
-    calculation: dict[str, Any] | None
+    calculation: SettlementOut | None  # the last settlement, null before it can be made
     open_items: list[str]
 
 
@@ -427,9 +492,10 @@ class ClaimOut(Out):
     invoices: list[ClaimInvoice]
     bank_name: str | None
     bank_account: str | None
+    payout_frozen: bool  # the bank account is held for review after a reclaim
     payable: str | None
     explanation: list[str]
-    schemes: list[dict[str, Any]]  # the settlement's schemes (backend.claims.calculation)
+    schemes: list[SettlementScheme]  # what each scheme pays, once approved
     payout: DisbursementOut | None
     submitted_at: str | None
     created_at: str
@@ -999,12 +1065,23 @@ class OrderListOut(Out):
 
 
 class SettlementPreviewOut(Out):
-    settlement: dict[str, Any] | None  # the settlement's own explanation (backend.claims)
+    settlement: SettlementOut | None
+
+
+class CatalogueEntry(Out):
+    """A catalogue entry as backend.claims.assessment shows it."""
+
+    code: str
+    name: str
+    kind: str
+    item_class: str
+    class_label: str
+    self_pay_ratio: str | None  # 乙类 only
 
 
 class CatalogueSearchOut(Out):
     effective_from: str
-    items: list[dict[str, Any]]  # catalogue entries as backend.claims.assessment shows them
+    items: list[CatalogueEntry]
 
 
 class DevFaceVerifyOut(Out):
@@ -1100,3 +1177,19 @@ class IdentityAlertOut(Out):
 
 class IdentityAlertsOut(Out):
     items: list[IdentityAlertOut]
+
+
+class FrozenPayoutOut(Out):
+    claim_id: int
+    claim_number: str
+    claim_status: str
+    person: PersonOut
+    set_by_account_id: int  # the account that entered the bank account
+    bank_name: str
+    bank_account: str
+    frozen_at: str | None  # null once released
+    payout: DisbursementOut | None
+
+
+class FrozenPayoutsOut(Out):
+    items: list[FrozenPayoutOut]

@@ -9,8 +9,10 @@ from pydantic import Strict as StrictMode
 
 from backend.cases.models import AuthorisationMethod
 from backend.cases.service import Assistance
+from backend.identity.idcard import ID_NUMBER_PATTERN
 from handlers.contract import MAX_ID
 from workflows.definition import Channel
+from workflows.vocabulary import CATEGORIES, SERVICES
 
 
 def _whole_number(value: object) -> object:
@@ -27,6 +29,28 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 StrictId = Annotated[int, Field(ge=1, le=MAX_ID), StrictMode(), BeforeValidator(_whole_number)]
 # A row version (compare-and-set): bounded like an id.
 Version = StrictId
+
+# Vocabularies the services check themselves (with their own codes: ID_NUMBER_INVALID,
+# SERVICE_ITEM_UNKNOWN, UNKNOWN_SUBSIDY_CATEGORY, ...): the document states the same rule,
+# taken from the same source, so a client knows it before it is refused.
+IdNumber = Annotated[
+    str,
+    Field(
+        max_length=32,
+        description="18 位居民身份证号码，末位为校验码（GB 11643，可为 X）",
+        json_schema_extra={"pattern": ID_NUMBER_PATTERN, "minLength": 18, "maxLength": 18},
+    ),
+]
+ServiceCode = Annotated[
+    str, Field(min_length=1, max_length=48, json_schema_extra={"enum": list(SERVICES)})
+]
+ReviewCategory = Annotated[str, Field(max_length=32, json_schema_extra={"enum": list(CATEGORIES)})]
+# The subsidy categories are policy (config/policy/premium.yaml): the document builder puts the
+# loaded policy's codes in place of this marker (handlers.api_document).
+SUBSIDY_CATEGORY_MARKER = "x-subsidy-categories"
+SubsidyCategoryCode = Annotated[
+    str, Field(max_length=32, json_schema_extra={SUBSIDY_CATEGORY_MARKER: True})
+]
 
 
 class Strict(BaseModel):
@@ -51,7 +75,7 @@ ASSISTED_REFUSALS = ("AUTHORISATION_FORM_REQUIRED", "AUTHORISATION_REQUIRED", "I
 class AssistanceIn(Strict):
     """帮办代办: whom a clerk files for, and on what authority."""
 
-    applicant_id_number: str = Field(min_length=15, max_length=18)
+    applicant_id_number: IdNumber
     channel: Literal["station", "window"] = "station"
     agent_name: str = Field(default="", max_length=50)
     authorisation_method: Literal["app", "signed_form"] | None = None

@@ -36,7 +36,7 @@ from handlers.responses import (
     StationOut,
     StationTreeOut,
 )
-from handlers.schemas import Id
+from handlers.schemas import Id, IdNumber, ServiceCode
 
 bp = Blueprint("stations")
 
@@ -45,16 +45,16 @@ _STAFF = (Role.STATION_STAFF, Role.SUPERVISOR, Role.ADMIN)
 
 class UpdateItems(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    items: list[str] = Field(max_length=50, description="下放的服务事项编码")
+    items: list[ServiceCode] = Field(max_length=50, description="下放的服务事项编码")
     reason: str = Field(default="", max_length=200, description="调整说明")
 
 
 class RecordAuthorisation(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     grantor_name: str = Field(max_length=30, description="授权人姓名（家庭成员同意时为该成员）")
-    grantor_id_number: str = Field(max_length=32, description="授权人身份证号码")
+    grantor_id_number: IdNumber = Field(description="授权人身份证号码")
     grantee_name: str = Field(max_length=30, description="被授权人姓名（账户持有人或代办人）")
-    grantee_id_number: str = Field(max_length=32, description="被授权人身份证号码")
+    grantee_id_number: IdNumber = Field(description="被授权人身份证号码")
     purpose: AuthorisationPurpose
     form_number: str = Field(
         min_length=1, max_length=64, pattern=r"^[0-9A-Za-z\-_/]+$", description="授权书编号"
@@ -79,14 +79,14 @@ class StationBinding(BaseModel):
         min_length=8, max_length=8, pattern=r"^[0-9]{8}$", description="群众出示的绑定码"
     )
     name: str = Field(max_length=30, description="身份证上的姓名")
-    id_number: str = Field(max_length=32, description="身份证号码")
+    id_number: IdNumber = Field(description="身份证号码")
     id_card_checked: bool = Field(description="已当面核验居民身份证原件，且持证人即本人")
 
 
 class GuardianshipCheck(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    guardian_id_number: str = Field(max_length=32, description="监护人身份证号码")
-    minor_id_number: str = Field(max_length=32, description="未成年人身份证号码")
+    guardian_id_number: IdNumber = Field(description="监护人身份证号码")
+    minor_id_number: IdNumber = Field(description="未成年人身份证号码")
     document_type: GuardianshipDocument = Field(
         description="出生医学证明或户口簿（已当面核验原件）"
     )
@@ -96,7 +96,7 @@ class GuardianshipCheck(BaseModel):
 
 class CitizenLookup(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    id_number: str = Field(max_length=32, description="参保人身份证号码")
+    id_number: IdNumber = Field(description="参保人身份证号码")
     reason: str = Field(max_length=200, description="查询事由（记入审计日志）")
 
 

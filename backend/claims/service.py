@@ -510,9 +510,7 @@ async def submit_claim(
         raise StaleClaim(current_version=claim.version)
     if claim.status is not ClaimStatus.DRAFT:
         raise Conflict("报销申请已提交", code="CLAIM_ALREADY_SUBMITTED")
-    account = bank_account.replace(" ", "")
-    if not account.isdigit() or not 12 <= len(account) <= 30:
-        raise InvalidInput("银行账号应为12至30位数字", code="BANK_ACCOUNT_INVALID")
+    account = bank_account_digits(bank_account)
     invoices = await ClaimInvoice.filter(claim_id=claim.id).order_by("id")
     if not invoices:
         raise InvalidInput("请至少上传一张票据", code="INVOICES_REQUIRED")
@@ -849,6 +847,14 @@ async def _disburse(c: Container, claim: Claim, case: Case) -> None:
         explanation=explanation,
         created_at=c.clock.now(),
     )
+
+
+def bank_account_digits(value: str) -> str:
+    """A payout bank account as digits (spaces dropped), or a 422."""
+    account = value.replace(" ", "")
+    if not account.isdigit() or not 12 <= len(account) <= 30:
+        raise InvalidInput("银行账号应为12至30位数字", code="BANK_ACCOUNT_INVALID")
+    return account
 
 
 def _last4(c: Container, claim: Claim) -> str:

@@ -28,11 +28,13 @@ from backend.identity.persons import person_view
 from backend.identity.principal import Principal
 from backend.stations.scans import store_scan
 from backend.stations.scope import ALL_STATIONS, check_staff_scope, person_not_found
+from config.policy import Policies
 
 
-def _known_categories(c: Container) -> set[str]:
+def known_categories(policies: Policies) -> set[str]:
+    """Every subsidy category code of the premium policy's versions."""
     known: set[str] = set()
-    for version in c.policies.premium.versions:
+    for version in policies.premium.versions:
         known |= set(version.subsidies)
     return known
 
@@ -79,7 +81,7 @@ async def propose(
     note: str = "",
 ) -> dict[str, Any]:
     person = await _person_in_scope(principal, person_id)
-    known = _known_categories(c)
+    known = known_categories(c.policies)
     if category is not None and category not in known:
         raise InvalidInput(
             "未知的资助参保类别", code="UNKNOWN_SUBSIDY_CATEGORY", known=sorted(known)

@@ -11,7 +11,10 @@ from backend.errors import InvalidInput
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
+# The shape a request may have (a lowercase x is read as X); the check character and the birth
+# date are checked by parse_id_number.
+ID_NUMBER_PATTERN = "^[1-9][0-9]{16}[0-9Xx]$"
+_SHAPE = re.compile(ID_NUMBER_PATTERN)
 
 
 @dataclass(frozen=True)

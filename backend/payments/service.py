@@ -196,6 +196,8 @@ async def create_order(
             return Created(await order_view(c, existing, staff=principal.is_staff()), False)
     persons = await enrollment.persons_for(c, principal, person_ids)
     ids = [p.id for p in persons]
+    if principal.role is Role.CITIZEN:
+        await _supersede_station_orders(c, ids, year)
     for person in persons:
         enrollment.check_window(c, person, year)
     quotes = {p.id: await enrollment.quote(c, p, year) for p in persons}
@@ -577,7 +579,9 @@ async def close_local(c: Container, order_id: int, *, reason: str, actor: Princi
     return True
 
 
-async def sync_order(c: Container, order: PaymentOrder, *, close_if_unpaid: bool) -> str:
+async def sync_order(
+    c: Container, order: PaymentOrder, *, close_if_unpaid: bool, reason: str = "expired"
+) -> str:
     """Ask the gateway about an open order (查单): credit it if paid; close it if asked to and
     it is unpaid. A query answer never overrides a state already reached (a late NOTPAY after
     a callback changes nothing: crediting and closing both start from "open")."""
@@ -598,11 +602,26 @@ async def sync_order(c: Container, order: PaymentOrder, *, close_if_unpaid: bool
             await rt.gateway.close(order.out_trade_no)
         except GatewayError as exc:
             if exc.gateway_code == "ORDERPAID":  # paid between the query and the close
-                return await sync_order(c, order, close_if_unpaid=False)
+                return await sync_order(c, order, close_if_unpaid=False, reason=reason)
             log.warning("close of order %s failed: %s", order.id, exc.gateway_code)
             return "open"
-    closed = await close_local(c, order.id, reason="expired", actor=None)
+    closed = await close_local(c, order.id, reason=reason, actor=None)
     return "closed" if closed else "unchanged"
+
+
+async def _supersede_station_orders(c: Container, person_ids: list[int], year: int) -> None:
+    """The citizen's own order supersedes an open order a station clerk made for any of the
+    same persons, so a clerk can never hold a person's slot against them: the clerk's order is
+    closed at the gateway first (its code can no longer be paid), or credited if it was paid
+    meanwhile (then the person is enrolled and the citizen's order is refused: one credit).
+    An order being paid at this very moment (USERPAYING) stays open and keeps its slot."""
+    held = await OpenOrderSlot.filter(person_id__in=person_ids, year=year).values_list(
+        "order_id", flat=True
+    )
+    for order in await PaymentOrder.filter(
+        id__in=list(set(held)), status=OrderStatus.OPEN, channel="station"
+    ):
+        await sync_order(c, order, close_if_unpaid=True, reason="superseded_by_own_order")
 
 
 async def cancel_order(c: Container, principal: Principal, order_id: int) -> dict[str, Any]:

@@ -104,6 +104,96 @@ def test_every_json_answer_names_its_fields(document):
     assert not bare, bare
 
 
+def _properties(node: Any, document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every (name, schema) of the object properties reachable from ``node``."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    seen: set[str] = set()
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, list):
+            todo += item
+        elif isinstance(item, dict):
+            ref = item.get("$ref")
+            if isinstance(ref, str) and ref not in seen:
+                seen.add(ref)
+                todo.append(_resolve(document, ref))
+            out += list((item.get("properties") or {}).items())
+            todo += list(item.values())
+    return out
+
+
+def _choices(prop: dict[str, Any]) -> dict[str, Any]:
+    """The non-null alternative of an optional property."""
+    for choice in prop.get("anyOf", [prop]):
+        if choice.get("type") != "null":
+            return choice
+    return prop
+
+
+def test_what_the_server_checks_is_in_the_document(document, stack):
+    """ID numbers, service items, review categories and subsidy categories are refused by the
+    services with their own codes; the document states the same rules, from the same source."""
+    from backend.enrollment.categories import known_categories
+    from backend.identity.idcard import ID_NUMBER_PATTERN
+    from config.policy import load_policies
+    from workflows.vocabulary import CATEGORIES, SERVICES
+
+    expected = {
+        "id_number": ("pattern", ID_NUMBER_PATTERN),
+        "service_code": ("enum", list(SERVICES)),
+        "items@/api/v1/stations/{station_id}/items": ("enum", list(SERVICES)),
+        "category@/api/v1/review/queue": ("enum", list(CATEGORIES)),
+        "category@/api/v1/enrollment/persons/{person_id}/category-changes": (
+            "enum",
+            sorted(known_categories(load_policies())),
+        ),
+    }
+    checked, wrong = set(), []
+    for method, path, op in _operations(document):
+        if method == "GET" and not op.get("parameters"):
+            continue
+        body = [c["schema"] for c in op.get("requestBody", {}).get("content", {}).values()]
+        query = [{"properties": {p["name"]: p["schema"] for p in op.get("parameters", [])}}]
+        for name, prop in _properties([*body, *query], document):
+            key = next(
+                (k for k in (f"{name}@{path}", name) if k in expected),
+                "id_number" if name.endswith("id_number") else None,
+            )
+            if key is None:
+                continue
+            prop = _choices(prop)
+            if prop.get("type") == "array":
+                prop = prop["items"]
+            keyword, value = expected[key]
+            checked.add(key)
+            if prop.get(keyword) != value:
+                wrong.append(f"{method} {path} {name}: {keyword} {prop.get(keyword)!r}")
+    assert not wrong, wrong
+    assert checked == set(expected), set(expected) - checked
+
+
+def test_claim_answers_type_their_settlement(document):
+    """The settlement in a claim, its review and the preview is typed down to its leaves."""
+    schemas = document["components"]["schemas"]
+    for name, field in (
+        ("ClaimOut", "schemes"),
+        ("ClaimReviewOut", "calculation"),
+        ("SettlementPreviewOut", "settlement"),
+        ("CatalogueSearchOut", "items"),
+    ):
+        top = _choices(schemas[name]["properties"][field])
+        assert top.get("type") != "object" or top.get("properties"), f"{name}.{field}"
+        for inner, prop in [(field, top), *_properties(top, document)]:
+            for node in (_choices(prop), _choices(prop).get("items", {})):
+                assert node.get("additionalProperties") is not True, f"{name}.{field}: {inner}"
+                assert (
+                    node.get("type") != "object"
+                    or "properties" in node
+                    or isinstance(node.get("additionalProperties"), dict)
+                ), f"{name}.{field}: {inner} is untyped"
+
+
 @pytest.mark.parametrize(
     ("path", "fields", "file"),
     [

@@ -159,6 +159,7 @@ RULES: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
         "disbursement",
         FINANCE,
     ),
+    ("POST", "/api/v1/supervision/frozen-payouts/<claim_id:int>/release"): ("claim", ALL_STATIONS),
     ("GET", "/api/v1/enrollment/persons/<person_id:int>"): ("person", ALL_STATIONS),
     ("POST", "/api/v1/enrollment/persons/<person_id:int>/category-changes"): (
         "person",

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from backend.identity.models import Role
+import pytest
+
+from backend.audit.models import AuditEntry
+from backend.enrollment.models import Enrollment, EnrollmentStatus
+from backend.identity.models import Person, Role
+from backend.payments.models import OrderStatus, PaymentOrder
 from tests.api.test_auth import assert_error
 from tests.factories import make_id_number, make_staff, make_station_tree
 from tests.payments_kit import (
@@ -91,6 +96,49 @@ async def test_a_clerk_out_of_scope_cannot_order_for_a_citizen_and_block_them(cl
     assert_error(blocked, 404, "PERSON_NOT_FOUND")
     own = await _order(client, me, ids[:1], "own-1")
     assert own.status == 201, own.json
+
+
+async def _in_scope_clerk_order(client, c):
+    """A clerk of the station the person is registered at makes an order for them."""
+    at(c, IN_PERIOD)
+    tree = await make_station_tree(c)
+    clerk = await make_staff(c, Role.STATION_STAFF, "clerk", station=tree["village_a"])
+    me, ids = await family_citizen(c)
+    await Person.filter(id=ids[0]).update(home_station_id=tree["village_a"].id)
+    theirs = await _order(client, clerk, ids[:1], "c-1")
+    assert theirs.status == 201, theirs.json
+    return clerk, me, ids, theirs.json
+
+
+async def test_an_in_scope_clerks_order_does_not_block_the_persons_own(client, c, paysim):
+    # The person's own order supersedes the clerk's pending one (closed at the gateway first).
+    clerk, me, ids, theirs = await _in_scope_clerk_order(client, c)
+    own = await _order(client, me, ids[:1], "own-1")
+    assert own.status == 201, own.json
+    assert paysim.sim.orders[theirs["out_trade_no"]].trade_state == "CLOSED"
+    _, resp = await client.get(f"{ORDERS}/{theirs['id']}", headers=clerk.headers)
+    assert resp.json["status"] == "closed"
+    # The clerk's code can no longer be paid; the person pays once and is credited once.
+    with pytest.raises(ValueError):
+        await paysim.sim.pay(theirs["out_trade_no"])
+    await paysim.sim.pay(own.json["out_trade_no"])
+    assert await PaymentOrder.filter(status=OrderStatus.PAID).count() == 1
+    row = await Enrollment.get(person_id=ids[0], year=2026)
+    assert row.status is EnrollmentStatus.ENROLLED and row.order_id == own.json["id"]  # type: ignore[attr-defined]
+    entry = await AuditEntry.get(action="payment.order.close", subject_id=theirs["id"])
+    assert entry.reason == "superseded_by_own_order"
+
+
+async def test_a_clerks_order_paid_meanwhile_is_credited_once(client, c, paysim):
+    # Paid at the station, callback not yet in: the citizen's attempt credits it, no 2nd order.
+    _, me, ids, theirs = await _in_scope_clerk_order(client, c)
+    await paysim.sim.pay(theirs["out_trade_no"], notify=False)
+    own = await _order(client, me, ids[:1], "own-1")
+    assert_error(own, 409, "ALREADY_ENROLLED")
+    assert await PaymentOrder.all().count() == 1
+    assert (await PaymentOrder.get(id=theirs["id"])).status is OrderStatus.PAID
+    await paysim.sim.deliver_due()
+    assert await PaymentOrder.filter(status=OrderStatus.PAID).count() == 1
 
 
 async def test_registering_a_known_person_does_not_widen_a_clerks_scope(client, c):
