@@ -11,13 +11,13 @@ from backend.audit.models import AuditEntry
 from backend.enrollment.models import Enrollment, EnrollmentStatus, PersonCategory
 from backend.identity.models import Person, Role
 from backend.identity.persons import find_or_create_person
+from backend.payments.expiry import expire_orders
 from backend.payments.models import (
     OrderStatus,
     PaymentOrder,
     PaymentRefund,
     RefundStatus,
 )
-from backend.payments.service import expire_orders
 from tests.api.test_categories import approve_category, evidence_file, propose_category
 from tests.factories import make_citizen, make_id_number, make_staff, make_station_tree
 from tests.payments_kit import (
@@ -403,7 +403,7 @@ async def test_callback_for_a_closed_order_is_refunded_not_credited(c, client, p
     me, ids = await family_citizen(c)
     order = (await _order(client, me, ids[:1])).json
     # closed here (say, by an operator) while the payer still paid at WeChat
-    from backend.payments.service import close_local
+    from backend.payments.expiry import close_local
 
     await close_local(c, order["id"], reason="test", actor=None)
     await paysim.sim.pay(order["out_trade_no"])

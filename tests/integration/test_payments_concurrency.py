@@ -19,7 +19,7 @@ from backend.payments.models import (
     PaymentReceipt,
 )
 from backend.payments.notify import handle_notification
-from backend.payments.service import create_order
+from backend.payments.orders import create_order
 from tests.payments_kit import (
     IN_PERIOD,
     at,
