@@ -43,7 +43,7 @@ async def _sweep_cases(c: Container) -> Any:
 
 async def _expire_payment_orders(c: Container) -> Any:
     """Close expired unpaid premium orders (querying the gateway first), resubmit refunds."""
-    from backend.payments.service import expire_orders
+    from backend.payments.expiry import expire_orders
 
     return {"closed": await expire_orders(c)}
 

@@ -15,7 +15,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
 
-from backend.claims import assessment, service
+from backend.claims import access, assessment, drafts, payout, review, submission, views
 from backend.claims.checks import InvoiceValues
 from backend.clock import local_today
 from backend.errors import InvalidInput
@@ -106,8 +106,8 @@ class StatsQuery(BaseModel):
 @responds(ClaimOut, status=201)
 async def create_claim(request: Request, body: NewClaimIn) -> HTTPResponse:
     c = container(request)
-    claim = await service.create_claim(c, principal(request), person_id=body.person_id)
-    return json(await service.claim_view(c, claim), status=201)
+    claim = await drafts.create_claim(c, principal(request), person_id=body.person_id)
+    return json(await views.claim_view(c, claim), status=201)
 
 
 @bp.post("/station/claims")
@@ -121,10 +121,10 @@ async def create_claim(request: Request, body: NewClaimIn) -> HTTPResponse:
 @responds(ClaimOut, status=201)
 async def create_station_claim(request: Request, body: StationClaimIn) -> HTTPResponse:
     c = container(request)
-    claim = await service.create_station_claim(
+    claim = await drafts.create_station_claim(
         c, principal(request), applicant_id_number=body.applicant_id_number
     )
-    return json(await service.claim_view(c, claim), status=201)
+    return json(await views.claim_view(c, claim), status=201)
 
 
 @bp.get("/claims")
@@ -133,8 +133,8 @@ async def create_station_claim(request: Request, body: StationClaimIn) -> HTTPRe
 @responds(MyClaimsOut)
 async def my_claims(request: Request) -> HTTPResponse:
     c = container(request)
-    claims = await service.my_claims(principal(request))
-    return json({"items": [await service.claim_view(c, cl) for cl in claims]})
+    claims = await views.my_claims(principal(request))
+    return json({"items": [await views.claim_view(c, cl) for cl in claims]})
 
 
 @bp.get("/claims/<claim_id:int>")
@@ -144,8 +144,8 @@ async def my_claims(request: Request) -> HTTPResponse:
 @responds(ClaimOut)
 async def get_claim(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
-    claim = await service.load_claim(c, principal(request), claim_id)
-    return json(await service.claim_view(c, claim))
+    claim = await access.load_claim(c, principal(request), claim_id)
+    return json(await views.claim_view(c, claim))
 
 
 @bp.post("/claims/<claim_id:int>/invoices")
@@ -162,9 +162,9 @@ async def get_claim(request: Request, claim_id: int) -> HTTPResponse:
 @responds(UploadInvoiceOut, status=201)
 async def upload_invoice(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
-    inv = await service.add_invoice(c, principal(request), claim_id, uploaded_file(request))
-    claim = await service.load_claim(c, principal(request), claim_id)
-    view = await service.claim_view(c, claim)
+    inv = await drafts.add_invoice(c, principal(request), claim_id, uploaded_file(request))
+    claim = await access.load_claim(c, principal(request), claim_id)
+    view = await views.claim_view(c, claim)
     return json({"invoice_id": inv.id, "claim": view}, status=201)
 
 
@@ -175,9 +175,9 @@ async def upload_invoice(request: Request, claim_id: int) -> HTTPResponse:
 @responds(ClaimOut)
 async def delete_invoice(request: Request, claim_id: int, invoice_id: int) -> HTTPResponse:
     c = container(request)
-    await service.remove_invoice(c, principal(request), claim_id, invoice_id)
-    claim = await service.load_claim(c, principal(request), claim_id)
-    return json(await service.claim_view(c, claim))
+    await drafts.remove_invoice(c, principal(request), claim_id, invoice_id)
+    claim = await access.load_claim(c, principal(request), claim_id)
+    return json(await views.claim_view(c, claim))
 
 
 @bp.post("/claims/<claim_id:int>/submit")
@@ -192,7 +192,7 @@ async def delete_invoice(request: Request, claim_id: int, invoice_id: int) -> HT
 @responds(ClaimOut)
 async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPResponse:
     c = container(request)
-    claim = await service.submit_claim(
+    claim = await submission.submit_claim(
         c,
         principal(request),
         claim_id,
@@ -204,7 +204,7 @@ async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPR
         form_ref=body.authorisation_form_ref,
         form_number=body.authorisation_form_number,
     )
-    return json(await service.claim_view(c, claim))
+    return json(await views.claim_view(c, claim))
 
 
 @bp.post("/claims/<claim_id:int>/resume")
@@ -217,9 +217,9 @@ async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPR
 async def resume_claim(request: Request, claim_id: int, body: VersionIn) -> HTTPResponse:
     """After 补正/补充材料: the case (``version`` is the case's) goes back to the bureau."""
     c = container(request)
-    await service.resume_claim(c, principal(request), claim_id, version=body.version)
-    claim = await service.load_claim(c, principal(request), claim_id)
-    return json(await service.claim_view(c, claim))
+    await submission.resume_claim(c, principal(request), claim_id, version=body.version)
+    claim = await access.load_claim(c, principal(request), claim_id)
+    return json(await views.claim_view(c, claim))
 
 
 @bp.get("/claims/<claim_id:int>/invoices/<invoice_id:int>/image")
@@ -228,7 +228,7 @@ async def resume_claim(request: Request, claim_id: int, body: VersionIn) -> HTTP
 @errors(404, "CLAIM_NOT_FOUND")
 @responds(None, binary_types=("image/jpeg", "image/png", "application/pdf"))
 async def invoice_image(request: Request, claim_id: int, invoice_id: int) -> HTTPResponse:
-    data, content_type = await service.invoice_image(
+    data, content_type = await views.invoice_image(
         container(request), principal(request), claim_id, invoice_id
     )
     return raw(
@@ -248,8 +248,8 @@ async def invoice_image(request: Request, claim_id: int, invoice_id: int) -> HTT
 @responds(ClaimReviewOut)
 async def review_claim(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
-    claim = await service.load_claim(c, principal(request), claim_id)
-    return json(await service.review_view(c, claim))
+    claim = await access.load_claim(c, principal(request), claim_id)
+    return json(await views.review_view(c, claim))
 
 
 @bp.put("/review/claims/<claim_id:int>/invoices/<invoice_id:int>/confirmation")
@@ -263,9 +263,9 @@ async def confirm_invoice(
     request: Request, claim_id: int, invoice_id: int, body: InvoiceValues
 ) -> HTTPResponse:
     c = container(request)
-    await service.confirm_invoice(c, principal(request), claim_id, invoice_id, body)
-    claim = await service.load_claim(c, principal(request), claim_id)
-    return json(await service.review_view(c, claim))
+    await review.confirm_invoice(c, principal(request), claim_id, invoice_id, body)
+    claim = await access.load_claim(c, principal(request), claim_id)
+    return json(await views.review_view(c, claim))
 
 
 @bp.put("/review/claims/<claim_id:int>/invoices/<invoice_id:int>/items/<index:int>/class")
@@ -279,9 +279,9 @@ async def classify_item(
 ) -> HTTPResponse:
     """The reviewer classes one item (甲类/乙类/丙类/自费) the catalogue does not know."""
     c = container(request)
-    await service.classify_item(c, principal(request), claim_id, invoice_id, index, body.item_class)
-    claim = await service.load_claim(c, principal(request), claim_id)
-    return json(await service.review_view(c, claim))
+    await review.classify_item(c, principal(request), claim_id, invoice_id, index, body.item_class)
+    claim = await access.load_claim(c, principal(request), claim_id)
+    return json(await views.review_view(c, claim))
 
 
 @bp.post("/review/claims/<claim_id:int>/invoices/<invoice_id:int>/settlement-preview")
@@ -293,7 +293,7 @@ async def preview_settlement(
     request: Request, claim_id: int, invoice_id: int, body: InvoiceValues
 ) -> HTTPResponse:
     """The settlement recomputed with these values for one invoice; nothing is saved."""
-    result = await service.preview_settlement(
+    result = await review.preview_settlement(
         container(request), principal(request), claim_id, invoice_id, body
     )
     return json({"settlement": result})
@@ -319,7 +319,7 @@ async def search_catalogue(request: Request, query: CatalogueQuery) -> HTTPRespo
 async def ocr_stats(request: Request, query: StatsQuery) -> HTTPResponse:
     if query.date_to < query.date_from or (query.date_to - query.date_from).days > 366:
         raise InvalidInput("统计区间无效（最长一年）", code="PERIOD_INVALID")
-    return json(await service.correction_stats(query.date_from, query.date_to))
+    return json(await views.correction_stats(query.date_from, query.date_to))
 
 
 @bp.post("/finance/disbursements/<disbursement_id:int>/paid")
@@ -330,5 +330,5 @@ async def ocr_stats(request: Request, query: StatsQuery) -> HTTPResponse:
 @responds(DisbursementOut)
 async def mark_paid(request: Request, disbursement_id: int, body: PaidIn) -> HTTPResponse:
     c = container(request)
-    d = await service.mark_paid(c, principal(request), disbursement_id, reference=body.reference)
-    return json(service.disbursement_view(c, d))
+    d = await payout.mark_paid(c, principal(request), disbursement_id, reference=body.reference)
+    return json(views.disbursement_view(c, d))

@@ -14,7 +14,8 @@ from sanic_ext.extensions.openapi import openapi
 from backend.errors import InvalidInput, NotFound
 from backend.identity.face import FaceOutcome, LocalFaceVerifier
 from backend.identity.idp import LocalIdentityProvider
-from backend.payments import service as payments
+from backend.payments import access as payment_access
+from backend.payments import orders as payment_orders
 from backend.payments.runtime import runtime
 from handlers.contract import errors, responds
 from handlers.payments import READERS
@@ -78,9 +79,9 @@ async def simulate_pay(request: Request, order_id: int) -> HTTPResponse:
     sim = runtime(c).simulator
     if sim is None:
         raise _not_here()
-    order = await payments.visible_order(c, principal(request), order_id)
+    order = await payment_access.visible_order(c, principal(request), order_id)
     try:
         await sim.pay(order.out_trade_no)
     except (KeyError, ValueError) as exc:
         raise InvalidInput("该订单在模拟器中不可支付", code="SIMULATOR_REFUSED") from exc
-    return json(await payments.get_order(c, principal(request), order_id))
+    return json(await payment_orders.get_order(c, principal(request), order_id))

@@ -9,7 +9,7 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.errors import NotFound
 from backend.identity.models import Role
-from backend.payments import receipts, refunds, service
+from backend.payments import access, orders, receipts, refunds
 from backend.payments.models import PaymentReceipt
 from backend.payments.notify import handle_notification
 from handlers.contract import errors, responds
@@ -74,7 +74,7 @@ class VerifyQuery(BaseModel):
 @responds(OrderOut, status=201)
 @responds(OrderOut)
 async def create_order(request: Request, body: CreateOrder) -> HTTPResponse:
-    result = await service.create_order(
+    result = await orders.create_order(
         container(request),
         principal(request),
         year=body.year,
@@ -90,7 +90,7 @@ async def create_order(request: Request, body: CreateOrder) -> HTTPResponse:
 @query(ListQuery)
 @responds(OrderListOut)
 async def list_orders(request: Request, query: ListQuery) -> HTTPResponse:
-    return json(await service.list_orders(container(request), principal(request), year=query.year))
+    return json(await orders.list_orders(container(request), principal(request), year=query.year))
 
 
 @bp.get("/orders/<order_id:int>")
@@ -100,7 +100,7 @@ async def list_orders(request: Request, query: ListQuery) -> HTTPResponse:
 @errors(404, "ORDER_NOT_FOUND")
 @responds(OrderOut)
 async def get_order(request: Request, order_id: int, query: OrderQuery) -> HTTPResponse:
-    view = await service.get_order(
+    view = await orders.get_order(
         container(request), principal(request), order_id, refresh=query.refresh
     )
     return json(view)
@@ -111,7 +111,7 @@ async def get_order(request: Request, order_id: int, query: OrderQuery) -> HTTPR
 @requires(*PAYERS)
 @responds(OrderOut)
 async def cancel_order(request: Request, order_id: int) -> HTTPResponse:
-    return json(await service.cancel_order(container(request), principal(request), order_id))
+    return json(await orders.cancel_order(container(request), principal(request), order_id))
 
 
 @bp.get("/orders/<order_id:int>/receipt")
@@ -120,7 +120,7 @@ async def cancel_order(request: Request, order_id: int) -> HTTPResponse:
 @responds(GetReceiptOut)
 async def get_receipt(request: Request, order_id: int) -> HTTPResponse:
     c = container(request)
-    order = await service.visible_order(c, principal(request), order_id)
+    order = await access.visible_order(c, principal(request), order_id)
     receipt = await PaymentReceipt.get_or_none(order_id=order.id)
     if receipt is None:
         raise NotFound("该订单尚未缴费成功，暂无缴费凭证", code="RECEIPT_NOT_FOUND")

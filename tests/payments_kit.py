@@ -24,7 +24,7 @@ from backend.payments.runtime import (
     make_simulator,
     simulated_runtime,
 )
-from backend.payments.simulator import PaySimulator
+from backend.payments.simulator.paysim import PaySimulator
 from tests.factories import Login, make_citizen, make_id_number
 
 NOTIFY_URL = "https://yibao.test/api/v1/payments/wechat/notify"

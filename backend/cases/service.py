@@ -121,7 +121,7 @@ SERVICE_DOMAINS = (
     "backend.identity.info_change",
     "backend.filings.service",
     "backend.chronic.service",
-    "backend.claims.service",
+    "backend.claims.hooks",
 )
 
 

@@ -11,8 +11,10 @@ from typing import Any
 from tortoise.expressions import Q
 
 from backend.audit.service import record
+from backend.claims.access import BANK_FIELD, load_claim
 from backend.claims.models import Claim, Disbursement, DisbursementStatus
-from backend.claims.service import BANK_FIELD, check_finance, disbursement_view, load_claim
+from backend.claims.payout import check_finance
+from backend.claims.views import disbursement_view
 from backend.clock import CHINA_TZ
 from backend.container import Container
 from backend.identity.models import Person

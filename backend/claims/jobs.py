@@ -21,7 +21,7 @@ from typing import Any
 
 from tortoise.expressions import F
 
-from backend.claims import service
+from backend.claims import ocr_results
 from backend.claims.models import ClaimInvoice, OcrStatus
 from backend.container import Container
 from backend.infra.jobqueue import JobSpec
@@ -63,17 +63,17 @@ async def ocr_invoice(c: Container, *, invoice_id: int, attempt: int = 1) -> dic
     if proposal is None:
         image = await c.storage.get(inv.image_key)
         proposal = await asyncio.to_thread(READER, image, c.settings.ocr_engine)
-    stored = await service.store_proposal(c, invoice_id, proposal)
+    stored = await ocr_results.store_proposal(c, invoice_id, proposal)
     return {"stored": stored}
 
 
 async def ocr_gave_up(c: Container, error: BaseException, *, invoice_id: int) -> None:
-    await service.mark_manual(c, invoice_id, type(error).__name__)
+    await ocr_results.mark_manual(c, invoice_id, type(error).__name__)
 
 
 def ocr_job_spec(settings: Settings) -> JobSpec:
     return JobSpec(
-        name=service.OCR_JOB,
+        name=ocr_results.OCR_JOB,
         run=ocr_invoice,
         attempts=settings.ocr_attempts,
         timeout_s=settings.ocr_timeout_s,
@@ -95,11 +95,11 @@ async def resume_stalled_ocr(c: Container) -> int:
     resumed = 0
     for inv in stalled:
         if inv.ocr_attempts >= s.ocr_attempts:
-            await service.mark_manual(c, inv.id, "stalled")
+            await ocr_results.mark_manual(c, inv.id, "stalled")
             continue
         await ClaimInvoice.filter(id=inv.id, ocr_status=OcrStatus.PENDING).update(
             ocr_enqueued_at=c.clock.now()
         )
-        await service.enqueue_ocr(c, inv.id)
+        await ocr_results.enqueue_ocr(c, inv.id)
         resumed += 1
     return resumed

@@ -10,7 +10,7 @@ WeChat retries or gives up):
 4. business checks: our ``mchid``/``appid`` (else **400**), a known ``out_trade_no`` (else
    **404**), the amount (a mismatch flags the order for review and is acknowledged with
    **200**: it is recorded, and retries could not change it);
-5. crediting in one transaction (:func:`backend.payments.service.credit`); **204** only after
+5. crediting in one transaction (:func:`backend.payments.crediting.credit`); **204** only after
    the commit; a database failure propagates as **500** and WeChat retries.
 
 Replays are harmless: a re-sent success notification finds the order paid with the same
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from backend.container import Container
 from backend.payments import gateway as gw
 from backend.payments import protocol
+from backend.payments.crediting import Credit, credit
 from backend.payments.gateway import Transaction
 from backend.payments.refunds import on_refund_notification
 from backend.payments.runtime import runtime
-from backend.payments.service import Credit, credit
 
 log = logging.getLogger("yibao.payments.notify")
 

@@ -17,7 +17,7 @@ from http import HTTPStatus
 
 from backend.clock import SystemClock
 from backend.payments.runtime import dev_keys, make_simulator
-from backend.payments.simulator import PaySimulator
+from backend.payments.simulator.paysim import PaySimulator
 from config.settings import Settings
 
 log = logging.getLogger("yibao.paysim")

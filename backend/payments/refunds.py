@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from backend.audit.service import record
 from backend.clock import iso
 from backend.container import Container
-from backend.enrollment.models import Enrollment, EnrollmentStatus
+from backend.enrollment import premiums
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.identity.principal import Principal
 from backend.payments.gateway import GatewayError, RefundResult
@@ -118,18 +118,8 @@ async def request_refund(
             version=order.version + 1,
             updated_at=now,
         )
-        reverted = await Enrollment.filter(
-            order_id=order.id,
-            person_id__in=[i.person_id for i in items],  # type: ignore[attr-defined]
-            status=EnrollmentStatus.ENROLLED,
-        ).update(
-            status=EnrollmentStatus.NOT_ENROLLED,
-            order_id=None,
-            enrolled_at=None,
-            channel=None,
-            updated_at=now,
-            version=F("version") + 1,
-        )
+        persons = [i.person_id for i in items]  # type: ignore[attr-defined]
+        reverted = await premiums.revert_refunded(order.id, persons, now)
         if full:
             await PaymentReceipt.filter(order_id=order.id, voided_at=None).update(voided_at=now)
         await record(
@@ -142,7 +132,7 @@ async def request_refund(
             data={
                 "out_refund_no": refund.out_refund_no,
                 "amount_fen": amount,
-                "persons": [i.person_id for i in items],  # type: ignore[attr-defined]
+                "persons": persons,
                 "enrollments_reverted": reverted,
             },
         )

@@ -32,7 +32,8 @@ from config.settings import Settings
 
 if TYPE_CHECKING:
     from backend.container import Container
-    from backend.payments.simulator import PaySimulator, Sender
+    from backend.payments.simulator.callbacks import Sender
+    from backend.payments.simulator.paysim import PaySimulator
 
 NOTIFY_PATH = "/api/v1/payments/wechat/notify"
 
@@ -130,7 +131,8 @@ def dev_keys(data_dir: Path) -> DevKeys:
 def make_simulator(
     keys: DevKeys, clock: Clock, *, sender: Sender | None = None, **kwargs: object
 ) -> PaySimulator:
-    from backend.payments.simulator import PaySimulator, http_sender
+    from backend.payments.simulator.callbacks import http_sender
+    from backend.payments.simulator.paysim import PaySimulator
 
     return PaySimulator(
         mchid=keys.mchid,

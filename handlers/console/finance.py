@@ -13,7 +13,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw, redirect
 
 from backend.claims import desk as claim_desk
-from backend.claims import service as claims
+from backend.claims import payout as claim_payout
 from backend.claims.desk import BatchLine
 from backend.clock import local_today
 from backend.errors import InvalidInput
@@ -29,7 +29,7 @@ class PaidForm(BaseModel):
 
 
 @bp.get("", strict_slashes=False)
-@page(*claims.FINANCE_ROLES)
+@page(*claim_payout.FINANCE_ROLES)
 async def payouts(request: Request) -> HTTPResponse:
     c = container(request)
     due = await claim_desk.payouts_due(c, principal(request))
@@ -39,10 +39,10 @@ async def payouts(request: Request) -> HTTPResponse:
 
 
 @bp.post("/payouts/<payout_id:int>/paid")
-@page(*claims.FINANCE_ROLES)
+@page(*claim_payout.FINANCE_ROLES)
 async def mark_paid(request: Request, payout_id: int) -> HTTPResponse:
     form: PaidForm = parse_form(request, PaidForm)
-    await claims.mark_paid(
+    await claim_payout.mark_paid(
         container(request), principal(request), payout_id, reference=form.reference.strip()
     )
     return redirect("/console/finance?paid=1", status=303)
@@ -84,7 +84,7 @@ EXPORTS = {"csv": (_csv, "text/csv; charset=utf-8"), "xlsx": (_xlsx, XLSX)}
 
 @bp.get("/export.csv", name="export_csv")
 @bp.get("/export.xlsx", name="export_xlsx")
-@page(*claims.FINANCE_ROLES)
+@page(*claim_payout.FINANCE_ROLES)
 async def export(request: Request) -> HTTPResponse:
     """The day's payouts for the bank: ``export.csv`` or ``export.xlsx``."""
     kind = request.path.rsplit(".", 1)[-1]

@@ -11,8 +11,9 @@ from sanic.response import HTTPResponse, raw, redirect
 
 from backend.cases import queries
 from backend.cases import service as cases
+from backend.claims import access as claim_access
 from backend.claims import desk as claim_desk
-from backend.claims import service as claims
+from backend.claims import views as claim_views
 from backend.identity.models import Role
 from backend.stations import desk
 from handlers.console.web import container, page, page_response, parse_form, principal
@@ -50,9 +51,9 @@ async def case_context(request: Request, case_id: int) -> dict[str, Any]:
     actor = await cases.actor_for(p)
     case = await queries.case_detail(c, actor, case_id)
     claim = None
-    if case["service_code"] == claims.SERVICE_CODE:
+    if case["service_code"] == claim_access.SERVICE_CODE:
         found = await claim_desk.claim_of_case(c, p, case_id)
-        claim = await claims.claim_view(c, found) if found else None
+        claim = await claim_views.claim_view(c, found) if found else None
     return {
         "case": case,
         "timeline": await queries.timeline(c, actor, case_id),
@@ -108,7 +109,7 @@ async def case_file(request: Request, case_id: int) -> HTTPResponse:
 @bp.get("/claims/<claim_id:int>/invoices/<invoice_id:int>/image")
 @page(*STAFF)
 async def invoice_image(request: Request, claim_id: int, invoice_id: int) -> HTTPResponse:
-    data, content_type = await claims.invoice_image(
+    data, content_type = await claim_views.invoice_image(
         container(request), principal(request), claim_id, invoice_id
     )
     return raw(data, content_type=content_type, headers=_file_headers())

@@ -13,8 +13,10 @@ from sanic.response import HTTPResponse, redirect
 
 from backend.cases import queries
 from backend.cases import service as cases
+from backend.claims import access as claim_access
 from backend.claims import desk as claim_desk
-from backend.claims import service as claims
+from backend.claims import review as claim_review
+from backend.claims import views as claim_views
 from backend.claims.checks import InvoiceValues
 from backend.identity.models import Role
 from handlers.console.frontdesk import case_context
@@ -104,7 +106,7 @@ async def _claim_review(request: Request, case_id: int) -> dict[str, Any] | None
     found = await claim_desk.claim_of_case(c, principal(request), case_id)
     if found is None:
         return None
-    review = await claims.review_view(c, found)
+    review = await claim_views.review_view(c, found)
     for inv in review["invoices"]:
         proposed = {k: (v or {}).get("value") for k, v in inv["proposal"]["fields"].items()}
         values = dict(inv["confirmed"] or proposed)
@@ -147,8 +149,8 @@ async def confirm_invoice(request: Request, claim_id: int, invoice_id: int) -> H
     c = container(request)
     p = principal(request)
     values: InvoiceValues = parse_form(request, InvoiceValues)
-    await claims.confirm_invoice(c, p, claim_id, invoice_id, values)
-    claim = await claims.load_claim(c, p, claim_id)
+    await claim_review.confirm_invoice(c, p, claim_id, invoice_id, values)
+    claim = await claim_access.load_claim(c, p, claim_id)
     case_id = claim.case_id
     assert case_id is not None  # a claim a reviewer confirms is under review: it has its case
     if not is_htmx(request):

@@ -11,13 +11,13 @@ from backend.audit.models import AuditEntry
 from backend.enrollment.models import Enrollment, EnrollmentStatus, PersonCategory
 from backend.identity.models import Person, Role
 from backend.identity.persons import find_or_create_person
+from backend.payments.expiry import expire_orders
 from backend.payments.models import (
     OrderStatus,
     PaymentOrder,
     PaymentRefund,
     RefundStatus,
 )
-from backend.payments.service import expire_orders
 from tests.api.test_categories import approve_category, evidence_file, propose_category
 from tests.factories import make_citizen, make_id_number, make_staff, make_station_tree
 from tests.payments_kit import (
@@ -61,7 +61,7 @@ async def test_full_flow_pay_callback_credit_receipt(c, client, paysim):
 
     # The payer confirms in WeChat; the simulator sends the signed, encrypted callback.
     await paysim.sim.pay(order["out_trade_no"])
-    notice = paysim.sim.notices[-1]
+    notice = paysim.sim.callbacks.notices[-1]
     assert notice.statuses == [204] and notice.delivered
 
     _, resp = await client.get(f"{ORDERS}/{order['id']}", headers=me.headers)
@@ -99,7 +99,7 @@ async def test_duplicate_callbacks_credit_once(c, client, paysim):
     me, ids = await family_citizen(c)
     order = (await _order(client, me, ids[:1])).json
     await paysim.sim.pay(order["out_trade_no"])
-    notice = paysim.sim.notices[-1]
+    notice = paysim.sim.callbacks.notices[-1]
     # WeChat re-sends the same notification (re-signed each time): acknowledged, no effect.
     for _ in range(3):
         headers = paysim.sim.sign_headers(notice.body)
@@ -114,16 +114,16 @@ async def test_undelivered_callback_is_retried_on_schedule(c, client, paysim):
     at(c, IN_PERIOD)
     me, ids = await family_citizen(c)
     order = (await _order(client, me, ids[:1])).json
-    real_sender = paysim.sim.sender
+    real_sender = paysim.sim.callbacks.sender
     answers = iter([503, 0])
 
     async def flaky(url, headers, body):
         status = next(answers, None)
         return status if status is not None else await real_sender(url, headers, body)
 
-    paysim.sim.sender = flaky
+    paysim.sim.callbacks.sender = flaky
     await paysim.sim.pay(order["out_trade_no"])
-    notice = paysim.sim.notices[-1]
+    notice = paysim.sim.callbacks.notices[-1]
     assert notice.statuses == [503] and not notice.delivered
     assert await _status(ids[0]) == "pending_payment"
     await paysim.sim.deliver_due()  # not due yet
@@ -371,7 +371,7 @@ async def test_expiry_closes_unpaid_orders_and_frees_the_persons(c, client, pays
     assert await expire_orders(c) == 1
     row = await PaymentOrder.get(id=order["id"])
     assert row.status is OrderStatus.CLOSED
-    assert paysim.sim.orders[order["out_trade_no"]].trade_state == "CLOSED"
+    assert paysim.sim.book.orders[order["out_trade_no"]].trade_state == "CLOSED"
     assert await _status(ids[0]) == "not_enrolled"
     await me.relogin(c)
     again = await _order(client, me, ids[:1], key="k-new")
@@ -403,7 +403,7 @@ async def test_callback_for_a_closed_order_is_refunded_not_credited(c, client, p
     me, ids = await family_citizen(c)
     order = (await _order(client, me, ids[:1])).json
     # closed here (say, by an operator) while the payer still paid at WeChat
-    from backend.payments.service import close_local
+    from backend.payments.expiry import close_local
 
     await close_local(c, order["id"], reason="test", actor=None)
     await paysim.sim.pay(order["out_trade_no"])
@@ -416,7 +416,7 @@ async def test_callback_for_a_closed_order_is_refunded_not_credited(c, client, p
     await paysim.sim.deliver_due()  # the REFUND.SUCCESS notification
     refund = await PaymentRefund.get(order_id=order["id"])
     assert refund.status is RefundStatus.SUCCESS
-    assert paysim.sim.refunds[refund.out_refund_no].refund_fen == order["total_fen"]
+    assert paysim.sim.book.refunds[refund.out_refund_no].refund_fen == order["total_fen"]
 
 
 async def test_partial_and_full_refunds_revert_enrollment(c, client, paysim):
@@ -459,7 +459,7 @@ async def test_partial_and_full_refunds_revert_enrollment(c, client, paysim):
     row = await PaymentOrder.get(id=order["id"])
     assert row.status is OrderStatus.REFUNDED and row.refunded_fen == row.total_fen
     assert [await _status(pid) for pid in ids] == ["not_enrolled"] * 3
-    assert paysim.sim.orders[order["out_trade_no"]].refunded_fen == 120000
+    assert paysim.sim.book.orders[order["out_trade_no"]].refunded_fen == 120000
     _, resp = await client.get(f"{ORDERS}/{order['id']}/receipt", headers=me.headers)
     assert resp.json["status"] == "voided"
     assert await AuditEntry.filter(action="payment.refund.request").count() == 2
@@ -499,7 +499,7 @@ async def test_refund_retry_reuses_the_refund_number(c, client, paysim):
     refund = await PaymentRefund.get(order_id=order["id"])
     assert refund.status is RefundStatus.SUCCESS
     assert calls == [refund.out_refund_no, refund.out_refund_no]
-    assert len(paysim.sim.refunds) == 1
+    assert len(paysim.sim.book.refunds) == 1
 
 
 async def test_reconciliation_reports_missing_extra_and_mismatched(c, client, paysim):
@@ -569,17 +569,17 @@ async def test_each_callback_is_delivered_once_even_with_the_loop_running(c, cli
     me, ids = await family_citizen(c)
     order = (await _order(client, me, ids[:1])).json
     sent: list[str] = []
-    deliver = paysim.sim.sender
+    deliver = paysim.sim.callbacks.sender
 
     async def counting(url, headers, body):
         sent.append(body.decode()[:40])
         await asyncio.sleep(0)  # let the other round run while this one is in flight
         return await deliver(url, headers, body)
 
-    paysim.sim.sender = counting
+    paysim.sim.callbacks.sender = counting
     await asyncio.gather(
         paysim.sim.pay(order["out_trade_no"]), paysim.sim.deliver_due(), paysim.sim.deliver_due()
     )
-    assert len(sent) == 1 and paysim.sim.notices[-1].statuses == [204]
+    assert len(sent) == 1 and paysim.sim.callbacks.notices[-1].statuses == [204]
     await paysim.sim.deliver_due()
     assert len(sent) == 1  # acknowledged: never sent again

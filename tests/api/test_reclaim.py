@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from backend.audit.models import AuditEntry
+from backend.claims.access import BANK_FIELD
 from backend.claims.models import Claim, ClaimStatus, Disbursement, DisbursementStatus
-from backend.claims.service import BANK_FIELD
 from backend.identity.models import Account, Role
 from backend.identity.persons import id_number_of
 from tests.api.test_auth import assert_error, get_me

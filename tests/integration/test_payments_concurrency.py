@@ -19,7 +19,7 @@ from backend.payments.models import (
     PaymentReceipt,
 )
 from backend.payments.notify import handle_notification
-from backend.payments.service import create_order
+from backend.payments.orders import create_order
 from tests.payments_kit import (
     IN_PERIOD,
     at,
@@ -34,7 +34,7 @@ async def test_fifty_concurrent_duplicate_callbacks_credit_once(c, on_postgres, 
     who = Principal(me.account.id, Role.CITIZEN, "s")
     order = (await create_order(c, who, year=2026, person_ids=ids, idempotency_key="k")).view
     await paysim.sim.pay(order["out_trade_no"], notify=False)
-    trade = paysim.sim.orders[order["out_trade_no"]]
+    trade = paysim.sim.book.orders[order["out_trade_no"]]
     body = paysim.sim.notification_body("TRANSACTION.SUCCESS", paysim.sim.transaction_json(trade))
     # Half are byte-identical copies, half re-signed deliveries of the same notification.
     same = paysim.sim.sign_headers(body)

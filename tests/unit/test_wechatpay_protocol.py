@@ -136,7 +136,7 @@ async def test_adapter_round_trip_with_the_simulator(setup):
         reason="r",
         notify_url="https://x.test/n",
     )
-    assert refund.refund_id == same.refund_id and sim.orders["YB1"].refunded_fen == 100
+    assert refund.refund_id == same.refund_id and sim.book.orders["YB1"].refunded_fen == 100
     clock.advance(days=1)
     rows = parse_bill(await gw.trade_bill(date(2025, 11, 20)))
     assert [(r.kind, r.amount_fen) for r in rows] == [("payment", 40000), ("refund", 100)]
@@ -145,7 +145,7 @@ async def test_adapter_round_trip_with_the_simulator(setup):
 async def test_adapter_rejects_unsigned_or_wrongly_signed_answers(setup):
     clock, keys, sim, _ = setup
     impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    sim.platform_key = impostor  # answers now signed by a key we do not trust
+    sim.signer.platform_key = impostor  # answers now signed by a key we do not trust
     rt = simulated_runtime(
         keys, clock, notify_url="https://x.test/n", order_ttl_s=1800, simulator=sim
     )
