@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.terminals.service import (
@@ -127,15 +126,13 @@ def terminal(request: Request) -> TerminalIdentity:
     "TERMINAL_UNKNOWN",
 )
 @responds(WhoamiOut)
-async def whoami(request: Request) -> HTTPResponse:
+async def whoami(request: Request) -> dict[str, Any]:
     t = terminal(request)
-    return json(
-        {
-            "key_id": t.key_id,
-            "institution": {
-                "code": t.institution_code,
-                "name": t.institution_name,
-                "city_code": t.city_code,
-            },
-        }
-    )
+    return {
+        "key_id": t.key_id,
+        "institution": {
+            "code": t.institution_code,
+            "name": t.institution_name,
+            "city_code": t.city_code,
+        },
+    }
