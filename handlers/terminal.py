@@ -70,8 +70,8 @@ def terminal_auth(handler: Handler) -> Handler:
 
 
 def terminal_auth_deferring_nonce(handler: Handler) -> Handler:
-    """:func:`terminal_auth`, but the nonce is left for the handler to spend with its own
-    one-time key in one round trip (``request.ctx.terminal_nonce``, a :class:`PendingNonce`).
+    """:func:`terminal_auth`, but the nonce is left for the handler to write with what the
+    request does (``request.ctx.terminal_nonce``, a :class:`PendingNonce`).
     Whatever way the handler ends without having spent it, refusals and errors included, it is
     spent here, so a signed request is still acted on at most once; a replay is refused."""
 

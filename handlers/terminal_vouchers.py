@@ -95,7 +95,7 @@ class UsesIn(BaseModel):
 )
 @responds(VerifyCodeOut)
 async def verify_code(request: Request, body: VerifyIn) -> dict[str, Any]:
-    # The request's nonce and the code's first use are spent in one round trip.
+    # The request's nonce is written with the use, in the same statement.
     return await verification.verify_online(
         container(request),
         terminal(request),
