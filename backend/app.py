@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 
-from sanic import Request, Sanic
-from sanic.response import HTTPResponse
+from sanic import Sanic
 from sanic_ext import Extend
 
 from backend import db
@@ -21,11 +19,8 @@ from backend.container import Container
 from backend.jobs import InProcessScheduler
 from backend.logging import configure_logging, install_redaction
 from config.settings import Settings
-from handlers import console, register_blueprints
-from handlers.errors import register_error_handlers, reject_ids_out_of_range
-from handlers.headers import add_security_headers
-
-REQUEST_ID_HEADER = "X-Request-ID"
+from handlers import console, pipeline, register_blueprints
+from handlers.errors import register_error_handlers
 
 
 def create_app(container: Container | None = None, *, name: str = "yibao") -> Sanic:
@@ -40,7 +35,7 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
     app.config.OAS = False
     app.config.CORS = False
     console.configure(app)
-    Extend(app)
+    Extend(app, extensions=list(pipeline.EXTENSIONS), built_in_extensions=False)
     console.install_filters(app)
     install_redaction()
 
@@ -71,24 +66,7 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
             await app.ctx.container.stop()
             await db.close_db()
 
-    @app.on_request
-    async def assign_request_id(request: Request) -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        # Keep a caller's id only when it is short and plain, so logs cannot be forged.
-        valid = 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum()
-        request.ctx.request_id = incoming if valid else uuid.uuid4().hex
-
-    @app.on_request
-    async def ids_in_range(request: Request) -> None:
-        # Ids are database keys: one out of range cannot exist (and would overflow the query).
-        reject_ids_out_of_range(request)
-
-    @app.on_response
-    async def add_request_id(request: Request, response: HTTPResponse) -> None:
-        request_id = getattr(request.ctx, "request_id", None) or uuid.uuid4().hex
-        response.headers[REQUEST_ID_HEADER] = request_id
-        add_security_headers(request.path, response)
-
+    pipeline.install(app)
     register_error_handlers(app)
     settings = container.settings if container is not None else Settings()
     register_blueprints(app, production=settings.production)

@@ -1,5 +1,5 @@
 """The baseline of ``bench/me_http.py``: a bare Sanic app answering a small JSON, served exactly
-like ``yibao serve`` serves the real one (worker manager, one worker, no access log).
+like a ``yibao serve`` worker serves the real one (one process, no access log).
 
     python bench/bare_app.py --port 8001
 """
@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
-from sanic.worker.loader import AppLoader
 
 
 def create_bare() -> Sanic:
@@ -25,16 +24,16 @@ def create_bare() -> Sanic:
 
 
 def serve(factory: Callable[[], Sanic]) -> None:
-    """Serve the app of ``factory`` on ``--host``/``--port``, as ``yibao serve`` serves the real
-    one: the worker manager, one worker, no access log."""
+    """Serve the app of ``factory`` on ``--host``/``--port``, as a ``yibao serve`` worker serves
+    the real one: one process (``backend.supervisor`` runs each worker so), no access log. (Not
+    Sanic's worker manager: on a loaded machine its 30 s start-up acknowledgement fails.)"""
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    loader = AppLoader(factory=factory)
-    app = loader.load()
-    app.prepare(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
-    Sanic.serve(primary=app, app_loader=loader)
+    app = factory()
+    app.prepare(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
+    Sanic.serve_single(app)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The floor of ``bench/voucher.py``: a minimal Sanic endpoint doing only the irreducible work of
-one terminal verification, naively, served like ``yibao serve`` (worker manager, one worker, no
+one terminal verification, naively, served like ``yibao serve`` (one process, no
 access log):
 
 1. the terminal's HMAC-SHA256 request signature over the body (the real protocol's canonical

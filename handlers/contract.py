@@ -16,20 +16,21 @@ contract test (``tests/api/test_api_contract.py``) names each endpoint that lack
 from __future__ import annotations
 
 import functools
-import json as jsonlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 
 Handler = Callable[..., Awaitable[Any]]
 
 # Ids are database keys (32-bit on every table that has them): a path or query id outside this
 # range is answered 404/422 before it reaches the database.
 MAX_ID = 2**31 - 1
+
+JSON = "application/json"
 
 
 class ResponseModelMismatch(RuntimeError):
@@ -174,14 +175,25 @@ def _adapter_of(model: Any) -> TypeAdapter[Any]:
     return TypeAdapter(model)
 
 
-def serialise(model: Any, payload: Any) -> Any:
-    """``payload`` validated through ``model`` and dumped as JSON-ready data."""
+def serialise(model: Any, payload: Any) -> bytes:
+    """``payload`` validated through ``model`` and dumped as JSON (bytes, by pydantic's own
+    serialiser: no intermediate dict, no second encoder)."""
     adapter = _adapter(model)
     try:
         value = adapter.validate_python(payload)
-        return adapter.dump_python(value, mode="json", by_alias=True, exclude_unset=True)
     except ValidationError as exc:
         raise ResponseModelMismatch(f"answer does not fit {model!r}: {exc}") from exc
+    return adapter.dump_json(value, by_alias=True, exclude_unset=True)
+
+
+def _reserialise(model: Any, body: bytes) -> bytes:
+    """A JSON body a handler built itself, validated through ``model`` and dumped again."""
+    adapter = _adapter(model)
+    try:
+        value = adapter.validate_json(body)
+    except ValidationError as exc:
+        raise ResponseModelMismatch(f"answer does not fit {model!r}: {exc}") from exc
+    return adapter.dump_json(value, by_alias=True, exclude_unset=True)
 
 
 def responds(
@@ -206,23 +218,28 @@ def responds(
         if getattr(handler, "__yibao_serialises__", False):
             return handler
 
+        # Outer ``@responds`` of the same handler add their statuses after this one: read
+        # them on the first call, when the decorators have all run.
+        @functools.cache
+        def documented() -> tuple[Success, dict[int, Success]]:
+            return contract.successes[0], {s.status: s for s in contract.successes}
+
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
             result = await handler(request, *args, **kwargs)
-            by_status = {s.status: s for s in contract.successes}
+            first, by_status = documented()
             if isinstance(result, HTTPResponse):
-                documented = by_status.get(result.status)
+                success = by_status.get(result.status)
                 if (
-                    documented is not None
-                    and documented.model is not None
+                    success is not None
+                    and success.model is not None
                     and (result.content_type or "").startswith("application/json")
                     and result.body
                 ):
-                    data = serialise(documented.model, jsonlib.loads(result.body))
-                    refreshed = json(data, status=result.status, headers=dict(result.headers))
-                    return refreshed
+                    result.body = _reserialise(success.model, result.body)
                 return result
-            first = contract.successes[0]
-            return json(serialise(first.model, result), status=first.status)
+            return HTTPResponse(
+                serialise(first.model, result), status=first.status, content_type=JSON
+            )
 
         serialising = _wraps(handler)(wrapper)
         serialising.__yibao_serialises__ = True  # type: ignore[attr-defined]

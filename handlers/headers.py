@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from sanic import Request
 from sanic.response import HTTPResponse
 
 _PAGE_POLICY = {
@@ -44,15 +45,16 @@ def page_policy(path: str) -> str:
     return "; ".join(f"{name} {sources}" for name, sources in directives.items())
 
 
-def add_security_headers(path: str, response: HTTPResponse) -> None:
+def add_security_headers(request: Request, response: HTTPResponse) -> None:
     headers = response.headers
     headers["X-Content-Type-Options"] = "nosniff"
     if "cache-control" not in headers:
         headers["Cache-Control"] = "no-store"
-    if (response.content_type or "").startswith("text/html"):
+    content_type = response.content_type
+    if content_type and content_type.startswith("text/html"):
         own = headers.get("content-security-policy")
         if own is None:
-            headers["Content-Security-Policy"] = page_policy(path)
+            headers["Content-Security-Policy"] = page_policy(request.path)
         elif "frame-ancestors" not in own:  # a page's own policy still may not be framed
             headers["Content-Security-Policy"] = f"{own.rstrip('; ')}; frame-ancestors 'none'"
         headers["X-Frame-Options"] = "DENY"

@@ -6,7 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.identity import binding, service
@@ -41,7 +40,6 @@ class Binding(BaseModel):
 @requires()
 @responds(ProfileOut)
 async def me(request: Request) -> dict[str, Any]:
-    # Plain data: @responds serialises it once (a JSON response here would be parsed again).
     return await service.me(container(request), principal(request))
 
 
@@ -54,11 +52,10 @@ async def me(request: Request) -> dict[str, Any]:
 @errors(429, "RATE_LIMITED")
 @errors(503, "FACE_VERIFICATION_UNAVAILABLE")
 @responds(FaceVerificationOut, status=201)
-async def start_verification(request: Request, body: FaceVerificationStart) -> HTTPResponse:
-    view = await binding.start_face_verification(
+async def start_verification(request: Request, body: FaceVerificationStart) -> dict[str, Any]:
+    return await binding.start_face_verification(
         container(request), principal(request), body.name, body.id_number
     )
-    return json(view, status=201)
 
 
 @bp.post("/me/binding")
@@ -78,11 +75,10 @@ async def start_verification(request: Request, body: FaceVerificationStart) -> H
 @errors(429, "RATE_LIMITED")
 @errors(503, "FACE_VERIFICATION_UNAVAILABLE")
 @responds(ProfileOut)
-async def bind(request: Request, body: Binding) -> HTTPResponse:
-    view = await binding.bind_with_face(
+async def bind(request: Request, body: Binding) -> dict[str, Any]:
+    return await binding.bind_with_face(
         container(request), principal(request), body.verify_id, body.phone
     )
-    return json(view)
 
 
 @bp.post("/me/binding/station-code")
@@ -90,5 +86,5 @@ async def bind(request: Request, body: Binding) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @errors(409, "ALREADY_BOUND")
 @responds(StationCodeOut)
-async def station_code(request: Request) -> HTTPResponse:
-    return json(await binding.station_binding_code(container(request), principal(request)))
+async def station_code(request: Request) -> dict[str, Any]:
+    return await binding.station_binding_code(container(request), principal(request))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.terminals.service import (
@@ -71,8 +70,8 @@ def terminal_auth(handler: Handler) -> Handler:
 
 
 def terminal_auth_deferring_nonce(handler: Handler) -> Handler:
-    """:func:`terminal_auth`, but the nonce is left for the handler to spend with its own
-    one-time key in one round trip (``request.ctx.terminal_nonce``, a :class:`PendingNonce`).
+    """:func:`terminal_auth`, but the nonce is left for the handler to write with what the
+    request does (``request.ctx.terminal_nonce``, a :class:`PendingNonce`).
     Whatever way the handler ends without having spent it, refusals and errors included, it is
     spent here, so a signed request is still acted on at most once; a replay is refused."""
 
@@ -127,15 +126,13 @@ def terminal(request: Request) -> TerminalIdentity:
     "TERMINAL_UNKNOWN",
 )
 @responds(WhoamiOut)
-async def whoami(request: Request) -> HTTPResponse:
+async def whoami(request: Request) -> dict[str, Any]:
     t = terminal(request)
-    return json(
-        {
-            "key_id": t.key_id,
-            "institution": {
-                "code": t.institution_code,
-                "name": t.institution_name,
-                "city_code": t.city_code,
-            },
-        }
-    )
+    return {
+        "key_id": t.key_id,
+        "institution": {
+            "code": t.institution_code,
+            "name": t.institution_name,
+            "city_code": t.city_code,
+        },
+    }

@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.errors import DomainError
@@ -95,16 +94,15 @@ class UsesIn(BaseModel):
     "VOUCHER_SIGNATURE_INVALID",
 )
 @responds(VerifyCodeOut)
-async def verify_code(request: Request, body: VerifyIn) -> HTTPResponse:
-    # The request's nonce and the code's first use are spent in one round trip.
-    result = await verification.verify_online(
+async def verify_code(request: Request, body: VerifyIn) -> dict[str, Any]:
+    # The request's nonce is written with the use, in the same statement.
+    return await verification.verify_online(
         container(request),
         terminal(request),
         code=body.code,
         purpose=body.purpose,
         nonce=terminal_nonce(request),
     )
-    return json(result)
 
 
 @bp.post("/uses")
@@ -120,7 +118,6 @@ async def verify_code(request: Request, body: VerifyIn) -> HTTPResponse:
 @body(UsesIn)
 @errors(422, "VOUCHER_BATCH_TOO_LARGE")
 @responds(ReportUsesOut)
-async def report_uses(request: Request, body: UsesIn) -> HTTPResponse:
+async def report_uses(request: Request, body: UsesIn) -> dict[str, Any]:
     entries = [verification.OfflineUse(u.code, u.used_at, u.purpose) for u in body.uses]
-    result = await verification.report_offline(container(request), terminal(request), entries)
-    return json(result)
+    return await verification.report_offline(container(request), terminal(request), entries)

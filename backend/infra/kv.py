@@ -11,7 +11,7 @@ import asyncio
 import functools
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
@@ -35,13 +35,6 @@ class KeyValueStore(Protocol):
     async def set(self, key: str, value: str, ttl_s: float) -> None: ...
     async def add(self, key: str, value: str, ttl_s: float) -> bool:
         """Set only if absent (one-time keys, nonces); True when this call set it."""
-        ...
-
-    async def add_chain(self, entries: Sequence[tuple[str, str, float]]) -> int:
-        """:meth:`add` of each ``(key, value, ttl_s)`` in order, atomically, stopping at the
-        first key already present: returns how many were set (``len(entries)`` when all were).
-        A refused key leaves every later key untouched (a replayed request nonce does not
-        spend the one-time code after it). One round trip."""
         ...
 
     async def hit(self, key: str, window_s: int, now: float) -> int:
@@ -105,14 +98,6 @@ class MemoryStore:
             self._data[key] = (value, time.monotonic() + ttl_s)
             return True
 
-    async def add_chain(self, entries: Sequence[tuple[str, str, float]]) -> int:
-        async with self._mutex:
-            for done, (key, value, ttl_s) in enumerate(entries):
-                if self._live(key) is not None:
-                    return done
-                self._data[key] = (value, time.monotonic() + ttl_s)
-            return len(entries)
-
     async def hit(self, key: str, window_s: int, now: float) -> int:
         async with self._mutex:
             bucket = f"{key}:{int(now) // window_s}"
@@ -157,15 +142,6 @@ return 0
 """
 
 
-# KEYS: the keys; ARGV: value 1, ttl ms 1, value 2, ttl ms 2, ...
-_ADD_CHAIN = """
-for i, key in ipairs(KEYS) do
-  if not redis.call('set', key, ARGV[2 * i - 1], 'px', ARGV[2 * i], 'nx') then return i - 1 end
-end
-return #KEYS
-"""
-
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -206,7 +182,6 @@ class RedisStore:
     def __init__(self, url: str, prefix: str = "yibao:") -> None:
         self._redis = redis_client(url, decode_responses=True)
         self._prefix = prefix
-        self._add_chain = self._redis.register_script(_ADD_CHAIN)  # EVALSHA, loaded on demand
 
     def _k(self, key: str) -> str:
         return self._prefix + key
@@ -224,14 +199,6 @@ class RedisStore:
         return bool(
             await self._redis.set(self._k(key), value, px=max(1, int(ttl_s * 1000)), nx=True)
         )
-
-    @_tracked
-    async def add_chain(self, entries: Sequence[tuple[str, str, float]]) -> int:
-        args: list[str | int] = []
-        for _, value, ttl_s in entries:
-            args += [value, max(1, int(ttl_s * 1000))]
-        keys = [self._k(key) for key, _, _ in entries]
-        return int(await self._add_chain(keys=keys, args=args))
 
     @_tracked
     async def hit(self, key: str, window_s: int, now: float) -> int:

@@ -239,10 +239,10 @@ async def _terminal_auth(c: Container, key_id: str) -> _TerminalAuth | None:
 
 @dataclass
 class PendingNonce:
-    """A checked request's nonce not yet spent: the caller spends it together with its own
-    one-time key in one round trip (``KeyValueStore.add_chain``) and writes ``record`` with its
-    own durable row, or spends it with :meth:`spend`. Every path out of the request must spend
-    it, refusals included, so a signed request is acted on once at most."""
+    """A checked request's nonce not yet spent: the caller writes ``record`` in the same
+    transaction as what the request does (the e-voucher use), or spends it with :meth:`spend`.
+    Every path out of the request must spend it, refusals included, so a signed request is
+    acted on once at most."""
 
     key: str  # the Redis key
     ttl_s: float

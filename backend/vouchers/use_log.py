@@ -9,8 +9,8 @@ A batch, on PostgreSQL, is one round trip for the write and two for what the ans
    RETURNING``). Each verification gets its own outcome: its use, or a replayed nonce, or a
    code already used (the unique (voucher, nonce) key), or a voucher revoked. A failing
    statement records nothing of the batch and fails every verification in it. Rows go in key
-   order, so two batches sharing keys (a replay racing its original after Redis lost them) wait
-   for each other rather than deadlock.
+   order, so two batches sharing keys (a replay racing its original, two terminals with one
+   code) wait for each other rather than deadlock.
 2. After the commit, for the whole batch: the vouchers, their masked persons, the insurance
    status and benefits (``lookup.verification_facts``), and the cross-city look-around
    (``alerts.other_city_use_ids``: after the commit, so of two uses racing in two cities at

@@ -3,26 +3,28 @@
 Online (``verify_online``), in order, each refusal a 4xx with a stable code:
 purpose code known → code length cap, shape, ``alg`` ES256, key id known and published →
 signature → key signing window → not expired / not from the future (injected clock, skew
-allowance) → voucher exists and is active → the code's first use (``SET NX`` on
-``voucher-used:<voucher>.<nonce>`` until the code has expired: Redis in production, so two
-terminals racing with one code get exactly one success) → the use is recorded with the
-request's nonce (the unique (voucher, nonce) row and the nonce row are the durable guards; a batch
-that fails records nothing and answers ``VOUCHER_USE_NOT_RECORDED``) → cross-city alert check.
-The answer: the masked person, insurance type and this year's status, active benefits.
+allowance) → voucher not known revoked → the use is recorded with the request's nonce
+(``use_log``, group commit: one statement and one commit with the other verifications of the
+moment) → cross-city alert check. The answer: the masked person, insurance type and this year's
+status, active benefits.
 
-Online, nothing is read from the database before the write: the voucher's state comes from the
-per-process cache (``c.cache``, invalidated in every process on revocation and re-activation)
-when it is there, so a revoked voucher is refused at once, and is never loaded on this path.
-The use is then recorded with the other verifications of the moment in one statement and one
-commit (``use_log``, group commit), which also writes the request's terminal nonce and inserts
-the use only if the voucher is active at that moment; the answer waits for that commit. After
-it, for the whole batch at once: the voucher, its masked person, the person's enrollment for the
-year, the chronic qualifications and remote-care filings covering today
-(``lookup.verification_facts``), and the cross-city look-around; the voucher's state read there
-fills the cache. So nothing that decides insured or not, covered or not, or whether the voucher
-may be used is ever stale. Only the masked name, ID number and gender shown come from the cache
-when it holds the voucher: after a change to the person record they may be up to the cache's TTL
-(30 s) old.
+The write decides, and nothing is asked before it: the unique (voucher, nonce) row is the code's
+single use (two terminals racing with one code: one row, one success, the other 409; Redis is not
+asked, so its loss changes nothing), the nonce row in the same statement is the request's replay
+guard (a replayed nonce records nothing, so it does not spend the code), and the use is inserted
+only if the voucher is active at that moment. A batch that fails records nothing and answers
+``VOUCHER_USE_NOT_RECORDED``; the terminal may send the same request again. The answer waits for
+the commit.
+
+The voucher's state comes from the per-process cache (``c.cache``, invalidated in every process on
+revocation and re-activation) when it is there, so a known-revoked voucher is refused at once; it
+is never loaded on this path. After the commit, for the whole batch at once: the voucher, its
+masked person, the person's enrollment for the year, the chronic qualifications and remote-care
+filings covering today (``lookup.verification_facts``), and the cross-city look-around; the
+voucher's state read there fills the cache. So nothing that decides insured or not, covered or
+not, or whether the voucher may be used is ever stale. Only the masked name, ID number and gender
+shown come from the cache when it holds the voucher: after a change to the person record they may
+be up to the cache's TTL (30 s) old.
 Offline reports read the voucher's state through the same cache.
 
 Offline (``report_offline``): each entry is verified like a live code, but its expiry is checked
@@ -47,8 +49,6 @@ from backend.enrollment.service import status_from
 from backend.errors import DomainError
 from backend.identity.models import Person
 from backend.identity.persons import masked_person_view, person_view
-from backend.terminals import nonces
-from backend.terminals.nonces import NonceRecord, nonce_replayed
 from backend.terminals.service import PendingNonce, TerminalIdentity
 from backend.vouchers import alerts, errors
 from backend.vouchers.codes import (
@@ -136,10 +136,6 @@ def _any_key(ring: VoucherKeyRing, kid: str) -> VoucherKey:
     return key
 
 
-def _used_key(claims: CodeClaims) -> str:
-    return f"voucher-used:{claims.voucher_id}.{claims.nonce}"
-
-
 def _new_use(
     claims: CodeClaims,
     state: VoucherState,
@@ -169,31 +165,6 @@ async def _insert(use: VoucherUse) -> None:
     await use.save()
 
 
-async def _spend_first_use(
-    c: Container,
-    terminal: TerminalIdentity,
-    claims: CodeClaims,
-    ttl_s: float,
-    nonce: PendingNonce | None,
-) -> NonceRecord | None:
-    """The code's first use in Redis (the fast first check); with the request's unspent nonce,
-    both in one round trip: the nonce first, so a replayed request is refused without touching
-    the code. Returns the nonce's durable row, still to be written (with the use)."""
-    used = (_used_key(claims), terminal.key_id, ttl_s)
-    if nonce is None or nonce.spent:
-        if not await c.kv.add(*used):
-            raise errors.CodeUsed()
-        return None
-    nonce.spent = True
-    done = await c.kv.add_chain([(nonce.key, "1", nonce.ttl_s), used])
-    if done == 0:
-        raise nonce_replayed()
-    if done == 1:
-        await nonces.record(c, nonce.record)  # a refusal spends the nonce durably too
-        raise errors.CodeUsed()
-    return nonce.record
-
-
 async def verify_online(
     c: Container,
     terminal: TerminalIdentity,
@@ -202,8 +173,8 @@ async def verify_online(
     purpose: str,
     nonce: PendingNonce | None = None,
 ) -> dict[str, Any]:
-    """``nonce``: the terminal request's nonce when the caller left it unspent (spent here with
-    the code's first use; the caller spends it on every refusal raised before that)."""
+    """``nonce``: the terminal request's nonce when the caller left it unspent (written here with
+    the use; the caller spends it on every refusal raised before that)."""
     policy = _policy(c)
     _check_purpose(policy, purpose)
     skew = c.settings.voucher_clock_skew_s
@@ -223,8 +194,11 @@ async def verify_online(
     state: VoucherState | None = c.cache.peek(key)
     if state is not None and state.status != VoucherStatus.ACTIVE:
         raise errors.VoucherRevoked()
-    remaining = claims.expires_at + skew - now_ts + 1
-    pending = await _spend_first_use(c, terminal, claims, max(1.0, remaining), nonce)
+    pending = None
+    if nonce is not None and not nonce.spent:
+        # Written with the use; a failed batch writes neither (the request may be sent again).
+        nonce.spent = True
+        pending = nonce.record
     today = local_today(c.clock)
     year = today.year
     minutes = alerts.window_minutes(c)
@@ -241,14 +215,10 @@ async def verify_online(
     )
     try:
         recorded = await record_use(c, request)
-    except (errors.VoucherRevoked, errors.VoucherNotFound):
-        await c.kv.delete(_used_key(claims))  # the code was not used: scannable once active
-        raise
-    except DomainError:  # this request's own refusal: code used, nonce replayed
+    except DomainError:  # this request's own refusal: code used, nonce replayed, revoked
         raise
     except Exception as exc:  # the batch failed: nothing of it was recorded
         log.warning("voucher use not recorded: %r", exc)
-        await c.kv.delete(_used_key(claims))  # so the code can be scanned again
         raise errors.UseNotRecorded() from exc
     facts = recorded.facts
     if state is None:
@@ -333,9 +303,6 @@ async def _report_one(
             return {"status": "recorded", "duplicate": True, "use": use_view(c, existing)}
         error = errors.CodeUsed()
         return {"status": "conflict", "error": {"code": error.code, "message": error.message}}
-    remaining = claims.expires_at + skew - now.timestamp() + 1
-    if remaining > 0:  # still live: a later online scan of the same code must be refused
-        await c.kv.set(_used_key(claims), terminal.key_id, remaining)
     await alerts.check_cross_city(c, use, holder_id=state.holder_id)
     return {"status": "recorded", "duplicate": False, "use": use_view(c, use)}
 
