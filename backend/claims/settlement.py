@@ -48,6 +48,7 @@ def in_force(table: PolicyTable[V], care_date: date) -> V:
     old invoice still inside the claim window) takes the first version."""
     return table.at(max(care_date, table.versions[0].effective_from))
 
+
 SCHEME_NAMES = {"basic": "基本医疗保险", "catastrophic": "大病保险", "assistance": "医疗救助"}
 
 
