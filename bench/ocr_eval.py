@@ -4,10 +4,13 @@ For each engine (RapidOCR; Tesseract on request) through the full pipeline, and 
 (plain Tesseract ``chi_sim`` with default settings on the raw decoded image, no preprocessing,
 same field extraction), it reports exact-match field accuracy per field, per level (flatbed
 scan vs phone photo) and per font style (Hei, Song, Kai, Fangsong), and seconds per image
-(wall clock and CPU) with the models already loaded. Generated PDF and OFD e-invoices are
+(wall clock and CPU) with the models already loaded: wall time depends on what else runs on
+the machine, CPU time (this process and its tesseract children) much less so; the onnxruntime
+thread count and the load average are printed beside them. Generated PDF and OFD e-invoices are
 scored too (read exactly from their text). Ends with one line:
 
-    RESULT field_accuracy=… scan=… photo=… median_s=… einvoice_accuracy=… engine=rapidocr
+    RESULT field_accuracy=… scan=… photo=… median_s=… median_cpu_s=… onnx_threads=… load=…
+           einvoice_accuracy=… engine=rapidocr
            baseline_accuracy=… baseline_median_s=…   (on one line)
 
     python -m bench.ocr_eval [--count 48] [--seed 7] [--engines rapidocr,tesseract]
@@ -31,7 +34,7 @@ from typing import Any
 from bench.einvoice_synth import make_einvoice
 from bench.ocr_synth import Sample, generate
 from ocr.einvoice import read_einvoice
-from ocr.engines import TesseractEngine
+from ocr.engines import ONNX_THREADS, TesseractEngine
 from ocr.fields import extract_fields
 from ocr.pipeline import FIELD_KEYS, read_invoice
 
@@ -240,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"RESULT field_accuracy={f3(main_run['field_accuracy'])}"
         f" scan={f3(main_run['scan_accuracy'])} photo={f3(main_run['photo_accuracy'])}"
-        f" median_s={main_run['median_s']:.2f} einvoice_accuracy={f3(einvoices['field_accuracy'])}"
+        f" median_s={main_run['median_s']:.2f} median_cpu_s={main_run['median_cpu_s']:.2f}"
+        f" onnx_threads={ONNX_THREADS} load={load:.1f}"
+        f" einvoice_accuracy={f3(einvoices['field_accuracy'])}"
         f" engine={main_run['name']} baseline_accuracy={b_acc} baseline_median_s={b_med}"
     )
     return 0

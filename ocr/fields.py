@@ -43,6 +43,7 @@ class Item:
     amount: str
     confidence: float
     box: Box | None
+    code: str = ""  # the national code (医保编码), where the invoice prints one
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Extraction:
 
     def values(self) -> dict[str, object]:
         out: dict[str, object] = {k: f.value for k, f in self.fields.items()}
-        out["items"] = [{"name": i.name, "amount": i.amount} for i in self.items]
+        out["items"] = [item_value(i) for i in self.items]
         return out
 
 
@@ -562,10 +563,23 @@ def _visit_type(lines: Sequence[TextLine]) -> Field | None:
 
 # ----------------------------------------------------------------------------- items
 
+
+def item_value(item: Item) -> dict[str, str]:
+    """Name and amount, and the code when one was read."""
+    out = {"name": item.name, "amount": item.amount}
+    if item.code:
+        out["code"] = item.code
+    return out
+
+
 NAME_HEADERS = ("项目名称", "收费项目", "项目", "名称")
 AMOUNT_HEADERS = ("金额",)
-COLUMN_HEADERS = (*NAME_HEADERS, *AMOUNT_HEADERS, "数量", "单位", "规格", "单价", "备注", "编码",
-                  "项目编码", "等级", "类别", "比例", "自付比例", "标准", "计价")  # fmt: skip
+CODE_HEADERS = ("项目编码", "医保编码", "国家编码", "编码")
+COLUMN_HEADERS = (*NAME_HEADERS, *AMOUNT_HEADERS, *CODE_HEADERS, "数量", "单位", "规格", "单价",
+                  "备注", "等级", "类别", "比例", "自付比例", "标准", "计价")  # fmt: skip
+# the shapes of national codes: drugs X… (24) and Z… (21), services 15 digits, materials C… (27);
+# the catalogue decides whether a code read is one it knows
+_ITEM_CODE_RE = re.compile(r"[XZ][A-Z][0-9]{2}[A-Z]{3}[0-9A-Z]{14,17}|C[0-9]{26}|[0-9]{15}")
 _ITEM_NAME_RE = re.compile(f"[{CJK}A-Za-z()（）/]{{2,20}}")
 _STOP_WORDS = ("合计", "大写", "小写", "总计", "支付", "收款")
 
@@ -589,6 +603,20 @@ def _split_by_columns(line: TextLine, bounds: list[float]) -> list[TextLine]:
                 pieces.append(piece)
             start = k
     return pieces
+
+
+def _code_text(cell: TextLine) -> str:
+    return cell.norm.replace(" ", "").upper()
+
+
+def _row_code(codes: list[TextLine], name_cell: TextLine) -> str:
+    """The national code printed in the name's row, or ''."""
+    row = [c for c in codes if _v_overlap(c, name_cell) > 0.4]
+    if not row:
+        return ""
+    cell = min(row, key=lambda c: abs(c.cy - name_cell.cy))
+    m = _ITEM_CODE_RE.search(_code_text(cell))
+    return m.group() if m else ""
 
 
 def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | None]:
@@ -618,10 +646,18 @@ def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | N
     ]
     y_end = min(stops) if stops else float("inf")
     page_right = max(ln.box[2] for ln in lines) + 1
+    # a block starts at its name header, or at the code column printed just left of it
+    ordered = sorted(header_row, key=lambda c: c.box[0])
+    starts = []
+    for head in heads:
+        k = next((k for k, c in enumerate(ordered) if c is head), 0)
+        left = ordered[k - 1] if k else head
+        start = left if left.norm.strip().startswith(CODE_HEADERS) else head
+        starts.append(start.box[0] - header_line_h)
     items: list[Item] = []
     for bi, head in enumerate(heads):
-        x_lo = head.box[0] - header_line_h
-        x_hi = heads[bi + 1].box[0] - header_line_h if bi + 1 < len(heads) else page_right
+        x_lo = starts[bi]
+        x_hi = starts[bi + 1] if bi + 1 < len(heads) else page_right
         cols = sorted((c for c in header_row if x_lo <= c.cx < x_hi), key=lambda c: c.box[0])
         amount_cols = [c for c in cols if c.norm.strip().startswith(AMOUNT_HEADERS)]
         if not amount_cols:
@@ -629,6 +665,9 @@ def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | N
         amount_col = amount_cols[0]
         bounds = [c.box[0] - 0.6 * header_line_h for c in cols[1:]]
         amount_idx = cols.index(amount_col)
+        code_idx = next(
+            (k for k, c in enumerate(cols) if c.norm.strip().startswith(CODE_HEADERS)), None
+        )
         body = [
             ln
             for ln in lines
@@ -639,8 +678,10 @@ def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | N
             for piece in _split_by_columns(ln, bounds):
                 col = sum(1 for b in bounds if piece.cx >= b)
                 cells.append((col, piece))
-        names = [(c, p) for c, p in cells if c == 0 and _ITEM_NAME_RE.search(p.norm)]
+        name_idx = next((k for k, c in enumerate(cols) if c is head), 0)
+        names = [(c, p) for c, p in cells if c == name_idx and _ITEM_NAME_RE.search(p.norm)]
         amounts = [p for c, p in cells if c == amount_idx and parse_amount(p.norm)]
+        codes = [p for c, p in cells if c == code_idx and _ITEM_CODE_RE.search(_code_text(p))]
         for _, name_cell in sorted(names, key=lambda cp: cp[1].cy):
             row = [a for a in amounts if _v_overlap(a, name_cell) > 0.4]
             if not row:
@@ -658,7 +699,8 @@ def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | N
                 max(nbox[2], abox[2]),
                 max(nbox[3], abox[3]),
             )
-            items.append(Item(m.group(), parsed[0], round(min(nconf, aconf), 4), box))
+            code = _row_code(codes, name_cell)
+            items.append(Item(m.group(), parsed[0], round(min(nconf, aconf), 4), box, code))
     if not items:
         return [], 0.0, None
     conf = min(i.confidence for i in items)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ocr.checks import run_checks
 from ocr.engines import ENGINES, get_engine
-from ocr.fields import Extraction, Field, extract_fields
+from ocr.fields import Extraction, Field, extract_fields, item_value
 from ocr.preprocess import ImageError, decode_image, prepare
 from ocr.qr import QR_KEYS, cross_check, decode_qr
 
@@ -101,8 +101,7 @@ def readings_from(ex: Extraction, to_box: BoxMap) -> dict[str, FieldReading]:
     readings["items"] = FieldReading(
         [
             {
-                "name": i.name,
-                "amount": i.amount,
+                **item_value(i),
                 "confidence": i.confidence,
                 "box": to_box(i.box) if i.box else None,
             }

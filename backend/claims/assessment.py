@@ -20,8 +20,7 @@ from backend.claims.catalogue import CLASS_LABELS, InvoiceItem, classify
 from backend.claims.checks import amount_fen
 from backend.claims.models import Claim, ClaimInvoice, SettlementYear
 from backend.claims.money import to_fen
-from backend.claims.settlement import Accumulated, Settlement, settle
-from backend.clock import local_today
+from backend.claims.settlement import Accumulated, Settlement, in_force, settle
 from backend.container import Container
 from backend.enrollment.service import category_of
 from backend.errors import InvalidInput
@@ -98,10 +97,8 @@ def _category_name(c: Container, code: str | None) -> str:
 
 
 def catalogue_on(c: Container, care_date: date) -> Catalogue:
-    """The catalogue in force on the care date; care before the first version (an old invoice
-    still inside the claim window) is classed by the first version."""
-    table = c.policies.catalogue
-    return table.at(max(care_date, table.versions[0].effective_from))
+    """The catalogue in force on the care date (see :func:`in_force`)."""
+    return in_force(c.policies.catalogue, care_date)
 
 
 def catalogue_view(catalogue: Catalogue, item: CatalogueItem) -> dict[str, Any]:
@@ -190,7 +187,6 @@ async def settlement_for(
     claim: Claim,
     *,
     values: dict[int, dict[str, Any]] | None = None,
-    on: date | None = None,
     lock: bool = False,
 ) -> Settlement | None:
     """The claim's settlement over its invoices' confirmed values, with ``values`` (by invoice
@@ -204,12 +200,11 @@ async def settlement_for(
         await invoice_facts(c, claim, inv, chosen[inv.id] or {}, n)
         for n, inv in enumerate(invoices, 1)
     ]
-    day = on or local_today(c.clock)
     years = sorted({f.care_date.year for f in facts})
     rows = await _year_rows(c, claim.person_id, years, lock=lock)  # type: ignore[attr-defined]
     return settle(
-        c.policies.reimbursement.at(day),
-        c.policies.settlement.at(day),
+        c.policies.reimbursement,
+        c.policies.settlement,
         facts,
         {row.year: _accumulated(row) for row in rows},
     )

@@ -45,7 +45,7 @@ async def _disburse(c: Container, claim: Claim, case: Case) -> None:
     """Approval: settle again against the person-years locked in this transaction, add this
     claim to them, then schedule the transfer."""
     today = local_today(c.clock)
-    result = await assessment.settlement_for(c, claim, on=today, lock=True)
+    result = await assessment.settlement_for(c, claim, lock=True)
     if result is None or result.unresolved:  # the readiness guard makes this unreachable
         raise Conflict("票据尚未全部确认", code="SERVICE_NOT_READY")
     await assessment.add_to_years(c, claim.person_id, result)  # type: ignore[attr-defined]

@@ -1,7 +1,9 @@
 """One settlement across three schemes (一站式结算), in integer fen, explained in Chinese.
 
 The invoices of a claim are settled in order of care date, each against the running
-accumulations of its person-year (the year of the care date):
+accumulations of its person-year (the year of the care date) and by the terms in force on its
+care date (not on the day of the calculation: an invoice of December settled in January keeps
+December's terms; care before the first version of a table uses that first version):
 
 1. **基本医疗保险**: per invoice by ``calculation.calculate_invoice``, limited by the yearly cap
    (年度最高支付限额) less what basic insurance already paid that year.
@@ -23,17 +25,29 @@ Pure functions over the policy tables; no database, no float.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from backend.claims.calculation import InvoiceFacts, InvoiceResult, calculate_invoice
 from backend.claims.catalogue import ClassedItem
 from backend.claims.money import percent, share, yuan
 from config.policy import (
     CatastrophicInsurance,
+    PolicyTable,
     ReimbursementPolicy,
     SettlementPolicy,
+    Versioned,
 )
+
+V = TypeVar("V", bound=Versioned)
+
+
+def in_force(table: PolicyTable[V], care_date: date) -> V:
+    """The version of ``table`` in force on the care date; care before the first version (an
+    old invoice still inside the claim window) takes the first version."""
+    return table.at(max(care_date, table.versions[0].effective_from))
+
 
 SCHEME_NAMES = {"basic": "基本医疗保险", "catastrophic": "大病保险", "assistance": "医疗救助"}
 
@@ -118,6 +132,7 @@ class InvoiceSettlement:
     assistance_fen: int
     year: int
     lines: tuple[str, ...]
+    policy_from: date  # the latest effective date of the terms applied
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +143,7 @@ class InvoiceSettlement:
             "assistance_fen": self.assistance_fen,
             "year": self.year,
             "lines": list(self.lines),
+            "policy_effective_from": self.policy_from.isoformat(),
         }
 
 
@@ -222,18 +238,26 @@ def _settle_one(
         )
     added = Accumulated(basic.in_range_fen, basic_fen, cat_base, cat_fen, assist_fen)
     result = InvoiceSettlement(
-        basic, inv.classed.items, basic_fen, cat_fen, assist_fen, inv.care_date.year, tuple(lines)
+        basic,
+        inv.classed.items,
+        basic_fen,
+        cat_fen,
+        assist_fen,
+        inv.care_date.year,
+        tuple(lines),
+        max(basic_policy.effective_from, policy.effective_from),
     )
     return result, added
 
 
 def settle(
-    basic_policy: ReimbursementPolicy,
-    policy: SettlementPolicy,
+    basic_table: PolicyTable[ReimbursementPolicy],
+    table: PolicyTable[SettlementPolicy],
     invoices: list[InvoiceFacts],
     accumulated: dict[int, Accumulated],
 ) -> Settlement:
-    """The claim's settlement: invoices in care-date order against their years' totals."""
+    """The claim's settlement: invoices in care-date order against their years' totals, each
+    by the basic and settlement terms in force on its care date."""
     if not invoices:
         raise ValueError("a claim needs at least one invoice")
     running = {
@@ -243,6 +267,8 @@ def settle(
     added: dict[int, Accumulated] = {year: Accumulated() for year in running}
     results = []
     for inv in sorted(invoices, key=lambda i: i.care_date):
+        basic_policy = in_force(basic_table, inv.care_date)
+        policy = in_force(table, inv.care_date)
         result, plus = _settle_one(basic_policy, policy, inv, running[inv.care_date.year])
         running[result.year] = running[result.year].plus(plus)
         added[result.year] = added[result.year].plus(plus)
@@ -252,9 +278,12 @@ def settle(
         "catastrophic": sum(r.catastrophic_fen for r in results),
         "assistance": sum(r.assistance_fen for r in results),
     }
+    caps = "、".join(
+        sorted({yuan(in_force(basic_table, i.care_date).yearly_cap_fen) for i in invoices})
+    )
     rules = {
-        "basic": "按就诊类型和医疗机构等级的起付标准、报销比例计算，"
-        f"年度最高支付限额{yuan(basic_policy.yearly_cap_fen)}",
+        "basic": "按就诊之日施行的就诊类型和医疗机构等级的起付标准、报销比例计算，"
+        f"年度最高支付限额{caps}",
         "catastrophic": "基本医保支付后的政策范围内个人负担按年度累计，超过起付线的部分分段支付",
         "assistance": "救助对象大病保险后的政策范围内个人负担按其类别的比例救助，设年度救助限额",
     }
@@ -277,5 +306,5 @@ def settle(
         before=before,
         increments=added,
         lines=tuple(lines),
-        policy_from=max(basic_policy.effective_from, policy.effective_from).isoformat(),
+        policy_from=max(r.policy_from for r in results).isoformat(),
     )

@@ -26,6 +26,18 @@ ITEMS = [
 ]
 
 
+async def test_an_item_is_classed_by_the_national_code_printed_beside_it(api, ppl, c, reader):
+    # a brand name the catalogue does not list, with the code of 阿莫西林胶囊 (甲类) printed
+    items = [{"name": "阿莫仙", "amount": "1000.00", "code": "XJ01CAM774P370643304452"}]
+    review, _, _ = await in_review_confirmed(
+        api, ppl, c, reader, 77, {**receipt_values(), "items": items}
+    )
+    assert review["open_items"] == []
+    (item,) = review["calculation"]["invoices"][0]["items"]
+    assert (item["item_class"], item["source"], item["eligible_fen"]) == ("jia", "code", 100_000)
+    assert item["code"] == "XJ01CAM774P370643304452"
+
+
 async def test_unknown_item_waits_for_the_reviewer_then_the_settlement_is_paid(api, ppl, c, reader):
     values = {**receipt_values(), "items": ITEMS}  # no split printed: fund_paid etc. absent
     for key in ("self_expense", "fund_paid", "other_paid"):

@@ -38,7 +38,7 @@ def outpatient(total: int, **kw) -> InvoiceFacts:
 
 def calculate(invoices: list[InvoiceFacts], *, paid_this_year_fen: int):
     before = {DAY.year: Accumulated(basic_paid_fen=paid_this_year_fen)}
-    return settle(POLICY, POLICIES.settlement.at(DAY), invoices, before)
+    return settle(POLICIES.reimbursement, POLICIES.settlement, invoices, before)
 
 
 def test_eligible_subtracts_self_expense_and_what_the_fund_paid():

@@ -127,6 +127,36 @@ def test_items_two_blocks_with_glued_quantity_column() -> None:
     assert conf > 0.9 and box is not None
 
 
+def test_items_with_their_national_codes_where_the_invoice_prints_them() -> None:
+    header = [
+        line("项目编码", 60, 300),
+        line("项目名称", 700, 300),
+        line("数量", 1000, 300),
+        line("金额", 1150, 300),
+    ]
+    rows = [
+        line("XJ01CAM774P370643304452", 60, 345, cw=20),
+        line("阿莫西林胶囊", 700, 345),
+        line("2", 1010, 345),
+        line("36.40", 1160, 345),
+        line("001201000010000", 60, 390, cw=20),  # a service: 15 digits
+        line("住院诊查费", 700, 390),
+        line("1", 1010, 390),
+        line("20.00", 1160, 390),
+        line("——", 60, 435),  # no code printed for this one
+        line("自制膏方", 700, 435),
+        line("1", 1010, 435),
+        line("88.00", 1160, 435),
+        line("合计（大写）：壹佰肆拾肆元肆角", 60, 500),
+    ]
+    ex = extract_fields(header + rows)
+    assert sorted(ex.values()["items"], key=lambda i: i["amount"]) == [
+        {"name": "住院诊查费", "amount": "20.00", "code": "001201000010000"},
+        {"name": "阿莫西林胶囊", "amount": "36.40", "code": "XJ01CAM774P370643304452"},
+        {"name": "自制膏方", "amount": "88.00"},
+    ]
+
+
 def test_split_on_gaps_separates_table_cells() -> None:
     glued = line("西药费156.80", 60, 345, gaps={3: 80, 4: 80})
     parts = split_on_gaps(glued)

@@ -14,13 +14,14 @@ import pytest
 from backend.claims.calculation import InvoiceFacts
 from backend.claims.catalogue import InvoiceItem, classify
 from backend.claims.settlement import Accumulated, banded, catastrophic_terms, settle
-from config.policy import POLICY_DIR, PolicyError, load_policies
+from config.policy import POLICY_DIR, PolicyError, PolicyTable, load_policies
 
 POLICIES = load_policies()
 DAY = date(2025, 9, 26)
 BASIC = POLICIES.reimbursement.at(DAY)  # inpatient tertiary: deductible 1000.00, 65 %
 SCHEMES = POLICIES.settlement.at(DAY)  # 大病 threshold 15000.00; bands 60/70/80 %
 CATALOGUE = POLICIES.catalogue.at(DAY)
+TABLES = (POLICIES.reimbursement, POLICIES.settlement)  # settle() picks by each care date
 AMOXICILLIN = "XJ01CAM774P370643304452"  # 阿莫西林胶囊, 甲类
 
 
@@ -91,7 +92,7 @@ def test_an_invoice_of_every_class_is_explained_per_class():
     assert "按票据的个人自费划分，其中20.00元为自费，50.00元纳入政策范围内费用" in lines
     assert classed.lines[-1] == "政策范围内费用：370.00元"
     facts = InvoiceFacts("票据1", "outpatient", "primary", DAY, 49_000, classed)
-    result = settle(BASIC, SCHEMES, [facts], {})
+    result = settle(*TABLES, [facts], {})
     assert result.payable_fen == 22_200  # 370.00 × 60 %, no deductible; outpatient: no 大病
 
 
@@ -107,7 +108,7 @@ def test_unknown_items_without_a_printed_split_wait_for_the_reviewer():
     assert classed.unresolved == ("进口特需敷料", "票据未列明的费用")
     assert classed.eligible_fen == 6_000
     facts = InvoiceFacts("票据1", "outpatient", "primary", DAY, 12_000, classed)
-    result = settle(BASIC, SCHEMES, [facts], {})
+    result = settle(*TABLES, [facts], {})
     assert result.unresolved == classed.unresolved
     assert "有2个项目待审核人员归类，归类后重新计算" in result.lines
 
@@ -141,7 +142,7 @@ def test_catastrophic_bands(accumulated: int, paid: int):
 
 def test_crossing_the_threshold_within_one_claim():
     # 60000.00: basic (60000 − 1000) × 65 % = 38350.00; left 21650.00; 6650.00 above × 60 %
-    result = settle(BASIC, SCHEMES, [stay(6_000_000)], {})
+    result = settle(*TABLES, [stay(6_000_000)], {})
     assert [s.amount_fen for s in result.schemes] == [3_835_000, 399_000, 0]
     assert result.payable_fen == 4_234_000
     assert result.increments[2025].catastrophic_base_fen == 2_165_000
@@ -151,19 +152,19 @@ def test_crossing_the_threshold_within_one_claim():
 
 def test_crossing_the_threshold_across_two_claims_pays_the_same_as_one():
     # each 30000.00: basic 18850.00, left 11150.00; together 22300.00, 7300.00 above × 60 %
-    first = settle(BASIC, SCHEMES, [stay(3_000_000)], {})
+    first = settle(*TABLES, [stay(3_000_000)], {})
     assert first.schemes[1].amount_fen == 0  # 11150.00 is under the threshold
     year = first.increments[2025]
-    second = settle(BASIC, SCHEMES, [stay(3_000_000, on=date(2025, 10, 1))], {2025: year})
+    second = settle(*TABLES, [stay(3_000_000, on=date(2025, 10, 1))], {2025: year})
     assert second.schemes[1].amount_fen == 438_000
-    both = settle(BASIC, SCHEMES, [stay(3_000_000), stay(3_000_000, on=date(2025, 10, 1))], {})
+    both = settle(*TABLES, [stay(3_000_000), stay(3_000_000, on=date(2025, 10, 1))], {})
     assert both.schemes[1].amount_fen == 438_000
     assert both.payable_fen == first.payable_fen + second.payable_fen
 
 
 def test_catastrophic_yearly_cap():
     spent = Accumulated(catastrophic_base_fen=80_000_000, catastrophic_paid_fen=39_900_000)
-    result = settle(BASIC, SCHEMES, [stay(6_000_000)], {2025: spent})
+    result = settle(*TABLES, [stay(6_000_000)], {2025: spent})
     assert result.schemes[1].amount_fen == 100_000  # 400000.00 cap, 399000.00 already paid
 
 
@@ -172,9 +173,7 @@ def test_catastrophic_yearly_cap():
 
 def test_assisted_person_gets_preferential_catastrophic_terms_and_assistance():
     # 低保: threshold 7500.00, ratios +5 points, no cap; assistance 70 %, cap 50000.00
-    result = settle(
-        BASIC, SCHEMES, [stay(6_000_000, category="dibao", category_name="低保对象")], {}
-    )
+    result = settle(*TABLES, [stay(6_000_000, category="dibao", category_name="低保对象")], {})
     basic, cat, assist = (s.amount_fen for s in result.schemes)
     assert basic == 3_835_000
     assert cat == 919_750  # (21650.00 − 7500.00) × 65 %
@@ -191,7 +190,7 @@ def test_assistance_up_to_its_yearly_cap_within_one_claim():
         stay(6_000_000, category="dibao"),  # would be 8716.75: only 5000.00 is left
         stay(1_000_000, on=date(2025, 11, 2), category="dibao"),  # nothing left
     ]
-    result = settle(BASIC, SCHEMES, claim, before)
+    result = settle(*TABLES, claim, before)
     assert [i.assistance_fen for i in result.invoices] == [500_000, 0]
     assert result.increments[2025].assistance_paid_fen == 500_000
     assert any(
@@ -201,7 +200,7 @@ def test_assistance_up_to_its_yearly_cap_within_one_claim():
 
 
 def test_no_assistance_outside_an_assisted_category():
-    result = settle(BASIC, SCHEMES, [stay(6_000_000)], {})
+    result = settle(*TABLES, [stay(6_000_000)], {})
     assert result.schemes[2].amount_fen == 0
     assert "医疗救助：就诊之日不属于医疗救助对象，支付0.00元" in result.lines
 
@@ -212,7 +211,7 @@ def test_no_assistance_outside_an_assisted_category():
 def test_a_claim_spanning_the_basic_yearly_cap():
     # 390000.00 paid this year: 10000.00 of the 38350.00 is left; 大病 takes the rest in range
     before = {2025: Accumulated(basic_paid_fen=39_000_000)}
-    result = settle(BASIC, SCHEMES, [stay(6_000_000)], before)
+    result = settle(*TABLES, [stay(6_000_000)], before)
     basic, cat, _ = (s.amount_fen for s in result.schemes)
     assert basic == 1_000_000
     assert any("超出的28,350.00元不予支付" in line for line in result.lines)
@@ -224,14 +223,53 @@ def test_a_claim_spanning_the_basic_yearly_cap():
 def test_invoices_of_two_years_count_against_their_own_years():
     full = {2025: Accumulated(basic_paid_fen=40_000_000)}  # 2025 used up
     result = settle(
-        BASIC,
-        SCHEMES,
+        *TABLES,
         [stay(3_000_000, on=date(2025, 12, 30)), stay(3_000_000, on=date(2026, 1, 3))],
         full,
     )
     assert [i.basic_fen for i in result.invoices] == [0, 1_885_000]
     assert set(result.increments) == {2025, 2026}
     assert result.increments[2026].basic_paid_fen == 1_885_000
+
+
+def test_the_terms_in_force_on_the_care_date_decide_not_the_day_of_calculation():
+    # from 2026 the 大病 threshold drops to 10000.00 and the basic yearly cap to 200000.00
+    cat_2026 = SCHEMES.catastrophic.model_copy(update={"threshold_fen": 1_000_000})
+    schemes = PolicyTable(
+        "settlement",
+        (SCHEMES, SCHEMES.model_copy(update={"effective_from": date(2026, 1, 1),
+                                             "catastrophic": cat_2026})),
+    )  # fmt: skip
+    basic = PolicyTable(
+        "reimbursement",
+        (BASIC, BASIC.model_copy(update={"effective_from": date(2026, 1, 1),
+                                         "yearly_cap_fen": 20_000_000})),
+    )  # fmt: skip
+    spent = {2025: Accumulated(basic_paid_fen=30_000_000), 2026: Accumulated()}
+    december = stay(3_000_000, on=date(2025, 12, 30))
+    january = stay(3_000_000, on=date(2026, 1, 3))
+    result = settle(basic, schemes, [january, december], spent)
+    dec, jan = result.invoices  # settled in care-date order
+    # December keeps 2025's terms: 30000.00 − 1000.00 deductible, × 65 % = 18850.00 (cap room
+    # 100000.00); left in range 11150.00, under 2025's 15000.00 threshold: no 大病保险
+    assert (dec.basic_fen, dec.catastrophic_fen) == (1_885_000, 0)
+    assert dec.policy_from == date(2025, 1, 1)
+    # January: 2026's threshold of 10000.00 is crossed by 1150.00, × 60 % = 690.00
+    assert (jan.basic_fen, jan.catastrophic_fen) == (1_885_000, 69_000)
+    assert jan.policy_from == date(2026, 1, 1)
+    assert result.to_json()["policy_effective_from"] == "2026-01-01"
+    # the cap in force on each care date: 2025's 400000.00 leaves 100000.00 of room in December,
+    # 2026's 200000.00 applies in January
+    capped = settle(basic, schemes, [stay(3_000_000, on=date(2026, 2, 1))],
+                    {2026: Accumulated(basic_paid_fen=19_900_000)})  # fmt: skip
+    assert capped.invoices[0].basic_fen == 100_000
+
+
+def test_care_before_the_first_version_is_settled_by_the_first_version():
+    old = stay(3_000_000, on=date(2024, 12, 20))
+    result = settle(*TABLES, [old], {})
+    assert result.invoices[0].basic_fen == 1_885_000
+    assert result.invoices[0].year == 2024
 
 
 # -- the tables at start-up ------------------------------------------------------------------------
