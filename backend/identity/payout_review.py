@@ -16,8 +16,8 @@ from tortoise.transactions import in_transaction
 
 from backend.audit.service import record
 from backend.cases.models import InboxMessage
-from backend.claims.models import Claim, Disbursement, DisbursementStatus
 from backend.claims.access import BANK_FIELD
+from backend.claims.models import Claim, Disbursement, DisbursementStatus
 from backend.claims.submission import bank_account_digits
 from backend.claims.views import disbursement_view
 from backend.clock import iso
