@@ -85,7 +85,7 @@ async def _opened(settings: Settings, *, seal: bool = True) -> AsyncIterator[Con
 
 
 async def _seed_demo(settings: Settings) -> int:
-    from backend.cases.service import check_definitions
+    from backend.cases.checks import check_definitions
     from backend.demo import DemoRefusedInProduction, seed_demo
 
     try:

@@ -157,7 +157,7 @@ def cron_function(job: PeriodicJob) -> Callable[..., Awaitable[Any]]:
 
 async def startup(ctx: dict[str, Any]) -> None:
     from backend import db
-    from backend.cases.service import check_definitions
+    from backend.cases.checks import check_definitions
     from backend.container import build_container
 
     settings = Settings()

@@ -27,7 +27,7 @@ from tortoise import Tortoise
 
 from backend import db
 from backend.app import create_app
-from backend.cases import service
+from backend.cases import checks
 from backend.cases.models import Case
 from backend.container import build_container
 from backend.identity.models import Account, Role
@@ -119,7 +119,7 @@ async def main() -> int:
         await workflow.recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
     c = build_container(settings, kv=MemoryStore())
-    service.check_definitions(c.policies)
+    checks.check_definitions(c.policies)
     server = None
     try:
         await Tortoise.init(config=db.tortoise_config(url))

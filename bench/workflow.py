@@ -37,7 +37,7 @@ from backend import db
 from backend.audit.models import AuditEntry
 from backend.audit.sealer import seal_all, sealer_loop
 from backend.audit.service import verify_chain
-from backend.cases import queries, service
+from backend.cases import acceptance, access, checks, lists, queues, review, submission
 from backend.cases.models import Case, CaseTask, TaskStatus
 from backend.container import build_container
 from backend.identity.models import Account, Role
@@ -263,17 +263,17 @@ async def measure_transitions(c, actors, n_cases: int, concurrency: int) -> tupl
                  {"key": "medical_record", "file_ref": "f/r.jpg"}]  # fmt: skip
     submitted = []
     for i in range(n_cases):
-        req = service.NewCase("test_claim", {"amount": "100.00"}, materials)
-        submitted.append(await service.submit(c, citizens[i % concurrency], req))
+        req = submission.NewCase("test_claim", {"amount": "100.00"}, materials)
+        submitted.append(await submission.submit(c, citizens[i % concurrency], req))
     transitions = 0
 
     async def lifecycle(worker: int) -> None:
         nonlocal transitions
         for case in submitted[worker::concurrency]:
-            case = await service.accept(c, desk, case.id, version=case.version, outcome="accept")
+            case = await acceptance.accept(c, desk, case.id, version=case.version, outcome="accept")
             task = await CaseTask.get(case_id=case.id, status=TaskStatus.OPEN)
-            await service.claim(c, reviewers[worker], task.id)
-            case = await service.decide(
+            await review.claim(c, reviewers[worker], task.id)
+            case = await review.decide(
                 c, reviewers[worker], task.id, case_version=case.version, decision="approve"
             )
             transitions += 4  # accept, route, approve, issue (the claim is a task event)
@@ -351,17 +351,17 @@ async def measure_queue(c, reviewers: list[Principal], samples: int) -> list[flo
     timings = []
     for i in range(samples):
         p = rnd.choice(reviewers)
-        actor = service.Actor(p)
+        actor = access.Actor(p)
         kind = i % 4
-        f = queries.QueueFilter(
+        f = queues.QueueFilter(
             category=rnd.choice(p.categories) if kind == 1 else None,
             service_code=CATEGORIES[p.categories[0]] if kind == 2 else None,
             station_id=rnd.choice(stations) if kind == 3 and stations else None,
             overdue_only=i % 5 == 0,
         )
-        page = queries.Page(rnd.randint(1, 3), 20)
+        page = lists.Page(rnd.randint(1, 3), 20)
         started = time.perf_counter()
-        result = await queries.reviewer_queue(c, actor, f, page)
+        result = await queues.reviewer_queue(c, actor, f, page)
         timings.append((time.perf_counter() - started) * 1000)
         assert result["items"] or f.station_id or f.overdue_only
     return timings
@@ -388,7 +388,7 @@ async def main() -> int:
         await recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
     c = build_container(settings, kv=MemoryStore())
-    service.check_definitions(c.policies)
+    checks.check_definitions(c.policies)
     try:
         await Tortoise.init(config=db.tortoise_config(url))
         tps, ratio = 0.0, 0.0

@@ -11,8 +11,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.cases import queries
-from backend.cases import service as cases
+from backend.cases import access, details
 from backend.cases.models import Case
 from backend.chronic import service
 from backend.chronic.models import ChronicQualification
@@ -96,11 +95,11 @@ class RevokeIn(Strict):
 
 async def _submitted(request: Request, case: Case) -> HTTPResponse:
     c = container(request)
-    actor = await cases.actor_for(principal(request))
+    actor = await access.actor_for(principal(request))
     q = await ChronicQualification.get_or_none(case_id=case.id)
     return json(
         {
-            "case": await queries.case_detail(c, actor, case.id),
+            "case": await details.case_detail(c, actor, case.id),
             "qualification": service.qualification_view(c, q) if q else None,
         },
         status=201,
@@ -215,8 +214,8 @@ async def assess(request: Request, task_id: int, body: AssessmentIn) -> HTTPResp
         reason_code=body.reason_code,
         reason_text=body.reason_text,
     )
-    actor = await cases.actor_for(principal(request))
-    return json(await queries.case_detail(c, actor, case.id))
+    actor = await access.actor_for(principal(request))
+    return json(await details.case_detail(c, actor, case.id))
 
 
 @bp.post("/chronic/qualifications/<qid:int>/revoke")

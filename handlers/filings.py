@@ -11,8 +11,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.cases import queries
-from backend.cases import service as cases
+from backend.cases import access, details
 from backend.cases.models import Case
 from backend.filings import service
 from backend.filings.models import RemoteCareFiling
@@ -96,11 +95,11 @@ class EffectQuery(BaseModel):
 
 async def _submitted(request: Request, case: Case) -> HTTPResponse:
     c = container(request)
-    actor = await cases.actor_for(principal(request))
+    actor = await access.actor_for(principal(request))
     filing = await RemoteCareFiling.get_or_none(case_id=case.id)
     return json(
         {
-            "case": await queries.case_detail(c, actor, case.id),
+            "case": await details.case_detail(c, actor, case.id),
             "filing": service.filing_view(c, filing) if filing else None,
         },
         status=201,
@@ -231,7 +230,7 @@ async def filing_effect(request: Request, query: EffectQuery) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @responds(MyBenefitsOut)
 async def my_benefits(request: Request) -> HTTPResponse:
-    actor = await cases.actor_for(principal(request))
+    actor = await access.actor_for(principal(request))
     if actor.person_id is None:
         return json({"chronic_qualifications": [], "remote_care_filings": []})
     return json(await active_benefits(container(request), actor.person_id))

@@ -29,8 +29,10 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import access, hooks, owned, review, submission
+from backend.cases.assisted import Assistance
 from backend.cases.models import Case, CaseTask, InboxMessage, TaskStatus
+from backend.cases.submission import NewCase
 from backend.chronic.models import ChronicQualification, ChronicVerdict, QualificationStatus
 from backend.clock import CHINA_TZ, local_today
 from backend.container import Container
@@ -183,8 +185,8 @@ async def _check_free(person_id: int, disease_code: str, *, renewing: int | None
                            code="APPLICATION_IN_PROGRESS", case_id=case_id)  # fmt: skip
 
 
-def _new_case(req: ChronicRequest, derived: dict[str, Any], form: dict[str, Any]) -> cases.NewCase:
-    return cases.NewCase(
+def _new_case(req: ChronicRequest, derived: dict[str, Any], form: dict[str, Any]) -> NewCase:
+    return NewCase(
         service_code=SERVICE,
         form=form,
         materials=list(req.materials),
@@ -198,7 +200,7 @@ async def submit(
     c: Container,
     principal: Principal,
     req: ChronicRequest,
-    assisted: cases.Assistance | None = None,
+    assisted: Assistance | None = None,
 ) -> Case:
     """A citizen applies in the app, or station staff apply for a citizen (``assisted``: the
     applicant's authorisation, a signed form now or a confirmation in the app)."""
@@ -210,7 +212,7 @@ async def submit(
         await _check_free(person_id, req.disease_code, renewing=None)
 
     new_case = _new_case(req, derived, req.form())
-    return await cases.submit_owned(c, principal, new_case, guard, assisted)
+    return await owned.submit_owned(c, principal, new_case, guard, assisted)
 
 
 def renewal_opens(c: Container, q: ChronicQualification) -> date | None:
@@ -224,7 +226,7 @@ async def renew(
     req: ChronicRequest,
 ) -> Case:  # fmt: skip
     """Apply to continue a qualification before it expires (the same disease)."""
-    person_id = await cases.applicant_person_id(principal)
+    person_id = await access.applicant_person_id(principal)
     q = await ChronicQualification.get_or_none(id=qualification_id, person_id=person_id)
     if q is None:
         raise QualificationNotFound()
@@ -252,7 +254,7 @@ async def renew(
         ).exists():
             raise QualificationChanged()
         await _check_free(person_id, q.disease_code, renewing=q.id)
-        return await cases.submit(c, principal, _new_case(req, derived, req.form(renews=q.id)))
+        return await submission.submit(c, principal, _new_case(req, derived, req.form(renews=q.id)))
 
 
 # -- expert review ----------------------------------------------------------------------------
@@ -348,9 +350,9 @@ async def assess(
             data={"level": level, "verdicts": {v.criterion: v.met for v in verdicts}},
         )
         if all_met:
-            return await cases.decide(c, principal, task_id, case_version=case_version,
-                                      decision="approve", reason_text=reason_text)  # fmt: skip
-        return await cases.decide(
+            return await review.decide(c, principal, task_id, case_version=case_version,
+                                       decision="approve", reason_text=reason_text)  # fmt: skip
+        return await review.decide(
             c, principal, task_id, case_version=case_version, decision="reject",
             reason_code=reason_code or "J01",
             reason_text=reason_text or f"不符合认定标准：{'；'.join(failed)}"[:500],
@@ -371,14 +373,14 @@ async def _check_verdicts(case: Case, name: str) -> None:
         raise Conflict("各项认定标准均已满足，不能不予批准", code="VERDICTS_CONTRADICT")
 
 
-async def _after_transition(c: Container, case: Case, name: str, actor: cases.Actor) -> None:
+async def _after_transition(c: Container, case: Case, name: str, actor: access.Actor) -> None:
     if name in ("approve", "approve_level", "reject") and actor.role == "reviewer":
         await _check_verdicts(case, name)
     if name == "issue":
         await _record_qualification(c, case, actor)
 
 
-async def _record_qualification(c: Container, case: Case, actor: cases.Actor) -> None:
+async def _record_qualification(c: Container, case: Case, actor: access.Actor) -> None:
     form = case.form or {}
     disease = _case_disease(c, case)
     person_id: int = case.applicant_id  # type: ignore[attr-defined]
@@ -443,7 +445,7 @@ async def _record_qualification(c: Container, case: Case, actor: cases.Actor) ->
     )
 
 
-cases.register_hooks(SERVICE, cases.ServiceHooks(after_transition=_after_transition, owner=OWNER))
+hooks.register(SERVICE, hooks.ServiceHooks(after_transition=_after_transition, owner=OWNER))
 
 
 # -- revocation, expiry, reminders ----------------------------------------------------------
@@ -609,14 +611,14 @@ def qualification_view(c: Container, q: ChronicQualification) -> dict[str, Any]:
 
 
 async def my_qualifications(c: Container, principal: Principal) -> list[dict[str, Any]]:
-    person_id = await cases.applicant_person_id(principal)
+    person_id = await access.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     rows = await ChronicQualification.filter(person_id=person_id).order_by("-valid_from", "-id")
     return [qualification_view(c, q) for q in rows]
 
 
 async def my_qualification(c: Container, principal: Principal, qid: int) -> dict[str, Any]:
-    person_id = await cases.applicant_person_id(principal)
+    person_id = await access.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     q = await ChronicQualification.get_or_none(id=qid, person_id=person_id)
     if q is None:

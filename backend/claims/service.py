@@ -30,7 +30,7 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import access, applicant, assisted, hooks, review, submission, time_limits
 from backend.cases.models import Case, CaseTask, TaskStatus
 from backend.claims import assessment
 from backend.claims.checks import (
@@ -131,7 +131,7 @@ async def _may_see(c: Container, principal: Principal, claim: Claim) -> bool:
     if role is Role.STATION_STAFF:
         return principal.station_id is not None and claim.station_id == principal.station_id
     if role is Role.REVIEWER:  # the claims queue, or the front desk that accepts the case
-        may = {REVIEW_CATEGORY, cases.FRONT_DESK_CATEGORY} & set(principal.categories)
+        may = {REVIEW_CATEGORY, access.FRONT_DESK_CATEGORY} & set(principal.categories)
         return claim.case_id is not None and bool(may)  # type: ignore[attr-defined]
     return role in (Role.SUPERVISOR, Role.ADMIN) and claim.case_id is not None  # type: ignore[attr-defined]
 
@@ -522,7 +522,7 @@ async def submit_claim(
         if day is not None and not await insured_on(c, patient, day):
             raise NotInsuredOnCareDate(invoice_id=inv.id, care_date=day.isoformat())
     now = c.clock.now()
-    request = cases.NewCase(
+    request = submission.NewCase(
         service_code=SERVICE_CODE,
         form={"claim_number": claim.number, **({"note": note} if note else {})},
         materials=[{"key": "invoice", "file_ref": f"claim:{claim.number}"}],
@@ -556,10 +556,10 @@ async def submit_claim(
             from backend.cases.models import AuthorisationMethod
 
             person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
-            case = await cases.submit_assisted(
+            case = await assisted.submit_assisted(
                 c,
                 principal,
-                cases.AssistedCase(
+                assisted.AssistedCase(
                     request=request,
                     applicant_id_number=id_number_of(c, person),
                     authorisation_method=(
@@ -584,26 +584,17 @@ async def submit_claim(
 
 
 async def _submit_for(
-    c: Container, principal: Principal, claim: Claim, request: cases.NewCase
+    c: Container, principal: Principal, claim: Claim, request: submission.NewCase
 ) -> Case:
     """A citizen submits for themselves, or for a family member (the member is the applicant)."""
     me = await _person_of(principal)
     if me == claim.person_id:  # type: ignore[attr-defined]
-        return await cases.submit(c, principal, request)
+        return await submission.submit(c, principal, request)
     if me is None or not await can_act_for(c, me, claim.person_id):  # type: ignore[attr-defined]
         raise Forbidden("您不能为该参保人申请报销", code="NOT_YOUR_CLAIM")
-    actor = await cases.actor_for(principal)
+    actor = await access.actor_for(principal)
     person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
-    case, _ = await cases._create(  # the engine's creation: applicant ≠ submitter
-        c,
-        actor,
-        request,
-        channel=Channel.APP,
-        applicant=person,
-        station=None,
-        initial=CaseState.SUBMITTED,
-    )
-    return case
+    return await submission.submit_for(c, actor, request, applicant=person)
 
 
 async def resume_claim(c: Container, principal: Principal, claim_id: int, *, version: int) -> Case:
@@ -614,11 +605,11 @@ async def resume_claim(c: Container, principal: Principal, claim_id: int, *, ver
         raise Conflict("报销申请尚未提交", code="CLAIM_NOT_SUBMITTED")
     materials = [{"key": "invoice", "file_ref": f"claim:{claim.number}"}]
     if case.state == CaseState.CORRECTION:
-        return await cases.resubmit(
+        return await applicant.resubmit(
             c, principal, case.id, version=version, form=None, materials=materials
         )
     if case.state == CaseState.SUPPLEMENT:
-        return await cases.supply_materials(
+        return await applicant.supply_materials(
             c, principal, case.id, version=version, materials=materials
         )
     raise Conflict("当前不需要补充材料", code="NO_MATERIALS_EXPECTED")
@@ -768,7 +759,7 @@ async def _assess(c: Container, claim: Claim, case: Case) -> None:
     await Claim.filter(id=claim.id).update(
         payable_fen=result.payable_fen, calculation=result.to_json(), updated_at=c.clock.now()
     )
-    await cases.update_assessment(
+    await review.update_assessment(
         c,
         case,
         amount=_fen_to_decimal(result.payable_fen),
@@ -804,7 +795,7 @@ async def readiness(c: Container, case: Case) -> list[str]:
     return open_items
 
 
-async def after_transition(c: Container, case: Case, name: str, actor: cases.Actor) -> None:
+async def after_transition(c: Container, case: Case, name: str, actor: access.Actor) -> None:
     claim = await Claim.get_or_none(case_id=case.id)
     if claim is None:
         return
@@ -826,7 +817,7 @@ async def _disburse(c: Container, claim: Claim, case: Case) -> None:
         raise Conflict("票据尚未全部确认", code="SERVICE_NOT_READY")
     await assessment.add_to_years(c, claim.person_id, result)  # type: ignore[attr-defined]
     policy = policy_on(c, today)
-    due = cases.calendar(c).add_working_days(today, policy.payout_working_days)
+    due = time_limits.calendar(c).add_working_days(today, policy.payout_working_days)
     lines = [*result.lines, f"将于{due:%Y年%m月%d日}前汇入您尾号{_last4(c, claim)}的银行账户"]
     explanation = {**result.to_json(), "lines": lines}
     await Claim.filter(id=claim.id).update(
@@ -855,9 +846,9 @@ def _last4(c: Container, claim: Claim) -> str:
     return c.pii.decrypt(claim.bank_account_enc, BANK_FIELD)[-4:] if claim.bank_account_enc else ""
 
 
-cases.register_hooks(
+hooks.register(
     SERVICE_CODE,
-    cases.ServiceHooks(readiness=readiness, after_transition=after_transition, owner=OWNER),
+    hooks.ServiceHooks(readiness=readiness, after_transition=after_transition, owner=OWNER),
 )
 
 

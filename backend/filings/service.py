@@ -28,8 +28,10 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import access, hooks, owned, submission
+from backend.cases.assisted import Assistance
 from backend.cases.models import Case, InboxMessage
+from backend.cases.submission import NewCase
 from backend.clock import CHINA_TZ, local_today
 from backend.container import Container
 from backend.errors import Conflict, InvalidInput, NotFound
@@ -270,8 +272,8 @@ async def _check_free(person_id: int, category: str, *, replacing: RemoteCareFil
             )
 
 
-def _new_case(req: FilingRequest, derived: dict[str, Any], form: dict[str, Any]) -> cases.NewCase:
-    return cases.NewCase(
+def _new_case(req: FilingRequest, derived: dict[str, Any], form: dict[str, Any]) -> NewCase:
+    return NewCase(
         service_code=SERVICE,
         form=form,
         materials=list(req.materials),
@@ -282,7 +284,7 @@ def _new_case(req: FilingRequest, derived: dict[str, Any], form: dict[str, Any])
 
 
 async def submit(
-    c: Container, principal: Principal, req: FilingRequest, assisted: cases.Assistance | None = None
+    c: Container, principal: Principal, req: FilingRequest, assisted: Assistance | None = None
 ) -> Case:
     """A citizen applies in the app, or station staff apply for a citizen (``assisted``: the
     applicant's authorisation, a signed form now or a confirmation in the app)."""
@@ -294,7 +296,7 @@ async def submit(
         await _check_free(person_id, derived["$category"], replacing=None)
 
     new_case = _new_case(req, derived, req.form())
-    return await cases.submit_owned(c, principal, new_case, guard, assisted)
+    return await owned.submit_owned(c, principal, new_case, guard, assisted)
 
 
 def _change_opens(c: Container, filing: RemoteCareFiling) -> date | None:
@@ -309,7 +311,7 @@ def _change_opens(c: Container, filing: RemoteCareFiling) -> date | None:
 async def _own_active(
     c: Container, principal: Principal, filing_id: int, version: int
 ) -> RemoteCareFiling:
-    person_id = await cases.applicant_person_id(principal)
+    person_id = await access.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     filing = await RemoteCareFiling.get_or_none(id=filing_id, person_id=person_id)
     if filing is None:
@@ -368,7 +370,7 @@ async def change(
         ).exists():
             raise FilingChanged()
         await _check_free(old.person_id, old.category, replacing=old)  # type: ignore[attr-defined]
-        return await cases.submit(
+        return await submission.submit(
             c, principal, _new_case(req, derived, req.form(replaces=old.id, reason=text))
         )
 
@@ -419,7 +421,7 @@ async def cancel(
 # -- issuance hook --------------------------------------------------------------------------
 
 
-async def _after_transition(c: Container, case: Case, name: str, actor: cases.Actor) -> None:
+async def _after_transition(c: Container, case: Case, name: str, actor: access.Actor) -> None:
     if name != "issue":
         return
     form = case.form or {}
@@ -495,7 +497,7 @@ async def _after_transition(c: Container, case: Case, name: str, actor: cases.Ac
     )
 
 
-cases.register_hooks(SERVICE, cases.ServiceHooks(after_transition=_after_transition, owner=OWNER))
+hooks.register(SERVICE, hooks.ServiceHooks(after_transition=_after_transition, owner=OWNER))
 
 
 # -- queries --------------------------------------------------------------------------------
@@ -529,14 +531,14 @@ def filing_view(c: Container, f: RemoteCareFiling) -> dict[str, Any]:
 
 
 async def my_filings(c: Container, principal: Principal) -> list[dict[str, Any]]:
-    person_id = await cases.applicant_person_id(principal)
+    person_id = await access.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     rows = await RemoteCareFiling.filter(person_id=person_id).order_by("-valid_from", "-id")
     return [filing_view(c, f) for f in rows]
 
 
 async def my_filing(c: Container, principal: Principal, filing_id: int) -> dict[str, Any]:
-    person_id = await cases.applicant_person_id(principal)
+    person_id = await access.applicant_person_id(principal)
     await _expire_lapsed(c, person_id)
     filing = await RemoteCareFiling.get_or_none(id=filing_id, person_id=person_id)
     if filing is None:

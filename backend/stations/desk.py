@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from backend.audit.service import record
 from backend.cases import materials
+from backend.cases.access import actor_for, load_case
 from backend.cases.models import CaseAuthorisation, CaseMaterial, CaseUpload
-from backend.cases.service import actor_for, load_case
 from backend.container import Container
 from backend.errors import Forbidden, NotFound
 from backend.identity.models import Role

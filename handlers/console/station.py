@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from backend.cases import queries
-from backend.cases import service as cases
+from backend.cases import access, catalogue, lists
+from backend.cases.assisted import submit_assisted
 from backend.errors import NotFound
 from backend.filings import service as filings
 from backend.identity.models import Role
@@ -62,8 +62,8 @@ def _applicant(values: dict[str, Any]) -> str:
 @page(Role.STATION_STAFF)
 async def station_cases(request: Request) -> HTTPResponse:
     c = container(request)
-    actor = await cases.actor_for(principal(request))
-    result = await queries.station_cases(c, actor, queries.Page(1, 100))
+    actor = await access.actor_for(principal(request))
+    result = await lists.station_cases(c, actor, lists.Page(1, 100))
     return await page_response(request, "station_cases.html", cases=result)
 
 
@@ -137,7 +137,7 @@ def assisted_services(delegated: list[str]) -> list[dict[str, Any]]:
     own forms: the filing above; chronic disease and claims through their API)."""
     return [
         s
-        for s in queries.list_services()
+        for s in catalogue.list_services()
         if "station" in s["channels"] and s["code"] not in OWNERS and s["code"] in delegated
     ]
 
@@ -164,7 +164,7 @@ async def file_request(request: Request, service_code: str) -> HTTPResponse:
     c = container(request)
     p = principal(request)
     values = {k: v for k, v in form_values(request).items() if v != "" and k != "csrf_token"}
-    defn = next((s for s in queries.list_services() if s["code"] == service_code), None)
+    defn = next((s for s in catalogue.list_services() if s["code"] == service_code), None)
     if defn is None:
         raise NotFound("未找到该事项", code="UNKNOWN_SERVICE")
     names = {f["name"] for f in defn["fields"]}
@@ -179,5 +179,5 @@ async def file_request(request: Request, service_code: str) -> HTTPResponse:
             body["materials"].append({"key": m["key"], "file_ref": ref})
     body |= await _signed_form(request, values)
     req: AssistedIn = parse_values(AssistedIn, body)
-    case = await cases.submit_assisted(c, p, req.to_assistance().case(req.to_request()))
+    case = await submit_assisted(c, p, req.to_assistance().case(req.to_request()))
     return redirect(f"/console/cases/{case.id}", status=303)
