@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from backend import demo
 from backend.audit.sealer import sealer_loop
-from backend.cases.service import check_definitions
+from backend.cases.checks import check_definitions
 from backend.clock import Clock, SystemClock
 from backend.container import Container
 from backend.identity.face import face_verifier_for

@@ -28,7 +28,7 @@ from tortoise import Tortoise
 from backend import db
 from backend.app import create_app
 from backend.bootstrap import bootstrap
-from backend.cases import service
+from backend.cases import checks
 from backend.cases.models import Case
 from backend.identity.models import Account, Role
 from backend.identity.passwords import hash_password
@@ -123,7 +123,7 @@ async def main() -> int:
         await workflow.recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
     c = bootstrap(settings, kv=MemoryStore())
-    service.check_definitions(c.policies)
+    checks.check_definitions(c.policies)
     server = None
     try:
         await Tortoise.init(config=db.tortoise_config(url))

@@ -38,7 +38,7 @@ from backend.audit.models import AuditEntry
 from backend.audit.sealer import seal_all, sealer_loop
 from backend.audit.service import verify_chain
 from backend.bootstrap import bootstrap
-from backend.cases import queries, service
+from backend.cases import acceptance, access, checks, lists, queues, review, submission
 from backend.cases.models import Case, CaseTask, TaskStatus
 from backend.identity.models import Account, Role
 from backend.identity.persons import find_or_create_person
@@ -289,17 +289,17 @@ async def measure_transitions(c, actors, n_cases: int, concurrency: int) -> tupl
     ]
     submitted = []
     for i in range(n_cases):
-        req = service.NewCase("test_claim", {"amount": "100.00"}, materials)
-        submitted.append(await service.submit(c, citizens[i % concurrency], req))
+        req = submission.NewCase("test_claim", {"amount": "100.00"}, materials)
+        submitted.append(await submission.submit(c, citizens[i % concurrency], req))
     transitions = 0
 
     async def lifecycle(worker: int) -> None:
         nonlocal transitions
         for case in submitted[worker::concurrency]:
-            case = await service.accept(c, desk, case.id, version=case.version, outcome="accept")
+            case = await acceptance.accept(c, desk, case.id, version=case.version, outcome="accept")
             task = await CaseTask.get(case_id=case.id, status=TaskStatus.OPEN)
-            await service.claim(c, reviewers[worker], task.id)
-            case = await service.decide(
+            await review.claim(c, reviewers[worker], task.id)
+            case = await review.decide(
                 c, reviewers[worker], task.id, case_version=case.version, decision="approve"
             )
             transitions += 4  # accept, route, approve, issue (the claim is a task event)
@@ -379,17 +379,17 @@ async def measure_queue(c, reviewers: list[Principal], samples: int) -> list[flo
     timings = []
     for i in range(samples):
         p = rnd.choice(reviewers)
-        actor = service.Actor(p)
+        actor = access.Actor(p)
         kind = i % 4
-        f = queries.QueueFilter(
+        f = queues.QueueFilter(
             category=rnd.choice(p.categories) if kind == 1 else None,
             service_code=CATEGORIES[p.categories[0]] if kind == 2 else None,
             station_id=rnd.choice(stations) if kind == 3 and stations else None,
             overdue_only=i % 5 == 0,
         )
-        page = queries.Page(rnd.randint(1, 3), 20)
+        page = lists.Page(rnd.randint(1, 3), 20)
         started = time.perf_counter()
-        result = await queries.reviewer_queue(c, actor, f, page)
+        result = await queues.reviewer_queue(c, actor, f, page)
         timings.append((time.perf_counter() - started) * 1000)
         assert result["items"] or f.station_id or f.overdue_only
     return timings
@@ -416,7 +416,7 @@ async def main() -> int:
         await recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
     c = bootstrap(settings, kv=MemoryStore())
-    service.check_definitions(c.policies)
+    checks.check_definitions(c.policies)
     try:
         await Tortoise.init(config=db.tortoise_config(url))
         tps, ratio = 0.0, 0.0

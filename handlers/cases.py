@@ -11,7 +11,20 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
 
-from backend.cases import queries, service
+from backend.cases import (
+    acceptance,
+    access,
+    applicant,
+    assisted,
+    catalogue,
+    details,
+    inbox,
+    lists,
+    queues,
+    rating,
+    review,
+    submission,
+)
 from backend.cases.case_stats import READERS, case_statistics
 from backend.cases.models import Case
 from backend.errors import NotFound
@@ -62,8 +75,8 @@ class SubmitIn(Strict):
     delivery_method: Literal["app", "station", "mail"] | None = None
     delivery_address: str | None = Field(default=None, max_length=120)
 
-    def to_request(self) -> service.NewCase:
-        return service.NewCase(
+    def to_request(self) -> submission.NewCase:
+        return submission.NewCase(
             service_code=self.service_code,
             form=self.form,
             materials=[m.model_dump() for m in self.materials],
@@ -128,8 +141,8 @@ class PageQuery(BaseModel):
     page: int = Field(default=1, ge=1, le=10000)
     size: int = Field(default=20, ge=1, le=100)
 
-    def to_page(self) -> queries.Page:
-        return queries.Page(self.page, self.size)
+    def to_page(self) -> lists.Page:
+        return lists.Page(self.page, self.size)
 
 
 class StationCasesQuery(PageQuery):
@@ -177,12 +190,12 @@ SUBMISSION_REFUSALS = (
 )
 
 
-async def _actor(request: Request) -> service.Actor:
-    return await service.actor_for(principal(request))
+async def _actor(request: Request) -> access.Actor:
+    return await access.actor_for(principal(request))
 
 
 async def _detail(request: Request, case: Case, status: int = 200) -> HTTPResponse:
-    view = await queries.case_detail(container(request), await _actor(request), case.id)
+    view = await details.case_detail(container(request), await _actor(request), case.id)
     return json(view, status=status)
 
 
@@ -193,7 +206,7 @@ async def _detail(request: Request, case: Case, status: int = 200) -> HTTPRespon
 @openapi.summary("可办理的服务事项及其材料清单、办理时限")
 @responds(ServiceListOut)
 async def list_services(request: Request) -> HTTPResponse:
-    return json({"items": queries.list_services()})
+    return json({"items": catalogue.list_services()})
 
 
 @bp.get("/case-documents/verify/<code:str>")
@@ -203,7 +216,7 @@ async def list_services(request: Request) -> HTTPResponse:
 async def verify_document(request: Request, code: str) -> HTTPResponse:
     if len(code) > 20:  # the longest code issued
         raise NotFound("验证码无效，未找到对应的办理结果", code="DOCUMENT_NOT_FOUND")
-    return json(await queries.verify_document(code))
+    return json(await details.verify_document(code))
 
 
 # -- citizens -------------------------------------------------------------------------------
@@ -218,7 +231,7 @@ async def verify_document(request: Request, code: str) -> HTTPResponse:
 @errors(422, *SUBMISSION_REFUSALS)
 @responds(CaseOut, status=201)
 async def submit_case(request: Request, body: SubmitIn) -> HTTPResponse:
-    case = await service.submit(container(request), principal(request), body.to_request())
+    case = await submission.submit(container(request), principal(request), body.to_request())
     return await _detail(request, case, 201)
 
 
@@ -228,7 +241,7 @@ async def submit_case(request: Request, body: SubmitIn) -> HTTPResponse:
 @query(PageQuery)
 @responds(CaseListOut)
 async def my_cases(request: Request, query: PageQuery) -> HTTPResponse:
-    return json(await queries.my_cases(container(request), await _actor(request), query.to_page()))
+    return json(await lists.my_cases(container(request), await _actor(request), query.to_page()))
 
 
 @bp.get("/cases/<case_id:int>")
@@ -237,7 +250,7 @@ async def my_cases(request: Request, query: PageQuery) -> HTTPResponse:
 @errors(404, "CASE_NOT_FOUND")
 @responds(CaseOut)
 async def get_case(request: Request, case_id: int) -> HTTPResponse:
-    view = await queries.case_detail(container(request), await _actor(request), case_id)
+    view = await details.case_detail(container(request), await _actor(request), case_id)
     return json(view)
 
 
@@ -246,7 +259,7 @@ async def get_case(request: Request, case_id: int) -> HTTPResponse:
 @requires()
 @responds(CaseTimelineOut)
 async def case_timeline(request: Request, case_id: int) -> HTTPResponse:
-    items = await queries.timeline(container(request), await _actor(request), case_id)
+    items = await details.timeline(container(request), await _actor(request), case_id)
     return json({"items": items})
 
 
@@ -258,7 +271,7 @@ async def case_timeline(request: Request, case_id: int) -> HTTPResponse:
 @errors(409, "REVIEW_STARTED")
 @responds(CaseOut)
 async def withdraw_case(request: Request, case_id: int, body: WithdrawIn) -> HTTPResponse:
-    case = await service.withdraw(
+    case = await applicant.withdraw(
         container(request), principal(request), case_id, version=body.version, reason=body.reason
     )
     return await _detail(request, case)
@@ -272,7 +285,7 @@ async def withdraw_case(request: Request, case_id: int, body: WithdrawIn) -> HTT
 @errors(409, "INVALID_STATE")
 @responds(CaseOut)
 async def resubmit_case(request: Request, case_id: int, body: ResubmitIn) -> HTTPResponse:
-    case = await service.resubmit(
+    case = await applicant.resubmit(
         container(request),
         principal(request),
         case_id,
@@ -291,7 +304,7 @@ async def resubmit_case(request: Request, case_id: int, body: ResubmitIn) -> HTT
 @errors(409, "NO_MATERIALS_EXPECTED")
 @responds(CaseOut)
 async def supply_materials(request: Request, case_id: int, body: MaterialsIn) -> HTTPResponse:
-    case = await service.supply_materials(
+    case = await applicant.supply_materials(
         container(request),
         principal(request),
         case_id,
@@ -311,7 +324,7 @@ async def supply_materials(request: Request, case_id: int, body: MaterialsIn) ->
 async def decide_authorisation(
     request: Request, case_id: int, body: AuthorisationIn
 ) -> HTTPResponse:
-    case = await service.decide_authorisation(
+    case = await assisted.decide_authorisation(
         container(request),
         principal(request),
         case_id,
@@ -328,7 +341,7 @@ async def decide_authorisation(
 @errors(409, "ALREADY_RATED", "NOT_RATABLE")
 @responds(CaseOut)
 async def rate_case(request: Request, case_id: int, body: RatingIn) -> HTTPResponse:
-    case = await service.rate(
+    case = await rating.rate(
         container(request), principal(request), case_id, score=body.score, comment=body.comment
     )
     return await _detail(request, case)
@@ -339,8 +352,8 @@ async def rate_case(request: Request, case_id: int, body: RatingIn) -> HTTPRespo
 @requires()
 @responds(CaseDocument)
 async def case_document(request: Request, case_id: int) -> HTTPResponse:
-    doc = await queries.document_for(await _actor(request), case_id)
-    return json(queries.document_view(doc))
+    doc = await details.document_for(await _actor(request), case_id)
+    return json(details.document_view(doc))
 
 
 @bp.get("/cases/<case_id:int>/document/qr.svg")
@@ -348,7 +361,7 @@ async def case_document(request: Request, case_id: int) -> HTTPResponse:
 @requires()
 @responds(None, binary_types=("image/svg+xml",))
 async def case_document_qr(request: Request, case_id: int) -> HTTPResponse:
-    doc = await queries.document_for(await _actor(request), case_id)
+    doc = await details.document_for(await _actor(request), case_id)
     url = request.url_for("cases.verify_document", code=doc.verification_code)
     image = await asyncio.to_thread(render_svg, url)
     return raw(image.content, content_type=image.content_type)
@@ -360,7 +373,7 @@ async def case_document_qr(request: Request, case_id: int) -> HTTPResponse:
 @query(PageQuery)
 @responds(MyInboxOut)
 async def my_inbox(request: Request, query: PageQuery) -> HTTPResponse:
-    return json(await queries.inbox(await _actor(request), query.to_page()))
+    return json(await inbox.inbox(await _actor(request), query.to_page()))
 
 
 @bp.post("/me/inbox/<message_id:int>/read")
@@ -368,7 +381,7 @@ async def my_inbox(request: Request, query: PageQuery) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @responds(ReadMessageOut)
 async def read_message(request: Request, message_id: int) -> HTTPResponse:
-    await service.mark_read(container(request), principal(request), message_id)
+    await inbox.mark_read(container(request), principal(request), message_id)
     return json({"read": True})
 
 
@@ -377,7 +390,7 @@ async def read_message(request: Request, message_id: int) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @responds(MyPendingAuthorisationsOut)
 async def my_pending_authorisations(request: Request) -> HTTPResponse:
-    items = await queries.pending_authorisations(container(request), await _actor(request))
+    items = await lists.pending_authorisations(container(request), await _actor(request))
     return json({"items": items})
 
 
@@ -395,7 +408,7 @@ async def my_pending_authorisations(request: Request) -> HTTPResponse:
 @responds(CaseOut, status=201)
 async def submit_assisted(request: Request, body: AssistedIn) -> HTTPResponse:
     req = body.to_assistance().case(body.to_request())
-    case = await service.submit_assisted(container(request), principal(request), req)
+    case = await assisted.submit_assisted(container(request), principal(request), req)
     return await _detail(request, case, 201)
 
 
@@ -405,7 +418,7 @@ async def submit_assisted(request: Request, body: AssistedIn) -> HTTPResponse:
 @query(StationCasesQuery)
 @responds(CaseListOut)
 async def station_cases(request: Request, query: StationCasesQuery) -> HTTPResponse:
-    result = await queries.station_cases(
+    result = await lists.station_cases(
         container(request), await _actor(request), query.to_page(), query.state
     )
     return json(result)
@@ -418,7 +431,7 @@ async def station_cases(request: Request, query: StationCasesQuery) -> HTTPRespo
 @body(SignedFormIn)
 @responds(CaseOut)
 async def record_signed_form(request: Request, case_id: int, body: SignedFormIn) -> HTTPResponse:
-    case = await service.record_signed_form(
+    case = await assisted.record_signed_form(
         container(request),
         principal(request),
         case_id,
@@ -435,7 +448,7 @@ async def record_signed_form(request: Request, case_id: int, body: SignedFormIn)
 @query(PageQuery)
 @responds(CaseListOut)
 async def acceptance_queue(request: Request, query: PageQuery) -> HTTPResponse:
-    result = await queries.acceptance_queue(
+    result = await lists.acceptance_queue(
         container(request), await _actor(request), query.to_page()
     )
     return json(result)
@@ -450,7 +463,7 @@ async def acceptance_queue(request: Request, query: PageQuery) -> HTTPResponse:
 @errors(422, "REASON_UNKNOWN")
 @responds(CaseOut)
 async def accept_case(request: Request, case_id: int, body: AcceptanceIn) -> HTTPResponse:
-    case = await service.accept(
+    case = await acceptance.accept(
         container(request),
         principal(request),
         case_id,
@@ -472,10 +485,10 @@ async def accept_case(request: Request, case_id: int, body: AcceptanceIn) -> HTT
 @errors(422, "CATEGORY_NOT_ALLOWED", "PAGE_TOO_DEEP")
 @responds(ReviewQueueOut)
 async def review_queue(request: Request, query: QueueQuery) -> HTTPResponse:
-    f = queries.QueueFilter(
+    f = queues.QueueFilter(
         query.category, query.service_code, query.station_id, query.overdue_only, query.mine
     )
-    result = await queries.reviewer_queue(
+    result = await queues.reviewer_queue(
         container(request), await _actor(request), f, query.to_page()
     )
     return json(result)
@@ -487,8 +500,8 @@ async def review_queue(request: Request, query: QueueQuery) -> HTTPResponse:
 @idempotent
 @responds(TaskOut)
 async def claim_task(request: Request, task_id: int) -> HTTPResponse:
-    task = await service.claim(container(request), principal(request), task_id)
-    return json(queries.task_view(task))
+    task = await review.claim(container(request), principal(request), task_id)
+    return json(details.task_view(task))
 
 
 @bp.post("/review/tasks/<task_id:int>/release")
@@ -496,8 +509,8 @@ async def claim_task(request: Request, task_id: int) -> HTTPResponse:
 @requires(Role.REVIEWER, Role.SUPERVISOR)
 @responds(TaskOut)
 async def release_task(request: Request, task_id: int) -> HTTPResponse:
-    task = await service.release(container(request), principal(request), task_id)
-    return json(queries.task_view(task))
+    task = await review.release(container(request), principal(request), task_id)
+    return json(details.task_view(task))
 
 
 @bp.post("/review/tasks/<task_id:int>/reassign")
@@ -508,10 +521,10 @@ async def release_task(request: Request, task_id: int) -> HTTPResponse:
 @errors(422, "ASSIGNEE_INVALID")
 @responds(TaskOut)
 async def reassign_task(request: Request, task_id: int, body: ReassignIn) -> HTTPResponse:
-    task = await service.reassign(
+    task = await review.reassign(
         container(request), principal(request), task_id, to_account_id=body.to_account_id
     )
-    return json(queries.task_view(task))
+    return json(details.task_view(task))
 
 
 @bp.post("/review/tasks/<task_id:int>/decision")
@@ -524,7 +537,7 @@ async def reassign_task(request: Request, task_id: int, body: ReassignIn) -> HTT
 @errors(422, "REASON_UNKNOWN")
 @responds(CaseOut)
 async def decide_task(request: Request, task_id: int, body: DecisionIn) -> HTTPResponse:
-    case = await service.decide(
+    case = await review.decide(
         container(request),
         principal(request),
         task_id,
@@ -542,7 +555,7 @@ async def decide_task(request: Request, task_id: int, body: DecisionIn) -> HTTPR
 @query(PageQuery)
 @responds(EscalationsOut)
 async def escalations(request: Request, query: PageQuery) -> HTTPResponse:
-    return json(await queries.escalation_queue(container(request), query.to_page()))
+    return json(await queues.escalation_queue(container(request), query.to_page()))
 
 
 @bp.get("/admin/case-stats")

@@ -10,8 +10,7 @@ from pydantic import Field, StrictBool
 from sanic import Blueprint, Request
 from sanic_ext.extensions.openapi import openapi
 
-from backend.cases import queries
-from backend.cases import service as cases
+from backend.cases import access, details
 from backend.cases.models import Case
 from backend.chronic import records, results, review, service
 from backend.identity.models import Role
@@ -94,9 +93,9 @@ class RevokeIn(Strict):
 
 async def _submitted(request: Request, case: Case) -> dict[str, Any]:
     c = container(request)
-    actor = await cases.actor_for(principal(request))
+    actor = await access.actor_for(principal(request))
     return {
-        "case": await queries.case_detail(c, actor, case.id),
+        "case": await details.case_detail(c, actor, case.id),
         "qualification": await service.recorded_for(c, case),
     }
 
@@ -208,8 +207,8 @@ async def assess(request: Request, task_id: int, body: AssessmentIn) -> dict[str
         reason_code=body.reason_code,
         reason_text=body.reason_text,
     )
-    actor = await cases.actor_for(principal(request))
-    return await queries.case_detail(c, actor, case.id)
+    actor = await access.actor_for(principal(request))
+    return await details.case_detail(c, actor, case.id)
 
 
 @bp.post("/chronic/qualifications/<qid:int>/revoke")

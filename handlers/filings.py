@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field, StrictBool
 from sanic import Blueprint, Request
 from sanic_ext.extensions.openapi import openapi
 
-from backend.cases import queries
-from backend.cases import service as cases
+from backend.cases import access, details
 from backend.cases.models import Case
 from backend.filings import results, service
 from backend.identity.models import Role
@@ -94,9 +93,9 @@ class EffectQuery(BaseModel):
 
 async def _submitted(request: Request, case: Case) -> dict[str, Any]:
     c = container(request)
-    actor = await cases.actor_for(principal(request))
+    actor = await access.actor_for(principal(request))
     return {
-        "case": await queries.case_detail(c, actor, case.id),
+        "case": await details.case_detail(c, actor, case.id),
         "filing": await service.recorded_for(c, case),
     }
 
@@ -225,7 +224,7 @@ async def filing_effect(request: Request, query: EffectQuery) -> dict[str, Any]:
 @requires(Role.CITIZEN)
 @responds(MyBenefitsOut)
 async def my_benefits(request: Request) -> Benefits:
-    actor = await cases.actor_for(principal(request))
+    actor = await access.actor_for(principal(request))
     if actor.person_id is None:
         return Benefits()
     return await active_benefits(container(request), actor.person_id)

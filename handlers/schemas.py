@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import Strict as StrictMode
 
+from backend.cases.assisted import Assistance
 from backend.cases.models import AuthorisationMethod
-from backend.cases.service import Assistance
 from backend.identity.idcard import ID_NUMBER_PATTERN
 from handlers.contract import MAX_ID
 from workflows.definition import Channel

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from backend.cases.queries import statistics
+from backend.cases.statistics import statistics
 from backend.clock import local_today
 from backend.container import Container
 from backend.errors import Forbidden

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from backend.audit import service as audit
-from backend.cases import service as cases
-from backend.cases.models import Case, CaseUpload
+from backend.cases.access import actor_for, can_see, load_case
+from backend.cases.models import Case, CaseMaterial, CaseUpload, MaterialStatus
 from backend.clock import iso
 from backend.container import Container
 from backend.errors import Forbidden, InvalidInput, NotFound
@@ -53,9 +53,9 @@ async def _owner_person(
     case_id: int | None,
 ) -> tuple[int, int | None]:
     """(applicant person id, case id) the upload is for, if the caller may upload for them."""
-    actor = await cases.actor_for(principal)
+    actor = await actor_for(principal)
     if case_id is not None:
-        case = await cases.load_case(actor, case_id)
+        case = await load_case(actor, case_id)
         return case.applicant_id, case.id  # type: ignore[attr-defined]
     if principal.role is Role.CITIZEN:
         if actor.person_id is None:
@@ -117,13 +117,13 @@ async def upload(
 async def _may_see(principal: Principal, row: CaseUpload) -> bool:
     if row.uploaded_by_id == principal.account_id:  # type: ignore[attr-defined]
         return True
-    actor = await cases.actor_for(principal)
+    actor = await actor_for(principal)
     if principal.role is Role.CITIZEN and actor.person_id == row.person_id:  # type: ignore[attr-defined]
         return True
     if row.case_id is None:  # type: ignore[attr-defined]
         return False
     case = await Case.get(id=row.case_id)  # type: ignore[attr-defined]
-    return cases.can_see(actor, case)
+    return can_see(actor, case)
 
 
 async def load_upload(principal: Principal, upload_id: int) -> CaseUpload:
@@ -157,9 +157,7 @@ async def file_of(c: Container, principal: Principal, upload_id: int) -> tuple[b
 
 async def case_materials(c: Container, principal: Principal, case_id: int) -> dict[str, Any]:
     """The case's materials with their uploads, for whoever may see the case."""
-    from backend.cases.models import CaseMaterial
-
-    case = await cases.load_case(await cases.actor_for(principal), case_id)
+    case = await load_case(await actor_for(principal), case_id)
     uploads = {ref_of(u): u for u in await CaseUpload.filter(case_id=case.id)}
     items = []
     for m in await CaseMaterial.filter(case_id=case.id).order_by("id"):
@@ -225,3 +223,37 @@ async def attach(case: Case, refs: Mapping[str, str]) -> None:
     ids = [int(r.removeprefix(REF_PREFIX)) for r in refs.values() if r.startswith(REF_PREFIX)]
     if ids:
         await CaseUpload.filter(id__in=ids, case_id=None).update(case_id=case.id)
+
+
+async def record(c: Container, case: Case, defn: Definition, refs: Mapping[str, str]) -> None:
+    """Record the case's materials; one that was missing (容缺) becomes received."""
+    await attach(case, refs)
+    now = c.clock.now()
+    names = {m.key: m for m in defn.materials}
+    for key, ref in refs.items():
+        m = names[key]
+        updated = await CaseMaterial.filter(
+            case_id=case.id, key=key, status=MaterialStatus.MISSING
+        ).update(file_ref=ref, status=MaterialStatus.RECEIVED, updated_at=now)
+        if not updated:
+            updated = await CaseMaterial.filter(case_id=case.id, key=key).update(
+                file_ref=ref, updated_at=now
+            )
+        if not updated:
+            await CaseMaterial.create(
+                case=case,
+                key=key,
+                name=m.name,
+                is_key=m.is_key,
+                status=MaterialStatus.PROVIDED,
+                file_ref=ref,
+                updated_at=now,
+            )
+
+
+async def provided_keys(case: Case) -> set[str]:
+    """The keys of the materials the case has (provided at submission or received later)."""
+    rows = await CaseMaterial.filter(
+        case_id=case.id, status__in=[MaterialStatus.PROVIDED, MaterialStatus.RECEIVED]
+    ).values_list("key", flat=True)
+    return set(rows)

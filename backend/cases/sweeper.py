@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from backend.cases.access import SYSTEM_ACTOR
+from backend.cases.engine import fire, record_event
 from backend.cases.models import Case, CaseTask, SlaFlag, TaskStatus
-from backend.cases.service import (
-    SYSTEM_ACTOR,
-    _fire,
-    _record,
-    definition_of,
-)
+from backend.cases.policy import definition_of
 from backend.container import Container
 from backend.errors import DomainError
 from backend.infra.kv import LockNotAcquired, hold_lock
@@ -48,9 +46,17 @@ async def sweep(c: Container, *, batch: int = 500, lock_ttl_s: float = 300) -> S
 
 async def sweep_unlocked(c: Container, *, batch: int = 500) -> SweepReport:
     """One pass; exposed so tests can prove the CAS alone prevents double effects."""
-    report = SweepReport()
     now = c.clock.now()
-    # 1. Warning: the promised time is near.
+    return SweepReport(
+        warned=await _warn(c, now, batch),
+        overdue=await _escalate(c, now, batch),
+        closed=await _close_lapsed_gaps(c, now, batch),
+    )
+
+
+async def _warn(c: Container, now: datetime, batch: int) -> int:
+    """Warning: the promised time is near."""
+    warned = 0
     ids = await Case.filter(
         state__in=_OPEN, sla_flag=SlaFlag.NORMAL, warning_at__lte=now, due_at__gt=now,
         sla_paused_at__isnull=True,
@@ -62,10 +68,16 @@ async def sweep_unlocked(c: Container, *, batch: int = 500) -> SweepReport:
             ):
                 case = await Case.get(id=case_id)
                 due = case.due_at.isoformat() if case.due_at else None
-                await _record(c, case, "sla_warning", SYSTEM_ACTOR, source=case.state,
-                              target=case.state, data={"due_at": due})  # fmt: skip
-                report.warned += 1
-    # 2. Overdue: mark, escalate the open review tasks to the supervisors' queue, tell the citizen.
+                await record_event(c, case, "sla_warning", SYSTEM_ACTOR, source=case.state,
+                                   target=case.state, data={"due_at": due})  # fmt: skip
+                warned += 1
+    return warned
+
+
+async def _escalate(c: Container, now: datetime, batch: int) -> int:
+    """Overdue: mark, escalate the open review tasks to the supervisors' queue, tell the
+    citizen."""
+    overdue = 0
     ids = await Case.filter(
         state__in=_OPEN, sla_flag__in=[SlaFlag.NORMAL, SlaFlag.WARNING], due_at__lte=now,
         sla_paused_at__isnull=True,
@@ -82,10 +94,15 @@ async def sweep_unlocked(c: Container, *, batch: int = 500) -> SweepReport:
             ).update(escalated=True)
             case = await Case.get(id=case_id)
             text = "办件已超过承诺时限，已提交督办优先处理"
-            await _record(c, case, "sla_overdue", SYSTEM_ACTOR, source=case.state,
-                          target=case.state, citizen_text=text)  # fmt: skip
-            report.overdue += 1
-    # 3. 容缺 deadlines: close (or reject) cases whose missing materials did not arrive.
+            await record_event(c, case, "sla_overdue", SYSTEM_ACTOR, source=case.state,
+                               target=case.state, citizen_text=text)  # fmt: skip
+            overdue += 1
+    return overdue
+
+
+async def _close_lapsed_gaps(c: Container, now: datetime, batch: int) -> int:
+    """容缺 deadlines: close (or reject) cases whose missing materials did not arrive."""
+    closed = 0
     ids = await Case.filter(
         state__in=_OPEN, open_gaps__gt=0, tolerance_due_at__lte=now
     ).limit(batch).values_list("id", flat=True)  # fmt: skip
@@ -96,9 +113,9 @@ async def sweep_unlocked(c: Container, *, batch: int = 500) -> SweepReport:
             continue
         try:
             async with in_transaction():
-                await _fire(c, case, defn, defn.tolerance.on_expiry, SYSTEM_ACTOR,
-                            reason_text="容缺材料未在期限内补齐")  # fmt: skip
-            report.closed += 1
+                await fire(c, case, defn, defn.tolerance.on_expiry, SYSTEM_ACTOR,
+                           reason_text="容缺材料未在期限内补齐")  # fmt: skip
+            closed += 1
         except DomainError as exc:  # moved meanwhile (supplied, withdrawn, another sweeper)
             log.info("case %s not closed: %s", case_id, exc.code)
-    return report
+    return closed

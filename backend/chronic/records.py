@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import access
 from backend.cases.models import Case, InboxMessage
 from backend.chronic.entitlement import SPEC, QualificationChanged, case_disease, policy
 from backend.chronic.models import ChronicQualification, QualificationStatus
@@ -43,7 +43,7 @@ def _add_years(day: date, years: int) -> date:
 # -- issuance: the hook records the qualification ---------------------------------------------
 
 
-async def after_transition(c: Container, case: Case, name: str, actor: cases.Actor) -> None:
+async def after_transition(c: Container, case: Case, name: str, actor: access.Actor) -> None:
     if name in ("approve", "approve_level", "reject") and actor.role == "reviewer":
         await check_verdicts(case, name)
     if name == "issue":
@@ -66,7 +66,7 @@ async def _supersede(person_id: int, renews: int, today: date, now: datetime) ->
     return today
 
 
-async def _record_qualification(c: Container, case: Case, actor: cases.Actor) -> None:
+async def _record_qualification(c: Container, case: Case, actor: access.Actor) -> None:
     form = case.form or {}
     disease = case_disease(c, case)
     today = local_today(c.clock)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import review
 from backend.cases.models import Case, CaseTask, TaskStatus
 from backend.chronic.entitlement import SPEC, case_disease
 from backend.chronic.models import ChronicVerdict
@@ -135,7 +135,7 @@ async def assess(
     async with in_transaction():
         await _record_verdicts(c, principal, case, disease, verdicts, reason_text)
         if not failed:
-            return await cases.decide(
+            return await review.decide(
                 c,
                 principal,
                 task_id,
@@ -143,7 +143,7 @@ async def assess(
                 decision="approve",
                 reason_text=reason_text,
             )
-        return await cases.decide(
+        return await review.decide(
             c,
             principal,
             task_id,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from backend.cases import service as cases
+from backend.cases import assisted, hooks
 from backend.cases.models import Case
 from backend.chronic import records
 from backend.chronic.entitlement import SPEC, QualificationChanged, disease, policy
@@ -111,7 +111,7 @@ async def submit(
     c: Container,
     principal: Principal,
     req: ChronicRequest,
-    assisted: cases.Assistance | None = None,
+    assisted: assisted.Assistance | None = None,
 ) -> Case:
     """A citizen applies in the app, or station staff apply for a citizen (``assisted``: the
     applicant's authorisation, a signed form now or a confirmation in the app)."""
@@ -161,8 +161,8 @@ async def renew(
     return await template.submit_successor(c, SPEC, principal, q, new)
 
 
-cases.register_hooks(
-    SPEC.service, cases.ServiceHooks(after_transition=records.after_transition, owner=SPEC.owner)
+hooks.register(
+    SPEC.service, hooks.ServiceHooks(after_transition=records.after_transition, owner=SPEC.owner)
 )
 
 

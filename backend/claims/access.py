@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from backend.cases import service as cases
+from backend.cases import access
 from backend.claims.errors import ClaimNotFound, InvoiceNotFound
 from backend.claims.models import Claim, ClaimInvoice
 from backend.clock import local_today
@@ -42,7 +42,7 @@ async def _may_see(c: Container, principal: Principal, claim: Claim) -> bool:
     if role is Role.STATION_STAFF:
         return principal.station_id is not None and claim.station_id == principal.station_id
     if role is Role.REVIEWER:  # the claims queue, or the front desk that accepts the case
-        may = {REVIEW_CATEGORY, cases.FRONT_DESK_CATEGORY} & set(principal.categories)
+        may = {REVIEW_CATEGORY, access.FRONT_DESK_CATEGORY} & set(principal.categories)
         return claim.case_id is not None and bool(may)  # type: ignore[attr-defined]
     return role in (Role.SUPERVISOR, Role.ADMIN) and claim.case_id is not None  # type: ignore[attr-defined]
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from backend.cases import service as cases
+from backend.cases import hooks
 from backend.claims.access import OWNER, SERVICE_CODE
 from backend.claims.payout import after_transition
 from backend.claims.review import readiness
 
-cases.register_hooks(
+hooks.register(
     SERVICE_CODE,
-    cases.ServiceHooks(readiness=readiness, after_transition=after_transition, owner=OWNER),
+    hooks.ServiceHooks(readiness=readiness, after_transition=after_transition, owner=OWNER),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import access, time_limits
 from backend.cases.models import Case
 from backend.claims import assessment
 from backend.claims.access import BANK_FIELD, policy_on
@@ -28,7 +28,7 @@ from workflows.definition import FINAL_STATES, CaseState
 FINANCE_ROLES = (Role.FINANCE, Role.SUPERVISOR, Role.ADMIN)  # who records and exports payouts
 
 
-async def after_transition(c: Container, case: Case, name: str, actor: cases.Actor) -> None:
+async def after_transition(c: Container, case: Case, name: str, actor: access.Actor) -> None:
     claim = await Claim.get_or_none(case_id=case.id)
     if claim is None:
         return
@@ -50,7 +50,7 @@ async def _disburse(c: Container, claim: Claim, case: Case) -> None:
         raise Conflict("票据尚未全部确认", code="SERVICE_NOT_READY")
     await assessment.add_to_years(c, claim.person_id, result)  # type: ignore[attr-defined]
     policy = policy_on(c, today)
-    due = cases.calendar(c).add_working_days(today, policy.payout_working_days)
+    due = time_limits.calendar(c).add_working_days(today, policy.payout_working_days)
     lines = [*result.lines, f"将于{due:%Y年%m月%d日}前汇入您尾号{_last4(c, claim)}的银行账户"]
     explanation = {**result.to_json(), "lines": lines}
     await Claim.filter(id=claim.id).update(

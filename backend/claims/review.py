@@ -9,7 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import review
 from backend.cases.models import Case, CaseTask, TaskStatus
 from backend.claims import assessment
 from backend.claims.access import REVIEW_CATEGORY, load_claim, load_invoice, policy_on
@@ -168,7 +168,7 @@ async def _assess(c: Container, claim: Claim, case: Case) -> None:
     await Claim.filter(id=claim.id).update(
         payable_fen=result.payable_fen, calculation=result.to_json(), updated_at=c.clock.now()
     )
-    await cases.update_assessment(
+    await review.update_assessment(
         c,
         case,
         amount=_fen_to_decimal(result.payable_fen),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import access, applicant, assisted, submission
 from backend.cases.models import Case
 from backend.claims.access import (
     BANK_FIELD,
@@ -25,7 +25,7 @@ from backend.family.service import can_act_for
 from backend.identity.models import Person, Role
 from backend.identity.persons import id_number_of
 from backend.identity.principal import Principal
-from workflows.definition import CaseState, Channel
+from workflows.definition import CaseState
 
 
 async def submit_claim(
@@ -48,7 +48,7 @@ async def submit_claim(
     if not invoices:
         raise InvalidInput("请至少上传一张票据", code="INVOICES_REQUIRED")
     await _check_insured_on_care_dates(c, claim, invoices)
-    request = cases.NewCase(
+    request = submission.NewCase(
         service_code=SERVICE_CODE,
         form={"claim_number": claim.number, **({"note": note} if note else {})},
         materials=[{"key": "invoice", "file_ref": f"claim:{claim.number}"}],
@@ -138,7 +138,7 @@ async def _submit_assisted(
     c: Container,
     principal: Principal,
     claim: Claim,
-    request: cases.NewCase,
+    request: submission.NewCase,
     authorisation_method: str | None,
     form_ref: str,
     form_number: str,
@@ -147,10 +147,10 @@ async def _submit_assisted(
     from backend.cases.models import AuthorisationMethod
 
     person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
-    return await cases.submit_assisted(
+    return await assisted.submit_assisted(
         c,
         principal,
-        cases.AssistedCase(
+        assisted.AssistedCase(
             request=request,
             applicant_id_number=id_number_of(c, person),
             authorisation_method=(
@@ -163,26 +163,17 @@ async def _submit_assisted(
 
 
 async def _submit_for(
-    c: Container, principal: Principal, claim: Claim, request: cases.NewCase
+    c: Container, principal: Principal, claim: Claim, request: submission.NewCase
 ) -> Case:
     """A citizen submits for themselves, or for a family member (the member is the applicant)."""
     me = await person_of(principal)
     if me == claim.person_id:  # type: ignore[attr-defined]
-        return await cases.submit(c, principal, request)
+        return await submission.submit(c, principal, request)
     if me is None or not await can_act_for(c, me, claim.person_id):  # type: ignore[attr-defined]
         raise Forbidden("您不能为该参保人申请报销", code="NOT_YOUR_CLAIM")
-    actor = await cases.actor_for(principal)
+    actor = await access.actor_for(principal)
     person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
-    case, _ = await cases._create(  # the engine's creation: applicant ≠ submitter
-        c,
-        actor,
-        request,
-        channel=Channel.APP,
-        applicant=person,
-        station=None,
-        initial=CaseState.SUBMITTED,
-    )
-    return case
+    return await submission.submit_for(c, actor, request, applicant=person)
 
 
 async def resume_claim(c: Container, principal: Principal, claim_id: int, *, version: int) -> Case:
@@ -193,11 +184,11 @@ async def resume_claim(c: Container, principal: Principal, claim_id: int, *, ver
         raise Conflict("报销申请尚未提交", code="CLAIM_NOT_SUBMITTED")
     materials = [{"key": "invoice", "file_ref": f"claim:{claim.number}"}]
     if case.state == CaseState.CORRECTION:
-        return await cases.resubmit(
+        return await applicant.resubmit(
             c, principal, case.id, version=version, form=None, materials=materials
         )
     if case.state == CaseState.SUPPLEMENT:
-        return await cases.supply_materials(
+        return await applicant.supply_materials(
             c, principal, case.id, version=version, materials=materials
         )
     raise Conflict("当前不需要补充材料", code="NO_MATERIALS_EXPECTED")

@@ -16,7 +16,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from backend.cases import service as cases
+from backend.cases import access, assisted, owned, submission
 from backend.cases.models import Case
 from backend.clock import local_today
 from backend.container import Container
@@ -90,8 +90,8 @@ class Application(Protocol):
 
 def new_case(
     spec: EntitlementSpec, req: Application, derived: Mapping[str, Any], form: Mapping[str, Any]
-) -> cases.NewCase:
-    return cases.NewCase(
+) -> submission.NewCase:
+    return submission.NewCase(
         service_code=spec.service,
         form=form,
         materials=list(req.materials),
@@ -126,9 +126,9 @@ async def submit(
     c: Container,
     spec: EntitlementSpec,
     principal: Principal,
-    new: cases.NewCase,
+    new: submission.NewCase,
     slot: str,
-    assisted: cases.Assistance | None = None,
+    assisted: assisted.Assistance | None = None,
 ) -> Case:
     """A first application for the slot, by the citizen or a station for them (``assisted``)."""
 
@@ -136,11 +136,11 @@ async def submit(
         await expire_lapsed(c, spec, person_id)  # a lapsed record gives its slot back
         await check_free(spec, person_id, slot, replacing=None)
 
-    return await cases.submit_owned(c, principal, new, guard, assisted)
+    return await owned.submit_owned(c, principal, new, guard, assisted)
 
 
 async def submit_successor(
-    c: Container, spec: EntitlementSpec, principal: Principal, old: Any, new: cases.NewCase
+    c: Container, spec: EntitlementSpec, principal: Principal, old: Any, new: submission.NewCase
 ) -> Case:
     """An application that replaces ``old`` when issued (a renewal, a change)."""
     async with in_transaction():
@@ -149,7 +149,7 @@ async def submit_successor(
         if not await spec.model.filter(id=old.id, status=spec.active, version=old.version).exists():
             raise spec.changed()
         await check_free(spec, old.person_id, getattr(old, spec.slot_field), replacing=old.id)
-        return await cases.submit(c, principal, new)
+        return await submission.submit(c, principal, new)
 
 
 # -- recording and ending ---------------------------------------------------------------------
@@ -189,7 +189,7 @@ async def end(spec: EntitlementSpec, row: Held, now: datetime, **changes: Any) -
 
 async def own(c: Container, spec: EntitlementSpec, principal: Principal, record_id: int) -> Any:
     """One record of the citizen's, or the type's not-found error."""
-    person_id = await cases.applicant_person_id(principal)
+    person_id = await access.applicant_person_id(principal)
     row = await spec.model.get_or_none(id=record_id, person_id=person_id)
     if row is None:
         raise spec.not_found()
@@ -198,7 +198,7 @@ async def own(c: Container, spec: EntitlementSpec, principal: Principal, record_
 
 async def mine(spec: EntitlementSpec, principal: Principal) -> list[Any]:
     """All the citizen's records, the latest first."""
-    person_id = await cases.applicant_person_id(principal)
+    person_id = await access.applicant_person_id(principal)
     return await spec.model.filter(person_id=person_id).order_by("-valid_from", "-id")
 
 

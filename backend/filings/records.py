@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import access
 from backend.cases.models import Case
 from backend.clock import CHINA_TZ
 from backend.container import Container
@@ -39,7 +39,7 @@ async def _end_replaced(
     )
 
 
-async def after_transition(c: Container, case: Case, name: str, actor: cases.Actor) -> None:
+async def after_transition(c: Container, case: Case, name: str, actor: access.Actor) -> None:
     if name != "issue":
         return
     form = case.form or {}

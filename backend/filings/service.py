@@ -21,7 +21,7 @@ from decimal import Decimal
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
-from backend.cases import service as cases
+from backend.cases import assisted, hooks
 from backend.cases.models import Case, InboxMessage
 from backend.clock import local_today
 from backend.container import Container
@@ -46,7 +46,10 @@ def filing_types(c: Container) -> list[FilingType]:
 
 
 async def submit(
-    c: Container, principal: Principal, req: FilingRequest, assisted: cases.Assistance | None = None
+    c: Container,
+    principal: Principal,
+    req: FilingRequest,
+    assisted: assisted.Assistance | None = None,
 ) -> Case:
     """A citizen applies in the app, or station staff apply for a citizen (``assisted``: the
     applicant's authorisation, a signed form now or a confirmation in the app)."""
@@ -158,8 +161,8 @@ async def cancel(
     return await RemoteCareFiling.get(id=filing.id)
 
 
-cases.register_hooks(
-    SPEC.service, cases.ServiceHooks(after_transition=records.after_transition, owner=SPEC.owner)
+hooks.register(
+    SPEC.service, hooks.ServiceHooks(after_transition=records.after_transition, owner=SPEC.owner)
 )
 
 

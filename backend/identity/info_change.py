@@ -7,7 +7,7 @@ not approved never reaches the record that payouts read.
 
 from __future__ import annotations
 
-from backend.cases import service as cases
+from backend.cases import access, forms, hooks
 from backend.cases.models import Case
 from backend.container import Container
 from backend.identity.models import Account, Person
@@ -20,10 +20,10 @@ ADDRESS_FIELD = "address"
 BANK_ACCOUNT_FIELD = "bank_account"
 
 
-async def _after_transition(c: Container, case: Case, name: str, actor: cases.Actor) -> None:
+async def _after_transition(c: Container, case: Case, name: str, actor: access.Actor) -> None:
     if name != "issue":
         return
-    form = cases.full_form(c, case)
+    form = forms.full_form(c, case)
     person_id: int = case.applicant_id
     change = form["change_type"]
     if change == "phone":
@@ -41,4 +41,4 @@ async def _after_transition(c: Container, case: Case, name: str, actor: cases.Ac
         await profile_changed(c, account.id)
 
 
-cases.register_hooks(SERVICE, cases.ServiceHooks(after_transition=_after_transition))
+hooks.register(SERVICE, hooks.ServiceHooks(after_transition=_after_transition))

@@ -384,6 +384,15 @@ def keyring_for(settings: Settings) -> VoucherKeyRing:
     return ring
 
 
+def forget_keyrings(path: Path | None = None) -> None:
+    """Drop the process's ring of ``path`` (every ring when None): the next use reads the key
+    file again, as a restarted process would."""
+    if path is None:
+        _RINGS.clear()
+    else:
+        _RINGS.pop(path, None)
+
+
 def retention_s(settings: Settings) -> float:
     """How long a retired key stays published: until the last code it signed has expired."""
     return settings.voucher_code_ttl_s + settings.voucher_clock_skew_s

@@ -9,8 +9,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw, redirect
 
-from backend.cases import materials, queries
-from backend.cases import service as cases
+from backend.cases import acceptance, access, catalogue, details, lists, materials, policy
 from backend.claims import access as claim_access
 from backend.claims import desk as claim_desk
 from backend.claims import views as claim_views
@@ -39,8 +38,8 @@ def _file_headers() -> dict[str, str]:
 @page(*FRONT_DESK)
 async def acceptance_queue(request: Request) -> HTTPResponse:
     c = container(request)
-    actor = await cases.actor_for(principal(request))
-    result = await queries.acceptance_queue(c, actor, queries.Page(1, 100))
+    actor = await access.actor_for(principal(request))
+    result = await lists.acceptance_queue(c, actor, lists.Page(1, 100))
     return await page_response(request, "acceptance.html", queue=result)
 
 
@@ -48,21 +47,21 @@ async def case_context(request: Request, case_id: int) -> dict[str, Any]:
     """What the case page and the review page show: the case, its timeline, its claim."""
     c = container(request)
     p = principal(request)
-    actor = await cases.actor_for(p)
-    case = await queries.case_detail(c, actor, case_id)
+    actor = await access.actor_for(p)
+    case = await details.case_detail(c, actor, case_id)
     claim = None
     if case["service_code"] == claim_access.SERVICE_CODE:
         found = await claim_desk.claim_of_case(c, p, case_id)
         claim = await claim_views.claim_view(c, found) if found else None
     return {
         "case": case,
-        "timeline": await queries.timeline(c, actor, case_id),
+        "timeline": await details.timeline(c, actor, case_id),
         "claim": claim,
         "files": await desk.case_files(c, p, case_id),
-        "reasons": cases.workflow_policy(c).reasons,
+        "reasons": policy.workflow_policy(c).reasons,
         "field_labels": {
             f["name"]: f["label"]
-            for s in queries.list_services()
+            for s in catalogue.list_services()
             if s["code"] == case["service_code"]
             for f in s["fields"]
         },
@@ -76,7 +75,7 @@ async def case_page(request: Request, case_id: int) -> HTTPResponse:
     p = principal(request)
     context["can_accept"] = context["case"]["state"] == "submitted" and (
         p.role is Role.STATION_STAFF
-        or (p.role is Role.REVIEWER and cases.FRONT_DESK_CATEGORY in p.categories)
+        or (p.role is Role.REVIEWER and access.FRONT_DESK_CATEGORY in p.categories)
     )
     return await page_response(request, "case.html", **context)
 
@@ -85,7 +84,7 @@ async def case_page(request: Request, case_id: int) -> HTTPResponse:
 @page(*FRONT_DESK)
 async def decide_acceptance(request: Request, case_id: int) -> HTTPResponse:
     form: AcceptanceForm = parse_form(request, AcceptanceForm)
-    await cases.accept(
+    await acceptance.accept(
         container(request),
         principal(request),
         case_id,

@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from backend.cases import queries
-from backend.cases import service as cases
+from backend.cases import access, lists, queues, review
 from backend.claims import access as claim_access
 from backend.claims import desk as claim_desk
 from backend.claims import review as claim_review
@@ -68,14 +67,14 @@ class DecisionForm(BaseModel):
 @page(*QUEUE_ROLES)
 async def queue(request: Request) -> HTTPResponse:
     c = container(request)
-    actor = await cases.actor_for(principal(request))
+    actor = await access.actor_for(principal(request))
     overdue = request.args.get("overdue") == "1"
-    f = queries.QueueFilter(overdue_only=overdue)
-    result = await queries.reviewer_queue(c, actor, f, queries.Page(1, 50))
+    f = queues.QueueFilter(overdue_only=overdue)
+    result = await queues.reviewer_queue(c, actor, f, lists.Page(1, 50))
     mine: dict[str, Any] = {"items": []}
     if principal(request).role is Role.REVIEWER:
-        mine = await queries.reviewer_queue(
-            c, actor, queries.QueueFilter(mine=True), queries.Page(1, 50), with_total=False
+        mine = await queues.reviewer_queue(
+            c, actor, queues.QueueFilter(mine=True), lists.Page(1, 50), with_total=False
         )
     return await page_response(request, "review_queue.html", queue=result, mine=mine)
 
@@ -83,14 +82,14 @@ async def queue(request: Request) -> HTTPResponse:
 @bp.post("/tasks/<task_id:int>/claim")
 @page(Role.REVIEWER)
 async def claim_task(request: Request, task_id: int) -> HTTPResponse:
-    task = await cases.claim(container(request), principal(request), task_id)
+    task = await review.claim(container(request), principal(request), task_id)
     return redirect(f"/console/review/cases/{task.case_id}", status=303)
 
 
 @bp.post("/tasks/<task_id:int>/release")
 @page(*QUEUE_ROLES)
 async def release_task(request: Request, task_id: int) -> HTTPResponse:
-    await cases.release(container(request), principal(request), task_id)
+    await review.release(container(request), principal(request), task_id)
     return redirect("/console/review", status=303)
 
 
@@ -171,7 +170,7 @@ async def confirm_invoice(request: Request, claim_id: int, invoice_id: int) -> H
 @page(Role.REVIEWER)
 async def decide(request: Request, task_id: int) -> HTTPResponse:
     form: DecisionForm = parse_form(request, DecisionForm)
-    case = await cases.decide(
+    case = await review.decide(
         container(request),
         principal(request),
         task_id,

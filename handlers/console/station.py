@@ -13,8 +13,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from backend.cases import queries
-from backend.cases import service as cases
+from backend.cases import access, assisted, catalogue, lists
 from backend.chronic import service as chronic
 from backend.claims import service as claims
 from backend.enrollment import service as enrollment
@@ -76,8 +75,8 @@ def _applicant(values: dict[str, Any]) -> str:
 @page(Role.STATION_STAFF)
 async def station_cases(request: Request) -> HTTPResponse:
     c = container(request)
-    actor = await cases.actor_for(principal(request))
-    result = await queries.station_cases(c, actor, queries.Page(1, 100))
+    actor = await access.actor_for(principal(request))
+    result = await lists.station_cases(c, actor, lists.Page(1, 100))
     return await page_response(request, "station_cases.html", cases=result)
 
 
@@ -167,7 +166,7 @@ def assisted_services(delegated: list[str]) -> list[dict[str, Any]]:
     station, open to the station channel, and without a domain of their own."""
     return [
         s
-        for s in queries.list_services()
+        for s in catalogue.list_services()
         if "station" in s["channels"] and s["code"] not in OWNERS and s["code"] in delegated
     ]
 
@@ -214,7 +213,7 @@ async def _uploaded_materials(
 
 
 def _definition(code: str) -> dict[str, Any]:
-    defn = next((s for s in queries.list_services() if s["code"] == code), None)
+    defn = next((s for s in catalogue.list_services() if s["code"] == code), None)
     if defn is None:
         raise NotFound("未找到该事项", code="UNKNOWN_SERVICE")
     return defn
@@ -253,7 +252,7 @@ async def file_request(request: Request, service_code: str) -> HTTPResponse:
     body |= await _signed_form(request, values)
     req: AssistedIn = parse_values(AssistedIn, body)
     assisted = req.to_assistance().case(req.to_request())
-    case = await cases.submit_assisted(container(request), principal(request), assisted)
+    case = await assisted.submit_assisted(container(request), principal(request), assisted)
     return redirect(f"/console/cases/{case.id}", status=303)
 
 

@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from backend.cases import queries
-from backend.cases import service as cases
+from backend.cases import catalogue, lists, queues, review
 from backend.cases.case_stats import READERS, case_statistics
 from backend.identity import staff
 from backend.identity.models import Role
@@ -44,7 +43,7 @@ class StatsForm(BaseModel):
 @page(Role.SUPERVISOR)
 async def escalations(request: Request) -> HTTPResponse:
     c = container(request)
-    result = await queries.escalation_queue(c, queries.Page(1, 100))
+    result = await queues.escalation_queue(c, lists.Page(1, 100))
     reviewers: dict[str, list[dict[str, Any]]] = {}
     for item in result["items"]:
         if item["category"] not in reviewers:
@@ -56,7 +55,7 @@ async def escalations(request: Request) -> HTTPResponse:
 @page(Role.SUPERVISOR)
 async def reassign(request: Request, task_id: int) -> HTTPResponse:
     form: ReassignForm = parse_form(request, ReassignForm)
-    await cases.reassign(
+    await review.reassign(
         container(request), principal(request), task_id, to_account_id=form.to_account_id
     )
     return redirect("/console/supervisor?reassigned=1", status=303)
@@ -90,7 +89,7 @@ async def stats(request: Request) -> HTTPResponse:
     result = await case_statistics(c, principal(request), **form.model_dump())
     names: dict[Any, str] = {}
     if form.group_by == "service":
-        names = {s["code"]: s["name"] for s in queries.list_services()}
+        names = {s["code"]: s["name"] for s in catalogue.list_services()}
     elif form.group_by == "station":
         names = await _station_names(c)
     groups = result.get("groups", [])

@@ -517,7 +517,7 @@ def own_key_file(c, tmp_path, monkeypatch):
     create_key_file(path, development=True)
     monkeypatch.setattr(c.settings, "voucher_keys_file", path)
     yield path
-    voucher_keys._RINGS.pop(path, None)
+    voucher_keys.forget_keyrings(path)
 
 
 async def test_key_rotation(c, client, holder, own_key_file):

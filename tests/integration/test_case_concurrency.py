@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from backend.cases import service, sweeper
+from backend.cases import acceptance, applicant, review, submission, sweeper
 from backend.cases.models import Case, CaseEvent, CaseTask, TaskStatus
 from backend.errors import Conflict
 from backend.identity.models import Role
@@ -26,16 +26,16 @@ def as_principal(login, *, categories=()) -> Principal:
 async def _routed_case(c, amount: str = "1200.00"):
     citizen = await make_citizen(c, "race-citizen", name="赵小红")
     desk = await make_staff(c, Role.REVIEWER, "race-desk", categories=("front_desk",))
-    case = await service.submit(
+    case = await submission.submit(
         c,
         as_principal(citizen),
-        service.NewCase(
+        submission.NewCase(
             "test_claim",
             {"amount": amount},
             await upload_documents(c, as_principal(citizen), ["invoice", "medical_record"]),
         ),
     )
-    case = await service.accept(
+    case = await acceptance.accept(
         c, as_principal(desk), case.id, version=case.version, outcome="accept"
     )
     task = await CaseTask.get(case_id=case.id, status=TaskStatus.OPEN)
@@ -56,7 +56,7 @@ async def test_exactly_one_of_concurrent_claims_wins(c, clock):
     _, case, task = await _routed_case(c)
     reviewers = await _reviewers(c, 8)
     results = await asyncio.gather(
-        *(service.claim(c, r, task.id) for r in reviewers), return_exceptions=True
+        *(review.claim(c, r, task.id) for r in reviewers), return_exceptions=True
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
     losers = [r for r in results if isinstance(r, BaseException)]
@@ -71,12 +71,12 @@ async def test_concurrent_decisions_take_effect_once(c, clock):
     clock.set(FRIDAY)
     _, case, task = await _routed_case(c)
     (reviewer,) = await _reviewers(c, 1)
-    await service.claim(c, reviewer, task.id)
+    await review.claim(c, reviewer, task.id)
     fresh = await Case.get(id=case.id)
     decisions = ["approve", "reject", "approve", "return", "approve"]
     results = await asyncio.gather(
         *(
-            service.decide(
+            review.decide(
                 c,
                 reviewer,
                 task.id,
@@ -106,20 +106,20 @@ async def test_withdrawal_racing_a_claim_has_one_winner(c, clock):
     desk = as_principal(await make_staff(c, Role.REVIEWER, "desk-2", categories=("front_desk",)))
     for round_ in range(5):
         if round_:
-            case = await service.submit(
+            case = await submission.submit(
                 c,
                 as_principal(citizen),
-                service.NewCase(
+                submission.NewCase(
                     "test_claim",
                     {"amount": "10"},
                     await upload_documents(c, as_principal(citizen), ["invoice", "medical_record"]),
                 ),
             )
-            case = await service.accept(c, desk, case.id, version=case.version, outcome="accept")
+            case = await acceptance.accept(c, desk, case.id, version=case.version, outcome="accept")
             task = await CaseTask.get(case_id=case.id, status=TaskStatus.OPEN)
         results = await asyncio.gather(
-            service.claim(c, reviewer, task.id),
-            service.withdraw(c, as_principal(citizen), case.id, version=case.version),
+            review.claim(c, reviewer, task.id),
+            applicant.withdraw(c, as_principal(citizen), case.id, version=case.version),
             return_exceptions=True,
         )
         failures = [r for r in results if isinstance(r, BaseException)]

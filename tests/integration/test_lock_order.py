@@ -10,7 +10,7 @@ import pytest
 
 from backend.audit.sealer import seal_all
 from backend.audit.service import verify_chain
-from backend.cases import service as cases
+from backend.cases import acceptance, submission
 from backend.cases.models import Case
 from backend.filings import service as filings
 from backend.identity.models import Role
@@ -47,15 +47,15 @@ async def test_accepting_a_case_while_a_referral_is_filed_never_deadlocks(c, clo
     for i in range(PAIRS):
         citizen = principal(await make_citizen(c, f"lock-{i}", id_number=adult_id_number(c, seq=i)))
         materials = await upload_documents(c, citizen, ["invoice", "medical_record"])
-        case = await cases.submit(
-            c, citizen, cases.NewCase("test_claim", {"amount": "100.00"}, materials)
+        case = await submission.submit(
+            c, citizen, submission.NewCase("test_claim", {"amount": "100.00"}, materials)
         )
         document = await upload_documents(c, citizen, ["referral_document"])
         pending.append((citizen, case, document))
 
     async def pair(citizen: Principal, case: Case, document: list[dict[str, str]]) -> list:
         return await asyncio.gather(
-            cases.accept(c, desk, case.id, version=case.version, outcome="accept"),
+            acceptance.accept(c, desk, case.id, version=case.version, outcome="accept"),
             filings.submit(c, citizen, referral(document)),
             return_exceptions=True,
         )

@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from backend import demo
-from backend.cases.service import HOOKS, check_definitions
+from backend.cases import hooks
+from backend.cases.checks import check_definitions
 from backend.identity.models import Role
 from backend.vocabulary_check import check_demo, check_vocabulary
 from config.policy import load_policies
@@ -76,9 +77,7 @@ def test_a_policy_time_limit_for_an_unknown_service_stops_start_up() -> None:
         POLICIES.case_workflow, versions=(version.model_copy(update={"time_limits": limits}),)
     )
     with pytest.raises(VocabularyError, match=r"case_workflow.yaml.*'chronic'"):
-        check_vocabulary(
-            replace(POLICIES, case_workflow=table), {c: h.owner for c, h in HOOKS.items()}
-        )
+        check_vocabulary(replace(POLICIES, case_workflow=table), hooks.owners())
 
 
 def test_a_definition_routing_to_an_unknown_category_is_refused() -> None:
@@ -88,6 +87,6 @@ def test_a_definition_routing_to_an_unknown_category_is_refused() -> None:
 
 
 def test_an_owner_that_differs_from_the_vocabulary_stops_start_up() -> None:
-    owners = {code: h.owner for code, h in HOOKS.items()} | {"remote_care_filing": "remote"}
+    owners = {**hooks.owners(), "remote_care_filing": "remote"}
     with pytest.raises(VocabularyError, match="remote_care_filing"):
         check_vocabulary(POLICIES, owners)

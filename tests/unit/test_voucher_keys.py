@@ -32,7 +32,7 @@ T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _fresh_rings():
     yield
-    voucher_keys._RINGS.clear()
+    voucher_keys.forget_keyrings()
 
 
 def _settings(tmp_path, **kw) -> Settings:
@@ -48,7 +48,7 @@ def test_development_generates_a_private_key_file_once(tmp_path):
     raw = json.loads(path.read_text())
     assert raw["development"] is True
     kid = ring.keys.signer(T0).kid
-    voucher_keys._RINGS.clear()
+    voucher_keys.forget_keyrings()
     assert keyring_for(settings).keys.signer(T0).kid == kid  # reused, not regenerated
 
 
@@ -59,7 +59,7 @@ def test_production_needs_its_own_key_file(tmp_path):
     # The generated development file, named explicitly, is refused.
     keyring_for(_settings(tmp_path))
     dev_file = tmp_path / "data" / DEV_KEY_FILE
-    voucher_keys._RINGS.clear()
+    voucher_keys.forget_keyrings()
     with pytest.raises(KeyConfigError, match="开发"):
         keyring_for(_settings(tmp_path, env="production", voucher_keys_file=dev_file))
 

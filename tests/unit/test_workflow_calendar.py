@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from backend.cases.service import _calendar_for
+from backend.cases.time_limits import calendar_for
 from config.policy import HolidayYear, PolicyError, load_policies, load_table
 from workflows.calendar import CHINA_TZ, CalendarError, WorkingCalendar
 from workflows.sla import ClockRule, LimitUnit, SlaState, TimeLimit, due_at, resumed_due, sla_state
@@ -14,7 +14,7 @@ from workflows.sla import ClockRule, LimitUnit, SlaState, TimeLimit, due_at, res
 
 @pytest.fixture(scope="module")
 def cal() -> WorkingCalendar:
-    return _calendar_for(load_policies())
+    return calendar_for(load_policies())
 
 
 def test_weekends_holidays_and_adjusted_workdays(cal):

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from backend.cases.service import check_definitions
+from backend.cases.checks import check_definitions
 from config.policy import PolicyError, load_policies
 from workflows.conditions import ConditionError, evaluate, validate_condition
 from workflows.definition import (
