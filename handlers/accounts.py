@@ -8,7 +8,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.identity import binding, payout_review, service
+from backend.claims import payout_review
+from backend.identity import binding, service
 from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
