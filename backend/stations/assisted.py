@@ -125,7 +125,7 @@ async def _audit_recorded(
         subject_id=grantor.id,
         data={
             "authorisation_id": form.id,
-            "station_id": form.station_id,  # type: ignore[attr-defined]
+            "station_id": form.station_id,
             "purpose": form.purpose,
             "grantee_person_id": grantee.id,
             "family_link_id": link.id if link else None,

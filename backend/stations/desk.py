@@ -56,6 +56,6 @@ async def original_file(c: Container, principal: Principal, upload_id: int) -> t
     row = await materials.load_upload(principal, upload_id)
     if principal.is_staff():
         await record(c, actor=principal, action="case.material_viewed", subject_type="case",
-                     subject_id=row.case_id or 0,  # type: ignore[attr-defined]
+                     subject_id=row.case_id or 0,
                      data={"upload_id": row.id, "original": True})  # fmt: skip
     return await c.storage.get(row.file_key), row.content_type

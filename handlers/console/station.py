@@ -146,7 +146,7 @@ async def file_assisted(request: Request) -> HTTPResponse:
         materials.append({"key": "id_card", "file_ref": ref})
     proof = _upload(request, "proof_file")
     if proof is not None:
-        ftype = {t.code: t for t in filings.filing_types(c)}.get(values.get("filing_type"))
+        ftype = {t.code: t for t in filings.filing_types(c)}.get(str(values.get("filing_type", "")))
         proofs = ftype.proofs if ftype else []
         key = proofs[0] if proofs and not values["use_commitment"] else "commitment_letter"
         ref = await desk.store_upload(c, p, proof, key, applicant)
@@ -272,7 +272,7 @@ async def chronic_form(request: Request) -> HTTPResponse:
     return await page_response(
         request,
         "station_chronic.html",
-        diseases=chronic.catalogue_view(container(request)),
+        diseases=chronic.catalogue(container(request)),
         materials=_definition(CHRONIC_DISEASE)["materials"],
         id_number=request.args.get("applicant", ""),
     )
@@ -342,8 +342,8 @@ async def claim_create(request: Request) -> HTTPResponse:
 async def claim_draft(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
     claim = await claim_access.load_claim(c, principal(request), claim_id)
-    if claim.case_id is not None:  # type: ignore[attr-defined]
-        return redirect(f"/console/cases/{claim.case_id}", status=303)  # type: ignore[attr-defined]
+    if claim.case_id is not None:
+        return redirect(f"/console/cases/{claim.case_id}", status=303)
     return await page_response(
         request, "station_claim.html", claim=await claim_views.claim_view(c, claim)
     )
@@ -366,7 +366,7 @@ async def claim_submit(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
     p = principal(request)
     claim = await claim_access.load_claim(c, p, claim_id)
-    person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    person = await Person.get(id=claim.person_id)
     values = _form_values(request)
     values |= await _signed_form(
         request, {**values, "applicant_id_number": id_number_of(c, person)}
@@ -384,7 +384,7 @@ async def claim_submit(request: Request, claim_id: int) -> HTTPResponse:
         form_ref=form.authorisation_form_ref,
         form_number=form.authorisation_form_number,
     )
-    return redirect(f"/console/cases/{submitted.case_id}", status=303)  # type: ignore[attr-defined]
+    return redirect(f"/console/cases/{submitted.case_id}", status=303)
 
 
 # -- person registration (参保登记) ------------------------------------------------------------
