@@ -1,7 +1,8 @@
 """The Sanic application factory.
 
 ``create_app(container)`` is used by tests, which own the container and the database.
-``create_app()`` builds everything from settings in each worker process and closes it on stop.
+``create_app()`` bootstraps everything from settings in each worker process and closes it on
+stop.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sanic.response import HTTPResponse
 from sanic_ext import Extend
 
 from backend import db
-from backend.container import Container, build_container
+from backend.bootstrap import bootstrap
+from backend.container import Container
 from backend.jobs import InProcessScheduler
 from backend.logging import configure_logging, install_redaction
 from config.settings import Settings
@@ -49,7 +51,7 @@ def create_app(container: Container | None = None, *, name: str = "yibao") -> Sa
     @app.before_server_start
     async def open_resources(app: Sanic) -> None:
         if owns_container:
-            c = build_container(Settings())
+            c = bootstrap(Settings())
             await db.init_db(c.settings.resolved_database_url)
             await c.start()
             app.ctx.container = c

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 
 def _serve(args: argparse.Namespace) -> int:
     from backend import preflight
-    from backend.container import build_container
+    from backend.bootstrap import bootstrap
     from backend.logging import configure_logging
 
     settings = Settings()
     preflight.check(settings)
-    build_container(settings)  # fail fast on bad keys or policy files, before forking workers
+    bootstrap(settings)  # fail fast on bad keys, policy files or definitions, before forking
     host, port = args.host or settings.host, args.port or settings.port
     workers = args.workers or settings.workers
     if workers > 1 and not settings.redis_url:
@@ -71,9 +71,9 @@ async def _opened(settings: Settings, *, seal: bool = True) -> AsyncIterator[Con
     log is sealed before it exits (no web or job worker may be running to do it)."""
     from backend import db
     from backend.audit.sealer import seal_all
-    from backend.container import build_container
+    from backend.bootstrap import bootstrap
 
-    container = build_container(settings)
+    container = bootstrap(settings)
     await db.init_db(settings.resolved_database_url)
     try:
         yield container
@@ -85,12 +85,10 @@ async def _opened(settings: Settings, *, seal: bool = True) -> AsyncIterator[Con
 
 
 async def _seed_demo(settings: Settings) -> int:
-    from backend.cases.service import check_definitions
     from backend.demo import DemoRefusedInProduction, seed_demo
 
-    try:
+    try:  # the bootstrap checked that the demo names only what the vocabulary knows
         async with _opened(settings) as container:
-            check_definitions(container.policies)  # the demo names only what the vocabulary knows
             report = await seed_demo(container)
     except DemoRefusedInProduction as exc:
         print(exc, file=sys.stderr)
@@ -187,8 +185,8 @@ def _worker(args: argparse.Namespace) -> int:
         )
         return 2
     from backend import preflight
-    from backend.jobs import run_worker
     from backend.logging import configure_logging
+    from backend.worker import run_worker
 
     preflight.check(settings)
     configure_logging(settings.log_format)

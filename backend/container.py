@@ -1,32 +1,35 @@
-"""The application's resources and adapters, built once per process from settings.
+"""What a process's services receive: its resources and adapters, behind small interfaces.
 
-Services receive what they need from here; the web app keeps one on ``app.ctx.container``.
-Tests build their own (a fixed clock, a test database) and hand it to the app factory.
+The container is plain data: it imports no domain at run time, so every domain can name it
+(``c: Container``) without an import cycle. ``backend.bootstrap`` builds it from settings and
+wires the domains into it; the web app keeps one on ``app.ctx.container``. Tests bootstrap
+their own (a fixed clock, a test database) and hand it to the app factory.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from backend.audit.sealer import sealer_loop
-from backend.clock import Clock, SystemClock
-from backend.identity.face import FaceVerifier, face_verifier_for
-from backend.identity.idp import IdentityProvider, identity_provider_for
-from backend.identity.registry import PopulationRegistry, population_registry_for
-from backend.identity.token_memo import VerifiedTokens
+from backend.clock import Clock
 from backend.infra.crypto import PiiCipher
 from backend.infra.group_commit import Flush, GroupCommit
-from backend.infra.jobqueue import InProcessJobQueue, JobQueue, open_job_queue
-from backend.infra.keys import KeyRing, load_keys
-from backend.infra.kv import KeyValueStore, open_store
+from backend.infra.jobqueue import InProcessJobQueue, JobQueue
+from backend.infra.keys import KeyRing
+from backend.infra.kv import KeyValueStore
 from backend.infra.loops import RepeatingPass
 from backend.infra.shared_cache import SharedCache
 from backend.infra.storage import FileStorage, open_storage
-from backend.outbox.service import relay_loop
-from config.policy import Policies, load_policies
+from config.policy import Policies
 from config.settings import Settings
+
+if TYPE_CHECKING:  # the interfaces the container holds; their adapters are chosen at bootstrap
+    from backend.identity.face import FaceVerifier
+    from backend.identity.idp import IdentityProvider
+    from backend.identity.registry import PopulationRegistry
+    from backend.identity.token_memo import VerifiedTokens
+    from backend.payments.runtime import PaymentsRuntime
 
 I = TypeVar("I")  # noqa: E741
 O = TypeVar("O")  # noqa: E741
@@ -44,10 +47,13 @@ class Container:
     face_verifier: FaceVerifier  # 人脸核身 for real-name binding
     population_registry: PopulationRegistry  # who a minor's guardians are
     cache: SharedCache
-    verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
+    verified_tokens: VerifiedTokens
     # On-demand jobs (OCR): SAQ when redis_url is set, else in-process. Uploaded files.
     jobs: JobQueue = field(default_factory=InProcessJobQueue)
     storage: FileStorage = field(default_factory=lambda: open_storage(Path("var")))
+    # The payment gateway and its keys: built from settings on first use
+    # (backend.payments.runtime.runtime), or installed by a test or the simulator.
+    payments: PaymentsRuntime | None = None
     # Per-process group-commit batchers of hot append-only writes, by name (group_commit()).
     group_commits: dict[str, GroupCommit[Any, Any]] = field(default_factory=dict)
     # Background passes of a long-running process (audit sealer, outbox relay), see start()
@@ -61,12 +67,10 @@ class Container:
         return batcher
 
     async def start(self) -> None:
-        """Background parts of a long-running process: the cache's invalidation feed, the
-        audit sealer and the outbox relay (every web and job worker runs them; one seals at a
-        time, relays share the rows)."""
+        """Background parts of a long-running process: the cache's invalidation feed and the
+        loops the bootstrap listed (every web and job worker runs them; one seals at a time,
+        relays share the rows)."""
         await self.cache.start()
-        if not self.loops:
-            self.loops = [sealer_loop(self), relay_loop(self)]
         for loop in self.loops:
             loop.start()
 
@@ -78,34 +82,3 @@ class Container:
         await self.jobs.close()
         await self.cache.stop()
         await self.kv.close()
-
-
-def build_container(
-    settings: Settings,
-    *,
-    clock: Clock | None = None,
-    kv: KeyValueStore | None = None,
-    identity_provider: IdentityProvider | None = None,
-) -> Container:
-    keys = load_keys(settings)
-    kv = kv or open_store(settings.redis_url)
-    clock = clock or SystemClock()
-    container = Container(
-        settings=settings,
-        keys=keys,
-        policies=load_policies(),
-        clock=clock,
-        kv=kv,
-        pii=PiiCipher(keys.pii_key, keys.index_key),
-        identity_provider=identity_provider or identity_provider_for(settings),
-        face_verifier=face_verifier_for(
-            settings.wechat_appid, settings.wechat_secret, settings.wechat_api_base, clock
-        ),
-        population_registry=population_registry_for(settings.data_dir, settings.production),
-        cache=SharedCache(kv),
-        jobs=open_job_queue(settings),
-        storage=open_storage(settings.data_dir),
-    )
-    if isinstance(container.jobs, InProcessJobQueue):
-        container.jobs.attach(container)
-    return container

@@ -1,7 +1,9 @@
-"""Background jobs. One registry of periodic jobs, run two ways:
+"""Background jobs: the application's periodic jobs and on-demand job specifications, listed
+in one place and handed to whatever runs them (``backend.bootstrap`` gives the on-demand specs
+to the container's job queue). Periodic jobs run two ways:
 
-- production: ``yibao worker`` processes (SAQ on Redis, any number of hosts); each periodic job
-  is a SAQ cron job, enqueued once per tick however many workers run;
+- production: ``yibao worker`` processes (SAQ on Redis, any number of hosts, ``backend.worker``);
+  each periodic job is a SAQ cron job, enqueued once per tick however many workers run;
 - the embedded default (no Redis): :class:`InProcessScheduler`, started by the web process.
 
 Every job is safe to run twice or concurrently (compare-and-set, row locks, lease locks), so a
@@ -13,23 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from saq import CronJob
-
 from backend.container import Container
-from backend.infra.jobqueue import JobSpec, saq_function, saq_queue
+from backend.infra.jobqueue import JobSpec
 from config.settings import Settings
 
 log = logging.getLogger("yibao.jobs")
-QUEUE_NAME = "yibao"
-STOP_S = 8.0  # SIGTERM to exit: under 10 s, a running job included
-SWEEP_S = 5
 
 
 @dataclass(frozen=True)
@@ -98,11 +92,11 @@ PERIODIC: tuple[PeriodicJob, ...] = (
 )
 
 
-def on_demand_jobs(settings: Settings | None = None) -> tuple[JobSpec, ...]:
+def on_demand_jobs(settings: Settings) -> tuple[JobSpec, ...]:
     """Jobs enqueued on demand (``c.jobs.enqueue(name, **kwargs)``), for both queue adapters."""
     from backend.claims.jobs import ocr_job_spec
 
-    return (ocr_job_spec(settings or Settings()),)
+    return (ocr_job_spec(settings),)
 
 
 class InProcessScheduler:
@@ -135,94 +129,3 @@ class InProcessScheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-
-
-# -- SAQ ------------------------------------------------------------------------------------
-
-
-def cron_function(job: PeriodicJob) -> Callable[..., Awaitable[Any]]:
-    async def run(ctx: dict[str, Any]) -> Any:
-        started = time.monotonic()
-        try:
-            result = await job.run(ctx["container"])
-        except Exception:
-            log.exception("cron %s failed after %.2f s", job.name, time.monotonic() - started)
-            raise
-        log.info("cron %s done in %.2f s: %s", job.name, time.monotonic() - started, result)
-        return result
-
-    run.__name__ = run.__qualname__ = job.name  # SAQ finds functions by name
-    return run
-
-
-async def startup(ctx: dict[str, Any]) -> None:
-    from backend import db
-    from backend.cases.service import check_definitions
-    from backend.container import build_container
-
-    settings = Settings()
-    container = build_container(settings)
-    check_definitions(container.policies)
-    await db.init_db(settings.resolved_database_url)
-    await container.start()
-    ctx["container"] = container
-    # the OCR engine is loaded once per worker process and stays warm for every job
-    from ocr.pipeline import warm_up
-
-    await asyncio.to_thread(warm_up, settings.ocr_engine)
-
-
-async def shutdown(ctx: dict[str, Any]) -> None:
-    from backend import db
-
-    # A job's OCR thread cannot be cancelled, and the interpreter would wait for it at exit:
-    # whatever is left after STOP_S ends with the process (SAQ retries the job elsewhere).
-    threading.Timer(STOP_S, _exit_now).start()
-    log.info("worker stopping")
-    container = ctx.get("container")
-    if container is not None:
-        await container.stop()
-    await db.close_db()
-
-
-def _exit_now() -> None:
-    log.warning("worker: jobs still running after %.0f s; exiting anyway", STOP_S)
-    logging.shutdown()
-    os._exit(0)
-
-
-def build_settings(redis_url: str) -> dict[str, Any]:
-    functions = {job.name: cron_function(job) for job in PERIODIC}
-    on_demand = [saq_function(spec) for spec in on_demand_jobs()]
-    return {
-        "queue": saq_queue(redis_url),
-        "functions": [*functions.values(), *on_demand],
-        "cron_jobs": [
-            CronJob(functions[job.name], cron=job.cron, timeout=job.timeout_s) for job in PERIODIC
-        ],
-        "startup": startup,
-        "shutdown": shutdown,
-        "concurrency": 4,
-        # Look for jobs of a dead worker (no heartbeat for HEARTBEAT_S) every few seconds.
-        "timers": {"sweep": SWEEP_S},
-    }
-
-
-def run_worker(redis_url: str) -> int:
-    """``yibao worker``: SAQ handles SIGTERM and SIGINT (stop taking jobs, cancel the running
-    ones, run :func:`shutdown`); the process is gone within STOP_S + a second."""
-    from saq.worker import Worker
-
-    worker = Worker(**build_settings(redis_url))
-
-    async def run() -> None:
-        log.info("worker starting (pid %d)", os.getpid())
-        try:
-            await worker.queue.connect()
-            await worker.start()
-        finally:
-            await worker.queue.disconnect()
-            log.info("worker stopped")
-
-    asyncio.run(run())
-    return 0

@@ -27,9 +27,9 @@ from tortoise import Tortoise
 
 from backend import db
 from backend.app import create_app
+from backend.bootstrap import bootstrap
 from backend.cases import service
 from backend.cases.models import Case
-from backend.container import build_container
 from backend.identity.models import Account, Role
 from backend.identity.passwords import hash_password
 from backend.infra.kv import MemoryStore
@@ -118,7 +118,7 @@ async def main() -> int:
         print(f"database: {urlparse(url).path.lstrip('/')} (recreated)")
         await workflow.recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
-    c = build_container(settings, kv=MemoryStore())
+    c = bootstrap(settings, kv=MemoryStore())
     service.check_definitions(c.policies)
     server = None
     try:

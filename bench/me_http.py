@@ -45,7 +45,7 @@ TARGET_RATIO = 0.40
 async def _seed(env: dict[str, str]) -> str:
     """A citizen with a bound identity and phone, as after a real login; returns a token."""
     from backend import db
-    from backend.container import build_container
+    from backend.bootstrap import bootstrap
     from backend.identity.models import Account, Role
     from backend.identity.persons import PHONE_FIELD, find_or_create_person
     from backend.identity.tokens import start_session
@@ -57,7 +57,7 @@ async def _seed(env: dict[str, str]) -> str:
         database_url=env["YIBAO_DATABASE_URL"],
         redis_url=env.get("YIBAO_REDIS_URL"),
     )
-    c = build_container(settings)
+    c = bootstrap(settings)
     await db.init_db(settings.resolved_database_url)
     try:
         person = await find_or_create_person(c, "张三", "11010519491231002X")

@@ -80,8 +80,8 @@ async def seed(env: dict[str, str], persons: int) -> tuple[str, list[int], int]:
     from tortoise import Tortoise
 
     from backend import db
+    from backend.bootstrap import bootstrap
     from backend.clock import local_today
-    from backend.container import build_container
     from backend.identity.idcard import check_character
     from backend.identity.models import Account, Person, Role
     from backend.identity.persons import ID_FIELD
@@ -94,7 +94,7 @@ async def seed(env: dict[str, str], persons: int) -> tuple[str, list[int], int]:
         database_url=env["YIBAO_DATABASE_URL"],
         redis_url=env.get("YIBAO_REDIS_URL"),
     )
-    c = build_container(settings)
+    c = bootstrap(settings)
     await db.init_db(settings.resolved_database_url)
     try:
         await Tortoise.generate_schemas(safe=True)

@@ -92,8 +92,8 @@ async def seed(env: dict[str, str], vouchers: int) -> Seeded:
     from tortoise import Tortoise
 
     from backend import db
+    from backend.bootstrap import bootstrap
     from backend.clock import local_today
-    from backend.container import build_container
     from backend.enrollment.models import Enrollment, EnrollmentStatus
     from backend.identity.idcard import check_character
     from backend.identity.models import Person
@@ -104,7 +104,7 @@ async def seed(env: dict[str, str], vouchers: int) -> Seeded:
     from backend.vouchers.models import Voucher, VoucherStatus
 
     settings = _settings(env)
-    c = build_container(settings)
+    c = bootstrap(settings)
     keyring_for(settings)  # the development key file the server will load too
     await db.init_db(settings.resolved_database_url)
     try:

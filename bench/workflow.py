@@ -37,9 +37,9 @@ from backend import db
 from backend.audit.models import AuditEntry
 from backend.audit.sealer import seal_all, sealer_loop
 from backend.audit.service import verify_chain
+from backend.bootstrap import bootstrap
 from backend.cases import queries, service
 from backend.cases.models import Case, CaseTask, TaskStatus
-from backend.container import build_container
 from backend.identity.models import Account, Role
 from backend.identity.persons import find_or_create_person
 from backend.identity.principal import Principal
@@ -387,7 +387,7 @@ async def main() -> int:
         print(f"database: {urlparse(url).path.lstrip('/')} (recreated)")
         await recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
-    c = build_container(settings, kv=MemoryStore())
+    c = bootstrap(settings, kv=MemoryStore())
     service.check_definitions(c.policies)
     try:
         await Tortoise.init(config=db.tortoise_config(url))

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sanic import Blueprint, Request, Sanic
+from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
 
@@ -562,11 +562,3 @@ async def case_stats(request: Request, query: StatsQuery) -> HTTPResponse:
         station_id=query.station_id,
     )
     return json(result)
-
-
-# -- start-up -------------------------------------------------------------------------------
-
-
-@bp.before_server_start
-async def check_case_definitions(app: Sanic) -> None:
-    service.check_definitions(app.ctx.container.policies)

@@ -24,8 +24,9 @@ from tortoise.contrib.test import _topological_sort_models
 
 from backend import db
 from backend.app import create_app
+from backend.bootstrap import bootstrap
 from backend.clock import FixedClock
-from backend.container import Container, build_container
+from backend.container import Container
 from backend.identity.idp import LocalIdentityProvider
 from backend.infra.kv import MemoryStore, RedisStore
 from config.settings import Settings
@@ -107,7 +108,7 @@ async def stack(
         url = f"sqlite://{data_dir / 'test.sqlite3'}"
         kv = MemoryStore()
     settings = Settings(_env_file=None, data_dir=data_dir, database_url=url)
-    container = build_container(
+    container = bootstrap(
         settings,
         clock=FixedClock(datetime.now(UTC)),
         kv=kv,

@@ -3,7 +3,8 @@
 A job is a :class:`JobSpec`: a coroutine ``run(c, **kwargs)``, how many attempts it gets, a
 timeout per attempt, the delay before a retry, and ``on_give_up(c, error, **kwargs)`` called once
 when the last attempt failed, so the domain can record the failure (e.g. an invoice goes to
-manual entry) instead of losing the work. Specs are listed in ``backend.jobs.on_demand_jobs``.
+manual entry) instead of losing the work. The queue is handed its specs (``backend.bootstrap``
+passes ``backend.jobs.on_demand_jobs``); it imports nothing of the application.
 
 Two adapters with the same semantics:
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,7 +51,7 @@ class JobSpec:
     on_give_up: Callable[..., Awaitable[None]] | None = None  # on_give_up(c, error, **kwargs)
 
 
-Resolver = Callable[[], Mapping[str, JobSpec]]
+Specs = Mapping[str, JobSpec]  # by name
 
 
 class UnknownJob(KeyError):
@@ -61,23 +62,6 @@ class JobQueue(Protocol):
     async def enqueue(self, job_name: str, **kwargs: Any) -> None: ...
 
     async def close(self) -> None: ...
-
-
-def resolver_for(settings: Settings | None) -> Resolver:
-    """The specs listed in ``backend.jobs.on_demand_jobs``, built once on first use."""
-    cache: dict[str, JobSpec] = {}
-
-    def resolve() -> Mapping[str, JobSpec]:
-        if not cache:
-            from backend.jobs import on_demand_jobs  # backend.jobs imports the container
-
-            cache.update({spec.name: spec for spec in on_demand_jobs(settings)})
-        return cache
-
-    return resolve
-
-
-_default_resolver = resolver_for(None)
 
 
 async def run_attempt(c: Container, spec: JobSpec, kwargs: Mapping[str, Any]) -> Any:
@@ -98,8 +82,8 @@ async def give_up(c: Container, spec: JobSpec, error: BaseException, kwargs: Map
 class InProcessJobQueue:
     """Runs jobs as asyncio tasks of this process. Attach the container before enqueuing."""
 
-    def __init__(self, resolver: Resolver = _default_resolver, *, concurrency: int = 2) -> None:
-        self._resolver = resolver
+    def __init__(self, specs: Specs | None = None, *, concurrency: int = 2) -> None:
+        self._specs = dict(specs or {})
         self._extra: dict[str, JobSpec] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(concurrency)
@@ -110,14 +94,14 @@ class InProcessJobQueue:
         self._c = c
 
     def register(self, spec: JobSpec) -> None:
-        """An extra spec (tests); the resolver's specs stay as they are."""
+        """An extra spec (tests); the specs given at construction stay as they are."""
         self._extra[spec.name] = spec
 
     def unregister(self, name: str) -> None:
         self._extra.pop(name, None)
 
     def spec(self, name: str) -> JobSpec:
-        spec = self._extra.get(name) or self._resolver().get(name)
+        spec = self._extra.get(name) or self._specs.get(name)
         if spec is None:
             raise UnknownJob(name)
         return spec
@@ -179,13 +163,13 @@ def saq_queue(redis_url: str) -> Any:
 class SaqJobQueue:
     """Enqueues on SAQ (Redis); ``yibao worker`` runs the jobs (see ``backend.jobs``)."""
 
-    def __init__(self, redis_url: str, resolver: Resolver = _default_resolver) -> None:
+    def __init__(self, redis_url: str, specs: Specs) -> None:
         self._queue = saq_queue(redis_url)
-        self._resolver = resolver
+        self._specs = dict(specs)
         self._connected = False
 
     async def enqueue(self, job_name: str, **kwargs: Any) -> None:
-        spec = self._resolver().get(job_name)
+        spec = self._specs.get(job_name)
         if spec is None:
             raise UnknownJob(job_name)
         if not self._connected:
@@ -240,8 +224,8 @@ def saq_function(spec: JobSpec) -> Callable[..., Awaitable[Any]]:
     return run
 
 
-def open_job_queue(settings: Settings) -> JobQueue:
-    resolver = resolver_for(settings)
+def open_job_queue(settings: Settings, specs: Iterable[JobSpec]) -> JobQueue:
+    by_name = {spec.name: spec for spec in specs}
     if settings.redis_url:
-        return SaqJobQueue(settings.redis_url, resolver)
-    return InProcessJobQueue(resolver)
+        return SaqJobQueue(settings.redis_url, by_name)
+    return InProcessJobQueue(by_name)

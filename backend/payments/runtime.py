@@ -55,21 +55,17 @@ class PaymentsRuntime:
     background: asyncio.Task[None] | None = None
 
 
-_ATTR = "_payments_runtime"
-
-
 def install(c: Container, rt: PaymentsRuntime | None) -> None:
     """Use ``rt`` for this container (tests, the simulator); None forgets it."""
-    setattr(c, _ATTR, rt)
+    c.payments = rt
 
 
 def runtime(c: Container) -> PaymentsRuntime:
     """The container's payment runtime, built from settings on first use. An in-process
     simulator built here also starts its callback delivery loop (retries)."""
-    rt: PaymentsRuntime | None = getattr(c, _ATTR, None)
+    rt = c.payments
     if rt is None:
-        rt = build_runtime(c.settings, c.clock)
-        setattr(c, _ATTR, rt)
+        rt = c.payments = build_runtime(c.settings, c.clock)
         if rt.simulator is not None:
             try:
                 loop = asyncio.get_running_loop()

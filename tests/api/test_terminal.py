@@ -238,7 +238,7 @@ async def test_disabled_from_another_process_is_refused_at_once(c, client, stack
     """`yibao terminal disable` runs in its own process with its own container; in the embedded
     default (in-process store) nothing it publishes reaches the server, which must still refuse
     the terminal's next request."""
-    from backend.container import build_container
+    from backend.bootstrap import bootstrap
     from backend.infra.kv import MemoryStore
 
     if c.kv.reaches_other_processes:
@@ -246,7 +246,7 @@ async def test_disabled_from_another_process_is_refused_at_once(c, client, stack
     term = await make_terminal(c)
     _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
     assert response.status == 200, response.text
-    cli = build_container(c.settings, clock=c.clock, kv=MemoryStore())
+    cli = bootstrap(c.settings, clock=c.clock, kv=MemoryStore())
     await deactivate_terminal(cli, term.identity.key_id, reason="药店停业")
     _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
     assert_refused(response, "TERMINAL_UNKNOWN")

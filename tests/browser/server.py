@@ -20,8 +20,9 @@ from sanic.response import HTTPResponse, json
 
 from backend import db
 from backend.app import create_app
+from backend.bootstrap import bootstrap
 from backend.cases.sweeper import sweep
-from backend.container import Container, build_container
+from backend.container import Container
 from backend.demo import seed_demo
 from config.settings import Settings
 
@@ -40,7 +41,7 @@ class OffsetClock:
 
 async def _prepare(settings: Settings) -> None:
     await db.migrate(settings.resolved_database_url)
-    seeding = build_container(settings)
+    seeding = bootstrap(settings)
     await db.init_db(settings.resolved_database_url)
     try:
         await seed_demo(seeding)
@@ -64,7 +65,7 @@ def build(data: Path) -> tuple[Sanic, Container]:
         _env_file=None, data_dir=data, database_url=f"sqlite://{data / 'yibao.sqlite3'}"
     )
     asyncio.run(_prepare(settings))
-    container = build_container(settings, clock=OffsetClock(data / "clock-offset"))
+    container = bootstrap(settings, clock=OffsetClock(data / "clock-offset"))
     app = create_app(container, name="yibao_browser_tests")
     app.blueprint(_harness(container))
 

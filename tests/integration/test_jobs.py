@@ -5,14 +5,9 @@ import logging
 
 import pytest
 
-from backend.jobs import (
-    PERIODIC,
-    InProcessScheduler,
-    PeriodicJob,
-    build_settings,
-    cron_function,
-    on_demand_jobs,
-)
+from backend.jobs import PERIODIC, InProcessScheduler, PeriodicJob, on_demand_jobs
+from backend.worker import build_settings, cron_function
+from config.settings import Settings
 
 
 async def test_in_process_timer_keeps_running_after_a_failed_pass(c):
@@ -44,7 +39,7 @@ def test_every_periodic_job_is_a_saq_cron_job():
     settings = build_settings("redis://127.0.0.1:6379/0")
     names = {f.__name__ for f in settings["functions"]}
     periodic = {job.name for job in PERIODIC}
-    assert names == periodic | {spec.name for spec in on_demand_jobs()}
+    assert names == periodic | {spec.name for spec in on_demand_jobs(Settings())}
     assert {cron.function.__name__ for cron in settings["cron_jobs"]} == periodic
 
 

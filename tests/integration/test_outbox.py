@@ -47,7 +47,7 @@ async def test_a_staged_job_runs_after_commit_and_a_rolled_back_one_never(c):
 
 
 async def test_jobs_staged_while_redis_is_down_reach_the_queue_when_it_is_back(c, private_redis):
-    jobs = SaqJobQueue(private_redis.url, resolver=lambda: {SPEC.name: SPEC})
+    jobs = SaqJobQueue(private_redis.url, {SPEC.name: SPEC})
     c_saq = dataclasses.replace(c, jobs=jobs)  # the same container, with the SAQ queue
     private_redis.stop()
     try:

@@ -12,7 +12,8 @@ import uuid
 import pytest
 
 from backend.app import create_app
-from backend.container import Container, build_container
+from backend.bootstrap import bootstrap
+from backend.container import Container
 from backend.infra.kv import RedisStore
 from tests.api.test_auth import get_me
 from tests.conftest import StartedASGIClient
@@ -23,7 +24,7 @@ from tests.servers import RedisServer
 @pytest.fixture
 async def outage_client(c: Container, private_redis: RedisServer):
     settings = c.settings.model_copy(update={"redis_url": private_redis.url})
-    container = build_container(
+    container = bootstrap(
         settings, clock=c.clock, kv=RedisStore(private_redis.url),
         identity_provider=c.identity_provider,
     )  # fmt: skip

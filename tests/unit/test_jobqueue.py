@@ -13,7 +13,7 @@ from backend.infra.jobqueue import InProcessJobQueue, JobSpec, UnknownJob, saq_f
 
 
 def make_queue(*specs: JobSpec) -> InProcessJobQueue:
-    q = InProcessJobQueue(resolver=lambda: {})
+    q = InProcessJobQueue()
     for spec in specs:
         q.register(spec)
     q.attach(SimpleNamespace(name="container"))  # type: ignore[arg-type]

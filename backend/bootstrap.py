@@ -1,0 +1,66 @@
+"""Start-up, in one place: the web app, ``yibao worker`` and the CLI commands all call
+:func:`bootstrap`, and tests call it with their own clock and store.
+
+It builds the container from settings (choosing each interface's adapter), hands the job
+queue its job specifications, lists the background loops of a long-running process, loads
+the domains that add hooks to the case engine and checks the workflow definitions against
+the vocabulary, the policy files and those hooks: a process with a bad definition does not
+start.
+"""
+
+from __future__ import annotations
+
+from backend.audit.sealer import sealer_loop
+from backend.cases.service import check_definitions
+from backend.clock import Clock, SystemClock
+from backend.container import Container
+from backend.identity.face import face_verifier_for
+from backend.identity.idp import IdentityProvider, identity_provider_for
+from backend.identity.registry import population_registry_for
+from backend.identity.token_memo import VerifiedTokens
+from backend.infra.crypto import PiiCipher
+from backend.infra.jobqueue import InProcessJobQueue, open_job_queue
+from backend.infra.keys import load_keys
+from backend.infra.kv import KeyValueStore, open_store
+from backend.infra.shared_cache import SharedCache
+from backend.infra.storage import open_storage
+from backend.jobs import on_demand_jobs
+from backend.outbox.service import relay_loop
+from config.policy import load_policies
+from config.settings import Settings
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    kv: KeyValueStore | None = None,
+    identity_provider: IdentityProvider | None = None,
+) -> Container:
+    """The container of one process (or one test), wired and checked; nothing is started
+    (``await container.start()`` starts the background loops)."""
+    keys = load_keys(settings)
+    kv = kv or open_store(settings.redis_url)
+    clock = clock or SystemClock()
+    container = Container(
+        settings=settings,
+        keys=keys,
+        policies=load_policies(),
+        clock=clock,
+        kv=kv,
+        pii=PiiCipher(keys.pii_key, keys.index_key),
+        identity_provider=identity_provider or identity_provider_for(settings),
+        face_verifier=face_verifier_for(
+            settings.wechat_appid, settings.wechat_secret, settings.wechat_api_base, clock
+        ),
+        population_registry=population_registry_for(settings.data_dir, settings.production),
+        cache=SharedCache(kv),
+        verified_tokens=VerifiedTokens(),
+        jobs=open_job_queue(settings, on_demand_jobs(settings)),
+        storage=open_storage(settings.data_dir),
+    )
+    if isinstance(container.jobs, InProcessJobQueue):
+        container.jobs.attach(container)
+    container.loops = [sealer_loop(container), relay_loop(container)]
+    check_definitions(container.policies)
+    return container
