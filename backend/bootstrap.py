@@ -10,6 +10,7 @@ start.
 
 from __future__ import annotations
 
+from backend import demo
 from backend.audit.sealer import sealer_loop
 from backend.cases.service import check_definitions
 from backend.clock import Clock, SystemClock
@@ -26,6 +27,7 @@ from backend.infra.shared_cache import SharedCache
 from backend.infra.storage import open_storage
 from backend.jobs import on_demand_jobs
 from backend.outbox.service import relay_loop
+from backend.vocabulary_check import check_demo
 from config.policy import load_policies
 from config.settings import Settings
 
@@ -63,4 +65,5 @@ def bootstrap(
         container.jobs.attach(container)
     container.loops = [sealer_loop(container), relay_loop(container)]
     check_definitions(container.policies)
+    check_demo(demo.STATIONS, demo.STAFF)  # the demo names only what the vocabulary knows
     return container

@@ -9,6 +9,7 @@ in a queue nobody reads.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from backend.identity.models import Role
 from config.policy import Policies
@@ -80,13 +81,13 @@ def _policies(policies: Policies, builtin: Iterable[Definition]) -> None:
                 )
 
 
-def _demo() -> None:
-    from backend import demo
-
-    for code, _name, _level, _parent, items in demo.STATIONS:
+def check_demo(stations: Iterable[tuple[Any, ...]], staff: Iterable[tuple[Any, ...]]) -> None:
+    """The demo's stations and staff (``backend.demo``), checked by the bootstrap: this module
+    sits below the domains and does not import the demo."""
+    for code, _name, _level, _parent, items in stations:
         for item in items:
             v.require("service", item, f"backend/demo.py: STATIONS {code}: items")
-    for username, _display, role, _station, categories in demo.STAFF:
+    for username, _display, role, _station, categories in staff:
         v.require("role", role.value, f"backend/demo.py: STAFF {username}: role")
         for category in categories:
             v.require("category", category, f"backend/demo.py: STAFF {username}: categories")
@@ -98,4 +99,3 @@ def check_vocabulary(policies: Policies, owners: Mapping[str, str | None]) -> No
     _roles()
     _owners(owners)
     _policies(policies, BUILTIN)
-    _demo()

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 from tortoise.functions import Count, Min
 
 from backend.audit.models import AuditEntry, AuditHead
-from backend.identity.principal import Principal
 
 if TYPE_CHECKING:
     from backend.container import Container
+    from backend.identity.principal import Principal
 
 GENESIS = "0" * 64
 CHAIN = "audit"
@@ -144,7 +144,7 @@ async def verify_chain(c: Container, batch: int = 2000) -> ChainReport:
                 return broken("与前一条记录的链接不符", entry.seq)
             if not hmac.compare_digest(entry.hash or "", digest(c.keys.audit_key, entry)):
                 return broken("内容被修改", entry.seq)
-            prev_hash, expected_seq, checked = entry.hash, entry.seq + 1, checked + 1
+            prev_hash, expected_seq, checked = entry.hash or "", entry.seq + 1, checked + 1
     head = await AuditHead.get_or_none(chain=CHAIN)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if head_seq != checked or head_hash != prev_hash:
