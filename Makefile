@@ -83,9 +83,12 @@ run: system-deps $(STAMP) $(ASSETS)
 test: system-deps $(STAMP) $(ASSETS)
 	$(PY) -m pytest
 
+# Style, types (mypy, configured in pyproject.toml) and the layers contract (.importlinter).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

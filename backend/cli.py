@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from backend.infra.keys import KeyConfigError
 from backend.preflight import ConfigurationError
@@ -53,7 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
     return Supervisor(bind(host, port), workers, access_log=args.access_log).run()
 
 
-def _run(coro_factory: Callable[[Settings], Awaitable[int]]) -> int:
+def _run(coro_factory: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
     return asyncio.run(coro_factory(Settings()))
 
 

@@ -147,7 +147,7 @@ def _principal(account: Account) -> Principal:
         account_id=account.id,
         role=account.role,
         session="demo-seed",
-        station_id=account.station_id,  # type: ignore[attr-defined]
+        station_id=account.station_id,
         categories=tuple(account.categories or ()),
     )
 
@@ -243,7 +243,7 @@ async def _consent_forms(c: Container, staff: dict[str, Account]) -> None:
     for clerk_name, form_number, grantor, grantee in CONSENT_FORMS:
         clerk = staff[clerk_name]
         if await StationAuthorisation.exists(
-            station_id=clerk.station_id,  # type: ignore[attr-defined]
+            station_id=clerk.station_id,
             form_number=form_number,
         ):
             continue

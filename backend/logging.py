@@ -39,7 +39,7 @@ def install_redaction() -> None:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for a log shipper."""
 
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {

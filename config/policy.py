@@ -224,7 +224,7 @@ class ReimbursementPolicy(Versioned):
     @model_validator(mode="after")
     def _complete(self) -> ReimbursementPolicy:
         for visit in ("outpatient", "inpatient"):
-            levels = self.terms.get(visit)  # type: ignore[call-overload]
+            levels = self.terms.get(visit)
             if not levels or set(levels) != {"primary", "secondary", "tertiary"}:
                 raise ValueError(f"terms.{visit}: primary, secondary and tertiary are all needed")
         return self

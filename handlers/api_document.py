@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -21,6 +22,7 @@ from handlers.contract import MAX_ID, Contract, contract_of, is_html
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
+Mode = Literal["validation", "serialization"]  # a model's schema for requests or answers
 SKIPPED_METHODS = {"HEAD", "OPTIONS", "TRACE"}
 
 ROLE_NAMES = {
@@ -199,7 +201,7 @@ class _Schemas:
     colliding models after their modules)."""
 
     def __init__(self, contracts: list[Contract]) -> None:
-        wanted: list[tuple[type[BaseModel], str]] = []
+        wanted: list[tuple[type[BaseModel], Mode]] = []
         for c in contracts:
             for model in (c.body, c.query, c.form):
                 if model is not None:
@@ -236,10 +238,10 @@ class _Schemas:
             todo += [ref.rsplit("/", 1)[1] for ref in references(self.components[name])]
         return seen
 
-    def ref(self, model: type[BaseModel], mode: str) -> dict[str, Any]:
+    def ref(self, model: type[BaseModel], mode: Mode) -> dict[str, Any]:
         return self.refs[(model, mode)]
 
-    def resolve(self, model: type[BaseModel], mode: str) -> dict[str, Any]:
+    def resolve(self, model: type[BaseModel], mode: Mode) -> dict[str, Any]:
         name = self.ref(model, mode)["$ref"].rsplit("/", 1)[1]
         return self.components[name]
 
@@ -266,7 +268,7 @@ def _errors(
 ) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
 
-    def add(table: dict[int, tuple[str, ...]]) -> None:
+    def add(table: Mapping[int, tuple[str, ...]]) -> None:
         for status, codes in table.items():
             out.setdefault(status, set()).update(codes)
 

@@ -59,7 +59,7 @@ def _upload_for(request: Request) -> UploadFor:
     for name in ("person_id", "case_id"):
         if name in raw_form:
             value = raw_form[name]
-            raw_form[name] = int(value) if value.isdigit() else value  # type: ignore[assignment]
+            raw_form[name] = int(value) if value.isdigit() else value
     try:
         return UploadFor.model_validate(raw_form)
     except ValidationError as exc:

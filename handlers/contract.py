@@ -224,9 +224,9 @@ def responds(
             first = contract.successes[0]
             return json(serialise(first.model, result), status=first.status)
 
-        wrapper = _wraps(handler)(wrapper)
-        wrapper.__yibao_serialises__ = True  # type: ignore[attr-defined]
-        return wrapper
+        serialising = _wraps(handler)(wrapper)
+        serialising.__yibao_serialises__ = True  # type: ignore[attr-defined]
+        return serialising
 
     return decorator
 

@@ -43,7 +43,7 @@ def scope_of(request: Request) -> str:
 
 def _replay(stored: service.Replay) -> HTTPResponse:
     if stored.is_json:
-        response = json(stored.body, status=stored.status_code)
+        response: HTTPResponse = json(stored.body, status=stored.status_code)
     else:
         response = HTTPResponse(
             stored.body or "", status=stored.status_code, content_type=stored.content_type

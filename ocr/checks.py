@@ -47,7 +47,7 @@ def to_decimal(value: Any) -> Decimal | None:
 
 def _four_digits(n: int, *, leading: bool) -> str:
     """Capital text of 0 < n < 10000, with the 零 rules for inner and leading zeros."""
-    out = []
+    out: list[str] = []
     zero_pending = not leading and n < 1000
     for unit_value, unit in ((1000, "仟"), (100, "佰"), (10, "拾"), (1, "")):
         d = (n // unit_value) % 10
@@ -201,10 +201,11 @@ def check_items_sum(items: Iterable[Mapping[str, Any]] | None, total: Any) -> Ch
     items = list(items or [])
     if not items or total_d is None:
         return CheckResult(None, "缺少收费项目或合计金额")
-    amounts = [to_decimal(i.get("amount")) for i in items]
-    if any(a is None for a in amounts):
+    read = [to_decimal(i.get("amount")) for i in items]
+    amounts = [a for a in read if a is not None]
+    if len(amounts) < len(read):
         return CheckResult(False, "有收费项目金额无法解析")
-    s = sum(amounts, Decimal("0.00"))  # type: ignore[arg-type]
+    s = sum(amounts, Decimal("0.00"))
     if s == total_d:
         return CheckResult(True, f"{len(items)} 项合计 {s} = {total_d}")
     return CheckResult(False, f"{len(items)} 项合计 {s} ≠ {total_d}")

@@ -322,7 +322,7 @@ def _norm(line: TextLine) -> str:
 
 
 def _find_label(text: str, spec: Spec, label: str) -> list[tuple[int, int]]:
-    out = []
+    out: list[tuple[int, int]] = []
     start = 0
     while True:
         i = text.find(label, start)

@@ -8,8 +8,12 @@ baseline without a gap wider than about half the font size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # imported when a PDF is read: plain-image OCR never loads it
+    import pypdfium2 as pdfium
 
 MAX_SIDE_PT = 14400
 
@@ -78,7 +82,7 @@ def _runs(chars: list[PdfChar | None]) -> list[list[PdfChar]]:
     return runs
 
 
-def _open(data: bytes) -> object:
+def _open(data: bytes) -> pdfium.PdfDocument:
     import pypdfium2 as pdfium
 
     try:

@@ -333,7 +333,7 @@ def find_red_seals(bgr: np.ndarray) -> list[tuple[int, int, int, int]]:
     hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     red = ((hue < 12) | (hue > 165)) & (sat > 60) & (val > 70)
-    mask = red.astype(np.uint8) * 255
+    mask: np.ndarray = red.astype(np.uint8) * 255
     h, w = mask.shape
     size = max(h, w)
     mask = cv2.dilate(mask, np.ones((5, 5), np.uint8))
@@ -373,8 +373,8 @@ def prepare(img: np.ndarray, target_long_side: int = TARGET_LONG_SIDE) -> Prepar
     quad = find_page(img)
     if quad is not None:
         tl, tr, br, bl = quad
-        pw = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
-        ph = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+        pw = max(float(np.linalg.norm(tr - tl)), float(np.linalg.norm(br - bl)))
+        ph = max(float(np.linalg.norm(bl - tl)), float(np.linalg.norm(br - tr)))
         s = min(target_long_side / max(pw, ph), 1.5)
         W, H = round(float(pw * s)), round(float(ph * s))
         dst = np.array([[0, 0], [W - 1, 0], [W - 1, H - 1], [0, H - 1]], dtype=np.float32)

@@ -55,7 +55,8 @@ def validate_condition(cond: Condition, path: str = "condition") -> None:
 
 def fields_of(cond: Condition) -> set[str]:
     if "all" in cond or "any" in cond:
-        return set().union(*(fields_of(c) for c in cond.get("all") or cond.get("any")))
+        parts: list[Condition] = cond.get("all") or cond.get("any") or []
+        return set().union(*(fields_of(c) for c in parts))
     if "not" in cond:
         return fields_of(cond["not"])
     return {cond["field"]}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -21,7 +23,7 @@ class AuditEntry(Model):
     subject_type = fields.CharField(max_length=32)
     subject_id = fields.CharField(max_length=64)
     reason = fields.CharField(max_length=500, default="")
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     prev_hash = fields.CharField(max_length=64, null=True)
     hash = fields.CharField(max_length=64, null=True)
 

@@ -12,10 +12,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index, PartialIndex
 from tortoise.models import Model
+
+if TYPE_CHECKING:  # the models this one points at (a run-time import would cycle)
+    from backend.identity.models import Account, Person
+    from backend.stations.models import Station
 
 
 class SlaFlag(StrEnum):
@@ -33,20 +38,23 @@ class Case(Model):
     state = fields.CharField(max_length=24)
     version = fields.IntField(default=1)
     channel = fields.CharField(max_length=10)
-    applicant = fields.ForeignKeyField(
+    applicant: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="cases", on_delete=fields.RESTRICT
     )
+    applicant_id: int
     # The applicant's own account when known (four-eyes: they may not review their own case)
     applicant_account_id = fields.BigIntField(null=True)
     # Who submitted: the citizen, or the station clerk for an assisted request (帮办代办)
-    submitted_by = fields.ForeignKeyField(
+    submitted_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="submitted_cases", on_delete=fields.RESTRICT
     )
+    submitted_by_id: int
     agent_name = fields.CharField(max_length=50, default="")  # 代办人 when not the clerk
-    station = fields.ForeignKeyField(
+    station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
         "models.Station", related_name="cases", null=True, on_delete=fields.RESTRICT
     )
-    form = fields.JSONField(default=dict)  # non-sensitive fields
+    station_id: int | None
+    form: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)  # non-sensitive fields
     form_secret = fields.TextField(default="")  # sensitive fields, encrypted JSON
     amount = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
     delivery_method = fields.CharField(max_length=10)
@@ -99,7 +107,10 @@ class CaseTask(Model):
     """One review task (level 1, 2, ...) in a category queue, with one holder at a time."""
 
     id = fields.BigIntField(primary_key=True)
-    case = fields.ForeignKeyField("models.Case", related_name="tasks", on_delete=fields.CASCADE)
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "models.Case", related_name="tasks", on_delete=fields.CASCADE
+    )
+    case_id: int
     level = fields.SmallIntField()
     category = fields.CharField(max_length=32)
     status = fields.CharEnumField(TaskStatus, max_length=10, default=TaskStatus.OPEN)
@@ -134,7 +145,10 @@ class CaseEvent(Model):
     """Append-only history: one row per transition or task action."""
 
     id = fields.BigIntField(primary_key=True)
-    case = fields.ForeignKeyField("models.Case", related_name="events", on_delete=fields.CASCADE)
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "models.Case", related_name="events", on_delete=fields.CASCADE
+    )
+    case_id: int
     action = fields.CharField(max_length=32)
     from_state = fields.CharField(max_length=24)
     to_state = fields.CharField(max_length=24)
@@ -142,7 +156,7 @@ class CaseEvent(Model):
     actor_role = fields.CharField(max_length=20)
     reason_code = fields.CharField(max_length=8, default="")
     reason_text = fields.CharField(max_length=500, default="")
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     citizen_text = fields.CharField(max_length=300, null=True)  # null: internal only
     at = fields.DatetimeField()
 
@@ -159,7 +173,10 @@ class MaterialStatus(StrEnum):
 
 class CaseMaterial(Model):
     id = fields.BigIntField(primary_key=True)
-    case = fields.ForeignKeyField("models.Case", related_name="materials", on_delete=fields.CASCADE)
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
+        "models.Case", related_name="materials", on_delete=fields.CASCADE
+    )
+    case_id: int
     key = fields.CharField(max_length=40)
     name = fields.CharField(max_length=60)
     is_key = fields.BooleanField()
@@ -179,15 +196,18 @@ class CaseUpload(Model):
     one already attached to that case); the case it is used in is recorded on first use."""
 
     id = fields.BigIntField(primary_key=True)
-    person = fields.ForeignKeyField(
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="case_uploads", on_delete=fields.RESTRICT
     )
-    case = fields.ForeignKeyField(
+    person_id: int
+    case: fields.ForeignKeyNullableRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="uploads", null=True, on_delete=fields.SET_NULL
     )
-    uploaded_by = fields.ForeignKeyField(
+    case_id: int | None
+    uploaded_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="case_uploads", on_delete=fields.RESTRICT
     )
+    uploaded_by_id: int
     file_key = fields.CharField(max_length=200)
     image_key = fields.CharField(max_length=200)  # what staff see (a PDF's first page)
     content_type = fields.CharField(max_length=40)
@@ -214,9 +234,10 @@ class CaseAuthorisation(Model):
     """The applicant's authorisation of an assisted request (帮办代办授权)."""
 
     id = fields.BigIntField(primary_key=True)
-    case = fields.OneToOneField(
+    case: fields.OneToOneRelation[Case] = fields.OneToOneField(
         "models.Case", related_name="authorisation", on_delete=fields.CASCADE
     )
+    case_id: int
     method = fields.CharEnumField(AuthorisationMethod, max_length=12)
     status = fields.CharEnumField(AuthorisationStatus, max_length=10)
     form_ref = fields.CharField(max_length=200, default="")  # the stored scan of the form
@@ -234,11 +255,15 @@ class CaseDocument(Model):
     """The one result document of a case (统一出件), verifiable by its code."""
 
     id = fields.BigIntField(primary_key=True)
-    case = fields.OneToOneField("models.Case", related_name="document", on_delete=fields.CASCADE)
+    case: fields.OneToOneRelation[Case] = fields.OneToOneField(
+        "models.Case", related_name="document", on_delete=fields.CASCADE
+    )
+    case_id: int
     verification_code = fields.CharField(max_length=20, unique=True)
     title = fields.CharField(max_length=60)
     outcome = fields.CharField(max_length=16)
-    content = fields.JSONField(default=dict)  # masked facts shown on the document
+    # masked facts shown on the document
+    content: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     delivery_method = fields.CharField(max_length=10)
     issued_at = fields.DatetimeField()
 
@@ -251,15 +276,18 @@ class InboxMessage(Model):
     account itself (its real-name binding ended) is addressed to the account instead."""
 
     id = fields.BigIntField(primary_key=True)
-    person = fields.ForeignKeyField(
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="inbox", null=True, on_delete=fields.CASCADE
     )
-    account = fields.ForeignKeyField(
+    person_id: int | None
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="inbox", null=True, on_delete=fields.CASCADE
     )
-    case = fields.ForeignKeyField(
+    account_id: int | None
+    case: fields.ForeignKeyNullableRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="messages", null=True, on_delete=fields.CASCADE
     )
+    case_id: int | None
     title = fields.CharField(max_length=60)
     body = fields.CharField(max_length=300)
     created_at = fields.DatetimeField()

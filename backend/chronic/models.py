@@ -8,10 +8,15 @@ unique: the database refuses two active qualifications for the same disease.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:  # the models this one points at (a run-time import would cycle)
+    from backend.cases.models import Case
+    from backend.identity.models import Person
 
 
 class QualificationStatus(StrEnum):
@@ -26,17 +31,20 @@ class ChronicQualification(Model):
 
     id = fields.BigIntField(primary_key=True)
     serial = fields.CharField(max_length=32, unique=True)  # 待遇认定编号
-    person = fields.ForeignKeyField(
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="chronic_qualifications", on_delete=fields.RESTRICT
     )
-    case = fields.OneToOneField(
+    person_id: int
+    case: fields.OneToOneRelation[Case] = fields.OneToOneField(
         "models.Case", related_name="chronic_qualification", on_delete=fields.RESTRICT
     )
+    case_id: int
     disease_code = fields.CharField(max_length=10)
     disease_name = fields.CharField(max_length=40)
     disease_category = fields.CharField(max_length=8)  # chronic / special
     fast_track = fields.BooleanField(default=False)
-    institutions = fields.JSONField(default=list)  # designated institutions (names)
+    # designated institutions (names)
+    institutions: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     valid_from = fields.DateField()
     valid_to = fields.DateField(null=True)  # null: long-term
     renews_id = fields.BigIntField(null=True)
@@ -59,9 +67,10 @@ class ChronicVerdict(Model):
     """An expert reviewer's verdict on one assessment criterion of a case."""
 
     id = fields.BigIntField(primary_key=True)
-    case = fields.ForeignKeyField(
+    case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="chronic_verdicts", on_delete=fields.CASCADE
     )
+    case_id: int
     level = fields.SmallIntField()
     criterion = fields.CharField(max_length=8)
     criterion_text = fields.CharField(max_length=200)

@@ -14,10 +14,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:  # the models this one points at (a run-time import would cycle)
+    from backend.cases.models import Case
+    from backend.identity.models import Account, Person
 
 
 class ClaimStatus(StrEnum):
@@ -33,25 +38,28 @@ class Claim(Model):
 
     id = fields.BigIntField(primary_key=True)
     number = fields.CharField(max_length=24, unique=True)
-    person = fields.ForeignKeyField(
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="claims", on_delete=fields.RESTRICT
     )
-    created_by = fields.ForeignKeyField(
+    person_id: int
+    created_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="created_claims", on_delete=fields.RESTRICT
     )
+    created_by_id: int
     channel = fields.CharField(max_length=10)  # app or station
     station_id = fields.BigIntField(null=True)
     status = fields.CharEnumField(ClaimStatus, max_length=10, default=ClaimStatus.DRAFT)
     version = fields.IntField(default=1)
-    case = fields.OneToOneField(
+    case: fields.OneToOneNullableRelation[Case] = fields.OneToOneField(
         "models.Case", related_name="claim", null=True, on_delete=fields.RESTRICT
     )
+    case_id: int | None
     bank_name = fields.CharField(max_length=60, default="")
     bank_account_enc = fields.TextField(default="")
     # Set when the account that entered the bank account lost the identity (reclaimed)
     payout_frozen_at = fields.DatetimeField(null=True)
     payable_fen = fields.BigIntField(null=True)  # the last calculation
-    calculation = fields.JSONField(default=dict)
+    calculation: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     submitted_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
@@ -71,9 +79,10 @@ class ClaimInvoice(Model):
     """One invoice image and its reading."""
 
     id = fields.BigIntField(primary_key=True)
-    claim = fields.ForeignKeyField(
+    claim: fields.ForeignKeyRelation[Claim] = fields.ForeignKeyField(
         "models.Claim", related_name="invoices", on_delete=fields.CASCADE
     )
+    claim_id: int
     file_key = fields.CharField(max_length=200)  # the upload as received
     image_key = fields.CharField(max_length=200)  # what OCR reads and reviewers see
     content_type = fields.CharField(max_length=40)
@@ -91,12 +100,14 @@ class ClaimInvoice(Model):
     ocr_attempts = fields.IntField(default=0)
     ocr_error = fields.CharField(max_length=60, default="")
     ocr_enqueued_at = fields.DatetimeField(null=True)
-    proposal = fields.JSONField(null=True)  # the machine's reading: value, confidence, box
-    confirmed = fields.JSONField(null=True)  # the reviewer's values
+    # the machine's reading: value, confidence, box
+    proposal: fields.JSONField[Any] = fields.JSONField(null=True)
+    confirmed: fields.JSONField[Any] = fields.JSONField(null=True)  # the reviewer's values
     confirmed_by_id = fields.BigIntField(null=True)
     confirmed_at = fields.DatetimeField(null=True)
-    corrected_fields = fields.JSONField(default=list)
-    flags = fields.JSONField(default=list)  # checks: code, message, blocking
+    corrected_fields: fields.JSONField[list[Any]] = fields.JSONField(default=list)
+    # checks: code, message, blocking
+    flags: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -117,9 +128,10 @@ class RegisteredInvoice(Model):
     id = fields.BigIntField(primary_key=True)
     invoice_code = fields.CharField(max_length=20)
     invoice_number = fields.CharField(max_length=20)
-    invoice = fields.OneToOneField(
+    invoice: fields.OneToOneRelation[ClaimInvoice] = fields.OneToOneField(
         "models.ClaimInvoice", related_name="registration", on_delete=fields.CASCADE
     )
+    invoice_id: int
     claim_id = fields.BigIntField()
     created_at = fields.DatetimeField()
 
@@ -154,9 +166,10 @@ class Disbursement(Model):
     """The payout of an approved claim to the insured person's bank account."""
 
     id = fields.BigIntField(primary_key=True)
-    claim = fields.OneToOneField(
+    claim: fields.OneToOneRelation[Claim] = fields.OneToOneField(
         "models.Claim", related_name="disbursement", on_delete=fields.RESTRICT
     )
+    claim_id: int
     person_id = fields.BigIntField()
     amount_fen = fields.BigIntField()
     year = fields.IntField()  # the year the payout counts against (yearly cap)
@@ -164,7 +177,7 @@ class Disbursement(Model):
     bank_account_enc = fields.TextField()
     status = fields.CharEnumField(DisbursementStatus, max_length=10)
     due_date = fields.DateField()
-    explanation = fields.JSONField(default=dict)
+    explanation: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     reference = fields.CharField(max_length=64, default="")  # the bank's transfer reference
     created_at = fields.DatetimeField()
     paid_at = fields.DatetimeField(null=True)

@@ -48,9 +48,9 @@ def change_view(c: Container, change: CategoryChange, person: Person) -> dict[st
         "evidence_type": change.evidence_type,
         "note": change.note,
         "status": change.status.value,
-        "proposed_by": change.proposed_by_id,  # type: ignore[attr-defined]
+        "proposed_by": change.proposed_by_id,
         "proposed_at": change.proposed_at.isoformat(),
-        "decided_by": change.decided_by_id,  # type: ignore[attr-defined]
+        "decided_by": change.decided_by_id,
         "decided_at": change.decided_at.isoformat() if change.decided_at else None,
         "decision_note": change.decision_note,
     }
@@ -125,13 +125,13 @@ async def propose(
 async def _apply(change: CategoryChange, approver_id: int) -> None:
     if change.category is None:
         await PersonCategory.filter(
-            person_id=change.person_id,  # type: ignore[attr-defined]
+            person_id=change.person_id,
             valid_from__lt=change.valid_from,
             valid_to__isnull=True,
         ).update(valid_to=change.valid_from - timedelta(days=1))
         return
     await PersonCategory.create(
-        person_id=change.person_id,  # type: ignore[attr-defined]
+        person_id=change.person_id,
         category=change.category,
         valid_from=change.valid_from,
         valid_to=change.valid_to,
@@ -148,10 +148,10 @@ async def decide(
     if change is None:
         raise NotFound("未找到该变更申请", code="CATEGORY_CHANGE_NOT_FOUND")
     try:
-        person = await _person_in_scope(principal, change.person_id)  # type: ignore[attr-defined]
+        person = await _person_in_scope(principal, change.person_id)
     except NotFound:
         raise NotFound("未找到该变更申请", code="CATEGORY_CHANGE_NOT_FOUND") from None
-    if change.proposed_by_id == principal.account_id:  # type: ignore[attr-defined]
+    if change.proposed_by_id == principal.account_id:
         raise Forbidden("须由提出人以外的另一名工作人员审核", code="SECOND_PERSON_REQUIRED")
     async with in_transaction():
         decided = await CategoryChange.filter(id=change.id, status=ChangeStatus.PENDING).update(

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:  # the models this one points at (a run-time import would cycle)
+    from backend.identity.models import Account, Person
+    from backend.payments.models import PaymentOrder
 
 
 class EnrollmentStatus(StrEnum):
@@ -18,14 +23,18 @@ class Enrollment(Model):
     is locked (SELECT … FOR UPDATE) whenever an order, a payment or a refund changes it."""
 
     id = fields.BigIntField(primary_key=True)
-    person = fields.ForeignKeyField("models.Person", related_name="enrollments")
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="enrollments"
+    )
+    person_id: int
     year = fields.IntField()
     status = fields.CharEnumField(EnrollmentStatus, max_length=16)
     version = fields.IntField(default=0)
     # The order that pays (or paid) for it; null when not enrolled or fully subsidised
-    order = fields.ForeignKeyField(
+    order: fields.ForeignKeyNullableRelation[PaymentOrder] = fields.ForeignKeyField(
         "models.PaymentOrder", related_name="enrollments", null=True, on_delete=fields.SET_NULL
     )
+    order_id: int | None
     contribution_fen = fields.IntField(default=0)
     subsidy_category = fields.CharField(max_length=32, null=True)
     subsidy_fen = fields.IntField(default=0)
@@ -45,13 +54,17 @@ class PersonCategory(Model):
     as confirmed by civil affairs and recorded by staff. Codes as in config/policy/premium.yaml."""
 
     id = fields.BigIntField(primary_key=True)
-    person = fields.ForeignKeyField("models.Person", related_name="subsidy_categories")
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="subsidy_categories"
+    )
+    person_id: int
     category = fields.CharField(max_length=32)
     valid_from = fields.DateField()
     valid_to = fields.DateField(null=True)  # inclusive; null = open-ended
-    recorded_by = fields.ForeignKeyField(
+    recorded_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="recorded_categories", null=True, on_delete=fields.SET_NULL
     )
+    recorded_by_id: int | None
     note = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -70,7 +83,10 @@ class CategoryChange(Model):
     number and an uploaded scan) and a second approval by a different person before it counts."""
 
     id = fields.BigIntField(primary_key=True)
-    person = fields.ForeignKeyField("models.Person", related_name="category_changes")
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="category_changes"
+    )
+    person_id: int
     category = fields.CharField(max_length=32, null=True)  # null: end the current category
     valid_from = fields.DateField()
     valid_to = fields.DateField(null=True)
@@ -80,11 +96,15 @@ class CategoryChange(Model):
     evidence_sha256 = fields.CharField(max_length=64)
     note = fields.CharField(max_length=200, default="")
     status = fields.CharEnumField(ChangeStatus, max_length=10)
-    proposed_by = fields.ForeignKeyField("models.Account", related_name="category_proposals")
+    proposed_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="category_proposals"
+    )
+    proposed_by_id: int
     proposed_at = fields.DatetimeField()
-    decided_by = fields.ForeignKeyField(
+    decided_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="category_decisions", null=True
     )
+    decided_by_id: int | None
     decided_at = fields.DatetimeField(null=True)
     decision_note = fields.CharField(max_length=200, default="")
 

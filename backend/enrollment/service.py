@@ -206,7 +206,7 @@ async def ensure_rows(person_ids: list[int], year: int) -> list[Enrollment]:
     unique (person, year) constraint decides between concurrent creators."""
     existing = {
         e.person_id: e for e in await Enrollment.filter(person_id__in=person_ids, year=year)
-    }  # type: ignore[attr-defined]
+    }
     for pid in person_ids:
         if pid in existing:
             continue
@@ -263,7 +263,7 @@ async def person_status(c: Container, person: Person, year: int) -> dict[str, An
         "person": person_view(c, person),
         "year": year,
         "status": status.value,
-        "order_id": row.order_id if row and status is EnrollmentStatus.PENDING_PAYMENT else None,  # type: ignore[attr-defined]
+        "order_id": row.order_id if row and status is EnrollmentStatus.PENDING_PAYMENT else None,
         "enrolled_at": row.enrolled_at.isoformat() if row and row.enrolled_at else None,
     }
     if status is EnrollmentStatus.ENROLLED and row is not None:

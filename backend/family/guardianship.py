@@ -61,13 +61,13 @@ async def _message(c: Container, person_id: int, title: str, body: str) -> None:
 async def notify_other_guardians(c: Container, link: FamilyMember, owner: Person) -> None:
     """Tell the minor's other linked guardians about the new link; they may object."""
     others = await FamilyMember.filter(
-        member_id=link.member_id,  # type: ignore[attr-defined]
+        member_id=link.member_id,
         consent_status=ConsentStatus.NOT_REQUIRED,
     ).exclude(owner_id=owner.id)
     for other in others:
         await _message(
             c,
-            other.owner_id,  # type: ignore[attr-defined]
+            other.owner_id,
             "有人将您监护的未成年人添加为家庭成员",
             f"{mask_name(owner.name)}将您监护的未成年人添加为家庭成员（编号 {link.id}）。"
             "如对方不是监护人，请在“家庭成员”中提出异议，该关系将被冻结，待服务站核实。",
@@ -83,10 +83,10 @@ async def object_to(c: Container, principal: Principal, link_id: int) -> dict[st
         link = await FamilyMember.select_for_update().get_or_none(id=link_id)
         mine = link is not None and await FamilyMember.exists(
             owner_id=me.id,
-            member_id=link.member_id,  # type: ignore[attr-defined]
+            member_id=link.member_id,
             consent_status=ConsentStatus.NOT_REQUIRED,
         )
-        if link is None or not mine or link.owner_id == me.id:  # type: ignore[attr-defined]
+        if link is None or not mine or link.owner_id == me.id:
             raise NotFound("未找到该家庭成员关系", code="FAMILY_MEMBER_NOT_FOUND")
         if link.consent_status not in (ConsentStatus.NOT_REQUIRED, ConsentStatus.UNPROVEN):
             raise Conflict("该关系已冻结或不涉及监护", code="OBJECTION_NOT_POSSIBLE")
@@ -100,12 +100,12 @@ async def object_to(c: Container, principal: Principal, link_id: int) -> dict[st
             actor=principal,
             action="family.guardianship.objection",
             subject_type="person",
-            subject_id=link.member_id,  # type: ignore[attr-defined]
+            subject_id=link.member_id,
             data={"link_id": link.id},
         )
         await _message(
             c,
-            link.owner_id,  # type: ignore[attr-defined]
+            link.owner_id,
             "家庭成员关系已冻结",
             "该未成年人的其他监护人对您添加的家庭成员关系提出异议，关系已冻结。"
             "请携带出生医学证明或户口簿到医保服务站核实。",

@@ -248,7 +248,7 @@ async def grant_consent(c: Container, principal: Principal, link_id: int) -> dic
             link.consent_status = ConsentStatus.GRANTED
             link.consent_via = VIA_MEMBER
             link.consented_at = c.clock.now()
-            link.consent_authorisation = None  # type: ignore[assignment]
+            link.consent_authorisation = None
             await link.save(
                 update_fields=[
                     "consent_status",
@@ -265,7 +265,7 @@ async def grant_consent(c: Container, principal: Principal, link_id: int) -> dic
                 subject_id=me.id,
                 data={"link_id": link.id, "via": VIA_MEMBER},
             )
-    owner = await Person.get(id=link.owner_id)  # type: ignore[attr-defined]
+    owner = await Person.get(id=link.owner_id)
     return consent_request_view(c, link, owner, me)
 
 
@@ -293,12 +293,12 @@ async def apply_station_consent(
     """Grant the pending link the recorded form consents to (grantor = member, grantee =
     account holder). Call inside the transaction that records the form."""
     link = await FamilyMember.select_for_update().get_or_none(
-        owner_id=form.grantee_id,  # type: ignore[attr-defined]
-        member_id=form.grantor_id,  # type: ignore[attr-defined]
+        owner_id=form.grantee_id,
+        member_id=form.grantor_id,
     )
     if link is None:
         return None  # applied when the account holder adds the member
-    member = await Person.get(id=link.member_id)  # type: ignore[attr-defined]
+    member = await Person.get(id=link.member_id)
     if effective_status(c, link, member) is not ConsentStatus.PENDING:
         return link
     link.consent_status = ConsentStatus.GRANTED

@@ -9,10 +9,15 @@ category for a person, whatever the application code does.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:  # the models this one points at (a run-time import would cycle)
+    from backend.cases.models import Case
+    from backend.identity.models import Person
 
 
 class FilingStatus(StrEnum):
@@ -30,12 +35,14 @@ class RemoteCareFiling(Model):
 
     id = fields.BigIntField(primary_key=True)
     serial = fields.CharField(max_length=32, unique=True)  # 备案流水号 (trt_dcla_detl_sn)
-    person = fields.ForeignKeyField(
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="remote_care_filings", on_delete=fields.RESTRICT
     )
-    case = fields.OneToOneField(
+    person_id: int
+    case: fields.OneToOneRelation[Case] = fields.OneToOneField(
         "models.Case", related_name="remote_care_filing", on_delete=fields.RESTRICT
     )
+    case_id: int
     filing_type = fields.CharField(max_length=32)
     type_name = fields.CharField(max_length=30)
     category = fields.CharEnumField(FilingCategory, max_length=10)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -12,7 +14,8 @@ class IdempotencyRecord(Model):
     key = fields.CharField(max_length=128)
     request_hash = fields.CharField(max_length=64)
     status_code = fields.IntField(null=True)  # null while the first request is running
-    response = fields.JSONField(null=True)  # {"content_type": ..., "body": ...}
+    # {"content_type": ..., "body": ...}
+    response: fields.JSONField[Any] = fields.JSONField(null=True)
     # Fencing token of the attempt that currently owns the record: a stale attempt that was
     # taken over can neither store its answer nor delete the record of its successor.
     owner = fields.CharField(max_length=32)

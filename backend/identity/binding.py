@@ -243,16 +243,21 @@ async def _message(c: Container, person_id: int | None, account_id: int, title: 
 async def _freeze_payouts(c: Container, person_id: int, account_id: int) -> list[int]:
     """Freeze the payouts of the person's claims on which ``account_id`` set the bank account;
     returns the claim ids."""
-    claim_ids = await Claim.filter(
-        person_id=person_id, created_by_id=account_id, bank_account_enc__not=""
-    ).exclude(status=ClaimStatus.REJECTED).values_list("id", flat=True)  # fmt: skip
+    claim_ids = [
+        claim.id
+        for claim in await Claim.filter(
+            person_id=person_id, created_by_id=account_id, bank_account_enc__not=""
+        )
+        .exclude(status=ClaimStatus.REJECTED)
+        .only("id")
+    ]
     if not claim_ids:
         return []
-    await Claim.filter(id__in=list(claim_ids)).update(payout_frozen_at=c.clock.now())
-    await Disbursement.filter(
-        claim_id__in=list(claim_ids), status=DisbursementStatus.SCHEDULED
-    ).update(status=DisbursementStatus.FROZEN)
-    return list(claim_ids)
+    await Claim.filter(id__in=claim_ids).update(payout_frozen_at=c.clock.now())
+    await Disbursement.filter(claim_id__in=claim_ids, status=DisbursementStatus.SCHEDULED).update(
+        status=DisbursementStatus.FROZEN
+    )
+    return claim_ids
 
 
 async def _reclaim(
@@ -376,8 +381,8 @@ async def identity_alerts(c: Container, actor: Principal) -> dict[str, Any]:
                 "id": a.id,
                 "kind": a.kind,
                 "person": person_view(c, a.person),
-                "previous_account_id": a.previous_account_id,  # type: ignore[attr-defined]
-                "account_id": a.account_id,  # type: ignore[attr-defined]
+                "previous_account_id": a.previous_account_id,
+                "account_id": a.account_id,
                 "frozen_claim_ids": a.details.get("frozen_claim_ids", []),
                 "created_at": a.created_at.isoformat(),
             }

@@ -73,7 +73,7 @@ async def _session_of(c: Container, record: dict[str, str]) -> ConsoleSession | 
         account_id=account.id,
         role=account.role,
         session=record["family"],
-        station_id=account.station_id,  # type: ignore[attr-defined]
+        station_id=account.station_id,
         categories=tuple(account.categories or ()),
     )
     return ConsoleSession(

@@ -24,7 +24,7 @@ async def _after_transition(c: Container, case: Case, name: str, actor: cases.Ac
     if name != "issue":
         return
     form = cases.full_form(c, case)
-    person_id: int = case.applicant_id  # type: ignore[attr-defined]
+    person_id: int = case.applicant_id
     change = form["change_type"]
     if change == "phone":
         updates = {"phone_enc": c.pii.encrypt(form["new_phone"], PHONE_FIELD)}

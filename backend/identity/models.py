@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from workflows import vocabulary
+
+if TYPE_CHECKING:  # the models this one points at (a run-time import would cycle)
+    from backend.stations.models import Station
 
 
 class Role(StrEnum):
@@ -35,9 +39,10 @@ class Person(Model):
     payout_bank_name = fields.CharField(max_length=60, null=True)
     payout_account_enc = fields.CharField(max_length=200, null=True)
     # The station whose clerk first registered the person (staff scope, backend/stations/scope)
-    home_station = fields.ForeignKeyField(
+    home_station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
         "models.Station", related_name="registered_persons", null=True, on_delete=fields.RESTRICT
     )
+    home_station_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -57,10 +62,11 @@ class Account(Model):
     person: fields.OneToOneNullableRelation[Person] = fields.OneToOneField(
         "models.Person", related_name="account", null=True, on_delete=fields.RESTRICT
     )
-    station = fields.ForeignKeyField(
+    station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
         "models.Station", related_name="staff", null=True, on_delete=fields.RESTRICT
     )
-    categories = fields.JSONField(default=list)  # reviewer categories
+    station_id: int | None
+    categories: fields.JSONField[list[Any]] = fields.JSONField(default=list)  # reviewer categories
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -73,7 +79,10 @@ class RefreshToken(Model):
 
     token_hash = fields.CharField(max_length=64, primary_key=True)
     family = fields.CharField(max_length=32, db_index=True)
-    account = fields.ForeignKeyField("models.Account", related_name="refresh_tokens")
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="refresh_tokens"
+    )
+    account_id: int
     issued_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
@@ -94,7 +103,10 @@ class IdentityVerification(Model):
     ``verify_id`` is redeemed server-side once, before it expires."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="identity_verifications")
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="identity_verifications"
+    )
+    account_id: int
     out_seq_no = fields.CharField(max_length=32, unique=True)
     verify_id = fields.CharField(max_length=256, unique=True)
     name = fields.CharField(max_length=50)
@@ -119,18 +131,27 @@ class RealNameProof(Model):
     holds (the person reclaimed their identity from this account)."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="real_name_proofs")
-    person = fields.ForeignKeyField("models.Person", related_name="real_name_proofs")
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="real_name_proofs"
+    )
+    account_id: int
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="real_name_proofs"
+    )
+    person_id: int
     method = fields.CharEnumField(ProofMethod, max_length=10)
-    verification = fields.ForeignKeyField(
+    verification: fields.ForeignKeyNullableRelation[IdentityVerification] = fields.ForeignKeyField(
         "models.IdentityVerification", related_name="proofs", null=True
     )
-    clerk = fields.ForeignKeyField(
+    verification_id: int | None
+    clerk: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="witnessed_proofs", null=True, on_delete=fields.RESTRICT
     )
-    station = fields.ForeignKeyField(
+    clerk_id: int | None
+    station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
         "models.Station", related_name="real_name_proofs", null=True, on_delete=fields.RESTRICT
     )
+    station_id: int | None
     created_at = fields.DatetimeField()
     ended_at = fields.DatetimeField(null=True)
     ended_reason = fields.CharField(max_length=32, null=True)
@@ -145,16 +166,24 @@ class IdentityAlert(Model):
 
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharField(max_length=32)
-    person = fields.ForeignKeyField("models.Person", related_name="identity_alerts")
-    previous_account = fields.ForeignKeyField(
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="identity_alerts"
+    )
+    person_id: int
+    previous_account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="identity_alerts_lost", null=True
     )
-    account = fields.ForeignKeyField("models.Account", related_name="identity_alerts_won")
-    details = fields.JSONField(default=dict)
+    previous_account_id: int | None
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="identity_alerts_won"
+    )
+    account_id: int
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField()
-    acknowledged_by = fields.ForeignKeyField(
+    acknowledged_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="identity_alerts_acknowledged", null=True
     )
+    acknowledged_by_id: int | None
     acknowledged_at = fields.DatetimeField(null=True)
 
     class Meta:

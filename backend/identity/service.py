@@ -169,7 +169,7 @@ def _as_principal(account: Account, session: str = "") -> Principal:
         account_id=account.id,
         role=account.role,
         session=session,
-        station_id=account.station_id,  # type: ignore[attr-defined]
+        station_id=account.station_id,
         categories=tuple(account.categories or ()),
     )
 
@@ -196,7 +196,7 @@ async def _failed_attempt(
     state: dict[str, Any],
     source: str,
     policy: AccessPolicy,
-    subject: tuple[str, object],
+    subject: tuple[str, str | int],
 ) -> Exception:
     """Count a consecutive failure of this username from this source; at the limit lock the
     pair, each lockout twice as long as the one before (up to the cap). Returns the error."""
@@ -242,7 +242,7 @@ async def staff_login(c: Container, username: str, password: str, source: str = 
     state = await _lock_state(c, key)
     account = await Account.get_or_none(username=username)
     known = account is not None and account.role is not Role.CITIZEN and account.password_hash
-    subject: tuple[str, object] = (
+    subject: tuple[str, str | int] = (
         ("account", account.id)
         if known and account
         else ("username", _opaque(c, "username", username))
@@ -341,7 +341,7 @@ async def load_account(principal: Principal) -> Account:
 
 
 def profile_view(c: Container, account: Account) -> dict[str, object]:
-    person: Person | None = account.person  # type: ignore[assignment]
+    person: Person | None = account.person
     station = account.station
     phone = None
     if person is not None and person.phone_enc:

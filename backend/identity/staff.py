@@ -34,7 +34,7 @@ def account_view(a: Account) -> dict[str, Any]:
         "username": a.username,
         "display_name": a.display_name,
         "role": a.role.value,
-        "station_id": a.station_id,  # type: ignore[attr-defined]
+        "station_id": a.station_id,
         "categories": list(a.categories or []),
         "is_active": a.is_active,
     }

@@ -74,7 +74,7 @@ def _access_token(c: Container, account: Account, session: str) -> str:
         "sub": str(account.id),
         "role": account.role.value,
         "sid": session,
-        "st": account.station_id,  # type: ignore[attr-defined]
+        "st": account.station_id,
         "cat": list(account.categories or []),
         "iat": int(now.timestamp()),
         "exp": int(now.timestamp()) + c.settings.access_token_ttl_s,

@@ -66,4 +66,4 @@ def load_keys(settings: Settings) -> KeyRing:
     else:
         dev = _dev_keys(settings.data_dir)
         values = {n: v or dev[n] for n, v in configured.items()}
-    return KeyRing(**{n: _decode(n, v) for n, v in values.items()})  # type: ignore[arg-type]
+    return KeyRing(**{n: _decode(n, v) for n, v in values.items()})

@@ -11,9 +11,9 @@ import asyncio
 import functools
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 from redis import asyncio as aioredis
 from redis import exceptions as redis_errors
@@ -170,7 +170,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _tracked(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def _tracked(method: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
     """Report Redis being unreachable (once per outage) and being back."""
 
     @functools.wraps(method)
@@ -213,7 +213,7 @@ class RedisStore:
 
     @_tracked
     async def get(self, key: str) -> str | None:
-        return await self._redis.get(self._k(key))
+        return cast("str | None", await self._redis.get(self._k(key)))  # decode_responses
 
     @_tracked
     async def set(self, key: str, value: str, ttl_s: float) -> None:

@@ -48,7 +48,7 @@ def grey(data: bytes) -> np.ndarray:
 
 def _similarity(small: np.ndarray, large: np.ndarray) -> np.ndarray | None:
     """The transform from ``large`` onto ``small``, or None when they do not match."""
-    orb = cv2.ORB_create(2000)
+    orb = cv2.ORB.create(2000)
     k1, d1 = orb.detectAndCompute(small, None)
     k2, d2 = orb.detectAndCompute(large, None)
     if d1 is None or d2 is None or len(k1) < MIN_INLIERS or len(k2) < MIN_INLIERS:
@@ -57,8 +57,8 @@ def _similarity(small: np.ndarray, large: np.ndarray) -> np.ndarray | None:
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
     if len(good) < MIN_INLIERS:
         return None
-    src = np.float32([k2[m.queryIdx].pt for m in good])
-    dst = np.float32([k1[m.trainIdx].pt for m in good])
+    src = np.array([k2[m.queryIdx].pt for m in good], dtype=np.float32)
+    dst = np.array([k1[m.trainIdx].pt for m in good], dtype=np.float32)
     transform, inliers = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0
     )

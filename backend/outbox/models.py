@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -10,7 +12,7 @@ class OutboxJob(Model):
 
     id = fields.BigIntField(primary_key=True)
     job = fields.CharField(max_length=64)
-    kwargs = fields.JSONField(default=dict)
+    kwargs: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField()
     # A relay holds the row until then while it enqueues (a relay that died lets go of it)
     claimed_until = fields.DatetimeField(null=True)

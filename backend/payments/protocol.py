@@ -60,6 +60,7 @@ def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
 
 def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
     """A platform public key (public-key mode) or a platform certificate (certificate mode)."""
+    key: object  # narrowed to RSA below
     if b"CERTIFICATE" in pem:
         key = x509.load_pem_x509_certificate(pem).public_key()
     else:

@@ -55,8 +55,8 @@ def authorisation_view(
 ) -> dict[str, Any]:
     return {
         "id": form.id,
-        "station_id": form.station_id,  # type: ignore[attr-defined]
-        "clerk_id": form.clerk_id,  # type: ignore[attr-defined]
+        "station_id": form.station_id,
+        "clerk_id": form.clerk_id,
         "purpose": form.purpose,
         "form_number": form.form_number,
         "note": form.note,
@@ -250,7 +250,7 @@ def _my_form_view(form: StationAuthorisation, grantee: Person) -> dict[str, Any]
         "id": form.id,
         "purpose": form.purpose,
         "form_number": form.form_number,
-        "station_id": form.station_id,  # type: ignore[attr-defined]
+        "station_id": form.station_id,
         "grantee": {"name": mask_name(grantee.name)},
         "created_at": form.created_at.isoformat() if form.created_at else None,
         "withdrawn_at": form.withdrawn_at.isoformat() if form.withdrawn_at else None,
@@ -290,5 +290,5 @@ async def withdraw(c: Container, principal: Principal, form_id: int) -> dict[str
                 subject_id=me.id,
                 data={"authorisation_id": form.id, "family_links_removed": removed},
             )
-    grantee = await Person.get(id=form.grantee_id)  # type: ignore[attr-defined]
+    grantee = await Person.get(id=form.grantee_id)
     return _my_form_view(form, grantee)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -19,11 +20,12 @@ class Station(Model):
     code = fields.CharField(max_length=32, unique=True)
     name = fields.CharField(max_length=100)
     level = fields.CharEnumField(StationLevel, max_length=10)
-    parent = fields.ForeignKeyField(
+    parent: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
         "models.Station", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None
     # Service item codes delegated to this station (下沉事项清单)
-    delegated_items = fields.JSONField(default=list)
+    delegated_items: fields.JSONField[list[Any]] = fields.JSONField(default=list)
 
     class Meta:
         table = "station"

@@ -75,7 +75,7 @@ def station_view(station: Station) -> dict[str, Any]:
         "code": station.code,
         "name": station.name,
         "level": station.level.value,
-        "parent_id": station.parent_id,  # type: ignore[attr-defined]
+        "parent_id": station.parent_id,
         "delegated_items": item_views(station.delegated_items or []),
     }
 
@@ -123,7 +123,7 @@ async def station_tree(c: Container) -> list[dict[str, Any]]:
     nodes = {s.id: {**station_view(s), "children": []} for s in stations}
     roots: list[dict[str, Any]] = []
     for s in stations:
-        parent_id = s.parent_id  # type: ignore[attr-defined]
+        parent_id = s.parent_id
         (nodes[parent_id]["children"] if parent_id in nodes else roots).append(nodes[s.id])
     return roots
 
@@ -140,7 +140,7 @@ async def update_delegated_items(
         found = await Station.get_or_none(id=station_id)
         if found is None:
             raise NotFound("未找到该服务站", code="STATION_NOT_FOUND")
-        parent_id = found.parent_id  # type: ignore[attr-defined]
+        parent_id = found.parent_id
         parent = await Station.select_for_update().get(id=parent_id) if parent_id else None
         station = await Station.select_for_update().get(id=station_id)
         _check_within_parent(chosen, parent)

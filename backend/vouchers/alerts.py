@@ -51,7 +51,7 @@ def _local(moment: Any) -> str:
     return moment.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
 
 
-def _message(use: RecordedUse, other: VoucherUse, window_minutes: int) -> str:
+def _message(use: RecordedUse, other: RecordedUse, window_minutes: int) -> str:
     first, second = sorted((use, other), key=lambda u: u.used_at)
     return (
         f"您的医保电子凭证于{_local(first.used_at)}在{first.institution_name}"
@@ -193,18 +193,15 @@ async def list_alerts(c: Container, principal: Principal, *, page: int, size: in
         .select_related("use", "other_use", "person")
     )
     total = await VoucherAlert.all().count()
-    holders = {
-        p.id: p
-        for p in await Person.filter(id__in={a.holder_id for a in rows})  # type: ignore[attr-defined]
-    }
+    holders = {p.id: p for p in await Person.filter(id__in={a.holder_id for a in rows})}
     items = []
     for alert in rows:
         uses = sorted((alert.use, alert.other_use), key=lambda u: u.used_at)
-        holder = holders[alert.holder_id]  # type: ignore[attr-defined]
+        holder = holders[alert.holder_id]
         items.append(
             {
                 "id": alert.id,
-                "voucher_id": alert.voucher_id,  # type: ignore[attr-defined]
+                "voucher_id": alert.voucher_id,
                 "created_at": alert.created_at.isoformat(),
                 "window_minutes": alert.window_minutes,
                 "person": person_view(c, alert.person),

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:  # the models this one points at (a run-time import would cycle)
+    from backend.identity.models import Person
 
 
 class VoucherStatus(StrEnum):
@@ -23,12 +27,14 @@ class Voucher(Model):
 
     # Compact random public id: carried in every code and used in URLs; never the ID number.
     id = fields.CharField(max_length=16, primary_key=True)
-    person = fields.ForeignKeyField(
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="vouchers", on_delete=fields.RESTRICT
     )
-    holder = fields.ForeignKeyField(
+    person_id: int
+    holder: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="held_vouchers", on_delete=fields.RESTRICT
     )
+    holder_id: int
     status = fields.CharEnumField(VoucherStatus, max_length=8)
     version = fields.IntField(default=0)
     activated_at = fields.DatetimeField()
@@ -46,12 +52,14 @@ class VoucherUse(Model):
     The (voucher, nonce) pair is unique, so a code is recorded once whatever the path."""
 
     id = fields.BigIntField(primary_key=True)
-    voucher = fields.ForeignKeyField(
+    voucher: fields.ForeignKeyRelation[Voucher] = fields.ForeignKeyField(
         "models.Voucher", related_name="uses", on_delete=fields.CASCADE
     )
-    person = fields.ForeignKeyField(
+    voucher_id: str
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="voucher_uses", on_delete=fields.CASCADE
     )
+    person_id: int
     nonce = fields.CharField(max_length=32)  # the code's jti
     terminal_key_id = fields.CharField(max_length=64)
     institution_code = fields.CharField(max_length=32)
@@ -73,21 +81,28 @@ class VoucherAlert(Model):
     holder (inbox) and to fund-supervision staff."""
 
     id = fields.BigIntField(primary_key=True)
-    voucher = fields.ForeignKeyField(
+    voucher: fields.ForeignKeyRelation[Voucher] = fields.ForeignKeyField(
         "models.Voucher", related_name="alerts", on_delete=fields.CASCADE
     )
-    person = fields.ForeignKeyField(
+    voucher_id: str
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="voucher_alerts", on_delete=fields.CASCADE
     )
-    holder = fields.ForeignKeyField(
+    person_id: int
+    holder: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="held_voucher_alerts", on_delete=fields.CASCADE
     )
+    holder_id: int
     # The use whose recording raised the alert (one alert per use at most), and the use in
     # another city it was found next to.
-    use = fields.OneToOneField("models.VoucherUse", related_name="alert", on_delete=fields.CASCADE)
-    other_use = fields.ForeignKeyField(
+    use: fields.OneToOneRelation[VoucherUse] = fields.OneToOneField(
+        "models.VoucherUse", related_name="alert", on_delete=fields.CASCADE
+    )
+    use_id: int
+    other_use: fields.ForeignKeyRelation[VoucherUse] = fields.ForeignKeyField(
         "models.VoucherUse", related_name="alerts_as_other", on_delete=fields.CASCADE
     )
+    other_use_id: int
     window_minutes = fields.IntField()
     created_at = fields.DatetimeField()
 

@@ -32,6 +32,7 @@ from backend.vouchers import errors
 from backend.vouchers.codes import IssuedCode, issue_code, new_voucher_id, valid_voucher_id
 from backend.vouchers.keys import keyring_for
 from backend.vouchers.models import Voucher, VoucherStatus, VoucherUse
+from backend.vouchers.use_log import UseRow
 
 MAX_PAGE_SIZE = 100
 
@@ -49,7 +50,7 @@ def voucher_view(c: Container, voucher: Voucher, person: Person) -> dict[str, An
     return {
         "id": voucher.id,
         "status": VoucherStatus(voucher.status).value,
-        "family": voucher.person_id != voucher.holder_id,  # type: ignore[attr-defined]
+        "family": voucher.person_id != voucher.holder_id,
         "person": person_view(c, person),
         "activated_at": _iso(voucher.activated_at),
         "revoked_at": _iso(voucher.revoked_at),
@@ -146,7 +147,7 @@ async def list_vouchers(c: Container, principal: Principal) -> dict[str, Any]:
         .select_related("person")
     )
     # The holder's own voucher first, then family vouchers in activation order.
-    vouchers.sort(key=lambda v: v.person_id != holder.id)  # type: ignore[attr-defined]
+    vouchers.sort(key=lambda v: v.person_id != holder.id)
     return {
         "items": [voucher_view(c, v, v.person) for v in vouchers],
         "family_limit": c.policies.family.at(local_today(c.clock)).max_members,
@@ -155,7 +156,7 @@ async def list_vouchers(c: Container, principal: Principal) -> dict[str, Any]:
 
 async def get_voucher(c: Container, principal: Principal, voucher_id: str) -> dict[str, Any]:
     _, voucher = await _held(c, principal, voucher_id)
-    return voucher_view(c, voucher, await Person.get(id=voucher.person_id))  # type: ignore[attr-defined]
+    return voucher_view(c, voucher, await Person.get(id=voucher.person_id))
 
 
 async def revoke(
@@ -180,16 +181,16 @@ async def revoke(
                 subject_type="voucher",
                 subject_id=voucher.id,
                 reason=reason[:100],
-                data={"person_id": voucher.person_id},  # type: ignore[attr-defined]
+                data={"person_id": voucher.person_id},
             )
     await c.cache.invalidate(state_key(voucher.id))
-    return voucher_view(c, voucher, await Person.get(id=voucher.person_id))  # type: ignore[attr-defined]
+    return voucher_view(c, voucher, await Person.get(id=voucher.person_id))
 
 
 async def reactivate(c: Container, principal: Principal, voucher_id: str) -> dict[str, Any]:
     holder, voucher = await _held(c, principal, voucher_id)
-    family = voucher.person_id != holder.id  # type: ignore[attr-defined]
-    if family and not await can_act_for(c, holder.id, voucher.person_id):  # type: ignore[attr-defined]
+    family = voucher.person_id != holder.id
+    if family and not await can_act_for(c, holder.id, voucher.person_id):
         raise errors.FamilyAuthorisationLapsed()
     now = c.clock.now()
     async with in_transaction():
@@ -206,10 +207,10 @@ async def reactivate(c: Container, principal: Principal, voucher_id: str) -> dic
             action="voucher.reactivate",
             subject_type="voucher",
             subject_id=voucher.id,
-            data={"person_id": voucher.person_id, "family": family},  # type: ignore[attr-defined]
+            data={"person_id": voucher.person_id, "family": family},
         )
     await c.cache.invalidate(state_key(voucher.id))
-    return voucher_view(c, voucher, await Person.get(id=voucher.person_id))  # type: ignore[attr-defined]
+    return voucher_view(c, voucher, await Person.get(id=voucher.person_id))
 
 
 @dataclass(frozen=True)
@@ -235,10 +236,10 @@ async def fresh_code(c: Container, principal: Principal, voucher_id: str) -> Fre
     holder, voucher = await _held(c, principal, voucher_id)
     if voucher.status != VoucherStatus.ACTIVE:
         raise errors.VoucherNotActive()
-    if voucher.person_id != holder.id and not await can_act_for(  # type: ignore[attr-defined]
+    if voucher.person_id != holder.id and not await can_act_for(
         c,
         holder.id,
-        voucher.person_id,  # type: ignore[attr-defined]
+        voucher.person_id,
     ):
         raise errors.FamilyAuthorisationLapsed()
     policy = c.policies.voucher.at(local_today(c.clock))
@@ -251,7 +252,7 @@ async def fresh_code(c: Container, principal: Principal, voucher_id: str) -> Fre
     return FreshCode(issue_code(key, voucher.id, now, ttl), ttl)
 
 
-def use_view(c: Container, use: VoucherUse) -> dict[str, Any]:
+def use_view(c: Container, use: VoucherUse | UseRow) -> dict[str, Any]:
     policy = c.policies.voucher.at(local_today(c.clock))
     purpose = policy.purposes.get(use.purpose)
     return {

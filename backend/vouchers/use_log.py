@@ -154,7 +154,7 @@ async def _write_portable(requests: Sequence[UseRequest]) -> list[_Written]:
     written = []
     async with in_transaction() as tx:
         for request, first_use in zip(requests, first, strict=True):
-            voucher = await Voucher.get_or_none(id=request.voucher_id).using_db(tx)
+            voucher = await Voucher.get_or_none(id=request.voucher_id, using_db=tx)
             if request.terminal_nonce is not None:
                 try:
                     await TerminalNonce.create(
@@ -173,7 +173,7 @@ async def _write_portable(requests: Sequence[UseRequest]) -> list[_Written]:
                 try:
                     use = await VoucherUse.create(
                         voucher_id=request.voucher_id,
-                        person_id=voucher.person_id,  # type: ignore[attr-defined]
+                        person_id=voucher.person_id,
                         nonce=request.nonce,
                         terminal_key_id=request.terminal.key_id,
                         institution_code=request.terminal.institution_code,
@@ -192,8 +192,8 @@ async def _write_portable(requests: Sequence[UseRequest]) -> list[_Written]:
                 _Written(
                     True,
                     use_id,
-                    voucher.person_id,  # type: ignore[attr-defined]
-                    voucher.holder_id,  # type: ignore[attr-defined]
+                    voucher.person_id,
+                    voucher.holder_id,
                     voucher.status,
                 )
             )

@@ -98,7 +98,7 @@ async def voucher_state(c: Container, voucher_id: str) -> VoucherState | None:
             id=voucher.id,
             status=VoucherStatus(voucher.status),
             person_id=person.id,
-            holder_id=voucher.holder_id,  # type: ignore[attr-defined]
+            holder_id=voucher.holder_id,
             revoked_at=voucher.revoked_at,
             person=person_view(c, person),
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
@@ -54,8 +56,8 @@ async def login_form(request: Request) -> HTTPResponse:
 
 @bp.post("/console/login")
 async def login(request: Request) -> HTTPResponse:
-    form = request.form or {}
-    expected = request.cookies.get(LOGIN_CSRF, "")
+    form: Mapping[str, Any] = request.form or {}
+    expected = request.cookies.get(LOGIN_CSRF) or ""
     if not expected or not hmac.compare_digest(expected, form.get(CSRF_FIELD) or ""):
         return await _login_page(request, 403, "页面已过期，请重新登录")
     username = (form.get("username") or "").strip()
@@ -78,7 +80,7 @@ async def login(request: Request) -> HTTPResponse:
 @page()
 async def logout(request: Request) -> HTTPResponse:
     await console_sessions.end(
-        container(request), request.cookies.get(COOKIE, ""), session(request)
+        container(request), request.cookies.get(COOKIE) or "", session(request)
     )
     response = redirect("/console/login", status=303)
     response.delete_cookie(COOKIE, path="/console")

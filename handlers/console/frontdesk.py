@@ -3,7 +3,7 @@ and the case files and invoice images every console page shows inline."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
@@ -44,7 +44,7 @@ async def acceptance_queue(request: Request) -> HTTPResponse:
     return await page_response(request, "acceptance.html", queue=result)
 
 
-async def case_context(request: Request, case_id: int) -> dict[str, object]:
+async def case_context(request: Request, case_id: int) -> dict[str, Any]:
     """What the case page and the review page show: the case, its timeline, its claim."""
     c = container(request)
     p = principal(request)
@@ -74,7 +74,7 @@ async def case_context(request: Request, case_id: int) -> dict[str, object]:
 async def case_page(request: Request, case_id: int) -> HTTPResponse:
     context = await case_context(request, case_id)
     p = principal(request)
-    context["can_accept"] = context["case"]["state"] == "submitted" and (  # type: ignore[index]
+    context["can_accept"] = context["case"]["state"] == "submitted" and (
         p.role is Role.STATION_STAFF
         or (p.role is Role.REVIEWER and cases.FRONT_DESK_CATEGORY in p.categories)
     )

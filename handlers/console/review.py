@@ -84,7 +84,7 @@ async def queue(request: Request) -> HTTPResponse:
 @page(Role.REVIEWER)
 async def claim_task(request: Request, task_id: int) -> HTTPResponse:
     task = await cases.claim(container(request), principal(request), task_id)
-    return redirect(f"/console/review/cases/{task.case_id}", status=303)  # type: ignore[attr-defined]
+    return redirect(f"/console/review/cases/{task.case_id}", status=303)
 
 
 @bp.post("/tasks/<task_id:int>/release")
@@ -130,7 +130,7 @@ async def _claim_review(request: Request, case_id: int) -> dict[str, Any] | None
 @page(*QUEUE_ROLES)
 async def task_page(request: Request, case_id: int) -> HTTPResponse:
     context = await case_context(request, case_id)
-    held = _held_task(context["case"], principal(request).account_id)  # type: ignore[arg-type]
+    held = _held_task(context["case"], principal(request).account_id)
     return await page_response(
         request,
         "review_task.html",
@@ -151,7 +151,8 @@ async def confirm_invoice(request: Request, claim_id: int, invoice_id: int) -> H
     values: InvoiceValues = parse_form(request, InvoiceValues)
     await claim_review.confirm_invoice(c, p, claim_id, invoice_id, values)
     claim = await claim_access.load_claim(c, p, claim_id)
-    case_id = claim.case_id  # type: ignore[attr-defined]
+    case_id = claim.case_id
+    assert case_id is not None  # a claim a reviewer confirms is under review: it has its case
     if not is_htmx(request):
         return redirect(f"/console/review/cases/{case_id}", status=303)
     context = await case_context(request, case_id)
@@ -160,7 +161,7 @@ async def confirm_invoice(request: Request, claim_id: int, invoice_id: int) -> H
         "_claim_review.html",
         review=await _claim_review(request, case_id),
         fields=INVOICE_FIELDS,
-        held=_held_task(context["case"], p.account_id),  # type: ignore[arg-type]
+        held=_held_task(context["case"], p.account_id),
         oob=True,
         **context,
     )

@@ -165,14 +165,17 @@ def page(*roles: Role) -> Callable[[Handler], Handler]:
     def decorator(handler: Handler) -> Handler:
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
             c = container(request)
-            s = await console_sessions.resume(c, request.cookies.get(COOKIE, ""))
+            s = await console_sessions.resume(c, request.cookies.get(COOKIE) or "")
             if s is None:
                 return _login_redirect(request)
             request.ctx.console = s
             if roles and s.principal.role not in roles:
                 return await error_response(request, 403, "您的岗位无权访问该页面", "FORBIDDEN")
             if request.method not in ("GET", "HEAD"):
-                presented = request.headers.get(CSRF_HEADER) or (request.form or {}).get(CSRF_FIELD)
+                form = request.form
+                presented = request.headers.get(CSRF_HEADER) or (
+                    form.get(CSRF_FIELD) if form else None
+                )
                 if not s.csrf_ok(presented):
                     return await error_response(
                         request, 403, "页面已过期或请求来源不明，请刷新页面后重试", "CSRF_FAILED"
