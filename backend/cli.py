@@ -43,8 +43,9 @@ def _serve(args: argparse.Namespace) -> int:
         from backend.app import create_app
 
         app = create_app()
-        app.prepare(host=host, port=port, single_process=True, access_log=args.access_log,
-                    motd=False)  # fmt: skip
+        app.prepare(
+            host=host, port=port, single_process=True, access_log=args.access_log, motd=False
+        )
         Sanic.serve_single(app)
         return 0
     from backend.supervisor import Supervisor, bind

@@ -106,8 +106,11 @@ class Supervisor:
                 self._procs[slot] = replacement
                 log.error(
                     "web worker %d (pid %s) exited with code %s; replaced by pid %s",
-                    slot, proc.pid, proc.exitcode, replacement.pid,
-                )  # fmt: skip
+                    slot,
+                    proc.pid,
+                    proc.exitcode,
+                    replacement.pid,
+                )
         self._shutdown()
         return 0
 

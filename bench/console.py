@@ -79,8 +79,10 @@ async def timed(http: httpx.AsyncClient, path: str, **kw: object) -> float:
 
 def summary(label: str, ms: list[float]) -> float:
     q = statistics.quantiles(ms, n=100)
-    print(f"{label:<28} n={len(ms)}  p50 {q[49]:6.2f} ms  p95 {q[94]:6.2f} ms  "
-          f"p99 {q[98]:6.2f} ms  max {max(ms):6.2f} ms")  # fmt: skip
+    print(
+        f"{label:<28} n={len(ms)}  p50 {q[49]:6.2f} ms  p95 {q[94]:6.2f} ms  "
+        f"p99 {q[98]:6.2f} ms  max {max(ms):6.2f} ms"
+    )
     return q[94]
 
 
@@ -100,8 +102,10 @@ async def measure(port: int, samples: int) -> tuple[float, float]:
             api.append(await timed(http, "/api/v1/review/queue?size=50", headers=bearer))
     page_p95 = summary("console /console/review", page)
     api_p95 = summary("baseline API review/queue", api)
-    print(f"page/API p95 ratio {page_p95 / api_p95:.2f}; "
-          f"median ratio {statistics.median(page) / statistics.median(api):.2f}")  # fmt: skip
+    print(
+        f"page/API p95 ratio {page_p95 / api_p95:.2f}; "
+        f"median ratio {statistics.median(page) / statistics.median(api):.2f}"
+    )
     return page_p95, api_p95
 
 

@@ -88,8 +88,14 @@ class FontSpec:
     @property
     def style(self) -> str:
         n = self.name.lower()
-        for key, style in (("fang", "fangsong"), ("kai", "kai"), ("serif", "song"),
-                           ("sung", "song"), ("song", "song"), ("ming", "song")):  # fmt: skip
+        for key, style in (
+            ("fang", "fangsong"),
+            ("kai", "kai"),
+            ("serif", "song"),
+            ("sung", "song"),
+            ("song", "song"),
+            ("ming", "song"),
+        ):
             if key in n:
                 return style
         return "hei"
@@ -156,14 +162,44 @@ CITIES: dict[str, list[str]] = {
     "湖北省": ["武汉市", "宜昌市", "襄阳市", "荆州市", "黄石市", "十堰市"],
     "河南省": ["郑州市", "洛阳市", "南阳市", "开封市", "新乡市", "许昌市"],
 }
-DISTRICTS = ["天河区", "西湖区", "鼓楼区", "武侯区", "历下区", "江岸区", "金水区", "高新区",
-             "经济技术开发区", "城关区", "新城区", "龙华区"]  # fmt: skip
+DISTRICTS = [
+    "天河区",
+    "西湖区",
+    "鼓楼区",
+    "武侯区",
+    "历下区",
+    "江岸区",
+    "金水区",
+    "高新区",
+    "经济技术开发区",
+    "城关区",
+    "新城区",
+    "龙华区",
+]
 TOWNS = ["石桥镇", "新安镇", "白沙镇", "东山镇", "柳林镇", "大王庄乡"]
-UNIVERSITIES = ["中山大学", "浙江大学", "南京医科大学", "四川大学", "山东大学", "华中科技大学",
-                "郑州大学", "苏州大学", "温州医科大学", "南方医科大学"]  # fmt: skip
+UNIVERSITIES = [
+    "中山大学",
+    "浙江大学",
+    "南京医科大学",
+    "四川大学",
+    "山东大学",
+    "华中科技大学",
+    "郑州大学",
+    "苏州大学",
+    "温州医科大学",
+    "南方医科大学",
+]
 ORDINALS = "一二三四五六七八九"
-SHORT_HOSPITALS = ["协和医院", "同仁医院", "华山医院", "瑞金医院", "仁济医院", "湘雅医院",
-                   "西京医院", "天坛医院"]  # fmt: skip
+SHORT_HOSPITALS = [
+    "协和医院",
+    "同仁医院",
+    "华山医院",
+    "瑞金医院",
+    "仁济医院",
+    "湘雅医院",
+    "西京医院",
+    "天坛医院",
+]
 
 
 def hospital_name(rng: random.Random, province: str) -> str:

@@ -108,25 +108,45 @@ async def load(url: str, total: int, chunk: int = 50_000) -> float:
         await conn.copy_records_to_table(
             "station",
             columns=["code", "name", "level", "delegated_items"],
-            records=[(f"S{i:03d}", f"服务站{i}", "town", '["insurance_info_change"]')
-                     for i in range(STATIONS)],
-        )  # fmt: skip
+            records=[
+                (f"S{i:03d}", f"服务站{i}", "town", '["insurance_info_change"]')
+                for i in range(STATIONS)
+            ],
+        )
         station_ids = [r[0] for r in await conn.fetch("SELECT id FROM station ORDER BY id")]
         await conn.copy_records_to_table(
             "person",
-            columns=["name", "id_number_enc", "id_number_idx", "birth_date", "gender",
-                     "region_code", "created_at"],
-            records=[(f"参保人{i}", "x", secrets.token_hex(16), now.date(), "M", "330106", now)
-                     for i in range(PERSONS)],
-        )  # fmt: skip
+            columns=[
+                "name",
+                "id_number_enc",
+                "id_number_idx",
+                "birth_date",
+                "gender",
+                "region_code",
+                "created_at",
+            ],
+            records=[
+                (f"参保人{i}", "x", secrets.token_hex(16), now.date(), "M", "330106", now)
+                for i in range(PERSONS)
+            ],
+        )
         person_ids = [r[0] for r in await conn.fetch("SELECT id FROM person ORDER BY id")]
         await conn.copy_records_to_table(
             "account",
-            columns=["role", "display_name", "openid", "categories",
-                     "is_active", "created_at", "person_id"],
-            records=[("citizen", "", f"bench-{i}", "[]", True, now, pid)
-                     for i, pid in enumerate(person_ids)],
-        )  # fmt: skip
+            columns=[
+                "role",
+                "display_name",
+                "openid",
+                "categories",
+                "is_active",
+                "created_at",
+                "person_id",
+            ],
+            records=[
+                ("citizen", "", f"bench-{i}", "[]", True, now, pid)
+                for i, pid in enumerate(person_ids)
+            ],
+        )
         account_ids = [r[0] for r in await conn.fetch("SELECT id FROM account ORDER BY id")]
         case_cols = await columns(conn, "workflow_case")
         task_cols = await columns(conn, "case_task")
@@ -191,7 +211,7 @@ async def load(url: str, total: int, chunk: int = 50_000) -> float:
                     "rated_at": None,
                     "created_at": submitted,
                     "updated_at": completed or submitted,
-                }  # fmt: skip
+                }
                 cases.append(tuple(row[col] for col in case_cols))
                 task = {
                     "case_id": cid,
@@ -212,9 +232,10 @@ async def load(url: str, total: int, chunk: int = 50_000) -> float:
                 }
                 tasks.append(tuple(task[col] for col in task_cols))
             await conn.copy_records_to_table(
-                "workflow_case", columns=["id", *case_cols],
+                "workflow_case",
+                columns=["id", *case_cols],
                 records=[(next_case_id + i, *r) for i, r in enumerate(cases)],
-            )  # fmt: skip
+            )
             await conn.copy_records_to_table("case_task", columns=task_cols, records=tasks)
             next_case_id += n
             done = offset + n
@@ -240,8 +261,11 @@ async def make_actors(c, concurrency: int) -> tuple[list, Principal, list[Princi
     citizens = []
     for i in range(concurrency):
         person = await find_or_create_person(c, "测试人员", _id_number(i))
-        citizens.append(principal_of(await Account.create(role=Role.CITIZEN, person=person,
-                                                          openid=f"bench-live-{i}")))  # fmt: skip
+        citizens.append(
+            principal_of(
+                await Account.create(role=Role.CITIZEN, person=person, openid=f"bench-live-{i}")
+            )
+        )
     desk = principal_of(
         await Account.create(role=Role.REVIEWER, username="bench-desk", categories=["front_desk"])
     )
@@ -259,8 +283,10 @@ async def make_actors(c, concurrency: int) -> tuple[list, Principal, list[Princi
 async def measure_transitions(c, actors, n_cases: int, concurrency: int) -> tuple[float, int]:
     """Full review lifecycles through the service layer: accept, route, claim, approve, issue."""
     citizens, desk, reviewers = actors
-    materials = [{"key": "invoice", "file_ref": "f/i.jpg"},
-                 {"key": "medical_record", "file_ref": "f/r.jpg"}]  # fmt: skip
+    materials = [
+        {"key": "invoice", "file_ref": "f/i.jpg"},
+        {"key": "medical_record", "file_ref": "f/r.jpg"},
+    ]
     submitted = []
     for i in range(n_cases):
         req = service.NewCase("test_claim", {"amount": "100.00"}, materials)
@@ -345,8 +371,10 @@ async def queue_reviewers() -> list[Principal]:
 
 
 async def measure_queue(c, reviewers: list[Principal], samples: int) -> list[float]:
-    stations = [r[0] for r in await Case.filter(station_id__not_isnull=True).limit(50)
-                .values_list("station_id")]  # fmt: skip
+    stations = [
+        r[0]
+        for r in await Case.filter(station_id__not_isnull=True).limit(50).values_list("station_id")
+    ]
     rnd = random.Random(11)
     timings = []
     for i in range(samples):
@@ -397,13 +425,17 @@ async def main() -> int:
             print(f"loading {args.cases:,} cases with COPY ...")
             load_s = await load(url, args.cases)
             print(f"load: {load_s:.1f} s ({args.cases / load_s:,.0f} cases/s)")
-            print(f"transitions: {args.rounds} rounds of {args.lifecycles} lifecycles per mode, "
-                  f"{args.concurrency} concurrent writers ...")  # fmt: skip
+            print(
+                f"transitions: {args.rounds} rounds of {args.lifecycles} lifecycles per mode, "
+                f"{args.concurrency} concurrent writers ..."
+            )
             cmp = await compare_audit(c, args.rounds, args.lifecycles, args.concurrency)
             tps, ratio = cmp["audit"], cmp["ratio"]
-            print(f"transitions/s (median): real audit {tps:,.1f}, plain insert "
-                  f"{cmp['plain']:,.1f}, ratio {ratio:.2f}; oldest unsealed entry seen "
-                  f"{cmp['max_unsealed_ms']:.0f} ms")  # fmt: skip
+            print(
+                f"transitions/s (median): real audit {tps:,.1f}, plain insert "
+                f"{cmp['plain']:,.1f}, ratio {ratio:.2f}; oldest unsealed entry seen "
+                f"{cmp['max_unsealed_ms']:.0f} ms"
+            )
             report = await verify_chain(c)
             assert report.ok and report.unsealed == 0, report.describe()
         args.cases = await Case.all().count()
@@ -412,10 +444,14 @@ async def main() -> int:
         timings = await measure_queue(c, reviewers, args.queue_samples)
         q = statistics.quantiles(timings, n=100)
         p50, p95, p99 = q[49], q[94], q[98]
-        print(f"reviewer queue: {len(timings)} queries, p50 {p50:.2f} ms, p95 {p95:.2f} ms, "
-              f"p99 {p99:.2f} ms, max {max(timings):.2f} ms")  # fmt: skip
-        print(f"RESULT cases={args.cases} transitions_per_s={tps:.1f} queue_p95_ms={p95:.2f} "
-              f"audit_overhead_ratio={ratio:.2f}")  # fmt: skip
+        print(
+            f"reviewer queue: {len(timings)} queries, p50 {p50:.2f} ms, p95 {p95:.2f} ms, "
+            f"p99 {p99:.2f} ms, max {max(timings):.2f} ms"
+        )
+        print(
+            f"RESULT cases={args.cases} transitions_per_s={tps:.1f} queue_p95_ms={p95:.2f} "
+            f"audit_overhead_ratio={ratio:.2f}"
+        )
     finally:
         await Tortoise.close_connections()
         await c.kv.close()

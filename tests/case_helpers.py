@@ -105,8 +105,11 @@ class Api:
     async def post(
         self, path: str, who: Login, json: Any = None, expect: int | None = 200, **kw: Any
     ) -> Any:
-        return (await self.call("post", path, who, json=json if json is not None else {},
-                                expect=expect, **kw)).json  # fmt: skip
+        return (
+            await self.call(
+                "post", path, who, json=json if json is not None else {}, expect=expect, **kw
+            )
+        ).json
 
     async def claim_decide(
         self, case: dict, who: Login, decision: str = "approve", **extra: Any
@@ -195,9 +198,12 @@ async def uploaded(
     for n, m in enumerate(materials):
         data = document_png(seed_of(m["key"]) + n)
         resp = await api.call(
-            "post", "/case-materials", who, expect=201,
+            "post",
+            "/case-materials",
+            who,
+            expect=201,
             files={"file": (f"{m['key']}.png", data, "image/png")},
             data={k: str(v) for k, v in target.items()},
-        )  # fmt: skip
+        )
         out.append({"key": m["key"], "file_ref": resp.json["file_ref"]})
     return out

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from backend.claims import jobs as claim_jobs
-from tests.case_helpers import FRIDAY, Api, People, make_people
+from tests.case_helpers import Api, People
 from tests.factories import Login, enroll_for_this_year
 
 BANK = {"bank_name": "中国工商银行杭州分行", "bank_account": "6222021234567890123"}
@@ -93,9 +93,17 @@ async def upload(
 
 def confirmation(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
     keys = (
-        "invoice_code", "invoice_number", "issue_date", "payer_name", "hospital_name",
-        "visit_type", "total_amount", "self_expense", "fund_paid", "other_paid",
-    )  # fmt: skip
+        "invoice_code",
+        "invoice_number",
+        "issue_date",
+        "payer_name",
+        "hospital_name",
+        "visit_type",
+        "total_amount",
+        "self_expense",
+        "fund_paid",
+        "other_paid",
+    )
     body = {k: values[k] for k in keys if values.get(k) is not None}
     return {"institution_level": "primary", "care_region_code": "330100", **body, **extra}
 
@@ -149,17 +157,10 @@ async def in_review_confirmed(
 
 
 @pytest.fixture
-async def ppl(c, clock) -> People:
-    clock.set(FRIDAY)  # Fri 2025-09-26, before the National Day holidays
-    people = await make_people(c)
-    for citizen in (people.citizen, people.other_citizen):  # insured in 2025, the care year
+async def ppl(ppl: People, c) -> People:
+    for citizen in (ppl.citizen, ppl.other_citizen):  # insured in 2025, the care year
         await enroll_for_this_year(c, citizen.person.id)
-    return people
-
-
-@pytest.fixture
-def api(client) -> Api:
-    return Api(client)
+    return ppl
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from backend.container import Container
 from backend.identity.idp import LocalIdentityProvider
 from backend.infra.kv import MemoryStore, RedisStore
 from config.settings import Settings
+from tests.case_helpers import FRIDAY, Api, People, make_people
 from tests.pii_guard import assert_masked
 from tests.servers import RedisServer, redis_available
 
@@ -115,7 +116,8 @@ async def stack(
         identity_provider=LocalIdentityProvider(),
     )
     # Tortoise caches INSERT statements per (connection name, table): both stacks use
-    # "default", so without this the PostgreSQL stack would reuse SQLite's SQL.
+    # "default", so without this the PostgreSQL stack would reuse SQLite's SQL. Tortoise has
+    # no public way to forget them (a library internal, the only one in reach).
     EXECUTOR_CACHE.clear()
     await Tortoise.init(config=db.tortoise_config(url), _create_db=True)
     await Tortoise.generate_schemas(safe=False)
@@ -126,6 +128,8 @@ async def stack(
     finally:
         await container.cache.stop()
         if name == "postgres":
+            # The run's own database goes: Tortoise's test finalizer does this with the same
+            # internal (there is no public async way; close_connections leaves it behind).
             await Tortoise._drop_databases()
             await kv.flush_prefix()  # type: ignore[attr-defined]
         else:
@@ -136,6 +140,8 @@ async def stack(
 async def _empty_all_tables() -> None:
     """DELETE in foreign-key order, in one round trip: on tables this small it is far faster
     than TRUNCATE, which rewrites and syncs every table's files."""
+    # Tortoise's own test helpers order models by their foreign keys with this function;
+    # there is no public one.
     models = _topological_sort_models(list(Tortoise.apps.get_models_iterable()))
     conn = models[0]._meta.db
     statements = [f'DELETE FROM "{m._meta.db_table}"' for m in models]
@@ -165,6 +171,19 @@ def clock(stack: Stack, c: Container) -> FixedClock:
     return stack.clock
 
 
+@pytest.fixture
+async def ppl(c: Container, clock: FixedClock) -> People:
+    """The staff and citizens of the API tests, on a Friday before the National Day holidays
+    (a test module adds to them by asking for ``ppl`` in its own ``ppl`` fixture)."""
+    clock.set(FRIDAY)
+    return await make_people(c)
+
+
+@pytest.fixture
+def api(client: StartedASGIClient) -> Api:
+    return Api(client)
+
+
 class StartedASGIClient(SanicASGITestClient):
     """Sanic's ASGI test client, with the app started once per stack instead of once per
     request (the stock client re-finalises the router and re-runs the server listeners on
@@ -174,6 +193,8 @@ class StartedASGIClient(SanicASGITestClient):
 
     async def request(self, method, url, gather_request=True, *args, **kwargs):  # type: ignore[override]
         if not self._started:
+            # Sanic starts an app only from its own server or per request in this client:
+            # these internals are what both run, once here (no public "start" to call).
             self.sanic_app.router.reset()
             self.sanic_app.signal_router.reset()
             await self.sanic_app._startup()  # type: ignore[attr-defined]

@@ -8,20 +8,27 @@ from __future__ import annotations
 from backend.cases.models import Case, CaseUpload
 from tests.case_helpers import Api, document_png, seed_of, uploaded
 from tests.claim_helpers import (
-    api,  # noqa: F401  (fixture)
     ppl,  # noqa: F401  (fixture)
 )
 from tests.unit.test_claim_uploads import pdf, png_header_only
 
 UPLOAD = "/case-materials"
-BANK_CHANGE = {"change_type": "bank_account", "bank_name": "工商银行",
-               "bank_account": "6222021234567890123"}  # fmt: skip
+BANK_CHANGE = {
+    "change_type": "bank_account",
+    "bank_name": "工商银行",
+    "bank_account": "6222021234567890123",
+}
 
 
 async def _upload(api: Api, who, data: bytes, expect: int = 201, **form) -> dict:
-    resp = await api.call("post", UPLOAD, who, expect=expect,
-                          files={"file": ("scan.png", data, "image/png")},
-                          data={k: str(v) for k, v in form.items()})  # fmt: skip
+    resp = await api.call(
+        "post",
+        UPLOAD,
+        who,
+        expect=expect,
+        files={"file": ("scan.png", data, "image/png")},
+        data={k: str(v) for k, v in form.items()},
+    )
     return resp.json
 
 
@@ -50,8 +57,11 @@ async def test_references_must_name_an_upload_of_the_applicant(api, ppl):
         ([theirs[0], mine[1]], "MATERIAL_NOT_FOUND"),
         ([{"key": "bank_card", "file_ref": "upload:999999"}, mine[1]], "MATERIAL_NOT_FOUND"),
     ):
-        body = {"service_code": "insurance_info_change", "form": BANK_CHANGE,
-                "materials": materials}  # fmt: skip
+        body = {
+            "service_code": "insurance_info_change",
+            "form": BANK_CHANGE,
+            "materials": materials,
+        }
         resp = await api.post("/cases", ppl.citizen, body, expect=422)
         assert resp["error"]["code"] == code and resp["error"]["details"]["material"] == "bank_card"
     assert await Case.all().count() == 0

@@ -16,7 +16,6 @@ from tests.case_helpers import (
     Api,
     People,
     claim_form,
-    make_people,
     register_test_definitions,
     relogin,
     uploaded,
@@ -26,17 +25,6 @@ from workflows import registry
 from workflows.definitions.testing import TEST_CLAIM_V2
 
 register_test_definitions()
-
-
-@pytest.fixture
-async def ppl(c, clock) -> People:
-    clock.set(FRIDAY)
-    return await make_people(c)
-
-
-@pytest.fixture
-def api(client) -> Api:
-    return Api(client)
 
 
 async def _claim_case(api: Api, ppl: People, amount: str = "1200.00", materials=None) -> dict:
@@ -67,10 +55,12 @@ async def test_instant_decision_issues_on_the_spot_with_verifiable_document(api,
     case = await api.post(
         "/cases",
         ppl.citizen,
-        {"service_code": "insurance_info_change",
-         "form": {"change_type": "phone", "new_phone": "13912345678"}},
+        {
+            "service_code": "insurance_info_change",
+            "form": {"change_type": "phone", "new_phone": "13912345678"},
+        },
         expect=201,
-    )  # fmt: skip
+    )
     assert case["state"] == "issued"
     assert case["form"]["new_phone"] == "139****5678"  # masked in every response
     doc = case["document"]
@@ -170,9 +160,12 @@ async def test_correction_and_resubmission(api, ppl):
     resubmitted = await api.post(
         f"/cases/{case['id']}/resubmit",
         ppl.citizen,
-        {"version": corrected["version"], "form": {"amount": "1300.00"},
-         "materials": await uploaded(api, ppl.citizen, ALL_CLAIM_MATERIALS)},
-    )  # fmt: skip
+        {
+            "version": corrected["version"],
+            "form": {"amount": "1300.00"},
+            "materials": await uploaded(api, ppl.citizen, ALL_CLAIM_MATERIALS),
+        },
+    )
     assert resubmitted["state"] == "submitted" and resubmitted["form"]["amount"] == "1300.00"
     accepted = await _accept(api, ppl, resubmitted)
     assert accepted["state"] == "in_review"
@@ -281,11 +274,14 @@ async def _assisted(api: Api, ppl: People, **extra) -> dict:
     return {
         "service_code": "insurance_info_change",
         "applicant_id_number": id_number,
-        "form": {"change_type": "bank_account", "bank_name": "工商银行",
-                 "bank_account": "6222020200112233445"},
+        "form": {
+            "change_type": "bank_account",
+            "bank_name": "工商银行",
+            "bank_account": "6222020200112233445",
+        },
         "materials": mats,
         **extra,
-    }  # fmt: skip
+    }
 
 
 async def _id_number_of(c, login) -> str:
@@ -304,20 +300,24 @@ async def test_assisted_request_needs_authorisation(api, ppl, c):
         ppl.clerk,
         await _assisted(api, ppl, id_number=idn, authorisation_method="app"),
         expect=201,
-    )  # fmt: skip
+    )
     assert case["state"] == "awaiting_authorisation" and case["due_at"] is None
     assert case["form"]["bank_account"] == "***************3445"
     # nobody can accept it before the citizen authorises
     await api.post(
-        f"/cases/{case['id']}/acceptance", ppl.clerk,
-        {"version": case["version"], "outcome": "accept"}, expect=409,
-    )  # fmt: skip
+        f"/cases/{case['id']}/acceptance",
+        ppl.clerk,
+        {"version": case["version"], "outcome": "accept"},
+        expect=409,
+    )
     pending = await api.get("/me/case-authorisations", ppl.citizen)
     assert [p["id"] for p in pending["items"]] == [case["id"]]
     await api.post(
-        f"/cases/{case['id']}/authorisation", ppl.other_citizen,
-        {"version": case["version"], "decision": "confirm"}, expect=404,
-    )  # fmt: skip
+        f"/cases/{case['id']}/authorisation",
+        ppl.other_citizen,
+        {"version": case["version"], "decision": "confirm"},
+        expect=404,
+    )
     confirmed = await api.post(
         f"/cases/{case['id']}/authorisation",
         ppl.citizen,
@@ -327,9 +327,10 @@ async def test_assisted_request_needs_authorisation(api, ppl, c):
     assert confirmed["due_at"] is not None
     # the station is the front desk of its own requests; bank changes need two reviewers
     accepted = await api.post(
-        f"/cases/{case['id']}/acceptance", ppl.clerk,
+        f"/cases/{case['id']}/acceptance",
+        ppl.clerk,
         {"version": confirmed["version"], "outcome": "accept"},
-    )  # fmt: skip
+    )
     assert accepted["state"] == "in_review" and accepted["required_levels"] == 2
 
 
@@ -339,25 +340,30 @@ async def test_assisted_with_signed_form_and_declined_authorisation(api, ppl, c)
     resp = await api.post("/station/cases", ppl.clerk, no_form, expect=422)
     assert resp["error"]["code"] == "AUTHORISATION_FORM_REQUIRED"
     signed = await api.post(
-        "/station/cases", ppl.clerk,
+        "/station/cases",
+        ppl.clerk,
         {**no_form, "authorisation_form_ref": "f/auth.pdf", "authorisation_form_number": "SQ-001"},
         expect=201,
-    )  # fmt: skip
+    )
     assert signed["state"] == "submitted"
     assert signed["authorisation"] == {
-        "method": "signed_form", "status": "granted", "form_number": "SQ-001",
-        "form_ref": "f/auth.pdf", "decided_at": signed["authorisation"]["decided_at"],
-    }  # fmt: skip
+        "method": "signed_form",
+        "status": "granted",
+        "form_number": "SQ-001",
+        "form_ref": "f/auth.pdf",
+        "decided_at": signed["authorisation"]["decided_at"],
+    }
     waiting = await api.post(
         "/station/cases",
         ppl.clerk,
         await _assisted(api, ppl, id_number=idn, authorisation_method="app"),
         expect=201,
-    )  # fmt: skip
+    )
     declined = await api.post(
-        f"/cases/{waiting['id']}/authorisation", ppl.citizen,
+        f"/cases/{waiting['id']}/authorisation",
+        ppl.citizen,
         {"version": waiting["version"], "decision": "decline"},
-    )  # fmt: skip
+    )
     assert declined["state"] == "withdrawn"
     assert declined["authorisation"]["status"] == "declined"
 
@@ -388,21 +394,28 @@ async def test_forbidden_transitions_change_nothing(api, ppl):
     before = await Case.get(id=case["id"])
     events = await CaseEvent.filter(case_id=case["id"]).count()
     # wrong role
-    await api.post(f"/cases/{case['id']}/acceptance", ppl.citizen,
-                   {"version": case["version"], "outcome": "accept"}, expect=403)  # fmt: skip
+    await api.post(
+        f"/cases/{case['id']}/acceptance",
+        ppl.citizen,
+        {"version": case["version"], "outcome": "accept"},
+        expect=403,
+    )
     # wrong state: the case is not under review; deciding or supplementing makes no sense
     mats = await uploaded(api, ppl.citizen, ALL_CLAIM_MATERIALS)
     supply = {"version": case["version"], "materials": mats}
     await api.post(f"/cases/{case['id']}/materials", ppl.citizen, supply, expect=409)
-    await api.post(f"/cases/{case['id']}/resubmit", ppl.citizen,
-                   {"version": case["version"]}, expect=409)  # fmt: skip
+    await api.post(
+        f"/cases/{case['id']}/resubmit", ppl.citizen, {"version": case["version"]}, expect=409
+    )
     # a reviewer who did not claim the task cannot decide it
     accepted = await _accept(api, ppl, case)
     task = await api.open_task(case["id"], ppl.reviewer)
     resp = await api.post(
-        f"/review/tasks/{task['id']}/decision", ppl.reviewer,
-        {"case_version": accepted["version"], "decision": "approve"}, expect=409,
-    )  # fmt: skip
+        f"/review/tasks/{task['id']}/decision",
+        ppl.reviewer,
+        {"case_version": accepted["version"], "decision": "approve"},
+        expect=409,
+    )
     assert resp["error"]["code"] == "TASK_NOT_HELD"
     # accepting twice
     await _accept(api, ppl, accepted, expect=409)
@@ -418,11 +431,14 @@ async def test_malformed_and_mistyped_input_is_refused(api, ppl, client):
     resp = await api.post("/cases", ppl.citizen, {"service_code": 5, "form": []}, expect=422)
     assert resp["error"]["code"] == "VALIDATION_FAILED"
     resp = await api.post(
-        "/cases", ppl.citizen,
-        {"service_code": "insurance_info_change", "form": {"change_type": "phone",
-                                                            "new_phone": "12345"}},
+        "/cases",
+        ppl.citizen,
+        {
+            "service_code": "insurance_info_change",
+            "form": {"change_type": "phone", "new_phone": "12345"},
+        },
         expect=422,
-    )  # fmt: skip
+    )
     assert resp["error"]["code"] == "FORM_INVALID"
     assert resp["error"]["details"]["fields"][0]["field"] == "form.new_phone"
     resp = await api.post("/cases", ppl.citizen, claim_form("12.345"), expect=422)
@@ -439,14 +455,22 @@ async def test_repeated_decision_with_same_idempotency_key_returns_first_result(
     await api.post(f"/review/tasks/{task['id']}/claim", ppl.reviewer)
     decision = {"case_version": case["version"], "decision": "approve"}
     key = {"Idempotency-Key": "decide-1"}
-    first = await api.call("post", f"/review/tasks/{task['id']}/decision", ppl.reviewer,
-                           json=decision, headers=key)  # fmt: skip
-    again = await api.call("post", f"/review/tasks/{task['id']}/decision", ppl.reviewer,
-                           json=decision, headers=key)  # fmt: skip
+    first = await api.call(
+        "post", f"/review/tasks/{task['id']}/decision", ppl.reviewer, json=decision, headers=key
+    )
+    again = await api.call(
+        "post", f"/review/tasks/{task['id']}/decision", ppl.reviewer, json=decision, headers=key
+    )
     assert again.json == first.json and first.json["state"] == "issued"
     assert await CaseEvent.filter(case_id=case["id"], action="approve").count() == 1
-    await api.call("post", f"/review/tasks/{task['id']}/decision", ppl.reviewer,
-                   json={**decision, "decision": "reject"}, headers=key, expect=409)  # fmt: skip
+    await api.call(
+        "post",
+        f"/review/tasks/{task['id']}/decision",
+        ppl.reviewer,
+        json={**decision, "decision": "reject"},
+        headers=key,
+        expect=409,
+    )
 
 
 async def test_decision_on_a_stale_version_is_a_conflict(api, ppl):
@@ -454,9 +478,11 @@ async def test_decision_on_a_stale_version_is_a_conflict(api, ppl):
     task = await api.open_task(case["id"], ppl.reviewer)
     await api.post(f"/review/tasks/{task['id']}/claim", ppl.reviewer)
     resp = await api.post(
-        f"/review/tasks/{task['id']}/decision", ppl.reviewer,
-        {"case_version": case["version"] - 1, "decision": "approve"}, expect=409,
-    )  # fmt: skip
+        f"/review/tasks/{task['id']}/decision",
+        ppl.reviewer,
+        {"case_version": case["version"] - 1, "decision": "approve"},
+        expect=409,
+    )
     assert resp["error"]["code"] == "CASE_CHANGED"
     assert (await api.get(f"/cases/{case['id']}", ppl.citizen))["state"] == "in_review"
 
@@ -465,17 +491,29 @@ async def test_supervisor_reassigns(api, ppl):
     case = await _accept(api, ppl, await _claim_case(api, ppl))
     task = await api.open_task(case["id"], ppl.reviewer)
     await api.post(f"/review/tasks/{task['id']}/claim", ppl.reviewer)
-    await api.post(f"/review/tasks/{task['id']}/reassign", ppl.reviewer,
-                   {"to_account_id": ppl.reviewer2.account.id}, expect=403)  # fmt: skip
-    await api.post(f"/review/tasks/{task['id']}/reassign", ppl.supervisor,
-                   {"to_account_id": ppl.reviewer3.account.id}, expect=422)  # fmt: skip
-    moved = await api.post(f"/review/tasks/{task['id']}/reassign", ppl.supervisor,
-                           {"to_account_id": ppl.reviewer2.account.id})  # fmt: skip
+    await api.post(
+        f"/review/tasks/{task['id']}/reassign",
+        ppl.reviewer,
+        {"to_account_id": ppl.reviewer2.account.id},
+        expect=403,
+    )
+    await api.post(
+        f"/review/tasks/{task['id']}/reassign",
+        ppl.supervisor,
+        {"to_account_id": ppl.reviewer3.account.id},
+        expect=422,
+    )
+    moved = await api.post(
+        f"/review/tasks/{task['id']}/reassign",
+        ppl.supervisor,
+        {"to_account_id": ppl.reviewer2.account.id},
+    )
     assert moved["holder_id"] == ppl.reviewer2.account.id
     done = await api.post(
-        f"/review/tasks/{task['id']}/decision", ppl.reviewer2,
+        f"/review/tasks/{task['id']}/decision",
+        ppl.reviewer2,
         {"case_version": case["version"], "decision": "approve"},
-    )  # fmt: skip
+    )
     assert done["state"] == "issued"
 
 
@@ -524,24 +562,32 @@ async def test_running_case_stays_on_its_definition_version(api, ppl, monkeypatc
 
 async def test_statistics_for_admins(api, ppl, c):
     await api.post(
-        "/cases", ppl.citizen,
-        {"service_code": "insurance_info_change",
-         "form": {"change_type": "address", "new_address": "东城街道1号"}},
+        "/cases",
+        ppl.citizen,
+        {
+            "service_code": "insurance_info_change",
+            "form": {"change_type": "address", "new_address": "东城街道1号"},
+        },
         expect=201,
-    )  # fmt: skip
+    )
     done = await api.claim_decide(
         await _accept(api, ppl, await _claim_case(api, ppl)), ppl.reviewer
     )
     await api.post(f"/cases/{done['id']}/rating", ppl.citizen, {"score": 5})
     idn = await _id_number_of(c, ppl.citizen)
     await api.post(
-        "/station/cases", ppl.clerk,
-        {**await _assisted(api, ppl, id_number=idn, authorisation_method="signed_form"),
-         "authorisation_form_ref": "f/a.pdf", "authorisation_form_number": "SQ-9"},
+        "/station/cases",
+        ppl.clerk,
+        {
+            **await _assisted(api, ppl, id_number=idn, authorisation_method="signed_form"),
+            "authorisation_form_ref": "f/a.pdf",
+            "authorisation_form_number": "SQ-9",
+        },
         expect=201,
-    )  # fmt: skip
-    await api.get("/admin/case-stats?date_from=2025-09-01&date_to=2025-09-30", ppl.reviewer,
-                  expect=403)  # fmt: skip
+    )
+    await api.get(
+        "/admin/case-stats?date_from=2025-09-01&date_to=2025-09-30", ppl.reviewer, expect=403
+    )
     stats = await api.get(
         "/admin/case-stats?date_from=2025-09-01&date_to=2025-09-30&group_by=channel", ppl.admin
     )
@@ -559,8 +605,9 @@ async def test_statistics_for_admins(api, ppl, c):
         "/admin/case-stats?date_from=2025-09-01&date_to=2025-09-30&group_by=service", ppl.admin
     )
     assert {g["key"] for g in by_service["groups"]} == {"insurance_info_change", "test_claim"}
-    await api.get("/admin/case-stats?date_from=2025-09-30&date_to=2025-09-01", ppl.admin,
-                  expect=422)  # fmt: skip
+    await api.get(
+        "/admin/case-stats?date_from=2025-09-30&date_to=2025-09-01", ppl.admin, expect=422
+    )
 
 
 async def test_citizen_must_be_bound_to_apply(api, c, clock):
@@ -578,10 +625,12 @@ async def test_issued_change_is_written_to_the_person_record(api, ppl, c, client
     await api.post(
         "/cases",
         ppl.citizen,
-        {"service_code": "insurance_info_change",
-         "form": {"change_type": "phone", "new_phone": "13912345678"}},
+        {
+            "service_code": "insurance_info_change",
+            "form": {"change_type": "phone", "new_phone": "13912345678"},
+        },
         expect=201,
-    )  # fmt: skip
+    )
     person = await Person.get(id=person_id)
     assert c.pii.decrypt(person.phone_enc, "phone") == "13912345678"
     me = await api.get("/me", ppl.citizen)
@@ -589,10 +638,12 @@ async def test_issued_change_is_written_to_the_person_record(api, ppl, c, client
     await api.post(
         "/cases",
         ppl.citizen,
-        {"service_code": "insurance_info_change",
-         "form": {"change_type": "address", "new_address": "杭州市西湖区文三路 1 号"}},
+        {
+            "service_code": "insurance_info_change",
+            "form": {"change_type": "address", "new_address": "杭州市西湖区文三路 1 号"},
+        },
         expect=201,
-    )  # fmt: skip
+    )
     person = await Person.get(id=person_id)
     assert c.pii.decrypt(person.address_enc, "address") == "杭州市西湖区文三路 1 号"
 
@@ -603,14 +654,19 @@ async def test_a_bank_account_change_reaches_the_record_only_when_issued(api, pp
     case = await api.post(
         "/cases",
         ppl.citizen,
-        {"service_code": "insurance_info_change",
-         "form": {"change_type": "bank_account", "bank_name": "工商银行",
-                  "bank_account": "6222021234567890123"},
-         "materials": await uploaded(
-             api, ppl.citizen, [{"key": "bank_card"}, {"key": "bank_confirmation"}]
-         )},
+        {
+            "service_code": "insurance_info_change",
+            "form": {
+                "change_type": "bank_account",
+                "bank_name": "工商银行",
+                "bank_account": "6222021234567890123",
+            },
+            "materials": await uploaded(
+                api, ppl.citizen, [{"key": "bank_card"}, {"key": "bank_confirmation"}]
+            ),
+        },
         expect=201,
-    )  # fmt: skip
+    )
     assert case["state"] != "issued"  # waits for the front desk and two reviewers
     person = await Person.get(id=ppl.citizen.person.id)
     assert person.payout_account_enc is None

@@ -17,7 +17,7 @@ from backend.chronic.service import remind_renewals
 from backend.clock import local_today
 from backend.identity.models import Role
 from backend.jobs import PERIODIC
-from tests.case_helpers import FRIDAY, Api, People, UploadingApi, make_people, relogin
+from tests.case_helpers import FRIDAY, Api, People, UploadingApi, relogin
 from tests.factories import (
     activate_voucher,
     enroll_for_this_year,
@@ -33,14 +33,8 @@ TODAY = FRIDAY.date()
 
 
 @pytest.fixture
-async def ppl(c, clock) -> People:
-    clock.set(FRIDAY)
-    return await make_people(c)  # reviewer3 reviews the "chronic" category
-
-
-@pytest.fixture
 def api(client) -> Api:
-    return UploadingApi(client)
+    return UploadingApi(client)  # applications name their materials as files/... to upload
 
 
 def mat(*keys: str) -> list[dict[str, str]]:
@@ -74,9 +68,10 @@ async def _to_review(api: Api, ppl: People, out: dict) -> dict:
     case = out["case"]
     assert case["state"] == "submitted", case["state"]
     accepted = await api.post(
-        f"/cases/{case['id']}/acceptance", ppl.front_desk,
+        f"/cases/{case['id']}/acceptance",
+        ppl.front_desk,
         {"version": case["version"], "outcome": "accept"},
-    )  # fmt: skip
+    )
     assert accepted["state"] == "in_review"
     return accepted
 
@@ -100,10 +95,11 @@ async def _claimed_task(api: Api, ppl: People, case: dict) -> dict:
 )
 async def test_fast_track_is_approved_without_expert_review(api, ppl, disease):
     out = await api.post(
-        APPLY, ppl.citizen,
+        APPLY,
+        ppl.citizen,
         body(disease, designated_institutions=["西湖区第一人民医院", "浙江省肿瘤医院"]),
         expect=201,
-    )  # fmt: skip
+    )
     assert out["case"]["state"] == "issued"
     q = out["qualification"]
     assert q["status"] == "active" and q["fast_track"] is True
@@ -124,9 +120,11 @@ async def test_fast_track_disease_without_the_clear_diagnosis_goes_to_experts(ap
     assert out["case"]["state"] == "submitted" and out["qualification"] is None
     # without the pathology report (key evidence) it is refused up front, the material named
     resp = await api.post(
-        APPLY, ppl.other_citizen,
-        body(TUMOUR, materials=["diagnosis_certificate", "treatment_record"]), expect=422,
-    )  # fmt: skip
+        APPLY,
+        ppl.other_citizen,
+        body(TUMOUR, materials=["diagnosis_certificate", "treatment_record"]),
+        expect=422,
+    )
     missing = error(resp, "KEY_MATERIALS_MISSING")["details"]["materials"]
     assert missing == [{"key": "pathology_report", "name": "病理诊断报告"}]
 
@@ -143,14 +141,17 @@ async def test_expert_review_records_a_verdict_per_criterion(api, ppl):
 
     # the generic decision cannot approve without verdicts
     resp = await api.post(
-        f"/review/tasks/{task['id']}/decision", ppl.reviewer3,
-        {"case_version": fresh["version"], "decision": "approve"}, expect=409,
-    )  # fmt: skip
+        f"/review/tasks/{task['id']}/decision",
+        ppl.reviewer3,
+        {"case_version": fresh["version"], "decision": "approve"},
+        expect=409,
+    )
     error(resp, "VERDICTS_REQUIRED")
     url = f"/chronic/review/tasks/{task['id']}/assessment"
     partial = [{"criterion": "C1", "met": True}, {"criterion": "C2", "met": True}]
-    resp = await api.post(url, ppl.reviewer3, {"case_version": fresh["version"],
-                                               "verdicts": partial}, expect=422)  # fmt: skip
+    resp = await api.post(
+        url, ppl.reviewer3, {"case_version": fresh["version"], "verdicts": partial}, expect=422
+    )
     assert list(error(resp, "CRITERIA_INCOMPLETE")["details"]["missing"]) == ["C3"]
     unknown = [*partial, {"criterion": "C9", "met": True}]
     resp = await api.post(
@@ -160,13 +161,16 @@ async def test_expert_review_records_a_verdict_per_criterion(api, ppl):
     assert await ChronicVerdict.all().count() == 0
 
     verdicts = [*partial, {"criterion": "C3", "met": True, "note": "长期服用氨氯地平"}]
-    done = await api.post(url, ppl.reviewer3, {"case_version": fresh["version"],
-                                               "verdicts": verdicts})  # fmt: skip
+    done = await api.post(
+        url, ppl.reviewer3, {"case_version": fresh["version"], "verdicts": verdicts}
+    )
     assert done["state"] == "issued"
     crit = await api.get(f"/chronic/review/tasks/{task['id']}/criteria", ppl.reviewer3)
     assert {v["criterion"]: v["met"] for v in crit["verdicts"]} == {
-        "C1": True, "C2": True, "C3": True,
-    }  # fmt: skip
+        "C1": True,
+        "C2": True,
+        "C3": True,
+    }
     quals = (await api.get(QUALS, ppl.citizen))["items"]
     assert len(quals) == 1 and quals[0]["disease_name"] == "高血压病"
     assert quals[0]["fast_track"] is False
@@ -183,9 +187,10 @@ async def test_a_criterion_not_met_rejects_with_the_reason_shown(api, ppl):
         {"criterion": "C3", "met": True},
     ]
     done = await api.post(
-        f"/chronic/review/tasks/{task['id']}/assessment", ppl.reviewer3,
+        f"/chronic/review/tasks/{task['id']}/assessment",
+        ppl.reviewer3,
         {"case_version": fresh["version"], "verdicts": verdicts},
-    )  # fmt: skip
+    )
     assert done["state"] == "rejected"
     assert "非同日3次测量血压" in done["document"]["content"]["reason"]
     assert await ChronicQualification.all().count() == 0
@@ -214,16 +219,18 @@ async def test_medical_record_may_follow_later(api, ppl):
     fresh = await api.get(f"/cases/{case['id']}", ppl.reviewer3)
     verdicts = [{"criterion": k, "met": True} for k in ("C1", "C2", "C3")]
     done = await api.post(
-        f"/chronic/review/tasks/{task['id']}/assessment", ppl.reviewer3,
+        f"/chronic/review/tasks/{task['id']}/assessment",
+        ppl.reviewer3,
         {"case_version": fresh["version"], "verdicts": verdicts},
-    )  # fmt: skip
+    )
     assert done["state"] == "approved"  # not issued while the record is missing
     assert await ChronicQualification.all().count() == 0
     mine = await api.get(f"/cases/{case['id']}", ppl.citizen)
     done = await api.post(
-        f"/cases/{case['id']}/materials", ppl.citizen,
+        f"/cases/{case['id']}/materials",
+        ppl.citizen,
         {"version": mine["version"], "materials": mat("medical_record")},
-    )  # fmt: skip
+    )
     assert done["state"] == "issued"
     assert len((await api.get(QUALS, ppl.citizen))["items"]) == 1
 
@@ -287,9 +294,11 @@ async def test_renewal_before_expiry_with_a_reminder(api, ppl, c, clock):
 
     today = local_today(clock)
     out = await api.post(
-        f"{QUALS}/{q['id']}/renew", ppl.citizen,
-        {**body(TUMOUR, diagnosis_date=today.isoformat()), "version": q["version"]}, expect=201,
-    )  # fmt: skip
+        f"{QUALS}/{q['id']}/renew",
+        ppl.citizen,
+        {**body(TUMOUR, diagnosis_date=today.isoformat()), "version": q["version"]},
+        expect=201,
+    )
     new = out["qualification"]
     assert out["case"]["state"] == "issued"
     assert new["valid_from"] == (valid_to + timedelta(days=1)).isoformat()  # no gap, no overlap
@@ -327,14 +336,17 @@ async def test_revocation(api, ppl, c):
     payload = {"version": q["version"], "reason_code": "V02", "reason_text": "诊断证明系伪造"}
     error(await api.post(url, ppl.reviewer, payload, expect=403), "NOT_CHRONIC_REVIEWER")
     await api.post(url, ppl.citizen, payload, expect=403)
-    error(await api.post(url, ppl.reviewer3, {**payload, "reason_code": "X1"}, 422),
-          "REASON_UNKNOWN")  # fmt: skip
+    error(
+        await api.post(url, ppl.reviewer3, {**payload, "reason_code": "X1"}, 422), "REASON_UNKNOWN"
+    )
     out = await api.post(url, ppl.reviewer3, payload)
     assert out["status"] == "revoked" and out["end_reason"] == "诊断证明系伪造"
     assert out["valid_to"] == (TODAY - timedelta(days=1)).isoformat()
     assert (await api.get("/me/benefits", ppl.citizen))["chronic_qualifications"] == []
-    error(await api.post(url, ppl.reviewer3, {**payload, "version": out["version"]}, 409),
-          "QUALIFICATION_NOT_ACTIVE")  # fmt: skip
+    error(
+        await api.post(url, ppl.reviewer3, {**payload, "version": out["version"]}, 409),
+        "QUALIFICATION_NOT_ACTIVE",
+    )
     msg = await InboxMessage.filter(person_id=ppl.citizen.person.id).order_by("-id").first()
     assert msg is not None and msg.title == "门诊慢特病资格已取消"
     assert await AuditEntry.filter(action="chronic.revoke").count() == 1
@@ -393,10 +405,17 @@ async def test_voucher_verification_shows_active_benefits(api, ppl, c, client):
     login = ppl.citizen
     await api.post(APPLY, login, body(TUMOUR), expect=201)
     await api.post(
-        "/me/remote-care-filings", login,
-        {"filing_type": "other_temporary", "province_code": "440000", "city_code": "440300",
-         "start_date": TODAY.isoformat(), "materials": mat("commitment_letter")}, expect=201,
-    )  # fmt: skip
+        "/me/remote-care-filings",
+        login,
+        {
+            "filing_type": "other_temporary",
+            "province_code": "440000",
+            "city_code": "440300",
+            "start_date": TODAY.isoformat(),
+            "materials": mat("commitment_letter"),
+        },
+        expect=201,
+    )
     await enroll_for_this_year(c, login.person.id)
     voucher = await activate_voucher(client, login)
     term = await make_terminal(c)
@@ -415,9 +434,11 @@ async def test_staff_cannot_act_as_chronic_reviewer_without_the_category(api, pp
     other_rev = await make_staff(c, Role.REVIEWER, "enroll-rev", categories=("enrollment",))
     q = (await api.post(APPLY, ppl.citizen, body(TUMOUR), expect=201))["qualification"]
     await api.post(
-        f"/chronic/qualifications/{q['id']}/revoke", other_rev,
-        {"version": q["version"], "reason_code": "V01"}, expect=403,
-    )  # fmt: skip
+        f"/chronic/qualifications/{q['id']}/revoke",
+        other_rev,
+        {"version": q["version"], "reason_code": "V01"},
+        expect=403,
+    )
     assert (await ChronicQualification.get(id=q["id"])).status == "active"
 
 
@@ -430,17 +451,21 @@ async def test_a_revoked_qualification_cannot_be_renewed_by_a_pending_renewal(ap
     out = await api.post(f"{QUALS}/{q['id']}/renew", ppl.citizen, renewal, expect=201)
     case = await _to_review(api, ppl, out)
     await api.post(
-        f"/chronic/qualifications/{q['id']}/revoke", ppl.reviewer3,
+        f"/chronic/qualifications/{q['id']}/revoke",
+        ppl.reviewer3,
         {"version": q["version"], "reason_code": "V02"},
-    )  # fmt: skip
+    )
     task = await _claimed_task(api, ppl, case)
     fresh = await api.get(f"/cases/{case['id']}", ppl.reviewer3)
     resp = await api.post(
-        f"/chronic/review/tasks/{task['id']}/assessment", ppl.reviewer3,
-        {"case_version": fresh["version"],
-         "verdicts": [{"criterion": "C1", "met": True}, {"criterion": "C2", "met": True}]},
+        f"/chronic/review/tasks/{task['id']}/assessment",
+        ppl.reviewer3,
+        {
+            "case_version": fresh["version"],
+            "verdicts": [{"criterion": "C1", "met": True}, {"criterion": "C2", "met": True}],
+        },
         expect=409,
-    )  # fmt: skip
+    )
     error(resp, "QUALIFICATION_REVOKED")
     assert await ChronicQualification.filter(status="active").count() == 0
     assert await ChronicVerdict.all().count() == 0  # the assessment rolled back with it

@@ -10,7 +10,6 @@ from datetime import date
 from backend.claims.models import Claim, Disbursement, SettlementYear
 from backend.enrollment.models import Enrollment, EnrollmentStatus, PersonCategory
 from tests.claim_helpers import (
-    api,  # noqa: F401  (fixture)
     confirmation,
     decide,
     in_review_confirmed,
@@ -60,15 +59,18 @@ async def test_unknown_item_waits_for_the_reviewer_then_the_settlement_is_paid(a
         (i["item_class"], i["source"], i["eligible_fen"]) for i in calc["invoices"][0]["items"]
     ]
     assert classed == [
-        ("jia", "name", 30_000), ("yi", "name", 18_000), ("zifei", "name", 0),
+        ("jia", "name", 30_000),
+        ("yi", "name", 18_000),
+        ("zifei", "name", 0),
         ("jia", "reviewer", 40_000),
-    ]  # fmt: skip
+    ]
     lines = "\n".join(calc["lines"])
     assert "甲类项目 阿莫西林胶囊300.00元、院内制剂消痔膏400.00元，合计700.00元" in lines
     assert "审核人员归类" in lines and "按目录名称匹配" in lines
     assert "自费项目 复合维生素片100.00元" in lines
-    bad = await api.call("put", path.replace("/3/", "/9/"), ppl.reviewer,
-                         json={"item_class": "jia"}, expect=404)  # fmt: skip
+    bad = await api.call(
+        "put", path.replace("/3/", "/9/"), ppl.reviewer, json={"item_class": "jia"}, expect=404
+    )
     assert bad.json["error"]["code"] == "ITEM_NOT_FOUND"
     await api.call("put", path, ppl.reviewer, json={"item_class": "丁类"}, expect=422)
     # confirming the fields again without items keeps the lines and the class set on them
@@ -81,8 +83,10 @@ async def test_unknown_item_waits_for_the_reviewer_then_the_settlement_is_paid(a
     assert (await Disbursement.get(claim_id=claim_id)).amount_fen == 52_800
     mine = await api.get(f"/claims/{claim_id}", ppl.citizen)
     assert [(x["name"], x["amount"]) for x in mine["schemes"]] == [
-        ("基本医疗保险", "528.00元"), ("大病保险", "0.00元"), ("医疗救助", "0.00元"),
-    ]  # fmt: skip
+        ("基本医疗保险", "528.00元"),
+        ("大病保险", "0.00元"),
+        ("医疗救助", "0.00元"),
+    ]
     year = await SettlementYear.get(person_id=ppl.citizen.person.id, year=2025)
     assert (year.in_range_fen, year.basic_paid_fen) == (88_000, 52_800)
 
@@ -110,8 +114,10 @@ async def test_assistance_goes_by_the_category_on_the_date_of_care(api, ppl, c, 
 
 async def test_care_before_the_first_catalogue_version_is_classed_by_it(api, ppl, c, reader):
     # 2024-12-20 is inside the one-year claim window and before the catalogue's 2025-01-01
-    values = {**receipt_values(issue_date="2024-12-20"),
-              "items": [{"name": "阿莫西林胶囊", "amount": "1000.00"}]}  # fmt: skip
+    values = {
+        **receipt_values(issue_date="2024-12-20"),
+        "items": [{"name": "阿莫西林胶囊", "amount": "1000.00"}],
+    }
     await Enrollment.create(  # insured in 2024, the care year
         person_id=ppl.citizen.person.id, year=2024, status=EnrollmentStatus.ENROLLED, channel="app"
     )

@@ -24,7 +24,6 @@ from bench import ocr_synth as synth
 from tests.case_helpers import FRIDAY
 from tests.claim_helpers import (
     BANK,
-    api,  # noqa: F401  (fixture)
     confirmation,
     decide,
     new_claim,
@@ -87,8 +86,9 @@ async def test_claim_lifecycle_with_real_ocr(api, ppl, c, receipt):
     assert number["value"] == truth["invoice_number"] and 0 < number["confidence"] <= 1
     assert len(number["box"]) == 4
     assert proposal["suggested"]["care_region_code"] == "330100"  # Zhejiang code: local care
-    image = await api.call("get", review["invoices"][0]["image_url"].removeprefix("/api/v1"),
-                           ppl.reviewer)  # fmt: skip
+    image = await api.call(
+        "get", review["invoices"][0]["image_url"].removeprefix("/api/v1"), ppl.reviewer
+    )
     assert image.content_type == "image/jpeg" and image.body == receipt.data
 
     values = {k: (proposal["fields"][k]["value"]) for k in proposal["fields"]}
@@ -121,8 +121,12 @@ async def test_claim_lifecycle_with_real_ocr(api, ppl, c, receipt):
 
     stats = await api.get("/review/ocr-stats?date_from=2025-09-01&date_to=2025-09-30", ppl.reviewer)
     by_field = {f["field"]: f for f in stats["fields"]}
-    assert by_field["hospital_name"] == {"field": "hospital_name", "reviewed": 1, "corrected": 1,
-                                         "correction_rate": "1.0000"}  # fmt: skip
+    assert by_field["hospital_name"] == {
+        "field": "hospital_name",
+        "reviewed": 1,
+        "corrected": 1,
+        "correction_rate": "1.0000",
+    }
     assert by_field["invoice_number"]["corrected"] == 0
 
     # nobody else sees any of it
@@ -148,18 +152,26 @@ async def test_bad_uploads_are_refused_and_nothing_is_stored(api, ppl, c):
             return struct.pack(">I", len(data)) + kind + data + crc
 
         ihdr = struct.pack(">IIBBBBB", 50_000, 50_000, 8, 0, 0, 0, 0)
-        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b""))  # fmt: skip
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+            + chunk(b"IEND", b"")
+        )
 
     good = test_photo(1)
     cases = [
         (b"GIF89a" + b"\0" * 500, "x.jpg", 415, "FILE_TYPE_UNSUPPORTED"),  # name says jpg
-        (b"\xff\xd8\xff" + b"\0" * (c.settings.upload_max_bytes + 1), "big.jpg", 413,
-         "FILE_TOO_LARGE"),
+        (
+            b"\xff\xd8\xff" + b"\0" * (c.settings.upload_max_bytes + 1),
+            "big.jpg",
+            413,
+            "FILE_TOO_LARGE",
+        ),
         (png_bomb(), "bomb.png", 422, "IMAGE_TOO_LARGE"),
         (good[: len(good) // 2], "cut.jpg", 422, "FILE_CORRUPT"),
         (b"%PDF-1.4\n%%garbage" * 20, "bad.pdf", 422, "FILE_CORRUPT"),
-    ]  # fmt: skip
+    ]
     for data, name, status, code in cases:
         body = await upload(api, ppl.citizen, cid, data, expect=status, name=name)
         assert body["error"]["code"] == code, name
@@ -187,8 +199,9 @@ async def test_pdf_receipt_is_rendered_and_read(api, ppl, c, reader, monkeypatch
         return {"fields": {}, "checks": {}, "engine": "fake", "meta": {}}
 
     monkeypatch.setattr(claim_jobs, "READER", record)
-    await upload(api, ppl.citizen, claim["id"], buf.getvalue(), name="e.pdf",
-                 ctype="application/pdf")  # fmt: skip
+    await upload(
+        api, ppl.citizen, claim["id"], buf.getvalue(), name="e.pdf", ctype="application/pdf"
+    )
     await c.jobs.drain()
     assert seen and seen[0].startswith(b"\x89PNG")
     inv = await ClaimInvoice.get(claim_id=claim["id"])
@@ -201,8 +214,14 @@ async def test_pdf_and_ofd_e_invoices_are_read_exactly_and_a_forged_qr_blocks(ap
     forged = esynth.make_einvoice(1, 21, fmt="ofd", tamper="total_amount")
     claim = await new_claim(api, ppl.citizen)
     await upload(api, ppl.citizen, claim["id"], good.data, name="e.pdf", ctype="application/pdf")
-    await upload(api, ppl.citizen, claim["id"], forged.data, name="票据.ofd",
-                 ctype="application/octet-stream")  # fmt: skip
+    await upload(
+        api,
+        ppl.citizen,
+        claim["id"],
+        forged.data,
+        name="票据.ofd",
+        ctype="application/octet-stream",
+    )
     await c.jobs.drain()
     invs = await ClaimInvoice.filter(claim_id=claim["id"]).order_by("id")
     assert [i.content_type for i in invs] == ["application/pdf", "application/ofd"]
@@ -216,8 +235,7 @@ async def test_pdf_and_ofd_e_invoices_are_read_exactly_and_a_forged_qr_blocks(ap
     assert not any(f["code"] == "QR_MISMATCH" for f in invs[0].flags)
     qr = [f for f in invs[1].flags if f["code"] == "QR_MISMATCH"]
     assert qr and qr[0]["blocking"] is True and "金额" in qr[0]["message"]
-    image = await api.call("get", f"/claims/{claim['id']}/invoices/{invs[1].id}/image",
-                           ppl.citizen)  # fmt: skip
+    image = await api.call("get", f"/claims/{claim['id']}/invoices/{invs[1].id}/image", ppl.citizen)
     assert image.content_type == "image/png"
 
 
@@ -269,9 +287,12 @@ async def test_reviewer_correcting_to_a_claimed_number_gets_a_friendly_409(api, 
     inv_id = review["invoices"][0]["id"]
     body = confirmation(receipt_values())  # the reviewer reads a's number on b's photo
     resp = await api.call(
-        "put", f"/review/claims/{b['id']}/invoices/{inv_id}/confirmation", ppl.reviewer,
-        json=body, expect=409,
-    )  # fmt: skip
+        "put",
+        f"/review/claims/{b['id']}/invoices/{inv_id}/confirmation",
+        ppl.reviewer,
+        json=body,
+        expect=409,
+    )
     assert resp.json["error"]["code"] == "DUPLICATE_INVOICE"
     assert (await ClaimInvoice.get(id=inv_id)).confirmed is None  # nothing changed
 
@@ -305,8 +326,7 @@ async def test_ocr_that_always_fails_leaves_the_claim_in_manual_entry(api, ppl, 
     assert row["ocr_status"] == "manual" and row["proposal"]["fields"] == {}
     assert any(f["code"] == "OCR_FAILED" for f in row["flags"])
     path = f"/review/claims/{claim['id']}/invoices/{row['id']}/confirmation"
-    review = (await api.call("put", path, ppl.reviewer,
-                             json=confirmation(receipt_values()))).json  # fmt: skip
+    review = (await api.call("put", path, ppl.reviewer, json=confirmation(receipt_values()))).json
     assert review["calculation"]["payable_fen"] == 60000  # 1000 × 60 %, primary
     await decide(api, ppl.reviewer, task, case["id"])
     stats = await api.get("/review/ocr-stats?date_from=2025-09-01&date_to=2025-09-30", ppl.reviewer)
@@ -332,8 +352,9 @@ async def test_payer_mismatch_blocks_approval_until_rejected_and_releases_the_in
     review = (await api.call("put", path, ppl.reviewer, json=confirmation(values))).json
     assert review["open_items"] == ["票据1：票据交款人与参保人姓名不一致"]
     await decide(api, ppl.reviewer, task, case["id"], expect=409)
-    rejected = await decide(api, ppl.reviewer, task, case["id"], decision="reject",
-                             reason_code="J06")  # fmt: skip
+    rejected = await decide(
+        api, ppl.reviewer, task, case["id"], decision="reject", reason_code="J06"
+    )
     assert rejected["state"] == "rejected"
     assert (await Claim.get(id=claim["id"])).status.value == "rejected"
     assert await RegisteredInvoice.filter(claim_id=claim["id"]).count() == 0  # free again
@@ -372,8 +393,9 @@ async def test_other_peoples_claims_are_not_found(api, ppl, c, reader):
     other = ppl.other_citizen
     await api.get(f"/claims/{claim['id']}", other, expect=404)
     await upload(api, other, claim["id"], test_photo(72), expect=404)
-    await api.call("delete", f"/claims/{claim['id']}/invoices/{inv['invoice_id']}", other,
-                   expect=404)  # fmt: skip
+    await api.call(
+        "delete", f"/claims/{claim['id']}/invoices/{inv['invoice_id']}", other, expect=404
+    )
     await api.post(f"/claims/{claim['id']}/submit", other, {"version": 1, **BANK}, expect=404)
     await api.get(f"/claims/{claim['id']}", ppl.clerk_b, expect=404)  # station staff elsewhere
     await api.get(f"/review/claims/{claim['id']}", ppl.reviewer, expect=404)  # still a draft
@@ -391,28 +413,37 @@ async def test_malformed_and_mistyped_bodies_are_4xx(api, ppl, client):
         headers={**ppl.citizen.headers, "Content-Type": "application/json"},
     )
     assert resp.status == 422 and resp.json["error"]["code"] == "MALFORMED_JSON"
-    bad = await api.post(f"/claims/{claim['id']}/submit", ppl.citizen,
-                         {"version": "1", **BANK}, expect=422)  # fmt: skip
+    bad = await api.post(
+        f"/claims/{claim['id']}/submit", ppl.citizen, {"version": "1", **BANK}, expect=422
+    )
     assert bad["error"]["details"]["fields"][0]["field"] == "version"
     await api.post("/claims", ppl.citizen, {"person_id": "me"}, expect=422)
     await api.post("/claims", ppl.citizen, {"extra": 1}, expect=422)
-    no_invoice = await api.post(f"/claims/{claim['id']}/submit", ppl.citizen,
-                                {"version": 1, **BANK}, expect=422)  # fmt: skip
+    no_invoice = await api.post(
+        f"/claims/{claim['id']}/submit", ppl.citizen, {"version": 1, **BANK}, expect=422
+    )
     assert no_invoice["error"]["code"] == "INVOICES_REQUIRED"
-    bad_account = await api.post(f"/claims/{claim['id']}/submit", ppl.citizen,
-                                 {"version": 1, "bank_name": "某银行", "bank_account": "abc" * 5},
-                                 expect=422)  # fmt: skip
+    bad_account = await api.post(
+        f"/claims/{claim['id']}/submit",
+        ppl.citizen,
+        {"version": 1, "bank_name": "某银行", "bank_account": "abc" * 5},
+        expect=422,
+    )
     assert bad_account["error"]["code"] == "BANK_ACCOUNT_INVALID"
     await api.get("/review/ocr-stats?date_from=2025-13-01&date_to=x", ppl.reviewer, expect=422)
 
 
 async def test_reimbursement_cases_are_only_created_through_claims(api, ppl):
     body = await api.post(
-        "/cases", ppl.citizen,
-        {"service_code": "reimbursement", "form": {"claim_number": "BX1"},
-         "materials": [{"key": "invoice", "file_ref": "x"}]},
+        "/cases",
+        ppl.citizen,
+        {
+            "service_code": "reimbursement",
+            "form": {"claim_number": "BX1"},
+            "materials": [{"key": "invoice", "file_ref": "x"}],
+        },
         expect=422,
-    )  # fmt: skip
+    )
     assert body["error"]["code"] == "SERVICE_HAS_OWN_ENTRY"
 
 
@@ -422,8 +453,9 @@ async def test_station_clerk_files_a_claim_for_a_citizen_with_signed_authorisati
     from backend.identity.persons import id_number_of
 
     id_number = id_number_of(c, ppl.citizen.person)
-    claim = await api.post("/station/claims", ppl.clerk, {"applicant_id_number": id_number},
-                           expect=201)  # fmt: skip
+    claim = await api.post(
+        "/station/claims", ppl.clerk, {"applicant_id_number": id_number}, expect=201
+    )
     assert claim["channel"] == "station"
     await upload(api, ppl.clerk, claim["id"], reader.add(test_photo(81), receipt_values()))
     await c.jobs.drain()
@@ -432,10 +464,16 @@ async def test_station_clerk_files_a_claim_for_a_citizen_with_signed_authorisati
     assert refused["error"]["code"] == "AUTHORISATION_REQUIRED"
     assert (await Claim.get(id=claim["id"])).status.value == "draft"  # rolled back
     claim = await api.post(
-        f"/claims/{claim['id']}/submit", ppl.clerk,
-        {"version": claim["version"], **BANK, "authorisation_method": "signed_form",
-         "authorisation_form_ref": "files/auth-1.pdf", "authorisation_form_number": "SQ-001"},
-    )  # fmt: skip
+        f"/claims/{claim['id']}/submit",
+        ppl.clerk,
+        {
+            "version": claim["version"],
+            **BANK,
+            "authorisation_method": "signed_form",
+            "authorisation_form_ref": "files/auth-1.pdf",
+            "authorisation_form_number": "SQ-001",
+        },
+    )
     assert claim["case"]["state"] == "submitted"
     case = await api.get(f"/cases/{claim['case']['id']}", ppl.clerk)
     assert case["assisted"] is True and case["authorisation"]["status"] == "granted"
@@ -450,10 +488,18 @@ NEWBORN = date(2025, 8, 10)
 
 
 async def _insured(person_id: int, year: int, enrolled_at: date | None = None) -> None:
-    moment = FRIDAY.replace(year=enrolled_at.year, month=enrolled_at.month, day=enrolled_at.day) \
-        if enrolled_at else FRIDAY  # fmt: skip
-    await Enrollment.create(person_id=person_id, year=year, status=EnrollmentStatus.ENROLLED,
-                            enrolled_at=moment, channel="app")  # fmt: skip
+    moment = (
+        FRIDAY.replace(year=enrolled_at.year, month=enrolled_at.month, day=enrolled_at.day)
+        if enrolled_at
+        else FRIDAY
+    )
+    await Enrollment.create(
+        person_id=person_id,
+        year=year,
+        status=EnrollmentStatus.ENROLLED,
+        enrolled_at=moment,
+        channel="app",
+    )
 
 
 async def _submit_care_on(api, c, reader, who, day: date, seed: int, name: str) -> dict:
@@ -465,8 +511,13 @@ async def _submit_care_on(api, c, reader, who, day: date, seed: int, name: str) 
     await upload(api, who, claim["id"], photo)
     await c.jobs.drain()
     claim = await api.get(f"/claims/{claim['id']}", who)
-    resp = await api.call("post", f"/claims/{claim['id']}/submit", who,
-                          json={"version": claim["version"], **BANK}, expect=None)  # fmt: skip
+    resp = await api.call(
+        "post",
+        f"/claims/{claim['id']}/submit",
+        who,
+        json={"version": claim["version"], **BANK},
+        expect=None,
+    )
     return resp
 
 
@@ -511,8 +562,11 @@ async def test_a_policy_may_insure_newborns_only_from_payment(api, c, clock, rea
         v.model_copy(update={"newborn_covered_from_birth": False}) if v.year == 2025 else v
         for v in table.versions
     )
-    monkeypatch.setattr(c, "policies", dataclasses.replace(
-        c.policies, premium=dataclasses.replace(table, versions=versions)))  # fmt: skip
+    monkeypatch.setattr(
+        c,
+        "policies",
+        dataclasses.replace(c.policies, premium=dataclasses.replace(table, versions=versions)),
+    )
     baby = await make_citizen(c, "coverage-baby2", name="王小贝", id_number=make_id_number(NEWBORN))
     await _insured(baby.person.id, 2025, enrolled_at=date(2025, 9, 20))
     resp = await _submit_care_on(api, c, reader, baby, date(2025, 9, 1), 6, "王小贝")

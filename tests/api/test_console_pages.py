@@ -24,9 +24,11 @@ def _scan() -> bytes:
 @pytest.fixture
 async def district(c):
     return await Station.create(
-        code="D00", name="测试区中心", level=StationLevel.DISTRICT,
+        code="D00",
+        name="测试区中心",
+        level=StationLevel.DISTRICT,
         delegated_items=["insurance_info_change", "enrollment"],
-    )  # fmt: skip
+    )
 
 
 async def test_admin_edits_delegated_items_and_registers_and_disables_a_terminal(
@@ -47,10 +49,14 @@ async def test_admin_edits_delegated_items_and_registers_and_disables_a_terminal
 
     _, shown = await client.post(
         "/console/admin/terminals",
-        data={"institution_code": "H330100001", "institution_name": "测试药房",
-              "city_code": "330100", "csrf_token": csrf},
+        data={
+            "institution_code": "H330100001",
+            "institution_name": "测试药房",
+            "city_code": "330100",
+            "csrf_token": csrf,
+        },
         cookies=cookies,
-    )  # fmt: skip
+    )
     terminal = await Terminal.get(institution_code="H330100001")
     assert (
         shown.status == 200 and terminal.key_id in shown.text and "密钥只显示这一次" in shown.text
@@ -70,8 +76,9 @@ async def test_admin_edits_delegated_items_and_registers_and_disables_a_terminal
 
 async def test_finance_export_is_for_finance_roles_only(client, c):
     await make_staff_with_password(c, "finance01", role=Role.FINANCE.value)
-    await make_staff_with_password(c, "reviewer01", role=Role.REVIEWER.value,
-                                   categories=["reimbursement"])  # fmt: skip
+    await make_staff_with_password(
+        c, "reviewer01", role=Role.REVIEWER.value, categories=["reimbursement"]
+    )
     value, _ = await console_login(client, "reviewer01")
     _, refused = await client.get("/console/finance/export.csv", cookies={COOKIE: value})
     assert refused.status == 403
@@ -94,13 +101,20 @@ async def test_station_files_an_assisted_info_change_with_uploaded_materials(cli
     assert form.status == 200 and "新联系电话" in form.text
     _, done = await client.post(
         "/console/station/requests/insurance_info_change",
-        data={"applicant_id_number": id_number, "change_type": "phone",
-              "new_phone": "13900001234", "authorisation_method": "signed_form",
-              "authorisation_form_number": "SQ-T-0001", "csrf_token": csrf},
-        files={"material_id_card": ("id.png", _scan(), "image/png"),
-               "authorisation_form": ("form.png", _scan(), "image/png")},
+        data={
+            "applicant_id_number": id_number,
+            "change_type": "phone",
+            "new_phone": "13900001234",
+            "authorisation_method": "signed_form",
+            "authorisation_form_number": "SQ-T-0001",
+            "csrf_token": csrf,
+        },
+        files={
+            "material_id_card": ("id.png", _scan(), "image/png"),
+            "authorisation_form": ("form.png", _scan(), "image/png"),
+        },
         cookies=cookies,
-    )  # fmt: skip
+    )
     assert done.status == 303, done.text
     _, case = await client.get(done.headers["location"], cookies=cookies)
     assert "参保信息变更" in case.text and "SQ-T-0001" in case.text

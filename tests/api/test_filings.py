@@ -16,7 +16,7 @@ from backend.errors import InvalidInput
 from backend.filings.models import RemoteCareFiling
 from backend.filings.service import filing_effect
 from backend.identity.models import Role
-from tests.case_helpers import FRIDAY, Api, People, UploadingApi, make_people, relogin
+from tests.case_helpers import FRIDAY, Api, People, UploadingApi, relogin
 from tests.factories import make_staff
 
 FILINGS = "/me/remote-care-filings"
@@ -24,16 +24,14 @@ TODAY = FRIDAY.date()  # 2025-09-26, local
 
 
 @pytest.fixture
-async def ppl(c, clock) -> People:
-    clock.set(FRIDAY)
-    people = await make_people(c)
-    people.reviewer3 = await make_staff(c, Role.REVIEWER, "rc-rev", categories=("remote_care",))
-    return people
+async def ppl(ppl: People, c) -> People:
+    ppl.reviewer3 = await make_staff(c, Role.REVIEWER, "rc-rev", categories=("remote_care",))
+    return ppl
 
 
 @pytest.fixture
 def api(client) -> Api:
-    return UploadingApi(client)
+    return UploadingApi(client)  # filings name their materials as files/... to upload
 
 
 def mat(*keys: str) -> list[dict[str, str]]:
@@ -245,9 +243,11 @@ async def test_temporary_filing_ends_after_its_validity_and_frees_the_category(a
     mine = await api.get(f"{FILINGS}/{out['filing']['id']}", ppl.citizen)
     assert mine["status"] == "ended" and mine["end_reason"] == "有效期届满"
     again = await api.post(
-        FILINGS, ppl.citizen, body("other_temporary", start_date=local_today(clock).isoformat()),
+        FILINGS,
+        ppl.citizen,
+        body("other_temporary", start_date=local_today(clock).isoformat()),
         expect=201,
-    )  # fmt: skip
+    )
     assert again["case"]["state"] == "issued"
 
 
@@ -258,9 +258,11 @@ async def test_long_term_change_waits_for_the_minimum_period_and_needs_a_reason(
     resp = await api.post(f"{FILINGS}/{first['id']}/change", ppl.citizen, change, expect=409)
     assert error(resp, "FILING_CHANGE_TOO_EARLY")["details"]["opens_on"] == "2026-03-25"
     resp = await api.post(
-        f"{FILINGS}/{first['id']}/cancel", ppl.citizen,
-        {"version": first["version"], "reason": "回参保地居住"}, expect=409,
-    )  # fmt: skip
+        f"{FILINGS}/{first['id']}/cancel",
+        ppl.citizen,
+        {"version": first["version"], "reason": "回参保地居住"},
+        expect=409,
+    )
     error(resp, "FILING_CHANGE_TOO_EARLY")
 
     clock.set(FRIDAY + timedelta(days=181))
@@ -271,10 +273,16 @@ async def test_long_term_change_waits_for_the_minimum_period_and_needs_a_reason(
         f"{FILINGS}/{first['id']}/change", ppl.citizen, {**change, "reason": ""}, expect=422
     )
     resp = await api.post(
-        f"{FILINGS}/{first['id']}/change", ppl.citizen,
-        {**change, "filing_type": "other_temporary", "materials": mat("commitment_letter"),
-         "use_commitment": False}, expect=422,
-    )  # fmt: skip
+        f"{FILINGS}/{first['id']}/change",
+        ppl.citizen,
+        {
+            **change,
+            "filing_type": "other_temporary",
+            "materials": mat("commitment_letter"),
+            "use_commitment": False,
+        },
+        expect=422,
+    )
     error(resp, "FILING_CATEGORY_MISMATCH")
     out = await api.post(f"{FILINGS}/{first['id']}/change", ppl.citizen, change, expect=201)
     assert out["case"]["state"] == "issued"
@@ -336,13 +344,16 @@ async def test_assisted_filing_needs_the_applicants_authorisation(api, ppl, c):
     assert case["channel"] == "station"
     # the other citizen cannot authorise it
     await api.post(
-        f"/cases/{case['id']}/authorisation", ppl.other_citizen,
-        {"version": case["version"], "decision": "confirm"}, expect=404,
-    )  # fmt: skip
-    done = await api.post(
-        f"/cases/{case['id']}/authorisation", ppl.citizen,
+        f"/cases/{case['id']}/authorisation",
+        ppl.other_citizen,
         {"version": case["version"], "decision": "confirm"},
-    )  # fmt: skip
+        expect=404,
+    )
+    done = await api.post(
+        f"/cases/{case['id']}/authorisation",
+        ppl.citizen,
+        {"version": case["version"], "decision": "confirm"},
+    )
     assert done["state"] == "issued"
     items = (await api.get(FILINGS, ppl.citizen))["items"]
     assert len(items) == 1 and items[0]["status"] == "active"
@@ -369,9 +380,11 @@ async def test_station_without_the_item_cannot_file(api, ppl, c):
         c, Role.STATION_STAFF, "clerk-v", station=ppl.stations["village_a"]
     )
     resp = await api.post(
-        "/station/remote-care-filings", village_clerk,
-        assisted(ppl, c, authorisation_method="app"), expect=403,
-    )  # fmt: skip
+        "/station/remote-care-filings",
+        village_clerk,
+        assisted(ppl, c, authorisation_method="app"),
+        expect=403,
+    )
     error(resp, "ITEM_NOT_DELEGATED")
     assert await Case.all().count() == 0
 
@@ -399,9 +412,11 @@ async def test_filing_effect(api, ppl, c):
     await api.post(FILINGS, ppl.citizen, body(), expect=201)  # long-term, Shenzhen
     start = TODAY - timedelta(days=5)
     await api.post(
-        FILINGS, ppl.citizen, body("emergency", city_code="440100", start_date=start.isoformat()),
+        FILINGS,
+        ppl.citizen,
+        body("emergency", city_code="440100", start_date=start.isoformat()),
         expect=201,
-    )  # fmt: skip
+    )
 
     home = await filing_effect(c, person_id, TODAY, "330106")
     assert (home.out_of_region, home.filed, home.ratio_adjustment) == (False, False, Decimal(0))
@@ -437,8 +452,9 @@ async def test_filing_effect(api, ppl, c):
     assert staff["filed"] is True and staff["ratio_adjustment"] == "0"
     await api.get(
         f"/remote-care/effect?person_id={person_id}&care_date={TODAY}&region_code=440305",
-        ppl.citizen, expect=403,
-    )  # fmt: skip
+        ppl.citizen,
+        expect=403,
+    )
 
 
 async def test_filing_types_come_from_policy(api, ppl, client):
@@ -446,9 +462,13 @@ async def test_filing_types_come_from_policy(api, ppl, client):
     assert resp.status == 200
     items = {t["code"]: t for t in resp.json["items"]}
     assert set(items) == {
-        "retiree_resettled", "long_term_resident", "posted_worker",
-        "referral", "emergency", "other_temporary",
-    }  # fmt: skip
+        "retiree_resettled",
+        "long_term_resident",
+        "posted_worker",
+        "referral",
+        "emergency",
+        "other_temporary",
+    }
     assert items["referral"]["instant"] is False and items["referral"]["proofs"] == [
         "referral_document"
     ]

@@ -577,8 +577,9 @@ async def test_each_callback_is_delivered_once_even_with_the_loop_running(c, cli
         return await deliver(url, headers, body)
 
     paysim.sim.callbacks.sender = counting
-    await asyncio.gather(paysim.sim.pay(order["out_trade_no"]), paysim.sim.deliver_due(),
-                         paysim.sim.deliver_due())  # fmt: skip
+    await asyncio.gather(
+        paysim.sim.pay(order["out_trade_no"]), paysim.sim.deliver_due(), paysim.sim.deliver_due()
+    )
     assert len(sent) == 1 and paysim.sim.callbacks.notices[-1].statuses == [204]
     await paysim.sim.deliver_due()
     assert len(sent) == 1  # acknowledged: never sent again

@@ -51,8 +51,9 @@ def rule(**overrides: str) -> dict[str, str]:
 
 CITIZEN_OWN = rule()  # /me/...: only the citizen it belongs to
 ADMIN_ONLY = rule(admin=A)
-PUBLIC = rule(anonymous=A, other_citizen=A, other_clerk=A, reviewer=A, finance=A,
-              supervisor=A, admin=A)  # fmt: skip
+PUBLIC = rule(
+    anonymous=A, other_citizen=A, other_clerk=A, reviewer=A, finance=A, supervisor=A, admin=A
+)
 ALL_STATIONS = rule(supervisor=A, admin=A)  # station-scoped: other stations' clerks denied
 CASE_STAFF = rule(supervisor=A, admin=A)  # cases: the case's station, its reviewers, oversight
 FINANCE = rule(finance=A, supervisor=A, admin=A)
@@ -224,78 +225,161 @@ async def _world(c) -> tuple[dict[str, Any], dict[str, Login | None]]:
     )
     home_clerk = await make_staff(c, Role.STATION_STAFF, "home-clerk", station=station)
     form = await StationAuthorisation.create(
-        station=station, clerk=home_clerk.account, grantor=person, grantee=asker,
-        purpose="assisted_case", form_number="SW-1", id_card_checked=True,
-    )  # fmt: skip
+        station=station,
+        clerk=home_clerk.account,
+        grantor=person,
+        grantee=asker,
+        purpose="assisted_case",
+        form_number="SW-1",
+        id_card_checked=True,
+    )
     message = await InboxMessage.create(person=person, title="t", body="b", created_at=now)
 
     async def new_case(number: str, service: str, category: str) -> Case:
         return await Case.create(
-            number=number, service_code=service, definition_version=1, category=category,
-            state="in_review", channel="station", applicant=person,
-            applicant_account_id=victim.account.id, submitted_by=home_clerk.account,
-            station=station, delivery_method="app", created_at=now, updated_at=now,
+            number=number,
+            service_code=service,
+            definition_version=1,
+            category=category,
+            state="in_review",
+            channel="station",
+            applicant=person,
+            applicant_account_id=victim.account.id,
+            submitted_by=home_clerk.account,
+            station=station,
+            delivery_method="app",
+            created_at=now,
+            updated_at=now,
             submitted_at=now,
-        )  # fmt: skip
+        )
 
     case = await new_case("SWEEP-1", "insurance_info_change", "insurance_info")
     task = await CaseTask.create(
-        case=case, level=1, category="insurance_info", service_code="insurance_info_change",
-        station_id=station.id, created_at=now,
-    )  # fmt: skip
-    await CaseDocument.create(
-        case=case, verification_code="SWEE-PCOD-E234-5678", title="t", outcome="approved",
-        content={}, delivery_method="app", issued_at=now,
-    )  # fmt: skip
-    filing = await RemoteCareFiling.create(
-        serial="F-SWEEP-1", person=person,
-        case=await new_case("SWEEP-2", "remote_care_filing", "remote_care"),
-        filing_type="resident", type_name="异地长期居住",
-        category=FilingCategory.LONG_TERM, province_code="110000", city_code="110100",
-        start_date=date.today(), valid_from=date.today(), status=FilingStatus.ACTIVE,
-        channel="app", created_at=now, updated_at=now,
-    )  # fmt: skip
-    qualification = await ChronicQualification.create(
-        serial="Q-SWEEP-1", person=person,
-        case=await new_case("SWEEP-3", "chronic_disease", "chronic_disease"),
-        disease_code="M03900", disease_name="高血压",
-        disease_category="chronic", valid_from=date.today(),
-        status=QualificationStatus.ACTIVE, created_at=now, updated_at=now,
-    )  # fmt: skip
-    claim = await Claim.create(
-        number="C-SWEEP-1", person=person, created_by=victim.account, channel="app",
-        status=ClaimStatus.DRAFT, created_at=now, updated_at=now,
-    )  # fmt: skip
-    invoice = await ClaimInvoice.create(
-        claim=claim, file_key="x.jpg", image_key="x.jpg", content_type="image/jpeg",
-        size_bytes=1, width=900, height=1200, sha256="0" * 64, phash="0" * 16,
-        band0="0000", band1="0000", band2="0000", band3="0000", created_at=now,
-    )  # fmt: skip
-    disbursement = await Disbursement.create(
-        claim=claim, person_id=person.id, amount_fen=100, year=now.year, bank_name="b",
-        bank_account_enc="", status=DisbursementStatus.SCHEDULED,
-        due_date=date.today() + timedelta(days=5), created_at=now,
-    )  # fmt: skip
-    change = await CategoryChange.create(
-        person=person, category="dibao", valid_from=date.today(), evidence_number="E-1",
-        evidence_key="k", evidence_type="image/jpeg", evidence_sha256="0" * 64,
-        status=ChangeStatus.PENDING, proposed_by=home_clerk.account, proposed_at=now,
-    )  # fmt: skip
-    order = await PaymentOrder.create(
-        out_trade_no="SWEEP0000000001", year=now.year, status=OrderStatus.PAID, total_fen=100,
-        description="d", created_by=home_clerk.account, channel="station",
-        station_id=station.id, pay_method="native", expires_at=now, created_at=now,
-        updated_at=now,
-    )  # fmt: skip
-    upload = await CaseUpload.create(
-        person=person, case=case, uploaded_by=home_clerk.account, file_key="m.png",
-        image_key="m.png", content_type="image/png", size_bytes=1, sha256="0" * 64,
+        case=case,
+        level=1,
+        category="insurance_info",
+        service_code="insurance_info_change",
+        station_id=station.id,
         created_at=now,
-    )  # fmt: skip
+    )
+    await CaseDocument.create(
+        case=case,
+        verification_code="SWEE-PCOD-E234-5678",
+        title="t",
+        outcome="approved",
+        content={},
+        delivery_method="app",
+        issued_at=now,
+    )
+    filing = await RemoteCareFiling.create(
+        serial="F-SWEEP-1",
+        person=person,
+        case=await new_case("SWEEP-2", "remote_care_filing", "remote_care"),
+        filing_type="resident",
+        type_name="异地长期居住",
+        category=FilingCategory.LONG_TERM,
+        province_code="110000",
+        city_code="110100",
+        start_date=date.today(),
+        valid_from=date.today(),
+        status=FilingStatus.ACTIVE,
+        channel="app",
+        created_at=now,
+        updated_at=now,
+    )
+    qualification = await ChronicQualification.create(
+        serial="Q-SWEEP-1",
+        person=person,
+        case=await new_case("SWEEP-3", "chronic_disease", "chronic_disease"),
+        disease_code="M03900",
+        disease_name="高血压",
+        disease_category="chronic",
+        valid_from=date.today(),
+        status=QualificationStatus.ACTIVE,
+        created_at=now,
+        updated_at=now,
+    )
+    claim = await Claim.create(
+        number="C-SWEEP-1",
+        person=person,
+        created_by=victim.account,
+        channel="app",
+        status=ClaimStatus.DRAFT,
+        created_at=now,
+        updated_at=now,
+    )
+    invoice = await ClaimInvoice.create(
+        claim=claim,
+        file_key="x.jpg",
+        image_key="x.jpg",
+        content_type="image/jpeg",
+        size_bytes=1,
+        width=900,
+        height=1200,
+        sha256="0" * 64,
+        phash="0" * 16,
+        band0="0000",
+        band1="0000",
+        band2="0000",
+        band3="0000",
+        created_at=now,
+    )
+    disbursement = await Disbursement.create(
+        claim=claim,
+        person_id=person.id,
+        amount_fen=100,
+        year=now.year,
+        bank_name="b",
+        bank_account_enc="",
+        status=DisbursementStatus.SCHEDULED,
+        due_date=date.today() + timedelta(days=5),
+        created_at=now,
+    )
+    change = await CategoryChange.create(
+        person=person,
+        category="dibao",
+        valid_from=date.today(),
+        evidence_number="E-1",
+        evidence_key="k",
+        evidence_type="image/jpeg",
+        evidence_sha256="0" * 64,
+        status=ChangeStatus.PENDING,
+        proposed_by=home_clerk.account,
+        proposed_at=now,
+    )
+    order = await PaymentOrder.create(
+        out_trade_no="SWEEP0000000001",
+        year=now.year,
+        status=OrderStatus.PAID,
+        total_fen=100,
+        description="d",
+        created_by=home_clerk.account,
+        channel="station",
+        station_id=station.id,
+        pay_method="native",
+        expires_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    upload = await CaseUpload.create(
+        person=person,
+        case=case,
+        uploaded_by=home_clerk.account,
+        file_key="m.png",
+        image_key="m.png",
+        content_type="image/png",
+        size_bytes=1,
+        sha256="0" * 64,
+        created_at=now,
+    )
     voucher = await Voucher.create(
-        id="SWEEPVOUCHER0001", person=person, holder=person,
-        status=VoucherStatus.ACTIVE, activated_at=now, created_at=now,
-    )  # fmt: skip
+        id="SWEEPVOUCHER0001",
+        person=person,
+        holder=person,
+        status=VoucherStatus.ACTIVE,
+        activated_at=now,
+        created_at=now,
+    )
     ids: dict[str, Any] = {
         "account": victim.account.id,
         "family_link": family_link.id,

@@ -81,8 +81,11 @@ class Layout:
         log = (self.folder / "web.log").open("ab")
         self.web = subprocess.Popen(
             [*CLI, "serve", "--workers", "2", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.start_worker()
         wait_until(self.ready, 120, "the web service ready")
 

@@ -125,8 +125,9 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def add_terminal(layout: Layout, code: str) -> tuple[str, str]:
-    done = layout.cli("terminal", "add", "--institution-code", code, "--name", "故障测试药房",
-                      "--city", "330100")  # fmt: skip
+    done = layout.cli(
+        "terminal", "add", "--institution-code", code, "--name", "故障测试药房", "--city", "330100"
+    )
     assert done.returncode == 0, done.stderr
     key_id = re.search(r"key_id: (\S+)", done.stdout).group(1)  # type: ignore[union-attr]
     secret = re.search(r"secret: (\S+)", done.stdout).group(1)  # type: ignore[union-attr]
@@ -182,17 +183,25 @@ def _exercise(layout: Layout, tmp_path: Path) -> None:
     clerk = staff_login(client, "clerk_cuiyuan")
     admin = staff_login(client, "admin")
     clerk_id = _json(client.get(f"{API}/me", headers=bearer(clerk)))["id"]
-    assert _json(client.post(f"{API}/admin/accounts/{clerk_id}/deactivate",
-                             json={"reason": "离职停用"}, headers=bearer(admin)))  # fmt: skip
+    assert _json(
+        client.post(
+            f"{API}/admin/accounts/{clerk_id}/deactivate",
+            json={"reason": "离职停用"},
+            headers=bearer(admin),
+        )
+    )
     good_key, good_secret = add_terminal(layout, "H33010600777")
     bad_key, bad_secret = add_terminal(layout, "H33010600888")
     assert layout.cli("terminal", "disable", "--key-id", bad_key).returncode == 0
 
     # premium orders for the demo citizen's household, paid by callbacks during the faults
     year = open_year()
-    persons = [p["person"]["id"] for p in
-               _json(client.get(f"{API}/enrollment", params={"year": year},
-                                headers=bearer(citizen)))["items"]]  # fmt: skip
+    persons = [
+        p["person"]["id"]
+        for p in _json(
+            client.get(f"{API}/enrollment", params={"year": year}, headers=bearer(citizen))
+        )["items"]
+    ]
     orders = []
     for pid in persons:
         resp = client.post(
@@ -201,7 +210,7 @@ def _exercise(layout: Layout, tmp_path: Path) -> None:
             headers={**bearer(citizen), "Idempotency-Key": uuid.uuid4().hex},
         )
         if resp.status_code == 201:
-            orders.append(resp.json())  # fmt: skip
+            orders.append(resp.json())
     assert orders, "no premium order could be created for the demo household"
     sim = make_simulator(dev_keys(Path(layout.env["YIBAO_DATA_DIR"])), SystemClock())
 
@@ -213,12 +222,27 @@ def _exercise(layout: Layout, tmp_path: Path) -> None:
     load.add("me", {200}, method="GET", url=f"{API}/me", headers=bearer(citizen))
     load.add("me-revoked", {401}, method="GET", url=f"{API}/me", headers=bearer(revoked))
     load.add("me-deactivated", {401}, method="GET", url=f"{API}/me", headers=bearer(clerk))
-    load.add("terminal", {200}, method="GET", url=WHOAMI,
-             signer=lambda: sign_request(good_key, good_secret, "GET", WHOAMI))  # fmt: skip
-    load.add("terminal-disabled", {401}, method="GET", url=WHOAMI,
-             signer=lambda: sign_request(bad_key, bad_secret, "GET", WHOAMI))  # fmt: skip
-    load.add("login", {200, 429}, method="POST", url=f"{API}/auth/staff/login",
-             json={"username": "reviewer_claims", "password": DEMO_PASSWORD})  # fmt: skip
+    load.add(
+        "terminal",
+        {200},
+        method="GET",
+        url=WHOAMI,
+        signer=lambda: sign_request(good_key, good_secret, "GET", WHOAMI),
+    )
+    load.add(
+        "terminal-disabled",
+        {401},
+        method="GET",
+        url=WHOAMI,
+        signer=lambda: sign_request(bad_key, bad_secret, "GET", WHOAMI),
+    )
+    load.add(
+        "login",
+        {200, 429},
+        method="POST",
+        url=f"{API}/auth/staff/login",
+        json={"username": "reviewer_claims", "password": DEMO_PASSWORD},
+    )
 
     with load, ThreadPoolExecutor(4) as pool:
         time.sleep(2)
@@ -237,21 +261,29 @@ def _exercise(layout: Layout, tmp_path: Path) -> None:
         before = layout.web_workers()
         assert len(before) == 2
         os.kill(sorted(before)[0], signal.SIGKILL)
-        after = wait_until(lambda: (w := layout.web_workers()) - before and len(w) == 2 and w,
-                           30, "a replacement web worker")  # fmt: skip
+        after = wait_until(
+            lambda: (w := layout.web_workers()) - before and len(w) == 2 and w,
+            30,
+            "a replacement web worker",
+        )
         assert sorted(before)[0] not in after
         wait_until(lambda: "replaced by pid" in layout.log("web.log"), 10, "the replacement log")
 
         # 4. the job worker killed in the middle of an OCR job
         invoices = upload_invoices(client, citizen, count=1)
-        wait_until(lambda: query(layout, "SELECT 1 FROM claim_invoice WHERE ocr_attempts > 0"),
-                   60, "an OCR job started")  # fmt: skip
+        wait_until(
+            lambda: query(layout, "SELECT 1 FROM claim_invoice WHERE ocr_attempts > 0"),
+            60,
+            "an OCR job started",
+        )
         layout.worker.kill()  # type: ignore[union-attr]
         layout.worker.wait(10)  # type: ignore[union-attr]
         layout.start_worker()
         recovered = time.monotonic()
-        pending_sql = ("SELECT id FROM claim_invoice WHERE ocr_status = 'pending' "
-                       f"AND id IN ({','.join(map(str, invoices))})")  # fmt: skip
+        pending_sql = (
+            "SELECT id FROM claim_invoice WHERE ocr_status = 'pending' "
+            f"AND id IN ({','.join(map(str, invoices))})"
+        )
         wait_until(lambda: not query(layout, pending_sql), 60, "every OCR job done")
         assert time.monotonic() - recovered < 60
 
@@ -277,13 +309,19 @@ def _exercise(layout: Layout, tmp_path: Path) -> None:
     assert load.answers[("me-revoked", 401)] and load.answers[("terminal-disabled", 401)]
     assert sum(n for (name, _), n in load.answers.items() if name == "me") > 0
 
-    credits = query(layout, "SELECT subject_id, count(*) AS n FROM audit_entry "
-                            "WHERE action = 'payment.credit' GROUP BY subject_id")  # fmt: skip
+    credits = query(
+        layout,
+        "SELECT subject_id, count(*) AS n FROM audit_entry "
+        "WHERE action = 'payment.credit' GROUP BY subject_id",
+    )
     by_order = {int(r["subject_id"]): r["n"] for r in credits}
     assert by_order == {o["id"]: 1 for o in orders}, by_order  # none twice, none lost
 
-    verify = wait_until(lambda: (v := layout.cli("audit", "verify")).returncode == 0 and v,
-                        30, "yibao audit verify passes")  # fmt: skip
+    verify = wait_until(
+        lambda: (v := layout.cli("audit", "verify")).returncode == 0 and v,
+        30,
+        "yibao audit verify passes",
+    )
     assert "审计链完整" in verify.stdout
     summary = {f"{name} {status}": n for (name, status), n in sorted(load.answers.items())}
     (tmp_path / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1))

@@ -219,8 +219,9 @@ async def test_concurrent_writers_and_sealers_build_one_contiguous_chain(c, on_p
     async def writer(w: int) -> None:
         for i in range(per_writer):
             async with in_transaction():
-                await record(c, actor=ACTOR, action="test.w", subject_type="case",
-                             subject_id=f"W{w}-{i}")  # fmt: skip
+                await record(
+                    c, actor=ACTOR, action="test.w", subject_type="case", subject_id=f"W{w}-{i}"
+                )
 
     async def sealer() -> None:
         while not done.is_set():

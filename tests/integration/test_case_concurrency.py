@@ -76,12 +76,18 @@ async def test_concurrent_decisions_take_effect_once(c, clock):
     decisions = ["approve", "reject", "approve", "return", "approve"]
     results = await asyncio.gather(
         *(
-            service.decide(c, reviewer, task.id, case_version=fresh.version, decision=d,
-                           reason_code={"reject": "J01", "return": "S01"}.get(d))
+            service.decide(
+                c,
+                reviewer,
+                task.id,
+                case_version=fresh.version,
+                decision=d,
+                reason_code={"reject": "J01", "return": "S01"}.get(d),
+            )
             for d in decisions
         ),
         return_exceptions=True,
-    )  # fmt: skip
+    )
     ok = [r for r in results if not isinstance(r, BaseException)]
     assert len(ok) == 1, results
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))

@@ -65,17 +65,21 @@ async def test_concurrent_change_and_cancel_do_not_both_win(c, clock):
     who = as_principal(citizen)
     letter = await upload_documents(c, who, ["commitment_letter"])
     temporary = filings.FilingRequest(
-        filing_type="other_temporary", province_code="440000", city_code="440300",
+        filing_type="other_temporary",
+        province_code="440000",
+        city_code="440300",
         start_date=FRIDAY.date(),
         materials=letter,
-    )  # fmt: skip
+    )
     await filings.submit(c, who, temporary)
     filing = await RemoteCareFiling.get(person_id=citizen.person.id)
     new = filings.FilingRequest(
-        filing_type="other_temporary", province_code="440000", city_code="440100",
+        filing_type="other_temporary",
+        province_code="440000",
+        city_code="440100",
         start_date=FRIDAY.date() + timedelta(days=1),
         materials=letter,
-    )  # fmt: skip
+    )
     results = await asyncio.gather(
         filings.cancel(c, who, filing.id, version=filing.version, reason="不去了"),
         filings.cancel(c, who, filing.id, version=filing.version, reason="不去了"),

@@ -60,8 +60,11 @@ async def test_accepting_a_case_while_a_referral_is_filed_never_deadlocks(c, clo
             return_exceptions=True,
         )
 
-    results = [r for pair_results in await asyncio.gather(*(pair(*p) for p in pending))
-               for r in pair_results]  # fmt: skip
+    results = [
+        r
+        for pair_results in await asyncio.gather(*(pair(*p) for p in pending))
+        for r in pair_results
+    ]
     errors = [r for r in results if isinstance(r, BaseException)]
     assert errors == []
     accepted = [p[1].id for p in pending]

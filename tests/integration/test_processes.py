@@ -77,8 +77,9 @@ def test_a_dead_web_worker_is_replaced_and_sigterm_stops_everything(env, tmp_pat
         os.kill(victim, signal.SIGKILL)
         workers = wait_until(
             lambda: len(w := children(server.pid)) == 2 and victim not in w and w,
-            30, "a replacement worker",
-        )  # fmt: skip
+            30,
+            "a replacement worker",
+        )
         wait_until(lambda: "replaced by pid" in log.read_text(), 10, "the replacement logged")
         assert f"(pid {victim}) exited" in log.read_text()
         wait_until(lambda: _ready(port), 60, "the service answering after the replacement")
@@ -99,8 +100,11 @@ def test_sigterm_stops_the_job_worker(env, tmp_path):
     worker = _start(env, log, "worker")
     try:
         wait_until(lambda: "Worker starting" in log.read_text(), 120, "the job worker started")
-        wait_until(lambda: "cron " in log.read_text() or "Enqueuing" in log.read_text(), 60,
-                   "a cron job scheduled")  # fmt: skip
+        wait_until(
+            lambda: "cron " in log.read_text() or "Enqueuing" in log.read_text(),
+            60,
+            "a cron job scheduled",
+        )
         assert _stopped_in_time(worker), "yibao worker took more than 10 s to stop"
     finally:
         if worker.poll() is None:

@@ -25,9 +25,11 @@ from tests.servers import RedisServer
 async def outage_client(c: Container, private_redis: RedisServer):
     settings = c.settings.model_copy(update={"redis_url": private_redis.url})
     container = bootstrap(
-        settings, clock=c.clock, kv=RedisStore(private_redis.url),
+        settings,
+        clock=c.clock,
+        kv=RedisStore(private_redis.url),
         identity_provider=c.identity_provider,
-    )  # fmt: skip
+    )
     await container.cache.start()
     client = StartedASGIClient(create_app(container, name=f"outage-{uuid.uuid4().hex[:8]}"))
     try:

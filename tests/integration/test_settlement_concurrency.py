@@ -14,7 +14,6 @@ from tortoise.transactions import in_transaction
 from backend.claims import assessment
 from backend.claims.models import Claim, Disbursement, SettlementYear
 from tests.claim_helpers import (
-    api,  # noqa: F401  (fixture)
     decide,
     in_review_confirmed,
     ppl,  # noqa: F401  (fixture)

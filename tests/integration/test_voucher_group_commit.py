@@ -122,9 +122,16 @@ async def test_one_code_twice_in_one_batch_is_recorded_once(c, client, one_batch
     terminal = await make_terminal(c)
     today = local_today(c.clock)
     request = UseRequest(
-        vid, "samecodejti", terminal.identity, "02121", c.clock.now(), today.year, today,
-        timedelta(minutes=30), None,
-    )  # fmt: skip
+        vid,
+        "samecodejti",
+        terminal.identity,
+        "02121",
+        c.clock.now(),
+        today.year,
+        today,
+        timedelta(minutes=30),
+        None,
+    )
     batcher = one_batch(2)
     outcomes = await asyncio.gather(
         batcher.submit(request), batcher.submit(request), return_exceptions=True

@@ -119,15 +119,17 @@ class Journey:
         return (await self.call("get", path, who, expect=expect)).json
 
     async def post(self, path: str, who: str, json: Any = None, expect: int = 200) -> Any:
-        return (await self.call("post", path, who, json={} if json is None else json,
-                                expect=expect)).json  # fmt: skip
+        return (
+            await self.call("post", path, who, json={} if json is None else json, expect=expect)
+        ).json
 
     # -- logins as printed by seed-demo --------------------------------------------------------
 
     async def staff(self, username: str) -> str:
         assert username in self.report
-        resp = await self.call("post", "/auth/staff/login",
-                               json={"username": username, "password": DEMO_PASSWORD})  # fmt: skip
+        resp = await self.call(
+            "post", "/auth/staff/login", json={"username": username, "password": DEMO_PASSWORD}
+        )
         self.tokens[username] = {"Authorization": f"Bearer {resp.json['access_token']}"}
         return username
 
@@ -166,9 +168,14 @@ class Journey:
     async def upload(self, who: str, key: str, seed: int, **target: Any) -> dict[str, str]:
         """Upload a supporting document; the material entry that names it."""
         data = {k: str(v) for k, v in target.items()}
-        resp = await self.call("post", "/case-materials", who, expect=201,
-                               files={"file": (f"{key}.png", document(key, seed), "image/png")},
-                               data=data)  # fmt: skip
+        resp = await self.call(
+            "post",
+            "/case-materials",
+            who,
+            expect=201,
+            files={"file": (f"{key}.png", document(key, seed), "image/png")},
+            data=data,
+        )
         return {"key": key, "file_ref": resp.json["file_ref"]}
 
     async def case(self, case_id: int, who: str) -> dict[str, Any]:
@@ -177,8 +184,9 @@ class Journey:
     async def accept(self, case_id: int, who: str) -> dict[str, Any]:
         case = await self.case(case_id, who)
         assert case["state"] == "submitted", case
-        return await self.post(f"/cases/{case_id}/acceptance", who,
-                               {"version": case["version"], "outcome": "accept"})  # fmt: skip
+        return await self.post(
+            f"/cases/{case_id}/acceptance", who, {"version": case["version"], "outcome": "accept"}
+        )
 
     async def take_task(self, case_id: int, who: str) -> dict[str, Any]:
         queue = await self.get("/review/queue?size=100", who)
@@ -190,8 +198,11 @@ class Journey:
     async def decide(self, case_id: int, who: str, decision: str = "approve") -> dict[str, Any]:
         task = await self.take_task(case_id, who)
         case = await self.case(case_id, who)
-        return await self.post(f"/review/tasks/{task['id']}/decision", who,
-                               {"case_version": case["version"], "decision": decision})  # fmt: skip
+        return await self.post(
+            f"/review/tasks/{task['id']}/decision",
+            who,
+            {"case_version": case["version"], "decision": decision},
+        )
 
     async def issued_and_rated(
         self, case_id: int, citizen: str | None, score: int = 5, viewer: str | None = None

@@ -34,9 +34,18 @@ def journey(client: Any) -> Journey:
 async def _logins(j: Journey) -> None:
     for user in ("zhangwei", "wangfang", "liuqiang", "chenjing"):
         await j.citizen(user)
-    for name in ("frontdesk", "clerk_dongcheng", "reviewer_info", "reviewer_enroll",
-                 "reviewer_remote", "reviewer_chronic", "reviewer_claims", "reviewer_claims2",
-                 "finance", "supervisor"):  # fmt: skip
+    for name in (
+        "frontdesk",
+        "clerk_dongcheng",
+        "reviewer_info",
+        "reviewer_enroll",
+        "reviewer_remote",
+        "reviewer_chronic",
+        "reviewer_claims",
+        "reviewer_claims2",
+        "finance",
+        "supervisor",
+    ):
         await j.staff(name)
 
 
@@ -51,9 +60,14 @@ async def _enrollment_and_voucher(j: Journey, c: Any) -> None:
     year = TODAY.year + 1
     status = await j.get(f"/enrollment?year={year}", "zhangwei")
     assert {i["status"] for i in status["items"]} == {"not_enrolled"}
-    resp = await j.call("post", "/payments/orders", "zhangwei",
-                        json={"year": year, "person_ids": persons},
-                        headers={"Idempotency-Key": "journey-pay-1"}, expect=201)  # fmt: skip
+    resp = await j.call(
+        "post",
+        "/payments/orders",
+        "zhangwei",
+        json={"year": year, "person_ids": persons},
+        headers={"Idempotency-Key": "journey-pay-1"},
+        expect=201,
+    )
     order = resp.json
     assert order["total_fen"] == 3 * 42000
     paid = await j.post(f"/payments/orders/{order['id']}/simulate-pay", "zhangwei")
@@ -82,18 +96,25 @@ FILINGS: dict[str, tuple[list[str], dict[str, Any]]] = {
     "retiree_resettled": (["resettlement_proof"], {}),
     "long_term_resident": (["residence_proof"], {}),
     "posted_worker": (["work_proof"], {}),
-    "referral": (["referral_document"],
-                 {"destination_hospital": "上海交通大学医学院附属瑞金医院", "diagnosis": "冠心病"}),
+    "referral": (
+        ["referral_document"],
+        {"destination_hospital": "上海交通大学医学院附属瑞金医院", "diagnosis": "冠心病"},
+    ),
     "emergency": (["emergency_proof"], {"diagnosis": "急性阑尾炎"}),
     "other_temporary": (["commitment_letter"], {"use_commitment": True}),
-}  # fmt: skip
+}
 
 
 def _filing(ftype: str, materials: list[dict[str, str]]) -> dict[str, Any]:
     start = TODAY if FILINGS[ftype][1].get("diagnosis") != "急性阑尾炎" else TODAY - timedelta(3)
-    return {"filing_type": ftype, "province_code": "310000", "city_code": "310100",
-            "start_date": start.isoformat(), "materials": materials,
-            **FILINGS[ftype][1]}  # fmt: skip
+    return {
+        "filing_type": ftype,
+        "province_code": "310000",
+        "city_code": "310100",
+        "start_date": start.isoformat(),
+        "materials": materials,
+        **FILINGS[ftype][1],
+    }
 
 
 async def _finish_filing(j: Journey, out: dict[str, Any], ftype: str, desk: str) -> int:
@@ -106,9 +127,14 @@ async def _finish_filing(j: Journey, out: dict[str, Any], ftype: str, desk: str)
 
 
 async def _app_filings(j: Journey, seed: int) -> list[int]:
-    who_files = {"retiree_resettled": "zhangwei", "long_term_resident": "wangfang",
-                 "posted_worker": "liuqiang", "referral": "zhangwei", "emergency": "wangfang",
-                 "other_temporary": "chenjing"}  # fmt: skip
+    who_files = {
+        "retiree_resettled": "zhangwei",
+        "long_term_resident": "wangfang",
+        "posted_worker": "liuqiang",
+        "referral": "zhangwei",
+        "emergency": "wangfang",
+        "other_temporary": "chenjing",
+    }
     cases = []
     for n, (ftype, user) in enumerate(who_files.items()):
         mats = [await j.upload(user, key, seed + n) for key in FILINGS[ftype][0]]
@@ -122,18 +148,28 @@ async def _app_filings(j: Journey, seed: int) -> list[int]:
 async def _station_filings(j: Journey, seed: int) -> list[int]:
     jianguo, lina = j.demo_id_number("张建国"), j.demo_id_number("李娜")
     chenjing, liuqiang = j.demo_id_number("陈静"), j.demo_id_number("刘强")
-    for_whom = {"retiree_resettled": jianguo, "long_term_resident": lina,
-                "posted_worker": chenjing, "referral": jianguo, "emergency": lina,
-                "other_temporary": liuqiang}  # fmt: skip
+    for_whom = {
+        "retiree_resettled": jianguo,
+        "long_term_resident": lina,
+        "posted_worker": chenjing,
+        "referral": jianguo,
+        "emergency": lina,
+        "other_temporary": liuqiang,
+    }
     clerk, cases = "clerk_dongcheng", []
     for n, (ftype, id_number) in enumerate(for_whom.items()):
-        mats = [await j.upload(clerk, key, seed + n, applicant_id_number=id_number)
-                for key in [*FILINGS[ftype][0], "id_card"]]  # fmt: skip
+        mats = [
+            await j.upload(clerk, key, seed + n, applicant_id_number=id_number)
+            for key in [*FILINGS[ftype][0], "id_card"]
+        ]
         form = await j.upload(clerk, "authorisation", seed + 50 + n, applicant_id_number=id_number)
-        body = {**_filing(ftype, mats), "applicant_id_number": id_number,
-                "authorisation_method": "signed_form",
-                "authorisation_form_ref": form["file_ref"],
-                "authorisation_form_number": f"SQ-J-{n:03d}"}  # fmt: skip
+        body = {
+            **_filing(ftype, mats),
+            "applicant_id_number": id_number,
+            "authorisation_method": "signed_form",
+            "authorisation_form_ref": form["file_ref"],
+            "authorisation_form_number": f"SQ-J-{n:03d}",
+        }
         out = await j.post("/station/remote-care-filings", clerk, body, expect=201)
         case_id = await _finish_filing(j, out, ftype, clerk)  # the station accepts its own
         await j.issued_and_rated(case_id, None, viewer=clerk)
@@ -145,9 +181,14 @@ async def _station_filings(j: Journey, seed: int) -> list[int]:
 
 
 def _chronic(code: str, materials: list[dict[str, str]]) -> dict[str, Any]:
-    return {"disease_code": code, "diagnosis_date": (TODAY - timedelta(60)).isoformat(),
-            "diagnosis_hospital": "浙江大学医学院附属第一医院", "diagnosis_hospital_level": 3,
-            "designated_institutions": ["西湖区第一人民医院"], "materials": materials}  # fmt: skip
+    return {
+        "disease_code": code,
+        "diagnosis_date": (TODAY - timedelta(60)).isoformat(),
+        "diagnosis_hospital": "浙江大学医学院附属第一医院",
+        "diagnosis_hospital_level": 3,
+        "designated_institutions": ["西湖区第一人民医院"],
+        "materials": materials,
+    }
 
 
 async def _chronic_journeys(j: Journey, seed: int) -> list[int]:
@@ -165,12 +206,16 @@ async def _chronic_journeys(j: Journey, seed: int) -> list[int]:
     await j.accept(case_id, "frontdesk")
     task = await j.take_task(case_id, "reviewer_chronic")
     criteria = await j.get(f"/chronic/review/tasks/{task['id']}/criteria", "reviewer_chronic")
-    verdicts = [{"criterion": cr["code"], "met": True, "note": "符合"}
-                for cr in criteria["criteria"]]  # fmt: skip
+    verdicts = [
+        {"criterion": cr["code"], "met": True, "note": "符合"} for cr in criteria["criteria"]
+    ]
     assert len(verdicts) == 3
     case = await j.case(case_id, "reviewer_chronic")
-    await j.post(f"/chronic/review/tasks/{task['id']}/assessment", "reviewer_chronic",
-                 {"case_version": case["version"], "verdicts": verdicts})  # fmt: skip
+    await j.post(
+        f"/chronic/review/tasks/{task['id']}/assessment",
+        "reviewer_chronic",
+        {"case_version": case["version"], "verdicts": verdicts},
+    )
     await j.issued_and_rated(case_id, "wangfang", score=4)
     return [fast["case"]["id"], case_id]
 
@@ -185,12 +230,21 @@ async def _info_changes(j: Journey, seed: int) -> tuple[list[int], int]:
     await j.issued_and_rated(phone["id"], "zhangwei")  # decided on the spot
 
     async def bank_change(user: str, n: int) -> dict[str, Any]:
-        mats = [await j.upload(user, k, seed + n + i)
-                for i, k in enumerate(("bank_card", "bank_confirmation"))]  # fmt: skip
-        form = {"change_type": "bank_account", "bank_name": "中国农业银行西湖支行",
-                "bank_account": "6228480012345678901"}  # fmt: skip
-        return await j.post("/cases", user, {"service_code": "insurance_info_change",
-                                             "form": form, "materials": mats}, 201)  # fmt: skip
+        mats = [
+            await j.upload(user, k, seed + n + i)
+            for i, k in enumerate(("bank_card", "bank_confirmation"))
+        ]
+        form = {
+            "change_type": "bank_account",
+            "bank_name": "中国农业银行西湖支行",
+            "bank_account": "6228480012345678901",
+        }
+        return await j.post(
+            "/cases",
+            user,
+            {"service_code": "insurance_info_change", "form": form, "materials": mats},
+            201,
+        )
 
     bank = await bank_change("wangfang", 0)
     await j.accept(bank["id"], "frontdesk")
@@ -200,31 +254,44 @@ async def _info_changes(j: Journey, seed: int) -> tuple[list[int], int]:
     await j.issued_and_rated(bank["id"], "wangfang")
 
     withdrawn = await bank_change("liuqiang", 10)  # changes their mind before review
-    await j.post(f"/cases/{withdrawn['id']}/withdraw", "liuqiang",
-                 {"version": withdrawn["version"]})  # fmt: skip
+    await j.post(
+        f"/cases/{withdrawn['id']}/withdraw", "liuqiang", {"version": withdrawn["version"]}
+    )
     return [phone["id"], bank["id"]], withdrawn["id"]
 
 
 # -- 5. reimbursement ------------------------------------------------------------------------------
 
 
-async def _claim(j: Journey, c: Any, who: str, truth_and_image: tuple[bytes, dict], *,
-                 station_for: str | None = None) -> dict[str, Any]:  # fmt: skip
+async def _claim(
+    j: Journey,
+    c: Any,
+    who: str,
+    truth_and_image: tuple[bytes, dict],
+    *,
+    station_for: str | None = None,
+) -> dict[str, Any]:
     image, _ = truth_and_image
     if station_for is None:
         claim = await j.post("/claims", who, {}, expect=201)
     else:
         claim = await j.post("/station/claims", who, {"applicant_id_number": station_for}, 201)
-    await j.call("post", f"/claims/{claim['id']}/invoices", who, expect=201,
-                 files={"file": ("invoice.png", image, "image/png")})  # fmt: skip
+    await j.call(
+        "post",
+        f"/claims/{claim['id']}/invoices",
+        who,
+        expect=201,
+        files={"file": ("invoice.png", image, "image/png")},
+    )
     await c.jobs.drain()  # the background OCR job (the real engine)
     claim = await j.get(f"/claims/{claim['id']}", who)
     assert claim["invoices"][0]["ocr_status"] == "done"
     return claim
 
 
-async def _review_claim(j: Journey, claim: dict[str, Any], truth: dict[str, Any], desk: str,
-                        levels: int) -> dict[str, Any]:  # fmt: skip
+async def _review_claim(
+    j: Journey, claim: dict[str, Any], truth: dict[str, Any], desk: str, levels: int
+) -> dict[str, Any]:
     case_id = claim["case"]["id"]
     await j.accept(case_id, desk)
     task = await j.take_task(case_id, "reviewer_claims")
@@ -233,16 +300,36 @@ async def _review_claim(j: Journey, claim: dict[str, Any], truth: dict[str, Any]
     assert inv["proposal"]["engine"] == "rapidocr"
     recognised = {k: v["value"] for k, v in inv["proposal"]["fields"].items()}
     assert recognised["total_amount"] == truth["total_amount"]
-    keys = ("invoice_code", "invoice_number", "issue_date", "payer_name", "hospital_name",
-            "visit_type", "total_amount", "self_expense", "fund_paid", "other_paid")  # fmt: skip
-    body = {**{k: truth[k] for k in keys}, "institution_level": "tertiary",
-            "care_region_code": "330100"}  # fmt: skip
-    await j.call("put", f"/review/claims/{claim['id']}/invoices/{inv['id']}/confirmation",
-                 "reviewer_claims", json=body)  # fmt: skip
+    keys = (
+        "invoice_code",
+        "invoice_number",
+        "issue_date",
+        "payer_name",
+        "hospital_name",
+        "visit_type",
+        "total_amount",
+        "self_expense",
+        "fund_paid",
+        "other_paid",
+    )
+    body = {
+        **{k: truth[k] for k in keys},
+        "institution_level": "tertiary",
+        "care_region_code": "330100",
+    }
+    await j.call(
+        "put",
+        f"/review/claims/{claim['id']}/invoices/{inv['id']}/confirmation",
+        "reviewer_claims",
+        json=body,
+    )
     case = await j.case(case_id, "reviewer_claims")
     assert case["required_levels"] == levels
-    await j.post(f"/review/tasks/{task['id']}/decision", "reviewer_claims",
-                 {"case_version": case["version"], "decision": "approve"})  # fmt: skip
+    await j.post(
+        f"/review/tasks/{task['id']}/decision",
+        "reviewer_claims",
+        {"case_version": case["version"], "decision": "approve"},
+    )
     if levels == 2:
         await j.decide(case_id, "reviewer_claims2")
     return await j.case(case_id, "reviewer_claims")
@@ -253,8 +340,9 @@ async def _paid(j: Journey, claim_id: int, who: str) -> dict[str, Any]:
     assert claim["explanation"], "the calculation is explained to the citizen"
     payout = claim["payout"]
     assert payout["status"] == "scheduled" and payout["due_date"] > TODAY.isoformat()
-    paid = await j.post(f"/finance/disbursements/{payout['id']}/paid", "finance",
-                        {"reference": "BANK-REF-0001"})  # fmt: skip
+    paid = await j.post(
+        f"/finance/disbursements/{payout['id']}/paid", "finance", {"reference": "BANK-REF-0001"}
+    )
     assert paid["status"] == "paid"
     return claim
 
@@ -262,13 +350,19 @@ async def _paid(j: Journey, claim_id: int, who: str) -> dict[str, Any]:
 async def _claims(j: Journey, c: Any) -> list[int]:
     care = TODAY - timedelta(days=20)
     small = receipt(payer="张伟", day=care, total=Decimal("1860.50"), seed=1)
-    large = receipt(payer="张伟", day=care - timedelta(3), total=Decimal("12800.00"), seed=2,
-                    visit_type="inpatient")  # fmt: skip
+    large = receipt(
+        payer="张伟",
+        day=care - timedelta(3),
+        total=Decimal("12800.00"),
+        seed=2,
+        visit_type="inpatient",
+    )
     cases = []
     for data, levels in ((small, 1), (large, 2)):
         claim = await _claim(j, c, "zhangwei", data)
-        claim = await j.post(f"/claims/{claim['id']}/submit", "zhangwei",
-                             {"version": claim["version"], **BANK})  # fmt: skip
+        claim = await j.post(
+            f"/claims/{claim['id']}/submit", "zhangwei", {"version": claim["version"], **BANK}
+        )
         await _review_claim(j, claim, data[1], "frontdesk", levels)
         done = await _paid(j, claim["id"], "zhangwei")
         fen = done["payout"]["amount_fen"]
@@ -277,11 +371,16 @@ async def _claims(j: Journey, c: Any) -> list[int]:
         cases.append(claim["case"]["id"])
 
     # Care on a day of a year the patient had not paid for: refused before any review.
-    lapsed = receipt(payer="张伟", day=date(TODAY.year - 1, 12, 20), total=Decimal("500.00"),
-                     seed=3)  # fmt: skip
+    lapsed = receipt(
+        payer="张伟", day=date(TODAY.year - 1, 12, 20), total=Decimal("500.00"), seed=3
+    )
     claim = await _claim(j, c, "zhangwei", lapsed)
-    refused = await j.post(f"/claims/{claim['id']}/submit", "zhangwei",
-                           {"version": claim["version"], **BANK}, expect=422)  # fmt: skip
+    refused = await j.post(
+        f"/claims/{claim['id']}/submit",
+        "zhangwei",
+        {"version": claim["version"], **BANK},
+        expect=422,
+    )
     assert refused["error"]["code"] == "NOT_INSURED_ON_CARE_DATE"
     assert (await j.get(f"/claims/{claim['id']}", "zhangwei"))["case"] is None
     return cases
@@ -292,13 +391,18 @@ async def _station_claim(j: Journey, c: Any) -> int:
     clerk, wangfang = "clerk_dongcheng", j.demo_id_number("王芳")
     data = receipt(payer="王芳", day=TODAY - timedelta(9), total=Decimal("960.00"), seed=4)
     claim = await _claim(j, c, clerk, data, station_for=wangfang)
-    claim = await j.post(f"/claims/{claim['id']}/submit", clerk,
-                         {"version": claim["version"], **BANK,
-                          "authorisation_method": "app"})  # fmt: skip
+    claim = await j.post(
+        f"/claims/{claim['id']}/submit",
+        clerk,
+        {"version": claim["version"], **BANK, "authorisation_method": "app"},
+    )
     case = claim["case"]
     assert case["state"] == "awaiting_authorisation"
-    await j.post(f"/cases/{case['id']}/authorisation", "wangfang",
-                 {"version": case["version"], "decision": "confirm"})  # fmt: skip
+    await j.post(
+        f"/cases/{case['id']}/authorisation",
+        "wangfang",
+        {"version": case["version"], "decision": "confirm"},
+    )
     await _review_claim(j, claim, data[1], clerk, 1)
     await _paid(j, claim["id"], "wangfang")
     await j.issued_and_rated(case["id"], "wangfang")

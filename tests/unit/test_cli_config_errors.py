@@ -61,8 +61,13 @@ def test_production_names_every_missing_gateway_identity_and_storage_setting(tmp
     for command in ("serve", "worker"):
         result = _start(env, command)
         assert result.returncode == 2, result.stderr
-        for name in ("YIBAO_DATABASE_URL", "YIBAO_WECHAT_SECRET", "YIBAO_WECHATPAY_MCHID",
-                     "YIBAO_DATA_DIR", "YIBAO_VOUCHER_KEYS_FILE"):  # fmt: skip
+        for name in (
+            "YIBAO_DATABASE_URL",
+            "YIBAO_WECHAT_SECRET",
+            "YIBAO_WECHATPAY_MCHID",
+            "YIBAO_DATA_DIR",
+            "YIBAO_VOUCHER_KEYS_FILE",
+        ):
             assert name in result.stderr, (command, result.stderr)
         assert "Traceback" not in result.stderr
 

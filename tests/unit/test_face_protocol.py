@@ -117,9 +117,12 @@ async def test_the_http_adapter_speaks_the_simulators_protocol(clock):
         return httpx.Response(200, json=answer)
 
     adapter = WeChatFaceVerifier(
-        "wxappid", "secret", "https://api.weixin.qq.com", clock,
+        "wxappid",
+        "secret",
+        "https://api.weixin.qq.com",
+        clock,
         transport=httpx.MockTransport(handler),
-    )  # fmt: skip
+    )
     assert await _run(adapter, FaceOutcome.PASS, sim) is True
     assert seen == [
         "/cgi-bin/token",

@@ -81,26 +81,45 @@ def test_remote_care_and_chronic_tables_load_with_national_defaults():
     diseases = policies.chronic.versions[-1].diseases
     assert {"M03900", "M01600", "M00503", "M07803", "M08300", "M00105", "M01200"} <= set(diseases)
     assert {code for code, d in diseases.items() if d.fast_track} == {
-        "M00503", "M00504", "M07803", "M07804", "M08300",
-    }  # fmt: skip
+        "M00503",
+        "M00504",
+        "M07803",
+        "M07804",
+        "M08300",
+    }
 
 
 @pytest.mark.parametrize(
     ("file", "old", "new", "field"),
     [
         ("remote_care.yaml", 'home_city_code: "330100"', 'home_city_code: "3301"', "(version)"),
-        ("remote_care.yaml", "validity_days: 180\n      retroactive_days: 90",
-         "retroactive_days: 90", "types.referral"),
-        ("remote_care.yaml", 'no_filing_ratio_adjustment: "-0.20"',
-         'no_filing_ratio_adjustment: "0.20"', "no_filing_ratio_adjustment"),
-        ("chronic.yaml", "institutions: 1\n    M01600", "institutions: 0\n    M01600",
-         "diseases.M03900.institutions"),
-        ("chronic.yaml", "evidence: [diagnosis_certificate, medical_record, exam_report]\n"
-         "      criteria:\n        C1: 二级及以上医院确诊高血压病",
-         "evidence: [x_ray]\n      criteria:\n        C1: 二级及以上医院确诊高血压病",
-         "diseases.M03900.evidence"),
+        (
+            "remote_care.yaml",
+            "validity_days: 180\n      retroactive_days: 90",
+            "retroactive_days: 90",
+            "types.referral",
+        ),
+        (
+            "remote_care.yaml",
+            'no_filing_ratio_adjustment: "-0.20"',
+            'no_filing_ratio_adjustment: "0.20"',
+            "no_filing_ratio_adjustment",
+        ),
+        (
+            "chronic.yaml",
+            "institutions: 1\n    M01600",
+            "institutions: 0\n    M01600",
+            "diseases.M03900.institutions",
+        ),
+        (
+            "chronic.yaml",
+            "evidence: [diagnosis_certificate, medical_record, exam_report]\n"
+            "      criteria:\n        C1: 二级及以上医院确诊高血压病",
+            "evidence: [x_ray]\n      criteria:\n        C1: 二级及以上医院确诊高血压病",
+            "diseases.M03900.evidence",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_filing_or_disease_table_names_file_and_field(tmp_path, file, old, new, field):
     from config.policy import PolicyError, load_policies
 

@@ -50,9 +50,12 @@ def stay(total: int, *, on: date = date(2025, 9, 1), category: str | None = None
 )
 def test_each_class_by_the_catalogue(name: str, item_class: str, eligible: int):
     classed = classify(
-        CATALOGUE, items_of((name, 10_000)), total_fen=10_000, self_expense_fen=0,
+        CATALOGUE,
+        items_of((name, 10_000)),
+        total_fen=10_000,
+        self_expense_fen=0,
         split_printed=False,
-    )  # fmt: skip
+    )
     (item,) = classed.items
     assert (item.item_class, item.source, classed.eligible_fen) == (item_class, "name", eligible)
     assert classed.unresolved == ()
@@ -72,9 +75,13 @@ def test_an_invoice_of_every_class_is_explained_per_class():
         CATALOGUE, rows, total_fen=49_000, self_expense_fen=10_000, split_printed=True
     )
     assert [(i.item_class, i.source) for i in classed.items] == [
-        ("jia", "code"), ("yi", "name"), ("bing", "name"), ("zifei", "name"),
-        ("jia", "reviewer"), (None, "split"),
-    ]  # fmt: skip
+        ("jia", "code"),
+        ("yi", "name"),
+        ("bing", "name"),
+        ("zifei", "name"),
+        ("jia", "reviewer"),
+        (None, "split"),
+    ]
     assert classed.eligible_fen == 10_000 + 18_000 + 4_000 + 5_000
     lines = "\n".join(classed.lines)
     assert "甲类项目 阿莫西林100.00元、院内制剂消痔膏40.00元，合计140.00元" in lines
@@ -90,9 +97,12 @@ def test_an_invoice_of_every_class_is_explained_per_class():
 
 def test_unknown_items_without_a_printed_split_wait_for_the_reviewer():
     classed = classify(
-        CATALOGUE, items_of(("阿莫西林胶囊", 6_000), ("进口特需敷料", 4_000)),
-        total_fen=12_000, self_expense_fen=0, split_printed=False,
-    )  # fmt: skip
+        CATALOGUE,
+        items_of(("阿莫西林胶囊", 6_000), ("进口特需敷料", 4_000)),
+        total_fen=12_000,
+        self_expense_fen=0,
+        split_printed=False,
+    )
     # the 20.00 not itemised is a remainder line, like an item the catalogue does not know
     assert classed.unresolved == ("进口特需敷料", "票据未列明的费用")
     assert classed.eligible_fen == 6_000
@@ -184,8 +194,10 @@ def test_assistance_up_to_its_yearly_cap_within_one_claim():
     result = settle(BASIC, SCHEMES, claim, before)
     assert [i.assistance_fen for i in result.invoices] == [500_000, 0]
     assert result.increments[2025].assistance_paid_fen == 500_000
-    assert any("年度救助限额50,000.00元、本年度已救助45,000.00元；支付5,000.00元" in line
-               for line in result.lines)  # fmt: skip
+    assert any(
+        "年度救助限额50,000.00元、本年度已救助45,000.00元；支付5,000.00元" in line
+        for line in result.lines
+    )
 
 
 def test_no_assistance_outside_an_assisted_category():
@@ -211,8 +223,12 @@ def test_a_claim_spanning_the_basic_yearly_cap():
 
 def test_invoices_of_two_years_count_against_their_own_years():
     full = {2025: Accumulated(basic_paid_fen=40_000_000)}  # 2025 used up
-    result = settle(BASIC, SCHEMES, [stay(3_000_000, on=date(2025, 12, 30)),
-                                     stay(3_000_000, on=date(2026, 1, 3))], full)  # fmt: skip
+    result = settle(
+        BASIC,
+        SCHEMES,
+        [stay(3_000_000, on=date(2025, 12, 30)), stay(3_000_000, on=date(2026, 1, 3))],
+        full,
+    )
     assert [i.basic_fen for i in result.invoices] == [0, 1_885_000]
     assert set(result.increments) == {2025, 2026}
     assert result.increments[2026].basic_paid_fen == 1_885_000
@@ -225,14 +241,22 @@ def test_invoices_of_two_years_count_against_their_own_years():
     ("file", "old", "new", "message"),
     [
         ("catalogue.yaml", "code: 'XJ01CAM774P370643304452'", "code: 'XJ01'", "national shape"),
-        ("catalogue.yaml", "name: 阿莫西林胶囊, kind: drug, class: jia",
-         "name: 阿莫西林胶囊, kind: drug, class: jia, self_pay_ratio: '0.1'", "乙类"),
-        ("catalogue.yaml", "- ZL23EBC3440273673542", "- ZL23EBC3440273673543",
-         "not in the catalogue"),
+        (
+            "catalogue.yaml",
+            "name: 阿莫西林胶囊, kind: drug, class: jia",
+            "name: 阿莫西林胶囊, kind: drug, class: jia, self_pay_ratio: '0.1'",
+            "乙类",
+        ),
+        (
+            "catalogue.yaml",
+            "- ZL23EBC3440273673542",
+            "- ZL23EBC3440273673543",
+            "not in the catalogue",
+        ),
         ("settlement.yaml", "dibao:         {ratio", "xiaokang:      {ratio", "xiaokang"),
         ("settlement.yaml", "up_to_fen: 10000000", "up_to_fen: 4000000", "ascend"),
     ],
-)  # fmt: skip
+)
 def test_bad_tables_stop_start_up(tmp_path: Path, file: str, old: str, new: str, message: str):
     directory = tmp_path / "policy"
     shutil.copytree(POLICY_DIR, directory)

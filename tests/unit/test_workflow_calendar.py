@@ -94,15 +94,19 @@ def test_clock_rules_after_correction(cal):
 
 def test_holiday_file_errors_name_file_and_field(tmp_path):
     bad = tmp_path / "holidays.yaml"
-    bad.write_text("- effective_from: 2025-01-01\n  year: 2025\n  holidays: [2025-10-01]\n"
-                   "  adjusted_workdays: [2025-10-01]\n")  # fmt: skip
+    bad.write_text(
+        "- effective_from: 2025-01-01\n  year: 2025\n  holidays: [2025-10-01]\n"
+        "  adjusted_workdays: [2025-10-01]\n"
+    )
     with pytest.raises(PolicyError, match=r"holidays\.yaml"):
         load_table(bad, HolidayYear)
     bad.write_text("- effective_from: 2025-01-01\n  year: 2025\n  holidays: ['2025-13-01']\n")
     with pytest.raises(PolicyError, match="holidays"):
         load_table(bad, HolidayYear)
-    bad.write_text("- effective_from: 2025-01-01\n  year: 2025\n  holidays: []\n"
-                   "  adjusted_workdays: [2025-10-09]\n")  # fmt: skip
+    bad.write_text(
+        "- effective_from: 2025-01-01\n  year: 2025\n  holidays: []\n"
+        "  adjusted_workdays: [2025-10-09]\n"
+    )
     with pytest.raises(PolicyError, match="adjusted_workdays"):
         load_table(bad, HolidayYear)
 
