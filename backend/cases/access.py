@@ -4,6 +4,7 @@ side and the front desk."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from backend.cases.errors import CaseNotFound, StaleCase
 from backend.cases.models import Case
@@ -36,12 +37,13 @@ SYSTEM_ACTOR = Actor(None)
 
 
 async def actor_for(principal: Principal) -> Actor:
-    person_id = None
+    person_id: int | None = None
     if principal.role is Role.CITIZEN:
-        person_id = await Account.filter(id=principal.account_id).values_list(
-            "person_id", flat=True
+        ids = cast(
+            list[int | None],
+            await Account.filter(id=principal.account_id).values_list("person_id", flat=True),
         )
-        person_id = person_id[0] if person_id else None
+        person_id = ids[0] if ids else None
     return Actor(principal, person_id)
 
 
@@ -59,10 +61,10 @@ def can_see(actor: Actor, case: Case) -> bool:
         return True
     if p.role is Role.CITIZEN:
         return (actor.person_id is not None and case.applicant_id == actor.person_id) or (
-            case.submitted_by_id == p.account_id  # type: ignore[attr-defined]
+            case.submitted_by_id == p.account_id
         )
     if p.role is Role.STATION_STAFF:
-        return p.station_id is not None and case.station_id == p.station_id  # type: ignore[attr-defined]
+        return p.station_id is not None and case.station_id == p.station_id
     if p.role is Role.REVIEWER:
         return case.category in p.categories or FRONT_DESK_CATEGORY in p.categories
     return p.role in (Role.SUPERVISOR, Role.ADMIN)
@@ -89,7 +91,7 @@ def acts_for_applicant(actor: Actor, case: Case) -> bool:
     if p.role is Role.CITIZEN:
         return actor.person_id is not None and actor.person_id == case.applicant_id
     if p.role is Role.STATION_STAFF:
-        return case.channel != Channel.APP and case.station_id == p.station_id  # type: ignore[attr-defined]
+        return case.channel != Channel.APP and case.station_id == p.station_id
     return False
 
 
@@ -98,7 +100,7 @@ def is_front_desk(actor: Actor, case: Case) -> bool:
     if p is None:
         return False
     if p.role is Role.STATION_STAFF:
-        return case.station_id is not None and case.station_id == p.station_id  # type: ignore[attr-defined]
+        return case.station_id is not None and case.station_id == p.station_id
     if p.role is Role.REVIEWER:
         return FRONT_DESK_CATEGORY in p.categories
     return False

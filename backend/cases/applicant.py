@@ -68,7 +68,7 @@ async def resubmit(
         defn,
         materials,
         applicant_id=case.applicant_id,
-        case_id=case.id,  # type: ignore[attr-defined]
+        case_id=case.id,
     )
     changes = resume_clock(c, defn, case, defn.sla.on_correction)
     if form is not None:
@@ -100,16 +100,17 @@ async def supply_materials(
         defn,
         materials,
         applicant_id=case.applicant_id,
-        case_id=case.id,  # type: ignore[attr-defined]
+        case_id=case.id,
     )
     if not refs:
         raise InvalidInput("请至少提交一份材料", code="MATERIALS_REQUIRED")
     async with in_transaction():
-        gap_keys = set(
-            await CaseMaterial.filter(case_id=case.id, status=MaterialStatus.MISSING).values_list(
-                "key", flat=True
-            )
-        )
+        gap_keys = {
+            str(key)
+            for key in await CaseMaterial.filter(
+                case_id=case.id, status=MaterialStatus.MISSING
+            ).values_list("key", flat=True)
+        }
         closing = gap_keys & set(refs)
         if case.state == CaseState.SUPPLEMENT:
             await _answer_supplement(c, case, defn, actor, len(closing))

@@ -39,7 +39,7 @@ def case_summary(c: Container, case: Case) -> dict[str, Any]:
         "state_label": STATE_LABELS[case.state],
         "version": case.version,
         "channel": case.channel,
-        "station_id": case.station_id,  # type: ignore[attr-defined]
+        "station_id": case.station_id,
         "submitted_at": iso(case.submitted_at),
         "due_at": iso(case.due_at),
         "sla": (
@@ -57,7 +57,7 @@ def case_summary(c: Container, case: Case) -> dict[str, Any]:
 async def case_detail(c: Container, actor: Actor, case_id: int) -> dict[str, Any]:
     case = await load_case(actor, case_id)
     defn = definition_of(case)
-    applicant = await Person.get(id=case.applicant_id)  # type: ignore[attr-defined]
+    applicant = await Person.get(id=case.applicant_id)
     materials = await CaseMaterial.filter(case_id=case.id).order_by("id")
     auth = await CaseAuthorisation.get_or_none(case_id=case.id)
     doc = await CaseDocument.get_or_none(case_id=case.id)
@@ -161,7 +161,7 @@ async def timeline(c: Container, actor: Actor, case_id: int) -> list[dict[str, A
 def task_view(t: CaseTask) -> dict[str, Any]:
     return {
         "id": t.id,
-        "case_id": t.case_id,  # type: ignore[attr-defined]
+        "case_id": t.case_id,
         "level": t.level,
         "category": t.category,
         "status": t.status.value,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from backend.audit import service as audit
 from backend.cases import hooks
@@ -56,9 +56,12 @@ async def gather_facts(
     )
     if defn.tolerance is None:  # without 容缺 every missing material blocks acceptance
         missing_key = missing_key + missing_other
-    prior = await CaseTask.filter(
-        case_id=case.id, status=TaskStatus.DONE, outcome="approved"
-    ).values_list("completed_by_id", flat=True)
+    prior = cast(
+        list[int | None],
+        await CaseTask.filter(
+            case_id=case.id, status=TaskStatus.DONE, outcome="approved"
+        ).values_list("completed_by_id", flat=True),
+    )
     started = await CaseTask.filter(
         case_id=case.id, status__in=[TaskStatus.CLAIMED, TaskStatus.DONE]
     ).exists()
@@ -69,11 +72,7 @@ async def gather_facts(
         actor_role=actor.role,
         actor_acts_for_applicant=acts_for_applicant(actor, case),
         actor_is_front_desk=is_front_desk(actor, case),
-        agent_account_id=(
-            case.submitted_by_id  # type: ignore[attr-defined]
-            if case.channel != Channel.APP
-            else None
-        ),
+        agent_account_id=(case.submitted_by_id if case.channel != Channel.APP else None),
         applicant_account_id=case.applicant_account_id,
         task_holder_id=task.holder_id if task else None,
         prior_reviewer_ids=frozenset(i for i in prior if i is not None),
@@ -129,7 +128,7 @@ async def _apply(
     a hook that writes to the person, or a submission for the same person, cannot deadlock
     with the transition.
     """
-    await lock_person(case.applicant_id)  # type: ignore[attr-defined]
+    await lock_person(case.applicant_id)
     now = c.clock.now()
     source = CaseState(case.state)
     target = transition.target
@@ -210,7 +209,7 @@ async def record_event(
     if citizen_text:
         defn_name = definition_of(case).name
         await InboxMessage.create(
-            person_id=case.applicant_id,  # type: ignore[attr-defined]
+            person_id=case.applicant_id,
             case=case,
             title=f"{defn_name}：{STATE_LABELS.get(target, target)}"[:60],
             body=f"办件 {case.number}：{citizen_text}"[:300],

@@ -34,7 +34,8 @@ def checked_form(defn: Definition, form: Mapping[str, Any], channel: str) -> dic
 
 def split_form(defn: Definition, form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(plain fields, sensitive fields): the sensitive ones are stored sealed."""
-    plain, secret = {}, {}
+    plain: dict[str, Any] = {}
+    secret: dict[str, Any] = {}
     for name, value in form.items():
         field = defn.field(name)
         (secret if field is not None and field.sensitive else plain)[name] = value

@@ -30,7 +30,7 @@ async def inbox(actor: Actor, page: Page) -> dict[str, Any]:
         "items": [
             {
                 "id": m.id,
-                "case_id": m.case_id,  # type: ignore[attr-defined]
+                "case_id": m.case_id,
                 "title": m.title,
                 "body": m.body,
                 "created_at": iso(m.created_at),

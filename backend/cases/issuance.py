@@ -24,7 +24,7 @@ async def issue_document(
     c: Container, case: Case, defn: Definition, *, outcome: str
 ) -> CaseDocument:
     """The result document (approval or 不予批准决定书) with masked facts only."""
-    applicant = await Person.get(id=case.applicant_id)  # type: ignore[attr-defined]
+    applicant = await Person.get(id=case.applicant_id)
     content = {
         "case_number": case.number,
         "service": defn.name,

@@ -56,7 +56,7 @@ async def _owner_person(
     actor = await actor_for(principal)
     if case_id is not None:
         case = await load_case(actor, case_id)
-        return case.applicant_id, case.id  # type: ignore[attr-defined]
+        return case.applicant_id, case.id
     if principal.role is Role.CITIZEN:
         if actor.person_id is None:
             raise Forbidden("请先完成实名认证", code="BINDING_REQUIRED")
@@ -115,14 +115,14 @@ async def upload(
 
 
 async def _may_see(principal: Principal, row: CaseUpload) -> bool:
-    if row.uploaded_by_id == principal.account_id:  # type: ignore[attr-defined]
+    if row.uploaded_by_id == principal.account_id:
         return True
     actor = await actor_for(principal)
-    if principal.role is Role.CITIZEN and actor.person_id == row.person_id:  # type: ignore[attr-defined]
+    if principal.role is Role.CITIZEN and actor.person_id == row.person_id:
         return True
-    if row.case_id is None:  # type: ignore[attr-defined]
+    if row.case_id is None:
         return False
-    case = await Case.get(id=row.case_id)  # type: ignore[attr-defined]
+    case = await Case.get(id=row.case_id)
     return can_see(actor, case)
 
 
@@ -139,7 +139,7 @@ def upload_view(row: CaseUpload) -> dict[str, Any]:
         "file_ref": ref_of(row),
         "content_type": row.content_type,
         "size_bytes": row.size_bytes,
-        "case_id": row.case_id,  # type: ignore[attr-defined]
+        "case_id": row.case_id,
         "created_at": iso(row.created_at),
     }
 
@@ -149,7 +149,7 @@ async def file_of(c: Container, principal: Principal, upload_id: int) -> tuple[b
     row = await load_upload(principal, upload_id)
     if principal.is_staff():
         await audit.record(c, actor=principal, action="case.material_viewed",
-                           subject_type="case", subject_id=row.case_id or 0,  # type: ignore[attr-defined]
+                           subject_type="case", subject_id=row.case_id or 0,
                            data={"upload_id": row.id})  # fmt: skip
     content_type = "image/png" if row.image_key.endswith(".png") else row.content_type
     return await c.storage.get(row.image_key), content_type
@@ -196,8 +196,7 @@ async def resolve(
                                material=key)  # fmt: skip
         row = await CaseUpload.get_or_none(id=int(upload_id))
         mine = row is not None and (
-            row.person_id == applicant_id  # type: ignore[attr-defined]
-            or (case_id is not None and row.case_id == case_id)  # type: ignore[attr-defined]
+            row.person_id == applicant_id or (case_id is not None and row.case_id == case_id)
         )
         if not mine:
             raise InvalidInput(f"材料“{name}”引用的文件不存在或不属于本申请人",
@@ -214,7 +213,7 @@ async def attach_form(case: Case, ref: str) -> None:
         await CaseUpload.filter(
             id=int(upload_id),
             case_id=None,
-            person_id=case.applicant_id,  # type: ignore[attr-defined]
+            person_id=case.applicant_id,
         ).update(case_id=case.id)
 
 
@@ -256,4 +255,4 @@ async def provided_keys(case: Case) -> set[str]:
     rows = await CaseMaterial.filter(
         case_id=case.id, status__in=[MaterialStatus.PROVIDED, MaterialStatus.RECEIVED]
     ).values_list("key", flat=True)
-    return set(rows)
+    return {str(key) for key in rows}

@@ -115,12 +115,12 @@ async def reviewer_queue(
 
 
 async def _with_cases(c: Container, tasks: list[CaseTask]) -> list[dict[str, Any]]:
-    ids = [t.case_id for t in tasks]  # type: ignore[attr-defined]
+    ids = [t.case_id for t in tasks]
     cases = {x.id: x for x in await Case.filter(id__in=ids)} if ids else {}
     return [
-        {**task_view(t), "case": case_summary(c, cases[t.case_id])}  # type: ignore[attr-defined]
+        {**task_view(t), "case": case_summary(c, cases[t.case_id])}
         for t in tasks
-        if t.case_id in cases  # type: ignore[attr-defined]
+        if t.case_id in cases
     ]
 
 

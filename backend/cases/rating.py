@@ -19,7 +19,7 @@ async def rate(
     """1–5 with a comment, once, by the applicant, after the case is finished."""
     actor = await actor_for(principal)
     case = await load_case(actor, case_id)
-    if actor.person_id is None or case.applicant_id != actor.person_id:  # type: ignore[attr-defined]
+    if actor.person_id is None or case.applicant_id != actor.person_id:
         raise Forbidden("只有申请人本人可以评价", code="NOT_YOUR_CASE")
     if not 1 <= score <= 5:
         raise InvalidInput("评分应为 1 到 5", code="RATING_INVALID")

@@ -36,7 +36,7 @@ async def open_task(
         category=case.category,
         status=TaskStatus.CLAIMED if holder_id else TaskStatus.OPEN,
         service_code=case.service_code,
-        station_id=case.station_id,  # type: ignore[attr-defined]
+        station_id=case.station_id,
         due_at=case.due_at,
         escalated=case.sla_flag == SlaFlag.OVERDUE,
         holder_id=holder_id,
@@ -54,7 +54,7 @@ async def _load_task(actor: Actor, task_id: int) -> tuple[CaseTask, Case]:
         raise TaskNotFound()
     if p.role not in (Role.REVIEWER, Role.SUPERVISOR):
         raise TaskNotFound()
-    case = await Case.get(id=task.case_id)  # type: ignore[attr-defined]
+    case = await Case.get(id=task.case_id)
     return task, case
 
 

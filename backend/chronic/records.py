@@ -74,7 +74,7 @@ async def _record_qualification(c: Container, case: Case, actor: access.Actor) -
     renews = int(form["renews_qualification"]) if form.get("renews_qualification") else None
     valid_from = today
     if renews is not None:
-        valid_from = await _supersede(case.applicant_id, renews, today, now)  # type: ignore[attr-defined]
+        valid_from = await _supersede(case.applicant_id, renews, today, now)
     valid_to = (
         _add_years(valid_from, disease.validity_years) - timedelta(days=1)
         if disease.validity_years
@@ -165,7 +165,7 @@ async def revoke(
     today = local_today(c.clock)
     now = c.clock.now()
     async with in_transaction():
-        await lock_person(q.person_id)  # type: ignore[attr-defined]
+        await lock_person(q.person_id)
         chain = await _chain(q, today)
         for item in chain:
             await template.end(
@@ -192,7 +192,7 @@ async def revoke(
             },
         )
         await InboxMessage.create(
-            person_id=q.person_id,  # type: ignore[attr-defined]
+            person_id=q.person_id,
             title="门诊慢特病资格已取消",
             body=f"您的{q.disease_name}门诊慢特病待遇资格（{q.serial}）已取消，原因：{text}"[:300],
             created_at=now,
@@ -212,7 +212,7 @@ async def _remind(c: Container, q: ChronicQualification) -> bool:
         if won != 1:
             return False  # another pass sent it
         await InboxMessage.create(
-            person_id=q.person_id,  # type: ignore[attr-defined]
+            person_id=q.person_id,
             title="门诊慢特病资格即将到期",
             body=(
                 f"您的{q.disease_name}门诊慢特病待遇资格将于{q.valid_to:%Y年%m月%d日}到期，"

@@ -80,7 +80,7 @@ class Qualification:
         return cls(
             id=q.id,
             serial=q.serial,
-            case_id=q.case_id,  # type: ignore[attr-defined]
+            case_id=q.case_id,
             disease_code=q.disease_code,
             disease_name=q.disease_name,
             category=q.disease_category,

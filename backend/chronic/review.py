@@ -41,7 +41,7 @@ async def _review_task(principal: Principal, task_id: int) -> tuple[CaseTask, Ca
         or task.category not in principal.categories
     ):
         raise NotFound("未找到该审核任务", code="TASK_NOT_FOUND")
-    return task, await Case.get(id=task.case_id)  # type: ignore[attr-defined]
+    return task, await Case.get(id=task.case_id)
 
 
 async def criteria_for_task(c: Container, principal: Principal, task_id: int) -> ReviewCriteria:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 from backend.cases import access
 from backend.claims.errors import ClaimNotFound, InvoiceNotFound
@@ -28,23 +29,26 @@ def policy_on(c: Container, day: date | None = None) -> ReimbursementPolicy:
 
 
 async def person_of(principal: Principal) -> int | None:
-    ids = await Account.filter(id=principal.account_id).values_list("person_id", flat=True)
+    ids = cast(
+        list[int | None],
+        await Account.filter(id=principal.account_id).values_list("person_id", flat=True),
+    )
     return ids[0] if ids else None
 
 
 async def _may_see(c: Container, principal: Principal, claim: Claim) -> bool:
     role = principal.role
     if role is Role.CITIZEN:
-        if claim.created_by_id == principal.account_id:  # type: ignore[attr-defined]
+        if claim.created_by_id == principal.account_id:
             return True
         me = await person_of(principal)
-        return me is not None and me == claim.person_id  # type: ignore[attr-defined]
+        return me is not None and me == claim.person_id
     if role is Role.STATION_STAFF:
         return principal.station_id is not None and claim.station_id == principal.station_id
     if role is Role.REVIEWER:  # the claims queue, or the front desk that accepts the case
         may = {REVIEW_CATEGORY, access.FRONT_DESK_CATEGORY} & set(principal.categories)
-        return claim.case_id is not None and bool(may)  # type: ignore[attr-defined]
-    return role in (Role.SUPERVISOR, Role.ADMIN) and claim.case_id is not None  # type: ignore[attr-defined]
+        return claim.case_id is not None and bool(may)
+    return role in (Role.SUPERVISOR, Role.ADMIN) and claim.case_id is not None
 
 
 async def load_claim(c: Container, principal: Principal, claim_id: int) -> Claim:

@@ -137,7 +137,7 @@ async def invoice_facts(
         self_expense_fen=to_fen(values.get("self_expense")),
         split_printed=not items or split_printed(inv, values),
     )
-    person_id: int = claim.person_id  # type: ignore[attr-defined]
+    person_id: int = claim.person_id
     category = await category_of(person_id, care_date)
     return calc.InvoiceFacts(
         label=f"票据{n}：{values['hospital_name']} {values['issue_date']}",
@@ -201,7 +201,7 @@ async def settlement_for(
         for n, inv in enumerate(invoices, 1)
     ]
     years = sorted({f.care_date.year for f in facts})
-    rows = await _year_rows(c, claim.person_id, years, lock=lock)  # type: ignore[attr-defined]
+    rows = await _year_rows(c, claim.person_id, years, lock=lock)
     return settle(
         c.policies.reimbursement,
         c.policies.settlement,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import Q
 
@@ -24,14 +24,14 @@ from backend.infra.crypto import mask_name
 
 async def claim_of_case(c: Container, principal: Principal, case_id: int) -> Claim | None:
     """The claim of a reimbursement case, if the caller may see it."""
-    claim_id = await Claim.filter(case_id=case_id).values_list("id", flat=True)
-    if not claim_id:
+    ids = cast(list[int], await Claim.filter(case_id=case_id).values_list("id", flat=True))
+    if not ids:
         return None
-    return await load_claim(c, principal, claim_id[0])
+    return await load_claim(c, principal, ids[0])
 
 
 async def _claim_numbers(rows: list[Disbursement]) -> dict[int, tuple[str, int]]:
-    ids = [d.claim_id for d in rows]  # type: ignore[attr-defined]
+    ids = [d.claim_id for d in rows]
     claims = await Claim.filter(id__in=ids).values("id", "number", "person_id") if ids else []
     return {r["id"]: (r["number"], r["person_id"]) for r in claims}
 
@@ -49,7 +49,7 @@ async def payouts_due(c: Container, principal: Principal, limit: int = 200) -> l
     return [
         {
             **disbursement_view(c, d),
-            "claim_number": numbers[d.claim_id][0],  # type: ignore[attr-defined]
+            "claim_number": numbers[d.claim_id][0],
             "payee": mask_name(names.get(d.person_id, "")),
         }
         for d in rows
@@ -100,7 +100,7 @@ async def day_batch(c: Container, principal: Principal, day: date) -> list[Batch
     lines = [
         BatchLine(
             payout_id=d.id,
-            claim_number=numbers[d.claim_id][0],  # type: ignore[attr-defined]
+            claim_number=numbers[d.claim_id][0],
             payee=names.get(d.person_id, ""),
             bank_name=d.bank_name,
             bank_account=c.pii.decrypt(d.bank_account_enc, BANK_FIELD),

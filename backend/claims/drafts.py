@@ -125,9 +125,7 @@ async def _same_photos(c: Container, claim: Claim, upload: CheckedUpload) -> lis
         if i.sha256 == upload.sha256 or hamming(i.phash, upload.dhash) <= distance
     }
     recent = (
-        await ClaimInvoice.filter(
-            claim__person_id=claim.person_id  # type: ignore[attr-defined]
-        )
+        await ClaimInvoice.filter(claim__person_id=claim.person_id)
         .order_by("-id")
         .limit(MAX_SAME_PHOTO_CANDIDATES)
     )
@@ -151,7 +149,7 @@ async def add_invoice(
     claim = await load_claim(c, principal, claim_id)
     if not applicant_side(principal, claim):
         raise Forbidden("只有申请人本人或受理服务站可以上传票据", code="NOT_YOUR_CLAIM")
-    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None  # type: ignore[attr-defined]
+    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None
     if not editable(claim, case):
         raise Conflict("报销申请已提交，当前不能再上传票据", code="CLAIM_NOT_EDITABLE")
     if await ClaimInvoice.filter(claim_id=claim.id).count() >= MAX_INVOICES:
@@ -160,13 +158,13 @@ async def add_invoice(
     near = await _same_photos(c, claim, upload)
     flags = []
     if near:
-        numbers = await Claim.filter(id__in=list({i.claim_id for i in near})).values_list(  # type: ignore[attr-defined]
+        numbers = await Claim.filter(id__in=list({i.claim_id for i in near})).values_list(
             "number", flat=True
         )
         flags.append(
             flag(
                 "SAME_PHOTO",
-                f"与报销申请{'、'.join(sorted(numbers))}中的票据照片相同或高度相似",
+                f"与报销申请{'、'.join(sorted(str(n) for n in numbers))}中的票据照片相同或高度相似",
             )
         )
     now = c.clock.now()
@@ -216,7 +214,7 @@ async def remove_invoice(
     claim = await load_claim(c, principal, claim_id)
     if not applicant_side(principal, claim):
         raise Forbidden("只有申请人本人或受理服务站可以删除票据", code="NOT_YOUR_CLAIM")
-    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None  # type: ignore[attr-defined]
+    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None
     inv = await load_invoice(claim, invoice_id)
     if not editable(claim, case) or inv.confirmed is not None:
         raise Conflict("该票据当前不能删除", code="INVOICE_LOCKED")

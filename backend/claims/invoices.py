@@ -54,7 +54,7 @@ async def _duplicate_flag(inv: ClaimInvoice, values: dict[str, Any]) -> list[dic
     if not code or not number:
         return []
     other = await RegisteredInvoice.get_or_none(invoice_code=code, invoice_number=number)
-    if other is None or other.invoice_id == inv.id:  # type: ignore[attr-defined]
+    if other is None or other.invoice_id == inv.id:
         return []
     return [flag("DUPLICATE_INVOICE", "该票据已在其他报销申请中使用", blocking=True)]
 
@@ -77,7 +77,7 @@ async def _coverage_flag(c: Container, person: Person, values: dict[str, Any]) -
 async def checks_for(
     c: Container, inv: ClaimInvoice, claim: Claim, values: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    person = await Person.get(id=claim.person_id)
     day = claim.submitted_at.astimezone(CHINA_TZ).date() if claim.submitted_at else None
     day = day or local_today(c.clock)
     kept = [f for f in (inv.flags or []) if f["code"] == "SAME_PHOTO"]

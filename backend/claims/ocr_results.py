@@ -34,7 +34,7 @@ async def store_proposal(c: Container, invoice_id: int, proposal: dict[str, Any]
         inv = await ClaimInvoice.select_for_update().get_or_none(id=invoice_id)
         if inv is None or inv.ocr_status is not OcrStatus.PENDING:
             return False
-        claim = await Claim.get(id=inv.claim_id)  # type: ignore[attr-defined]
+        claim = await Claim.get(id=inv.claim_id)
         inv.proposal = proposal
         values = proposal_values(inv)
         flags = await checks_for(c, inv, claim, values)
@@ -71,4 +71,4 @@ async def mark_manual(c: Container, invoice_id: int, error: str) -> None:
             subject_type="claim",
             subject_id=inv.claim_id,
             data={"invoice_id": inv.id, "error": error[:60]},
-        )  # type: ignore[attr-defined]
+        )

@@ -48,7 +48,7 @@ async def _disburse(c: Container, claim: Claim, case: Case) -> None:
     result = await assessment.settlement_for(c, claim, lock=True)
     if result is None or result.unresolved:  # the readiness guard makes this unreachable
         raise Conflict("票据尚未全部确认", code="SERVICE_NOT_READY")
-    await assessment.add_to_years(c, claim.person_id, result)  # type: ignore[attr-defined]
+    await assessment.add_to_years(c, claim.person_id, result)
     policy = policy_on(c, today)
     due = time_limits.calendar(c).add_working_days(today, policy.payout_working_days)
     lines = [*result.lines, f"将于{due:%Y年%m月%d日}前汇入您尾号{_last4(c, claim)}的银行账户"]
@@ -61,7 +61,7 @@ async def _disburse(c: Container, claim: Claim, case: Case) -> None:
     )
     await Disbursement.create(
         claim=claim,
-        person_id=claim.person_id,  # type: ignore[attr-defined]
+        person_id=claim.person_id,
         amount_fen=result.payable_fen,
         year=today.year,
         bank_name=claim.bank_name,

@@ -37,14 +37,14 @@ def _check(actor: Principal) -> None:
 
 
 async def _view(c: Container, claim: Claim) -> dict[str, Any]:
-    person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    person = await Person.get(id=claim.person_id)
     payout = await Disbursement.get_or_none(claim_id=claim.id)
     return {
         "claim_id": claim.id,
         "claim_number": claim.number,
         "claim_status": claim.status.value,
         "person": person_view(c, person),
-        "set_by_account_id": claim.created_by_id,  # type: ignore[attr-defined]
+        "set_by_account_id": claim.created_by_id,
         "bank_name": claim.bank_name,
         "bank_account": mask_bank_account(c.pii.decrypt(claim.bank_account_enc, BANK_FIELD)),
         "frozen_at": iso(claim.payout_frozen_at),
@@ -103,11 +103,11 @@ async def release(
                 ),
             },
         )
-        owner = await Account.get_or_none(person_id=claim.person_id)  # type: ignore[attr-defined]
+        owner = await Account.get_or_none(person_id=claim.person_id)
         if owner is not None:
             tail = (digits or c.pii.decrypt(claim.bank_account_enc, BANK_FIELD))[-4:]
             await InboxMessage.create(
-                person_id=claim.person_id,  # type: ignore[attr-defined]
+                person_id=claim.person_id,
                 account_id=owner.id,
                 title="收款账户核查完成",
                 body=f"您的报销申请{claim.number}的收款账户已核查，报销款将汇入尾号{tail}的账户。",

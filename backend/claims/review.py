@@ -28,7 +28,7 @@ from workflows.definition import CaseState
 async def _held_task(principal: Principal, claim: Claim) -> tuple[Case, CaseTask]:
     if principal.role is not Role.REVIEWER or REVIEW_CATEGORY not in principal.categories:
         raise Forbidden("只有报销审核人员可以确认票据", code="REVIEWER_ONLY")
-    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None  # type: ignore[attr-defined]
+    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None
     if case is None or case.state != CaseState.IN_REVIEW:
         raise Conflict("报销申请不在审核中", code="INVALID_STATE")
     task = await CaseTask.get_or_none(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from tortoise.transactions import in_transaction
 
 from backend.audit import service as audit
@@ -98,7 +100,7 @@ async def _check_insured_on_care_dates(
     c: Container, claim: Claim, invoices: list[ClaimInvoice]
 ) -> None:
     """Before any review: care on a day the patient was not insured is refused."""
-    patient = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    patient = await Person.get(id=claim.person_id)
     for inv in invoices:
         day = care_date(inv.confirmed or proposal_values(inv))
         if day is not None and not await insured_on(c, patient, day):
@@ -146,7 +148,7 @@ async def _submit_assisted(
     """A station clerk submits for the citizen (帮办代办)."""
     from backend.cases.models import AuthorisationMethod
 
-    person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    person = await Person.get(id=claim.person_id)
     return await assisted.submit_assisted(
         c,
         principal,
@@ -167,22 +169,22 @@ async def _submit_for(
 ) -> Case:
     """A citizen submits for themselves, or for a family member (the member is the applicant)."""
     me = await person_of(principal)
-    if me == claim.person_id:  # type: ignore[attr-defined]
+    if me == claim.person_id:
         return await submission.submit(c, principal, request)
-    if me is None or not await can_act_for(c, me, claim.person_id):  # type: ignore[attr-defined]
+    if me is None or not await can_act_for(c, me, claim.person_id):
         raise Forbidden("您不能为该参保人申请报销", code="NOT_YOUR_CLAIM")
     actor = await access.actor_for(principal)
-    person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    person = await Person.get(id=claim.person_id)
     return await submission.submit_for(c, actor, request, applicant=person)
 
 
 async def resume_claim(c: Container, principal: Principal, claim_id: int, *, version: int) -> Case:
     """After 补正 or 补充材料: the new photos are in, the case goes back to the bureau."""
     claim = await load_claim(c, principal, claim_id)
-    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None  # type: ignore[attr-defined]
+    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None
     if case is None:
         raise Conflict("报销申请尚未提交", code="CLAIM_NOT_SUBMITTED")
-    materials = [{"key": "invoice", "file_ref": f"claim:{claim.number}"}]
+    materials: list[Mapping[str, str]] = [{"key": "invoice", "file_ref": f"claim:{claim.number}"}]
     if case.state == CaseState.CORRECTION:
         return await applicant.resubmit(
             c, principal, case.id, version=version, form=None, materials=materials

@@ -78,9 +78,9 @@ def _invoice_summary(inv: ClaimInvoice, n: int) -> dict[str, Any]:
 
 async def claim_view(c: Container, claim: Claim) -> dict[str, Any]:
     """What the applicant side sees: progress, invoices, the amount and its explanation."""
-    person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    person = await Person.get(id=claim.person_id)
     invoices = await ClaimInvoice.filter(claim_id=claim.id).order_by("id")
-    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None  # type: ignore[attr-defined]
+    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None
     payout = await Disbursement.get_or_none(claim_id=claim.id)
     bank = c.pii.decrypt(claim.bank_account_enc, BANK_FIELD) if claim.bank_account_enc else ""
     return {
@@ -119,9 +119,9 @@ async def my_claims(principal: Principal) -> list[Claim]:
 async def review_view(c: Container, claim: Claim) -> dict[str, Any]:
     """What the reviewer sees: per invoice the proposal (value, confidence, box), the checks,
     the confirmed values and what was corrected; the calculation and the open items."""
-    person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    person = await Person.get(id=claim.person_id)
     invoices = await ClaimInvoice.filter(claim_id=claim.id).order_by("id")
-    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None  # type: ignore[attr-defined]
+    case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None
     home_city = remote_care_policy(c, local_today(c.clock)).home_city_code
     out = []
     for n, inv in enumerate(invoices, 1):

@@ -20,7 +20,7 @@ async def lock_person_years(rows: list[Enrollment]) -> dict[int, Enrollment]:
     """Lock the person-year rows in id order (no deadlock between overlapping orders); the
     locked rows by person id."""
     locked = await Enrollment.select_for_update().filter(id__in=[r.id for r in rows]).order_by("id")
-    return {e.person_id: e for e in locked}  # type: ignore[attr-defined]
+    return {e.person_id: e for e in locked}
 
 
 async def enroll_subsidised(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -105,12 +105,11 @@ async def check_free(
     spec: EntitlementSpec, person_id: int, slot: str, *, replacing: int | None
 ) -> None:
     """Inside the person's lock: no other active record or open application of the slot."""
-    active = await spec.model.get_or_none(
-        person_id=person_id, status=spec.active, **{spec.slot_field: slot}
-    )
-    if active is not None and active.id != replacing:
+    of_slot: dict[str, Any] = {spec.slot_field: slot}
+    active = await spec.model.get_or_none(person_id=person_id, status=spec.active, **of_slot)
+    if active is not None and active.pk != replacing:
         raise Conflict(
-            spec.active_message(slot), code=spec.active_code, **{spec.id_detail: active.id}
+            spec.active_message(slot), code=spec.active_code, **{spec.id_detail: active.pk}
         )
     open_cases = await Case.filter(
         applicant_id=person_id,
@@ -157,7 +156,7 @@ async def submit_successor(
 
 async def record(spec: EntitlementSpec, case: Case, slot: str, now: datetime, **fields: Any) -> Any:
     """The active record of an issued case (the database refuses a second one of the slot)."""
-    person_id: int = case.applicant_id  # type: ignore[attr-defined]
+    person_id: int = case.applicant_id
     try:
         async with in_transaction():
             return await spec.model.create(
@@ -168,7 +167,7 @@ async def record(spec: EntitlementSpec, case: Case, slot: str, now: datetime, **
                 active_slot=f"{person_id}:{slot}",
                 created_at=now,
                 updated_at=now,
-                **{spec.slot_field: slot},
+                **cast(dict[str, Any], {spec.slot_field: slot}),
                 **fields,
             )
     except IntegrityError as exc:

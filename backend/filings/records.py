@@ -50,7 +50,7 @@ async def after_transition(c: Container, case: Case, name: str, actor: access.Ac
     now = c.clock.now()
     replaces = int(form["replaces_filing"]) if form.get("replaces_filing") else None
     if replaces is not None:
-        await _end_replaced(case.applicant_id, replaces, start, form, now)  # type: ignore[attr-defined]
+        await _end_replaced(case.applicant_id, replaces, start, form, now)
     filing = await template.record(
         SPEC,
         case,

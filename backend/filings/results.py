@@ -78,7 +78,7 @@ class Filing:
         return cls(
             id=f.id,
             serial=f.serial,
-            case_id=f.case_id,  # type: ignore[attr-defined]
+            case_id=f.case_id,
             filing_type=f.filing_type,
             type_name=f.type_name,
             category=str(f.category),

@@ -133,7 +133,7 @@ async def cancel(
     valid_to = max(filing.valid_from, local_today(c.clock)) - timedelta(days=1)
     async with in_transaction():
         # the same lock as submissions and changes: they see the cancellation, or it sees them
-        await lock_person(filing.person_id)  # type: ignore[attr-defined]
+        await lock_person(filing.person_id)
         await template.end(
             SPEC,
             filing,
@@ -153,7 +153,7 @@ async def cancel(
             data={"serial": filing.serial, "valid_to": valid_to.isoformat()},
         )
         await InboxMessage.create(
-            person_id=filing.person_id,  # type: ignore[attr-defined]
+            person_id=filing.person_id,
             title="异地就医备案：已取消",
             body=f"您的{filing.type_name}备案（{filing.serial}）已取消，原因：{text}"[:300],
             created_at=now,

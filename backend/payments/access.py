@@ -18,7 +18,7 @@ class OrderNotFound(NotFound):
 
 def may_see(principal: Principal, order: PaymentOrder) -> bool:
     if principal.role is Role.CITIZEN:
-        return order.created_by_id == principal.account_id  # type: ignore[attr-defined]
+        return order.created_by_id == principal.account_id
     if principal.role is Role.STATION_STAFF:
         return principal.station_id is not None and order.station_id == principal.station_id
     return principal.role in ALL_STATIONS

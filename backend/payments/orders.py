@@ -139,8 +139,8 @@ def _open_orders(held: dict[int, Enrollment], request: _Request) -> set[int]:
         row = held[person.id]
         if row.status is EnrollmentStatus.ENROLLED:
             raise AlreadyEnrolled(person_id=person.id)
-        if row.status is EnrollmentStatus.PENDING_PAYMENT and row.order_id:  # type: ignore[attr-defined]
-            open_orders.add(row.order_id)  # type: ignore[attr-defined]
+        if row.status is EnrollmentStatus.PENDING_PAYMENT and row.order_id:
+            open_orders.add(row.order_id)
     return open_orders
 
 
@@ -221,7 +221,7 @@ async def _after_race(c: Container, principal: Principal, request: _Request) -> 
     slot = await OpenOrderSlot.filter(person_id__in=ids, year=year).first()
     if slot is None:
         raise Conflict("订单正在创建中，请稍后重试", code="ORDER_BUSY") from None
-    order = await PaymentOrder.get(id=slot.order_id)  # type: ignore[attr-defined]
+    order = await PaymentOrder.get(id=slot.order_id)
     return await _reuse(c, principal, order, year, person_ids)
 
 

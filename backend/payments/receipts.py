@@ -60,7 +60,7 @@ async def receipt_view(
                 "contribution_fen": item.contribution_fen,
                 "subsidy_fen": item.subsidy_fen,
                 "due_fen": item.due_fen,
-                "refunded": item.refund_id is not None,  # type: ignore[attr-defined]
+                "refunded": item.refund_id is not None,
             }
             for item in items
         ],
@@ -73,7 +73,7 @@ async def verify_receipt(c: Container, number: str, code: str) -> dict[str, Any]
     not_found = NotFound("未找到该缴费凭证，请核对凭证号和校验码", code="RECEIPT_NOT_FOUND")
     if receipt is None or not hmac.compare_digest(receipt.verification_code, code.strip().upper()):
         raise not_found
-    order = await PaymentOrder.get(id=receipt.order_id)  # type: ignore[attr-defined]
+    order = await PaymentOrder.get(id=receipt.order_id)
     if order.status not in (OrderStatus.PAID, OrderStatus.REFUNDED):
         raise not_found
     view = await receipt_view(c, receipt, order)

@@ -48,7 +48,7 @@ def refund_view(refund: PaymentRefund) -> dict[str, Any]:
     return {
         "id": refund.id,
         "out_refund_no": refund.out_refund_no,
-        "order_id": refund.order_id,  # type: ignore[attr-defined]
+        "order_id": refund.order_id,
         "amount_fen": refund.amount_fen,
         "reason": refund.reason,
         "status": RefundStatus(refund.status).value,
@@ -84,14 +84,14 @@ async def request_refund(
         items = await PaymentOrderItem.filter(order_id=order.id).order_by("id")
         if person_ids is not None:
             wanted = set(person_ids)
-            on_order = {i.person_id for i in items}  # type: ignore[attr-defined]
+            on_order = {i.person_id for i in items}
             if not wanted <= on_order:
                 raise NotFound("该订单中没有所选人员", code="PERSON_NOT_ON_ORDER")
-            items = [i for i in items if i.person_id in wanted]  # type: ignore[attr-defined]
-            if any(i.refund_id is not None for i in items):  # type: ignore[attr-defined]
+            items = [i for i in items if i.person_id in wanted]
+            if any(i.refund_id is not None for i in items):
                 raise Conflict("所选人员已申请过退费", code="REFUND_ALREADY_REQUESTED")
         else:
-            items = [i for i in items if i.refund_id is None]  # type: ignore[attr-defined]
+            items = [i for i in items if i.refund_id is None]
         amount = sum(i.due_fen for i in items)
         if not items or amount <= 0:
             raise Conflict("没有可退的金额", code="NOTHING_TO_REFUND")
@@ -118,7 +118,7 @@ async def request_refund(
             version=order.version + 1,
             updated_at=now,
         )
-        persons = [i.person_id for i in items]  # type: ignore[attr-defined]
+        persons = [i.person_id for i in items]
         reverted = await premiums.revert_refunded(order.id, persons, now)
         if full:
             await PaymentReceipt.filter(order_id=order.id, voided_at=None).update(voided_at=now)
@@ -160,12 +160,12 @@ async def _apply_result(c: Container, refund: PaymentRefund, result: RefundResul
                 actor=None,
                 action=f"payment.refund.{status.value}",
                 subject_type="payment_order",
-                subject_id=refund.order_id,  # type: ignore[attr-defined]
+                subject_id=refund.order_id,
                 data={"out_refund_no": refund.out_refund_no, "amount_fen": refund.amount_fen},
                 actor_role="gateway",
             )
             if status is not RefundStatus.SUCCESS:
-                await PaymentOrder.filter(id=refund.order_id).update(  # type: ignore[attr-defined]
+                await PaymentOrder.filter(id=refund.order_id).update(
                     needs_review=True, review_reason=f"refund_{status.value}"
                 )
 
@@ -175,7 +175,7 @@ async def submit_refund(c: Container, refund_id: int) -> PaymentRefund:
     refund = await PaymentRefund.get(id=refund_id)
     if refund.status is not RefundStatus.PENDING:
         return refund
-    order = await PaymentOrder.get(id=refund.order_id)  # type: ignore[attr-defined]
+    order = await PaymentOrder.get(id=refund.order_id)
     rt = runtime(c)
     try:
         result = await rt.gateway.refund(
@@ -228,7 +228,7 @@ async def on_refund_notification(c: Container, data: dict[str, Any]) -> str:
     if refund is None:
         return "unknown_refund"
     if result.refund_fen is not None and result.refund_fen != refund.amount_fen:
-        await PaymentOrder.filter(id=refund.order_id).update(  # type: ignore[attr-defined]
+        await PaymentOrder.filter(id=refund.order_id).update(
             needs_review=True, review_reason="refund_amount_mismatch"
         )
         return "amount_mismatch"

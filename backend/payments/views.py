@@ -35,7 +35,7 @@ async def order_view(c: Container, order: PaymentOrder, *, staff: bool = False) 
                 "subsidy_category": item.subsidy_category,
                 "subsidy_fen": item.subsidy_fen,
                 "due_fen": item.due_fen,
-                "refunded": item.refund_id is not None,  # type: ignore[attr-defined]
+                "refunded": item.refund_id is not None,
             }
             for item in items
         ],
