@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from backend.app import create_app
 from backend.identity.models import Role
+from tests.conftest import StartedASGIClient
 from tests.console_helpers import COOKIE, console_login, login_page, set_cookie
 from tests.factories import STAFF_PASSWORD, login_staff, make_staff_with_password
 
@@ -34,6 +36,25 @@ async def test_login_sets_a_strict_httponly_cookie_and_needs_its_csrf_token(clie
     cookie = set_cookie(resp, COOKIE).lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
     assert "secure" not in cookie  # development; production sets Secure
+
+
+async def test_in_production_the_session_cookie_is_secure(c, stack, clerk):
+    with pytest.MonkeyPatch.context() as production:
+        production.setattr(c.settings, "env", "production")
+        app = create_app(c, name=f"yibao-console-production-{stack.name}")
+    client = StartedASGIClient(app)
+    try:
+        await client.get("/console/login")  # starts the app with the development keys
+        with pytest.MonkeyPatch.context() as production:
+            production.setattr(c.settings, "env", "production")
+            cookies, token = await login_page(client)
+            form = {"username": "clerk01", "password": STAFF_PASSWORD, "csrf_token": token}
+            _, resp = await client.post("/console/login", data=form, cookies=cookies)
+        assert resp.status == 303
+        cookie = set_cookie(resp, COOKIE).lower()
+        assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    finally:
+        await client.stop()
 
 
 async def test_wrong_password_shows_the_login_page_again(client, clerk):
