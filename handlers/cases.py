@@ -12,8 +12,8 @@ from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import queries, service
+from backend.cases.case_stats import READERS, case_statistics
 from backend.cases.models import Case
-from backend.clock import local_today
 from backend.errors import NotFound
 from backend.identity.models import Role
 from backend.vouchers.qr import render_svg
@@ -539,7 +539,7 @@ async def escalations(request: Request, query: PageQuery) -> HTTPResponse:
     "参数均可省略：date_from、date_to（本地日期，默认本年1月1日至今天）、group_by（channel、"
     "service、station、period）、period（day、month、year）、service_code、station_id。"
 )
-@requires(Role.SUPERVISOR, Role.ADMIN)
+@requires(*READERS)
 @query(StatsQuery)
 @errors(
     422,
@@ -551,14 +551,5 @@ async def escalations(request: Request, query: PageQuery) -> HTTPResponse:
 )
 @responds(CaseStatsOut)
 async def case_stats(request: Request, query: StatsQuery) -> HTTPResponse:
-    today = local_today(container(request).clock)
-    result = await queries.statistics(
-        container(request),
-        date_from=query.date_from or date(today.year, 1, 1),
-        date_to=query.date_to or today,
-        group_by=query.group_by,
-        period=query.period,
-        service_code=query.service_code,
-        station_id=query.station_id,
-    )
+    result = await case_statistics(container(request), principal(request), **query.model_dump())
     return json(result)

@@ -3,21 +3,28 @@ station and period with server-side SVG charts."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
 from backend.cases import queries
 from backend.cases import service as cases
-from backend.clock import local_today
+from backend.cases.case_stats import READERS, case_statistics
 from backend.identity import staff
 from backend.identity.models import Role
 from backend.stations.service import station_tree
 from handlers.console.charts import bar_chart
-from handlers.console.web import container, page, page_response, parse_form, principal
+from handlers.console.web import (
+    container,
+    page,
+    page_response,
+    parse_form,
+    parse_values,
+    principal,
+)
 
 bp = Blueprint("console_supervisor", url_prefix="/console")
 
@@ -27,8 +34,8 @@ class ReassignForm(BaseModel):
 
 
 class StatsForm(BaseModel):
-    date_from: date
-    date_to: date
+    date_from: date | None = None
+    date_to: date | None = None
     group_by: Literal["service", "station", "period"] = "service"
     period: Literal["day", "month", "year"] = "month"
 
@@ -74,24 +81,13 @@ async def _station_names(c: Any) -> dict[Any, str]:
 
 
 @bp.get("/stats")
-@page(Role.SUPERVISOR, Role.ADMIN)
+@page(*READERS)
 async def stats(request: Request) -> HTTPResponse:
+    """The statistics of ``GET /admin/case-stats`` (the same function, so the same readers and
+    default period), grouped and drawn."""
     c = container(request)
-    today = local_today(c.clock)
-    raw = {k: v[0] for k, v in request.args.items()}
-    raw.setdefault("date_from", (today - timedelta(days=30)).isoformat())
-    raw.setdefault("date_to", today.isoformat())
-    try:
-        form = StatsForm.model_validate(raw)
-    except ValidationError:
-        form = StatsForm(date_from=today - timedelta(days=30), date_to=today)
-    result = await queries.statistics(
-        c,
-        date_from=form.date_from,
-        date_to=form.date_to,
-        group_by=form.group_by,
-        period=form.period,
-    )
+    form: StatsForm = parse_values(StatsForm, {k: v[0] for k, v in request.args.items()})
+    result = await case_statistics(c, principal(request), **form.model_dump())
     names: dict[Any, str] = {}
     if form.group_by == "service":
         names = {s["code"]: s["name"] for s in queries.list_services()}

@@ -122,3 +122,28 @@ async def test_station_files_an_assisted_info_change_with_uploaded_materials(cli
     assert "参保信息变更" in listed.text
     _, other = await client.get("/console/station/requests/remote_care_filing", cookies=cookies)
     assert other.status == 404  # not delegated to this station (and has its own form)
+
+
+async def test_case_statistics_have_one_rule_for_the_api_and_the_console(client, c, district):
+    from tests.factories import login_staff
+
+    for name, role in (("super01", Role.SUPERVISOR), ("admin01", Role.ADMIN),
+                       ("reviewer01", Role.REVIEWER)):  # fmt: skip
+        await make_staff_with_password(c, name, role=role.value, categories=["reimbursement"])
+    for name, allowed in (("super01", True), ("admin01", True), ("reviewer01", False)):
+        token = (await login_staff(client, name))["access_token"]
+        _, api = await client.get(
+            "/api/v1/admin/case-stats?group_by=service",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        value, _ = await console_login(client, name)
+        _, page = await client.get("/console/stats?group_by=service", cookies={COOKIE: value})
+        assert (api.status, page.status) == ((200, 200) if allowed else (403, 403)), name
+        if allowed:  # the same default period and the same figures
+            assert f'value="{api.json["from"]}"' in page.text
+            assert f'data-testid="stat-cases">{api.json["overall"]["cases"]}<' in page.text
+    value, _ = await console_login(client, "super01")
+    _, bad = await client.get(
+        "/console/stats?date_from=2026-02-01&date_to=2026-01-01", cookies={COOKIE: value}
+    )
+    assert bad.status == 422 and "结束日期不能早于开始日期" in bad.text
