@@ -1,10 +1,13 @@
 """Station desk (帮办代办): the station's cases and their deadlines, the audited citizen
-look-up, and an assisted remote-care filing with the citizen's authorisation (confirmation in
-the app, or an uploaded signed form) and uploaded materials."""
+look-up, and an assisted request of every item delegated to the station, with the citizen's
+authorisation (confirmation in the app, or an uploaded signed form) and uploaded materials:
+remote-care filings, chronic-disease applications and reimbursement claims through their
+domains' functions, person registration (参保登记) through enrollment's, the other services
+through the case engine's generic assisted request — each the function its API route calls."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
@@ -12,12 +15,17 @@ from sanic.response import HTTPResponse, redirect
 
 from backend.cases import queries
 from backend.cases import service as cases
-from backend.errors import NotFound
+from backend.chronic import service as chronic
+from backend.claims import service as claims
+from backend.enrollment import service as enrollment
+from backend.errors import InvalidInput, NotFound
 from backend.filings import service as filings
-from backend.identity.models import Role
+from backend.identity.models import Person, Role
+from backend.identity.persons import id_number_of
 from backend.stations import assisted, desk
-from backend.stations.service import get_station
+from backend.stations.service import SERVICE_ITEMS, get_station
 from handlers.cases import AssistedIn
+from handlers.chronic import AssistedApplicationIn
 from handlers.console.web import (
     container,
     form_values,
@@ -28,7 +36,13 @@ from handlers.console.web import (
     principal,
 )
 from handlers.filings import AssistedFilingIn
-from workflows.vocabulary import OWNERS
+from workflows.vocabulary import (
+    CHRONIC_DISEASE,
+    ENROLLMENT,
+    OWNERS,
+    REIMBURSEMENT,
+    REMOTE_CARE_FILING,
+)
 
 bp = Blueprint("console_station", url_prefix="/console/station")
 
@@ -86,9 +100,17 @@ async def lookup(request: Request) -> HTTPResponse:
         "station_lookup.html",
         found=found,
         id_number=form.id_number.strip().upper(),
-        types=filings.types_view(c),
-        services=await _services_of(request),
+        **await _desk_context(request),
     )
+
+
+async def _desk_context(request: Request) -> dict[str, Any]:
+    delegated = await _delegated(request)
+    filing = REMOTE_CARE_FILING in delegated
+    return {
+        "items": delegated_items(delegated),
+        "types": filings.types_view(container(request)) if filing else None,
+    }
 
 
 @bp.get("/new")
@@ -98,8 +120,8 @@ async def new_form(request: Request) -> HTTPResponse:
         request,
         "station_lookup.html",
         found=None,
-        types=filings.types_view(container(request)),
-        services=await _services_of(request),
+        id_number=request.args.get("applicant", ""),
+        **await _desk_context(request),
     )
 
 
@@ -110,7 +132,7 @@ async def file_assisted(request: Request) -> HTTPResponse:
     domain submits it (the same function as ``POST /station/remote-care-filings``)."""
     c = container(request)
     p = principal(request)
-    values = {k: v for k, v in form_values(request).items() if v != "" and k != "csrf_token"}
+    values = _form_values(request)
     values["use_commitment"] = values.get("use_commitment") == "true"  # a checkbox
     applicant = _applicant(values)
     values |= await _signed_form(request, values)
@@ -131,10 +153,18 @@ async def file_assisted(request: Request) -> HTTPResponse:
     return redirect(f"/console/cases/{case.id}", status=303)
 
 
+# Items whose domain has its own console form; the other services use the generic form.
+OWN_FORMS = {
+    REMOTE_CARE_FILING: "/console/station/new#filing-title",
+    CHRONIC_DISEASE: "/console/station/chronic",
+    REIMBURSEMENT: "/console/station/claims",
+    ENROLLMENT: "/console/station/enrollment",
+}
+
+
 def assisted_services(delegated: list[str]) -> list[dict[str, Any]]:
     """Engine services a station files through the generic assisted request: delegated to the
-    station, open to the station channel, and without a domain of their own (those have their
-    own forms: the filing above; chronic disease and claims through their API)."""
+    station, open to the station channel, and without a domain of their own."""
     return [
         s
         for s in queries.list_services()
@@ -142,9 +172,56 @@ def assisted_services(delegated: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-async def _services_of(request: Request) -> list[dict[str, Any]]:
+def delegated_items(delegated: list[str]) -> list[dict[str, str]]:
+    """Every item delegated to the station, with the console form that files it."""
+    generic = {s["code"] for s in assisted_services(delegated)}
+    return [
+        {"code": code, "name": SERVICE_ITEMS[code],
+         "url": OWN_FORMS.get(code) or f"/console/station/requests/{code}"}
+        for code in SERVICE_ITEMS
+        if code in delegated and (code in OWN_FORMS or code in generic)
+    ]  # fmt: skip
+
+
+async def _delegated(request: Request) -> list[str]:
     station = await get_station(container(request), principal(request).station_id)  # type: ignore[arg-type]
-    return assisted_services(station.delegated_items or [])
+    return list(station.delegated_items or [])
+
+
+async def _services_of(request: Request) -> list[dict[str, Any]]:
+    return assisted_services(await _delegated(request))
+
+
+async def _require_item(request: Request, item: str) -> None:
+    if item not in await _delegated(request):
+        raise NotFound("本服务站不能代办该事项", code="ITEM_NOT_DELEGATED")
+
+
+async def _uploaded_materials(
+    request: Request, materials: list[dict[str, Any]], applicant: str
+) -> list[dict[str, str]]:
+    """One upload per material of the definition (``material_<key>``), stored as the
+    applicant's case materials."""
+    out = []
+    for m in materials:
+        data = _upload(request, f"material_{m['key']}")
+        if data is not None:
+            ref = await desk.store_upload(
+                container(request), principal(request), data, m["key"], applicant
+            )
+            out.append({"key": m["key"], "file_ref": ref})
+    return out
+
+
+def _definition(code: str) -> dict[str, Any]:
+    defn = next((s for s in queries.list_services() if s["code"] == code), None)
+    if defn is None:
+        raise NotFound("未找到该事项", code="UNKNOWN_SERVICE")
+    return defn
+
+
+def _form_values(request: Request) -> dict[str, Any]:
+    return {k: v for k, v in form_values(request).items() if v != "" and k != "csrf_token"}
 
 
 @bp.get("/requests/<service_code:str>")
@@ -153,7 +230,12 @@ async def request_form(request: Request, service_code: str) -> HTTPResponse:
     services = {s["code"]: s for s in await _services_of(request)}
     if service_code not in services:
         raise NotFound("本服务站不能代办该事项", code="ITEM_NOT_DELEGATED")
-    return await page_response(request, "station_request.html", service=services[service_code])
+    return await page_response(
+        request,
+        "station_request.html",
+        service=services[service_code],
+        id_number=request.args.get("applicant", ""),
+    )
 
 
 @bp.post("/requests/<service_code:str>")
@@ -161,23 +243,167 @@ async def request_form(request: Request, service_code: str) -> HTTPResponse:
 async def file_request(request: Request, service_code: str) -> HTTPResponse:
     """帮办代办 of an engine service (the same function as ``POST /station/cases``): the
     definition's fields, one upload per material, the citizen's authorisation."""
-    c = container(request)
-    p = principal(request)
-    values = {k: v for k, v in form_values(request).items() if v != "" and k != "csrf_token"}
-    defn = next((s for s in queries.list_services() if s["code"] == service_code), None)
-    if defn is None:
-        raise NotFound("未找到该事项", code="UNKNOWN_SERVICE")
+    values = _form_values(request)
+    defn = _definition(service_code)
     names = {f["name"] for f in defn["fields"]}
     body = {k: v for k, v in values.items() if k not in names}
     body["form"] = {k: v for k, v in values.items() if k in names}
     body["service_code"] = service_code
-    body["materials"] = []
-    for m in defn["materials"]:
-        data = _upload(request, f"material_{m['key']}")
-        if data is not None:
-            ref = await desk.store_upload(c, p, data, m["key"], _applicant(values))
-            body["materials"].append({"key": m["key"], "file_ref": ref})
+    body["materials"] = await _uploaded_materials(request, defn["materials"], _applicant(values))
     body |= await _signed_form(request, values)
     req: AssistedIn = parse_values(AssistedIn, body)
-    case = await cases.submit_assisted(c, p, req.to_assistance().case(req.to_request()))
+    assisted = req.to_assistance().case(req.to_request())
+    case = await cases.submit_assisted(container(request), principal(request), assisted)
     return redirect(f"/console/cases/{case.id}", status=303)
+
+
+# -- chronic-disease qualification (门诊慢特病) --------------------------------------------------
+
+
+@bp.get("/chronic")
+@page(Role.STATION_STAFF)
+async def chronic_form(request: Request) -> HTTPResponse:
+    await _require_item(request, CHRONIC_DISEASE)
+    return await page_response(
+        request,
+        "station_chronic.html",
+        diseases=chronic.catalogue_view(container(request)),
+        materials=_definition(CHRONIC_DISEASE)["materials"],
+        id_number=request.args.get("applicant", ""),
+    )
+
+
+@bp.post("/chronic")
+@page(Role.STATION_STAFF)
+async def apply_chronic(request: Request) -> HTTPResponse:
+    """An assisted application (the function of ``POST /station/chronic-applications``)."""
+    values = _form_values(request)
+    applicant = _applicant(values)
+    level = str(values.get("diagnosis_hospital_level", ""))
+    values["diagnosis_hospital_level"] = int(level) if level.isdigit() else level
+    values["designated_institutions"] = [
+        n.strip() for n in str(values.get("designated_institutions", "")).split("、") if n.strip()
+    ]
+    values["materials"] = await _uploaded_materials(
+        request, _definition(CHRONIC_DISEASE)["materials"], applicant
+    )
+    values |= await _signed_form(request, values)
+    body: AssistedApplicationIn = parse_values(AssistedApplicationIn, values)
+    case = await chronic.submit(
+        container(request), principal(request), body.to_request(), body.to_assistance()
+    )
+    return redirect(f"/console/cases/{case.id}", status=303)
+
+
+# -- reimbursement claims (零星报销): a draft, its invoices, the submission --------------------
+
+
+class NewClaimForm(BaseModel):
+    applicant_id_number: str = Field(min_length=15, max_length=18)
+
+
+class SubmitClaimForm(BaseModel):
+    version: int = Field(ge=1)
+    bank_name: str = Field(min_length=2, max_length=60)
+    bank_account: str = Field(min_length=12, max_length=40)
+    note: str = Field(default="", max_length=200)
+    authorisation_method: Literal["app", "signed_form"]
+    authorisation_form_ref: str = Field(default="", max_length=200)
+    authorisation_form_number: str = Field(default="", max_length=64)
+
+
+@bp.get("/claims")
+@page(Role.STATION_STAFF)
+async def claim_start(request: Request) -> HTTPResponse:
+    await _require_item(request, REIMBURSEMENT)
+    return await page_response(
+        request, "station_claim.html", claim=None, id_number=request.args.get("applicant", "")
+    )
+
+
+@bp.post("/claims")
+@page(Role.STATION_STAFF)
+async def claim_create(request: Request) -> HTTPResponse:
+    """A draft for the citizen (the function of ``POST /station/claims``)."""
+    form: NewClaimForm = parse_form(request, NewClaimForm)
+    claim = await claims.create_station_claim(
+        container(request), principal(request), applicant_id_number=form.applicant_id_number
+    )
+    return redirect(f"/console/station/claims/{claim.id}", status=303)
+
+
+@bp.get("/claims/<claim_id:int>")
+@page(Role.STATION_STAFF)
+async def claim_draft(request: Request, claim_id: int) -> HTTPResponse:
+    c = container(request)
+    claim = await claims.load_claim(c, principal(request), claim_id)
+    if claim.case_id is not None:  # type: ignore[attr-defined]
+        return redirect(f"/console/cases/{claim.case_id}", status=303)  # type: ignore[attr-defined]
+    return await page_response(
+        request, "station_claim.html", claim=await claims.claim_view(c, claim)
+    )
+
+
+@bp.post("/claims/<claim_id:int>/invoices")
+@page(Role.STATION_STAFF)
+async def claim_invoice(request: Request, claim_id: int) -> HTTPResponse:
+    """One invoice photo or electronic invoice (the function of the API's upload)."""
+    data = _upload(request, "invoice")
+    if data is None:
+        raise InvalidInput("请选择票据照片或电子发票", code="FILE_REQUIRED")
+    await claims.add_invoice(container(request), principal(request), claim_id, data)
+    return redirect(f"/console/station/claims/{claim_id}", status=303)
+
+
+@bp.post("/claims/<claim_id:int>/submit")
+@page(Role.STATION_STAFF)
+async def claim_submit(request: Request, claim_id: int) -> HTTPResponse:
+    c = container(request)
+    p = principal(request)
+    claim = await claims.load_claim(c, p, claim_id)
+    person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
+    values = _form_values(request)
+    values |= await _signed_form(
+        request, {**values, "applicant_id_number": id_number_of(c, person)}
+    )
+    form: SubmitClaimForm = parse_values(SubmitClaimForm, values)
+    submitted = await claims.submit_claim(
+        c,
+        p,
+        claim_id,
+        version=form.version,
+        bank_name=form.bank_name,
+        bank_account=form.bank_account,
+        note=form.note,
+        authorisation_method=form.authorisation_method,
+        form_ref=form.authorisation_form_ref,
+        form_number=form.authorisation_form_number,
+    )
+    return redirect(f"/console/cases/{submitted.case_id}", status=303)  # type: ignore[attr-defined]
+
+
+# -- person registration (参保登记) ------------------------------------------------------------
+
+
+class RegisterForm(BaseModel):
+    name: str = Field(min_length=1, max_length=30)
+    id_number: str = Field(min_length=15, max_length=18)
+
+
+@bp.get("/enrollment")
+@page(Role.STATION_STAFF)
+async def enrollment_form(request: Request) -> HTTPResponse:
+    await _require_item(request, ENROLLMENT)
+    return await page_response(request, "station_enrollment.html", registered=None)
+
+
+@bp.post("/enrollment")
+@page(Role.STATION_STAFF)
+async def enrollment_register(request: Request) -> HTTPResponse:
+    """Register a person not yet on record (the function of ``POST /enrollment/persons``)."""
+    await _require_item(request, ENROLLMENT)
+    form: RegisterForm = parse_form(request, RegisterForm)
+    registered = await enrollment.register_person(
+        container(request), principal(request), form.name, form.id_number
+    )
+    return await page_response(request, "station_enrollment.html", registered=registered)

@@ -147,3 +147,119 @@ async def test_case_statistics_have_one_rule_for_the_api_and_the_console(client,
         "/console/stats?date_from=2026-02-01&date_to=2026-01-01", cookies={COOKIE: value}
     )
     assert bad.status == 422 and "结束日期不能早于开始日期" in bad.text
+
+
+@pytest.fixture
+async def town(c, district):
+    """A station every item is delegated to."""
+    return await Station.create(
+        code="T01", name="测试街道服务站", level=StationLevel.TOWN, parent=district,
+        delegated_items=["insurance_info_change", "enrollment", "remote_care_filing",
+                         "chronic_disease", "reimbursement"],
+    )  # fmt: skip
+
+
+async def test_the_station_desk_offers_each_delegated_item_and_nothing_else(
+    client, c, district, town
+):
+    await make_staff_with_password(c, "clerk01", station_id=district.id)
+    await make_staff_with_password(c, "clerk02", station_id=town.id)
+    value, _ = await console_login(client, "clerk02")
+    _, new = await client.get("/console/station/new", cookies={COOKIE: value})
+    for name in ("参保信息变更", "参保登记与缴费", "异地就医备案", "门诊慢特病资格认定",
+                 "零星（手工）报销"):  # fmt: skip
+        assert f">{name}</a>" in new.text, name
+    for path in ("/console/station/chronic", "/console/station/claims",
+                 "/console/station/enrollment"):  # fmt: skip
+        _, form = await client.get(path, cookies={COOKIE: value})
+        assert form.status == 200, path
+    value, _ = await console_login(client, "clerk01")  # only info changes and enrollment
+    _, new = await client.get("/console/station/new", cookies={COOKIE: value})
+    assert (
+        ">门诊慢特病资格认定</a>" not in new.text
+        and 'action="/console/station/filings"' not in (new.text)
+    )
+    for path in ("/console/station/chronic", "/console/station/claims"):
+        _, refused = await client.get(path, cookies={COOKIE: value})
+        assert refused.status == 404 and "ITEM_NOT_DELEGATED" in refused.text, path
+
+
+async def test_station_files_an_assisted_chronic_application_with_its_evidence(client, c, town):
+    await make_staff_with_password(c, "clerk02", station_id=town.id)
+    id_number = adult_id_number(c)
+    await make_citizen(c, "chronic-owner", id_number=id_number, name="钱进")
+    value, csrf = await console_login(client, "clerk02")
+    cookies = {COOKIE: value}
+    form = {"applicant_id_number": id_number, "disease_code": "M03900",
+            "diagnosis_date": "2025-03-02", "diagnosis_hospital": "浙江大学医学院附属第一医院",
+            "diagnosis_hospital_level": "3", "designated_institutions": "西湖区第一人民医院",
+            "authorisation_method": "signed_form", "authorisation_form_number": "SQ-T-0002",
+            "csrf_token": csrf}  # fmt: skip
+    evidence = ("id_card", "diagnosis_certificate", "medical_record", "exam_report")
+    scans = {f"material_{k}": (f"{k}.png", _scan(), "image/png") for k in evidence}
+    _, refused = await client.post(
+        "/console/station/chronic", data=form, files=scans, cookies=cookies
+    )
+    assert refused.status == 422 and "授权委托书" in refused.text  # no signed form uploaded
+    _, done = await client.post(
+        "/console/station/chronic",
+        data=form,
+        files={**scans, "authorisation_form": ("form.png", _scan(), "image/png")},
+        cookies=cookies,
+    )
+    assert done.status == 303, done.text
+    _, case = await client.get(done.headers["location"], cookies=cookies)
+    assert "门诊慢特病资格认定" in case.text and "SQ-T-0002" in case.text
+    assert case.text.count("<img") >= 5  # four materials and the signed form, inline
+
+
+async def test_station_files_an_assisted_claim_invoice_by_invoice(client, c, town):
+    await make_staff_with_password(c, "clerk02", station_id=town.id)
+    id_number = adult_id_number(c)
+    await make_citizen(c, "claim-owner", id_number=id_number, name="孙丽")
+    value, csrf = await console_login(client, "clerk02")
+    cookies = {COOKIE: value}
+    _, draft = await client.post(
+        "/console/station/claims",
+        data={"applicant_id_number": id_number, "csrf_token": csrf},
+        cookies=cookies,
+    )
+    assert draft.status == 303, draft.text
+    page_url = draft.headers["location"]
+    claim_id = int(page_url.rsplit("/", 1)[1])
+    _, up = await client.post(
+        f"/console/station/claims/{claim_id}/invoices",
+        data={"csrf_token": csrf},
+        files={"invoice": ("invoice.png", _scan(), "image/png")},
+        cookies=cookies,
+    )
+    assert up.status == 303, up.text
+    _, page = await client.get(page_url, cookies=cookies)
+    assert 'data-testid="invoice-count">1 张' in page.text and 'alt="票据1"' in page.text
+    version = int(page.text.split('name="version" value="')[1].split('"')[0])
+    _, done = await client.post(
+        f"/console/station/claims/{claim_id}/submit",
+        data={"version": str(version), "bank_name": "中国工商银行杭州分行",
+              "bank_account": "6222021234567890123", "authorisation_method": "signed_form",
+              "authorisation_form_number": "SQ-T-0003", "csrf_token": csrf},
+        files={"authorisation_form": ("form.png", _scan(), "image/png")},
+        cookies=cookies,
+    )  # fmt: skip
+    assert done.status == 303, done.text
+    _, case = await client.get(done.headers["location"], cookies=cookies)
+    assert "零星（手工）报销" in case.text and "SQ-T-0003" in case.text
+    _, again = await client.get(page_url, cookies=cookies)
+    assert again.status == 303  # submitted: the draft page sends to the case
+
+
+async def test_station_registers_a_person_for_enrollment(client, c, town):
+    await make_staff_with_password(c, "clerk02", station_id=town.id)
+    value, csrf = await console_login(client, "clerk02")
+    id_number = adult_id_number(c)
+    _, done = await client.post(
+        "/console/station/enrollment",
+        data={"name": "周新", "id_number": id_number, "csrf_token": csrf},
+        cookies={COOKIE: value},
+    )
+    assert done.status == 200 and 'data-testid="registered"' in done.text and "周新" in done.text
+    assert id_number not in done.text  # masked
