@@ -208,6 +208,18 @@ async def resolve(
     return out
 
 
+async def attach_form(case: Case, ref: str) -> None:
+    """A signed authorisation form uploaded for the applicant is seen with the case, like its
+    materials (an upload of anyone else is not attached)."""
+    upload_id = ref.removeprefix(REF_PREFIX)
+    if ref.startswith(REF_PREFIX) and upload_id.isdigit():
+        await CaseUpload.filter(
+            id=int(upload_id),
+            case_id=None,
+            person_id=case.applicant_id,  # type: ignore[attr-defined]
+        ).update(case_id=case.id)
+
+
 async def attach(case: Case, refs: Mapping[str, str]) -> None:
     """Record the case on the uploads it uses for the first time."""
     ids = [int(r.removeprefix(REF_PREFIX)) for r in refs.values() if r.startswith(REF_PREFIX)]

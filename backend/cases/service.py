@@ -920,7 +920,14 @@ async def submit_assisted(c: Container, principal: Principal, req: AssistedCase)
             decided_at=now if granted else None,
             created_at=now,
         )
+        await _attach_form(case, req.form_ref)
     return await Case.get(id=case.id)
+
+
+async def _attach_form(case: Case, form_ref: str) -> None:
+    from backend.cases.materials import attach_form  # materials imports this module
+
+    await attach_form(case, form_ref)
 
 
 async def decide_authorisation(
@@ -983,6 +990,7 @@ async def record_signed_form(
         )
         if not updated:
             raise Conflict("没有待确认的授权", code="NO_PENDING_AUTHORISATION")
+        await _attach_form(case, form_ref)
         await _after_submitted(c, case, defn)
     return case
 

@@ -1,24 +1,23 @@
 """Files a station desk hands in with an assisted request — the citizen's signed authorisation
-form, scanned supporting documents — and reading a case's files back for the people who may
-see the case.
+form, scanned supporting documents — and a case's files for showing them inline.
 
 Uploads are case materials (:mod:`backend.cases.materials`): the same content checks as invoice
 photos, stored through the storage interface, each belonging to the applicant the clerk serves
-and named ``upload:<id>``. A file is only readable here through a case that refers to it (a
-material's or the authorisation's reference), and staff reads are audited.
+and named ``upload:<id>``. Who may see a file is the rule of the API's case-material routes
+(:func:`backend.cases.materials.load_upload`), and staff reads are audited there.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from backend.audit.service import record
 from backend.cases import materials
-from backend.cases.models import CaseAuthorisation, CaseMaterial, CaseUpload
-from backend.cases.service import actor_for, load_case
+from backend.cases.models import CaseAuthorisation, CaseUpload
 from backend.container import Container
-from backend.errors import Forbidden, NotFound
+from backend.errors import Forbidden
 from backend.identity.models import Role
 from backend.identity.principal import Principal
-from backend.infra.storage import FileMissing
 
 
 async def store_upload(
@@ -33,37 +32,30 @@ async def store_upload(
     return materials.ref_of(row)
 
 
-async def case_file(
-    c: Container, principal: Principal, case_id: int, ref: str
-) -> tuple[bytes, str]:
-    """A file the case refers to, for whoever may see the case (others: not found)."""
-    case = await load_case(await actor_for(principal), case_id)
-    referred = await CaseMaterial.exists(case_id=case.id, file_ref=ref) or (
-        await CaseAuthorisation.exists(case_id=case.id, form_ref=ref)
-    )
-    upload_id = ref.removeprefix(materials.REF_PREFIX)
-    row = await CaseUpload.get_or_none(id=int(upload_id)) if upload_id.isdigit() else None
-    if not referred or row is None:
-        raise NotFound("未找到该材料文件", code="FILE_NOT_FOUND")
-    try:
-        data = await c.storage.get(row.image_key)
-    except FileMissing:
-        raise NotFound("未找到该材料文件", code="FILE_NOT_FOUND") from None
-    if principal.is_staff():
-        await record(c, actor=principal, action="case.file_viewed", subject_type="case",
-                     subject_id=case.id, data={"ref": ref})  # fmt: skip
-    return data, "image/png" if row.image_key.endswith(".png") else row.content_type
-
-
-async def case_files(c: Container, principal: Principal, case_id: int) -> list[dict[str, str]]:
-    """The stored files a case refers to (name and reference), for showing them inline."""
-    case = await load_case(await actor_for(principal), case_id)
+async def case_files(c: Container, principal: Principal, case_id: int) -> list[dict[str, Any]]:
+    """The uploads of a case's materials (the list of ``GET /cases/{id}/materials``) and its
+    signed authorisation form: name, upload id and whether it is a PDF."""
+    listed = await materials.case_materials(c, principal, case_id)
     out = [
-        {"name": m.name, "ref": m.file_ref}
-        for m in await CaseMaterial.filter(case_id=case.id).order_by("id")
-        if m.file_ref.startswith(materials.REF_PREFIX)
+        {"name": i["name"], "id": i["upload"]["id"], "content_type": i["upload"]["content_type"]}
+        for i in listed["items"]
+        if i["upload"]
     ]
-    auth = await CaseAuthorisation.get_or_none(case_id=case.id)
-    if auth is not None and auth.form_ref.startswith(materials.REF_PREFIX):
-        out.append({"name": f"代办授权书 {auth.form_number}", "ref": auth.form_ref})
+    auth = await CaseAuthorisation.get_or_none(case_id=case_id)
+    upload_id = auth.form_ref.removeprefix(materials.REF_PREFIX) if auth else ""
+    if auth is not None and upload_id.isdigit():
+        row = await CaseUpload.get_or_none(id=int(upload_id), case_id=case_id)
+        if row is not None:
+            out.append({"name": f"代办授权书 {auth.form_number}", "id": row.id,
+                        "content_type": row.content_type})  # fmt: skip
     return out
+
+
+async def original_file(c: Container, principal: Principal, upload_id: int) -> tuple[bytes, str]:
+    """The file as uploaded (a PDF to embed), for whoever the API shows the upload to."""
+    row = await materials.load_upload(principal, upload_id)
+    if principal.is_staff():
+        await record(c, actor=principal, action="case.material_viewed", subject_type="case",
+                     subject_id=row.case_id or 0,  # type: ignore[attr-defined]
+                     data={"upload_id": row.id, "original": True})  # fmt: skip
+    return await c.storage.get(row.file_key), row.content_type

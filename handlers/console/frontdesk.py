@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw, redirect
 
-from backend.cases import queries
+from backend.cases import materials, queries
 from backend.cases import service as cases
 from backend.claims import access as claim_access
 from backend.claims import desk as claim_desk
@@ -97,12 +97,20 @@ async def decide_acceptance(request: Request, case_id: int) -> HTTPResponse:
     return redirect(f"/console/cases/{case_id}", status=303)
 
 
-@bp.get("/cases/<case_id:int>/file")
+@bp.get("/materials/<upload_id:int>")
 @page(*STAFF)
-async def case_file(request: Request, case_id: int) -> HTTPResponse:
-    data, content_type = await desk.case_file(
-        container(request), principal(request), case_id, request.args.get("ref", "")
-    )
+async def material_image(request: Request, upload_id: int) -> HTTPResponse:
+    """A material as an image (a PDF's rendered page): the function and the access rule of
+    ``GET /case-materials/{id}/file``."""
+    data, content_type = await materials.file_of(container(request), principal(request), upload_id)
+    return raw(data, content_type=content_type, headers=_file_headers())
+
+
+@bp.get("/materials/<upload_id:int>/original")
+@page(*STAFF)
+async def material_original(request: Request, upload_id: int) -> HTTPResponse:
+    """A material as uploaded, for embedding a PDF (the same access rule)."""
+    data, content_type = await desk.original_file(container(request), principal(request), upload_id)
     return raw(data, content_type=content_type, headers=_file_headers())
 
 

@@ -263,3 +263,50 @@ async def test_station_registers_a_person_for_enrollment(client, c, town):
     )
     assert done.status == 200 and 'data-testid="registered"' in done.text and "周新" in done.text
     assert id_number not in done.text  # masked
+
+
+async def test_case_materials_show_inline_under_the_apis_access_rule(client, c, district, town):
+    from tests.factories import login_staff
+    from tests.unit.test_claim_uploads import pdf
+
+    await make_staff_with_password(c, "clerk02", station_id=town.id)
+    await make_staff_with_password(c, "clerk03", station_id=town.id)  # a colleague
+    await make_staff_with_password(c, "clerk01", station_id=district.id)  # another station
+    id_number = adult_id_number(c)
+    await make_citizen(c, "info-owner", id_number=id_number, name="赵敏")
+    value, csrf = await console_login(client, "clerk02")
+    _, done = await client.post(
+        "/console/station/requests/insurance_info_change",
+        data={"applicant_id_number": id_number, "change_type": "phone",
+              "new_phone": "13900001234", "authorisation_method": "signed_form",
+              "authorisation_form_number": "SQ-T-0004", "csrf_token": csrf},
+        files={"material_id_card": ("id.pdf", pdf(), "application/pdf"),
+               "authorisation_form": ("form.png", _scan(), "image/png")},
+        cookies={COOKIE: value},
+    )  # fmt: skip
+    assert done.status == 303, done.text
+    value, _ = await console_login(client, "clerk03")
+    _, case = await client.get(done.headers["location"], cookies={COOKIE: value})
+    pdf_id = int(case.text.split('<object data="/console/materials/')[1].split("/")[0])
+    form_id = int(case.text.split('alt="代办授权书 SQ-T-0004" src="/console/materials/')[1][:6]
+                  .split('"')[0])  # fmt: skip
+    assert 'type="application/pdf"' in case.text and 'data-viewer-action="rotate"' in case.text
+    _, original = await client.get(f"/console/materials/{pdf_id}/original", cookies={COOKIE: value})
+    assert original.status == 200 and original.headers["content-type"] == "application/pdf"
+    assert original.body.startswith(b"%PDF")
+    for upload_id in (pdf_id, form_id):  # the colleague sees both, in the console and the API
+        _, image = await client.get(f"/console/materials/{upload_id}", cookies={COOKIE: value})
+        assert image.status == 200 and image.headers["content-type"].startswith("image/")
+        token = (await login_staff(client, "clerk03"))["access_token"]
+        _, api = await client.get(f"/api/v1/case-materials/{upload_id}/file",
+                                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert api.status == 200
+    value, _ = await console_login(client, "clerk01")  # another station: not found, both ways
+    token = (await login_staff(client, "clerk01"))["access_token"]
+    for upload_id in (pdf_id, form_id):
+        for path in (f"/console/materials/{upload_id}", f"/console/materials/{upload_id}/original"):
+            _, refused = await client.get(path, cookies={COOKIE: value})
+            assert refused.status == 404, path
+        _, api = await client.get(f"/api/v1/case-materials/{upload_id}/file",
+                                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert api.status == 404

@@ -64,7 +64,8 @@ FINANCE = rule(finance=A, supervisor=A, admin=A)
 CONSOLE = rule()
 CONSOLE_ROUTES = [
     ("GET", "/console/cases/<case_id:int>", "case"),
-    ("GET", "/console/cases/<case_id:int>/file", "case"),
+    ("GET", "/console/materials/<upload_id:int>", "upload"),
+    ("GET", "/console/materials/<upload_id:int>/original", "upload"),
     ("GET", "/console/claims/<claim_id:int>/invoices/<invoice_id:int>/image", "claim"),
     ("GET", "/console/review/cases/<case_id:int>", "case"),
     ("POST", "/console/admin/accounts/<account_id:int>/deactivate", "account"),
@@ -79,6 +80,9 @@ CONSOLE_ROUTES = [
     ("POST", "/console/supervisor/tasks/<task_id:int>/reassign", "task"),
     ("GET", "/console/station/requests/<service_code:str>", "service_code"),
     ("POST", "/console/station/requests/<service_code:str>", "service_code"),
+    ("GET", "/console/station/claims/<claim_id:int>", "claim"),
+    ("POST", "/console/station/claims/<claim_id:int>/invoices", "claim"),
+    ("POST", "/console/station/claims/<claim_id:int>/submit", "claim"),
 ]
 
 RULES: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
