@@ -4,6 +4,7 @@ stacks: each calls the domain function the API calls, and refuses the roles the 
 from __future__ import annotations
 
 import io
+from html.parser import HTMLParser
 
 import pytest
 from PIL import Image
@@ -310,3 +311,71 @@ async def test_case_materials_show_inline_under_the_apis_access_rule(client, c, 
         _, api = await client.get(f"/api/v1/case-materials/{upload_id}/file",
                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         assert api.status == 404
+
+
+class _Controls(HTMLParser):
+    """The form controls of a page, the ids its labels name, and tabindex values that take a
+    control out of the keyboard's natural order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.labelled: set[str] = set()
+        self.label_depth = 0
+        self.tabindex: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        index = a.get("tabindex")
+        control = tag in ("a", "button", "input", "select", "textarea")
+        if index not in (None, "0") and (control or not (index or "").startswith("-")):
+            self.tabindex.append(f"{tag} {a}")  # (the skip link's target may take -1)
+        if tag == "label":
+            self.label_depth += 1
+            if a.get("for"):
+                self.labelled.add(a["for"] or "")
+        elif tag in ("input", "select", "textarea") and a.get("type") not in (
+            "hidden", "submit", "button",
+        ):  # fmt: skip
+            self.controls.append({**a, "_wrapped": "1" if self.label_depth else None})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.label_depth -= 1
+
+
+async def test_every_field_has_a_label_and_stays_in_the_keyboard_order(client, c, district, town):
+    await make_staff_with_password(c, "clerk02", station_id=town.id)
+    await make_staff_with_password(c, "admin01", role=Role.ADMIN.value)
+    await make_staff_with_password(c, "super01", role=Role.SUPERVISOR.value,
+                                   categories=["reimbursement"])  # fmt: skip
+    await make_staff_with_password(c, "finance01", role=Role.FINANCE.value)
+    await make_staff_with_password(c, "reviewer01", role=Role.REVIEWER.value,
+                                   categories=["reimbursement", "front_desk"])  # fmt: skip
+    pages = {
+        "clerk02": ["/console/station", "/console/station/lookup", "/console/station/new",
+                    "/console/station/chronic", "/console/station/claims",
+                    "/console/station/enrollment", "/console/acceptance",
+                    "/console/station/requests/insurance_info_change"],
+        "reviewer01": ["/console/review", "/console/acceptance"],
+        "super01": ["/console/supervisor", "/console/stats", "/console/review"],
+        "finance01": ["/console/finance"],
+        "admin01": ["/console/admin/accounts", "/console/admin/stations",
+                    "/console/admin/terminals", "/console/admin/audit"],
+    }  # fmt: skip
+    _, login = await client.get("/console/login")
+    checked = {"/console/login": login.text}
+    for user, paths in pages.items():
+        value, _ = await console_login(client, user)
+        for path in paths:
+            _, page = await client.get(path, cookies={COOKIE: value})
+            assert page.status == 200, (user, path)
+            checked[path] = page.text
+    for path, html in checked.items():
+        parsed = _Controls()
+        parsed.feed(html)
+        unlabelled = [
+            f for f in parsed.controls if not f["_wrapped"] and f.get("id") not in parsed.labelled
+        ]
+        assert not unlabelled, (path, unlabelled)
+        assert not parsed.tabindex, (path, parsed.tabindex)
