@@ -39,7 +39,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # minutes on a loaded machine (2 cores shared by several test runs)
     )
 
 
