@@ -38,8 +38,8 @@ class Api:
         assert r.status_code < 300, (path, r.status_code, r.text)
         return r.json()
 
-    def wait_for_ocr(self, claim_id: int, who: dict[str, str], timeout_s: float = 180) -> dict:
-        deadline = time.monotonic() + timeout_s
+    def wait_for_ocr(self, claim_id: int, who: dict[str, str], timeout_s: float = 900) -> dict:
+        deadline = time.monotonic() + timeout_s  # a loaded machine: minutes, not seconds
         while time.monotonic() < deadline:
             claim = self.call("get", f"/claims/{claim_id}", who)
             if all(i["ocr_status"] != "pending" for i in claim["invoices"]):
