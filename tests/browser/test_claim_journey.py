@@ -51,8 +51,9 @@ async def test_app_claim_through_front_desk_two_reviewers_and_finance(
     await expect(first.get_by_label("交款人")).to_have_value("张伟")
     await expect(first.get_by_label("合计金额")).to_have_value("13000.00")
     # the viewer zooms and rotates
-    await first.get_by_role("button", name="放大").click()
-    await first.get_by_role("button", name="旋转").click()
+    tools = first.get_by_role("toolbar", name="票据图片工具")  # beside the OCR proposal
+    await tools.get_by_role("button", name="放大").click()
+    await tools.get_by_role("button", name="旋转").click()
     image = first.get_by_test_id("invoice-image")
     await expect(image).to_have_attribute("data-rotate", "90")
     await expect(image).to_have_attribute("data-scale", "1.25")
