@@ -16,7 +16,10 @@ from sanic.response import HTTPResponse, redirect
 from backend.cases import queries
 from backend.cases import service as cases
 from backend.chronic import service as chronic
-from backend.claims import service as claims
+from backend.claims import access as claim_access
+from backend.claims import drafts as claim_drafts
+from backend.claims import submission as claim_submission
+from backend.claims import views as claim_views
 from backend.enrollment import service as enrollment
 from backend.errors import InvalidInput, NotFound
 from backend.filings import service as filings
@@ -326,7 +329,7 @@ async def claim_start(request: Request) -> HTTPResponse:
 async def claim_create(request: Request) -> HTTPResponse:
     """A draft for the citizen (the function of ``POST /station/claims``)."""
     form: NewClaimForm = parse_form(request, NewClaimForm)
-    claim = await claims.create_station_claim(
+    claim = await claim_drafts.create_station_claim(
         container(request), principal(request), applicant_id_number=form.applicant_id_number
     )
     return redirect(f"/console/station/claims/{claim.id}", status=303)
@@ -336,11 +339,11 @@ async def claim_create(request: Request) -> HTTPResponse:
 @page(Role.STATION_STAFF)
 async def claim_draft(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
-    claim = await claims.load_claim(c, principal(request), claim_id)
+    claim = await claim_access.load_claim(c, principal(request), claim_id)
     if claim.case_id is not None:  # type: ignore[attr-defined]
         return redirect(f"/console/cases/{claim.case_id}", status=303)  # type: ignore[attr-defined]
     return await page_response(
-        request, "station_claim.html", claim=await claims.claim_view(c, claim)
+        request, "station_claim.html", claim=await claim_views.claim_view(c, claim)
     )
 
 
@@ -351,7 +354,7 @@ async def claim_invoice(request: Request, claim_id: int) -> HTTPResponse:
     data = _upload(request, "invoice")
     if data is None:
         raise InvalidInput("请选择票据照片或电子发票", code="FILE_REQUIRED")
-    await claims.add_invoice(container(request), principal(request), claim_id, data)
+    await claim_drafts.add_invoice(container(request), principal(request), claim_id, data)
     return redirect(f"/console/station/claims/{claim_id}", status=303)
 
 
@@ -360,14 +363,14 @@ async def claim_invoice(request: Request, claim_id: int) -> HTTPResponse:
 async def claim_submit(request: Request, claim_id: int) -> HTTPResponse:
     c = container(request)
     p = principal(request)
-    claim = await claims.load_claim(c, p, claim_id)
+    claim = await claim_access.load_claim(c, p, claim_id)
     person = await Person.get(id=claim.person_id)  # type: ignore[attr-defined]
     values = _form_values(request)
     values |= await _signed_form(
         request, {**values, "applicant_id_number": id_number_of(c, person)}
     )
     form: SubmitClaimForm = parse_values(SubmitClaimForm, values)
-    submitted = await claims.submit_claim(
+    submitted = await claim_submission.submit_claim(
         c,
         p,
         claim_id,
