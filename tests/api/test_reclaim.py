@@ -14,7 +14,6 @@ from backend.identity.models import Account, Role
 from backend.identity.persons import id_number_of
 from tests.api.test_auth import assert_error, get_me
 from tests.claim_helpers import (
-    api,  # noqa: F401  (fixture)
     decide,
     in_review_confirmed,
     ppl,  # noqa: F401  (fixture)
