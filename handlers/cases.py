@@ -56,8 +56,9 @@ from handlers.schemas import (
     Id,
     JsonInt,
     MaterialIn,
-    ReviewCategory,
+    ReviewCategoryFilter,
     ServiceCode,
+    ServiceCodeFilter,
     Strict,
     StrictId,
     Version,
@@ -150,8 +151,8 @@ class StationCasesQuery(PageQuery):
 
 
 class QueueQuery(PageQuery):
-    category: ReviewCategory | None = None
-    service_code: ServiceCode | None = None
+    category: ReviewCategoryFilter | None = None
+    service_code: ServiceCodeFilter | None = None
     station_id: Id | None = None
     overdue_only: bool = False
     mine: bool = False
@@ -170,7 +171,7 @@ class StatsQuery(BaseModel):
     period: Literal["day", "month", "year"] = Field(
         default="month", description="group_by=period 时的周期：day、month、year"
     )
-    service_code: ServiceCode | None = Field(default=None, description="只统计该事项")
+    service_code: ServiceCodeFilter | None = Field(default=None, description="只统计该事项")
     station_id: Id | None = Field(default=None, description="只统计该服务站的办件")
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import Strict as StrictMode
 
 from backend.cases.assisted import Assistance
@@ -45,6 +46,21 @@ ServiceCode = Annotated[
     str, Field(min_length=1, max_length=48, json_schema_extra={"enum": list(SERVICES)})
 ]
 ReviewCategory = Annotated[str, Field(max_length=32, json_schema_extra={"enum": list(CATEGORIES)})]
+
+
+def _one_of(names: Container[str]) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in names:
+            raise ValueError("不是已知的取值")
+        return value
+
+    return AfterValidator(check)
+
+
+# As query filters: an unknown code is a 422 (a filter that can never match is a client's
+# mistake the document already rules out), not an empty page.
+ServiceCodeFilter = Annotated[ServiceCode, _one_of(SERVICES)]
+ReviewCategoryFilter = Annotated[ReviewCategory, _one_of(CATEGORIES)]
 # The subsidy categories are policy (config/policy/premium.yaml): the document builder puts the
 # loaded policy's codes in place of this marker (handlers.api_document).
 SUBSIDY_CATEGORY_MARKER = "x-subsidy-categories"

@@ -148,6 +148,8 @@ def parse_person(text: str) -> Parsed:
 _ORG_SUFFIX = re.compile(
     r"[(（]\s*[章盖印][)）]?|[(（]\s*$|(?:财务|收费|发票|票据)?专用章$|[(（]?\s*盖?章\s*[)）]?$"
 )
+# what is left of a label's "(章)" before the name when OCR drops its opening bracket
+_ORG_LEAD = re.compile(r"^[(（]?\s*盖?章\s*[)）]\s*")
 # an institution's name: Chinese with the digits, letters and brackets some names carry
 # (解放军第306医院, 第2人民医院), starting with a Chinese character
 _ORG_RE = re.compile(f"[{CJK}][{CJK}0-9A-Za-z()（）·]{{3,39}}")
@@ -161,15 +163,16 @@ def parse_org(text: str) -> Parsed:
     m = _ORG_RE.search(text)
     if not m:
         return None
-    value = m.group()
-    value = _ORG_SUFFIX.sub("", value).rstrip("(（")
+    lead = _ORG_LEAD.match(m.group())
+    start = m.start() + (lead.end() if lead else 0)
+    value = _ORG_SUFFIX.sub("", text[start : m.end()]).rstrip("(（")
     value = _SEAL_TAIL.sub(r"\1", value)
     value = re.sub(r"[0-9A-Za-z·]+$", "", value)  # a number glued on after the name
     if value.count("(") + value.count("（") != value.count(")") + value.count("）"):
         value = value.strip("()（）")
     if len(_CJK_RE.findall(value)) < 4:
         return None
-    return value, m.start(), m.start() + len(value)
+    return value, start, start + len(value)
 
 
 INSURANCE_VOCAB = [
@@ -380,7 +383,7 @@ def _value_from(line: TextLine, start: int, spec: Spec) -> Field | None:
     return Field(spec.key, value, round(conf, 4), box)
 
 
-_LABEL_TAIL = re.compile(r"^[\s:;]*(?:\((?:盖)?章\)|\(元\))?[\s:;]*")
+_LABEL_TAIL = re.compile(r"^[\s:;]*(?:\(?(?:盖)?章\)|\(元\))?[\s:;]*")
 
 
 def _extract_field(lines: Sequence[TextLine], spec: Spec) -> Field | None:

@@ -384,6 +384,14 @@ async def test_station_scoping_and_delegated_items(api, ppl, c):
     assert resp["error"]["code"] == "ITEM_NOT_DELEGATED"
     # reviewers only see queues of their categories
     await api.get("/review/queue?category=enrollment", ppl.reviewer3, expect=422)
+    # a filter that names no known service or category is refused, not an empty page
+    for path in ("/review/queue?service_code=true", "/review/queue?category=nope"):
+        await api.get(path, ppl.reviewer, expect=422)
+    await api.get(
+        "/admin/case-stats?date_from=2025-09-01&date_to=2025-09-30&service_code=x",
+        ppl.admin,
+        expect=422,
+    )
 
 
 # -- forbidden transitions, bad input, idempotency, stale versions ---------------------------

@@ -115,7 +115,7 @@ async def test_an_in_scope_clerks_order_does_not_block_the_persons_own(client, c
     clerk, me, ids, theirs = await _in_scope_clerk_order(client, c)
     own = await _order(client, me, ids[:1], "own-1")
     assert own.status == 201, own.json
-    assert paysim.sim.orders[theirs["out_trade_no"]].trade_state == "CLOSED"
+    assert paysim.sim.book.orders[theirs["out_trade_no"]].trade_state == "CLOSED"
     _, resp = await client.get(f"{ORDERS}/{theirs['id']}", headers=clerk.headers)
     assert resp.json["status"] == "closed"
     # The clerk's code can no longer be paid; the person pays once and is credited once.
