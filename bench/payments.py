@@ -76,7 +76,8 @@ def open_year(today: date) -> int:
 
 
 async def seed(env: dict[str, str], persons: int) -> tuple[str, list[int], int]:
-    """Schema, a station clerk (acts for anyone) and ``persons`` persons to enrol."""
+    """Schema, a station clerk and ``persons`` persons to enrol, registered at the clerk's
+    station (a clerk acts only for people of their station)."""
     from tortoise import Tortoise
 
     from backend import db
@@ -86,6 +87,7 @@ async def seed(env: dict[str, str], persons: int) -> tuple[str, list[int], int]:
     from backend.identity.models import Account, Person, Role
     from backend.identity.persons import ID_FIELD
     from backend.identity.tokens import start_session
+    from backend.stations.models import Station, StationLevel
     from config.settings import Settings
 
     settings = Settings(
@@ -98,6 +100,7 @@ async def seed(env: dict[str, str], persons: int) -> tuple[str, list[int], int]:
     await db.init_db(settings.resolved_database_url)
     try:
         await Tortoise.generate_schemas(safe=True)
+        station = await Station.create(code="bench", name="基准服务站", level=StationLevel.TOWN)
         year = open_year(local_today(c.clock))
         born = date(1980, 1, 1)
         rows = []
@@ -113,11 +116,14 @@ async def seed(env: dict[str, str], persons: int) -> tuple[str, list[int], int]:
                     birth_date=day,
                     gender="M",
                     region_code="330106",
+                    home_station_id=station.id,
                 )
             )
         await Person.bulk_create(rows, batch_size=500)
         ids = [p for p in await Person.all().order_by("id").values_list("id", flat=True)]
-        clerk = await Account.create(role=Role.STATION_STAFF, username="bench", display_name="b")
+        clerk = await Account.create(
+            role=Role.STATION_STAFF, username="bench", display_name="b", station=station
+        )
         token = (await start_session(c, clerk)).access_token
         return token, ids, year
     finally:
