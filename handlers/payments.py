@@ -16,6 +16,7 @@ from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
 from handlers.responses import (
+    CreatedOrderOut,
     GetReceiptOut,
     OrderListOut,
     OrderOut,
@@ -71,7 +72,7 @@ class VerifyQuery(BaseModel):
 @errors(404, "PERSON_NOT_FOUND")
 @errors(409, "ALREADY_ENROLLED", "ORDER_ALREADY_OPEN")
 @errors(422, "COLLECTION_PERIOD_CLOSED", "PREMIUM_NOT_PUBLISHED")
-@responds(OrderOut, status=201)
+@responds(CreatedOrderOut, status=201)
 @responds(OrderOut)
 async def create_order(request: Request, body: CreateOrder) -> HTTPResponse:
     result = await orders.create_order(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Out(BaseModel):
@@ -781,6 +781,17 @@ class OrderOut(Out):
     enrolled_without_payment: list[EnrolledWithoutPayment] | None = None
     needs_review: bool | None = None
     review_reason: str | None = None
+
+
+class EnrolledWithoutOrderOut(Out):
+    """Everyone asked for is fully subsidised (特困 and the like): enrolled, nothing to pay."""
+
+    order: None
+    enrolled_without_payment: list[EnrolledWithoutPayment]
+
+
+class CreatedOrderOut(RootModel[OrderOut | EnrolledWithoutOrderOut]):
+    """The new order, or, when nobody has anything to pay, no order at all."""
 
 
 class GetReceiptItem(Out):

@@ -309,6 +309,22 @@ async def test_collection_period_and_newborn_exception(c, client, paysim):
     assert resp.status == 422 and resp.json["error"]["code"] == "COLLECTION_PERIOD_CLOSED"
 
 
+async def test_a_wholly_subsidised_household_is_enrolled_without_an_order(c, client, paysim):
+    at(c, IN_PERIOD)
+    me, ids = await family_citizen(c)
+    for person_id in ids:  # 特困人员, every one of them
+        await PersonCategory.create(
+            person_id=person_id, category="tekun", valid_from=date(2024, 1, 1)
+        )
+    resp = await _order(client, me, ids)
+    assert resp.status == 201, resp.json
+    assert resp.json["order"] is None
+    enrolled = resp.json["enrolled_without_payment"]
+    assert len(enrolled) == len(ids) and {e["status"] for e in enrolled} == {"enrolled"}
+    assert [await _status(i) for i in ids] == ["enrolled"] * len(ids)
+    assert await PaymentOrder.all().count() == 0  # nothing to pay, nothing to collect
+
+
 async def test_subsidy_categories_set_the_premium(c, client, paysim):
     at(c, IN_PERIOD)
     me, ids = await family_citizen(c)
