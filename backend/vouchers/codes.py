@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from backend.vouchers import errors
-from backend.vouchers.keys import ALGORITHM, KeySet, VoucherKey
+from backend.vouchers.keyset import ALGORITHM, KeySet, VoucherKey
 
 MAX_CODE_CHARS = 1024
 MAX_LIFETIME_S = 300  # the upper bound of voucher_code_ttl_s: no code may live longer

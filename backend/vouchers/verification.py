@@ -59,7 +59,8 @@ from backend.vouchers.codes import (
     parse_code,
     verify_signature,
 )
-from backend.vouchers.keys import VoucherKey, VoucherKeyRing, keyring_for, retention_s
+from backend.vouchers.keys import VoucherKeyRing, keyring_for, retention_s
+from backend.vouchers.keyset import VoucherKey
 from backend.vouchers.lookup import VerificationFacts
 from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
 from backend.vouchers.service import state_key, use_view

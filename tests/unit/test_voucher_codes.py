@@ -12,7 +12,7 @@ import pytest
 
 from backend.vouchers import errors
 from backend.vouchers.codes import issue_code, parse_code, verify_signature
-from backend.vouchers.keys import VoucherKey, new_key_entry, parse_key_set
+from backend.vouchers.keyset import VoucherKey, new_key_entry, parse_key_set
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
