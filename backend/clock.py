@@ -35,7 +35,12 @@ class FixedClock:
 
 def local_today(clock: Clock) -> date:
     """Today in the bureau's time zone: policy dates and ages are local dates."""
-    return clock.now().astimezone(CHINA_TZ).date()
+    return local_date(clock.now())
+
+
+def local_date(moment: datetime) -> date:
+    """The bureau's calendar date at ``moment`` (``local_today`` of a clock reading in hand)."""
+    return moment.astimezone(CHINA_TZ).date()
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     payment_order_ttl_s: int = Field(default=30 * 60, ge=300)  # unpaid orders close after this
 
     # E-voucher (医保电子凭证) dynamic codes: lifetime, allowed clock difference, signing keys.
-    # The key set is a JSON file of ES256 keys with key ids (backend/vouchers/keys.py); empty in
+    # The key set is a JSON file of ES256 keys with key ids (backend/vouchers/keyset.py); empty in
     # development means one generated into data_dir. Production must name its own file.
     voucher_code_ttl_s: int = Field(default=60, ge=10, le=300)
     voucher_clock_skew_s: int = Field(default=10, ge=0, le=120)

@@ -61,14 +61,32 @@ def _message(use: RecordedUse, other: RecordedUse, window_minutes: int) -> str:
     )[:300]
 
 
-# One row per use, in order: the latest use of the same voucher in another city in the window.
-OTHER_CITY_SQL = (
-    "SELECT (SELECT o.id FROM voucher_use o WHERE o.voucher_id = x.voucher_id"
+# The latest use of voucher x.voucher_id between x.since and x.until in another city than
+# x.city_code (a correlated subquery over a row ``x``; ``lookup`` reads it with the facts).
+OTHER_CITY_LATEST = (
+    "(SELECT o.id FROM voucher_use o WHERE o.voucher_id = x.voucher_id"
     " AND o.used_at >= x.since AND o.used_at <= x.until AND o.city_code <> x.city_code"
-    " ORDER BY o.used_at DESC LIMIT 1) AS other_id"
+    " ORDER BY o.used_at DESC LIMIT 1)"
+)
+# One row per use, in order.
+OTHER_CITY_SQL = (
+    f"SELECT {OTHER_CITY_LATEST} AS other_id"
     " FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[])"
     " WITH ORDINALITY AS x(voucher_id, since, until, city_code, n) ORDER BY x.n"
 )
+
+
+async def other_city_use_id(
+    voucher_id: str, since: datetime, until: datetime, city_code: str
+) -> int | None:
+    """``OTHER_CITY_LATEST`` for one use, through the ORM (SQLite)."""
+    other = (
+        await VoucherUse.filter(voucher_id=voucher_id, used_at__gte=since, used_at__lte=until)
+        .exclude(city_code=city_code)
+        .order_by("-used_at")
+        .first()
+    )
+    return other.id if other else None
 
 
 async def other_city_use_ids(
@@ -93,20 +111,10 @@ async def other_city_use_ids(
             [u.city_code for u in uses],
         )
         return [row["other_id"] for row in rows]
-    found = []
-    for use in uses:
-        other = (
-            await VoucherUse.filter(
-                voucher_id=use.voucher_id,
-                used_at__gte=use.used_at - window,
-                used_at__lte=use.used_at + window,
-            )
-            .exclude(city_code=use.city_code)
-            .order_by("-used_at")
-            .first()
-        )
-        found.append(other.id if other else None)
-    return found
+    return [
+        await other_city_use_id(u.voucher_id, u.used_at - window, u.used_at + window, u.city_code)
+        for u in uses
+    ]
 
 
 def window_minutes(c: Container) -> int:

@@ -1,5 +1,6 @@
 """Everything an online verification answers, read fresh for a whole batch of verifications by
-one query: ``verification_facts``.
+one query: ``verification_facts``; with it, when asked, each use's cross-city look-around
+(``alerts.OTHER_CITY_LATEST``), so a batch needs one read after its commit.
 
 A terminal's verification answers the voucher's state, the masked person, the person's insurance
 status for the year and the special benefits that cover today. Through the ORM that is five or
@@ -29,27 +30,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from backend.chronic.models import QualificationStatus
 from backend.enrollment.models import Enrollment, EnrollmentStatus
+from backend.vouchers.alerts import OTHER_CITY_LATEST, other_city_use_id
 
 # backend.chronic.entitlement.SPEC.covering: the qualification statuses that cover a day
 COVERING_QUALIFICATIONS = (QualificationStatus.ACTIVE.value, QualificationStatus.RENEWED.value)
 ENROLLED = EnrollmentStatus.ENROLLED.value
 
 
-@dataclass(frozen=True)
-class FactsQuery:
+class FactsQuery(NamedTuple):
     voucher_id: str
     year: int
     day: date
+    # The cross-city look-around of a use (all three, or none: not asked).
+    since: datetime | None = None
+    until: datetime | None = None
+    city_code: str | None = None
 
 
-@dataclass(frozen=True)
-class VerificationFacts:
+class VerificationFacts(NamedTuple):
     voucher_id: str
     voucher_status: str
     person_id: int
@@ -60,6 +63,7 @@ class VerificationFacts:
     enrolled_year_before: bool
     chronic_qualifications: list[dict[str, Any]]  # as active_qualifications
     remote_care_filings: list[dict[str, Any]]  # as active_filings
+    other_city_use_id: int | None = None  # the look-around's finding, when asked
 
 
 _QUALIFICATION_JSON = (
@@ -74,24 +78,27 @@ _FILING_JSON = (
     " 'city_code', f.city_code, 'valid_from', f.valid_from, 'valid_to', f.valid_to)"
 )
 
-# $1 voucher ids, $2 years, $3 days (one element per query), $4 'enrolled', $5 covering
-# qualification statuses; one row per query whose voucher exists, in order.
+# $1 voucher ids, $2 years, $3 days, $6 since, $7 until, $8 city codes (one element per query),
+# $4 'enrolled', $5 covering qualification statuses; one row per query whose voucher exists, in
+# order. No benefit at all is a NULL, not an empty JSON array: most persons have none, and the
+# caller then parses nothing.
 PG_SQL = (
-    "SELECT v.id, v.status, v.person_id, v.holder_id, v.revoked_at,"
+    "SELECT x.n, v.id, v.status, v.person_id, v.holder_id, v.revoked_at,"
     " p.name, p.id_number_enc, p.gender, p.birth_date,"
     " (SELECT e.status FROM enrollment e WHERE e.person_id = v.person_id AND e.year = x.year)"
     " AS enrollment_status,"
     " EXISTS (SELECT 1 FROM enrollment e WHERE e.person_id = v.person_id"
     " AND e.year = x.year - 1 AND e.status = $4) AS enrolled_year_before,"
-    f" (SELECT coalesce(json_agg({_QUALIFICATION_JSON} ORDER BY q.disease_code), '[]')"
+    f" (SELECT json_agg({_QUALIFICATION_JSON} ORDER BY q.disease_code)"
     " FROM chronic_qualification q WHERE q.person_id = v.person_id AND q.status = ANY($5)"
     " AND q.valid_from <= x.day AND (q.valid_to IS NULL OR q.valid_to >= x.day))"
     " AS qualifications,"
-    f" (SELECT coalesce(json_agg({_FILING_JSON} ORDER BY f.valid_from, f.id), '[]')"
+    f" (SELECT json_agg({_FILING_JSON} ORDER BY f.valid_from, f.id)"
     " FROM remote_care_filing f WHERE f.person_id = v.person_id"
-    " AND f.valid_from <= x.day AND (f.valid_to IS NULL OR f.valid_to >= x.day)) AS filings"
-    " FROM unnest($1::text[], $2::int[], $3::date[]) WITH ORDINALITY"
-    " AS x(voucher_id, year, day, n)"
+    " AND f.valid_from <= x.day AND (f.valid_to IS NULL OR f.valid_to >= x.day)) AS filings,"
+    f" {OTHER_CITY_LATEST} AS other_city_use_id"
+    " FROM unnest($1::text[], $2::int[], $3::date[], $6::timestamptz[], $7::timestamptz[],"
+    " $8::text[]) WITH ORDINALITY AS x(voucher_id, year, day, since, until, city_code, n)"
     " JOIN voucher v ON v.id = x.voucher_id JOIN person p ON p.id = v.person_id ORDER BY x.n"
 )
 
@@ -120,6 +127,11 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
+def _json_list(value: Any) -> list[Any]:
+    """A JSON array read from PostgreSQL; NULL (nothing aggregated) is the empty list."""
+    return [] if value is None else _json(value)
+
+
 def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
@@ -140,6 +152,7 @@ def _facts(
     enrolled_year_before: bool,
     qualifications: list[dict[str, Any]],
     filings: list[dict[str, Any]],
+    other_city_use_id: int | None,
 ) -> VerificationFacts:
     return VerificationFacts(
         voucher_id=row["id"],
@@ -158,6 +171,7 @@ def _facts(
         enrolled_year_before=bool(enrolled_year_before),
         chronic_qualifications=qualifications,
         remote_care_filings=filings,
+        other_city_use_id=other_city_use_id,
     )
 
 
@@ -182,18 +196,21 @@ async def verification_facts(
         [q.day for q in queries],
         ENROLLED,
         list(COVERING_QUALIFICATIONS),
+        [q.since for q in queries],
+        [q.until for q in queries],
+        [q.city_code for q in queries],
     )
-    found = {
-        row["id"]: _facts(
+    found: list[VerificationFacts | None] = [None] * len(queries)
+    for row in rows:  # by position: one voucher may be asked twice, with two look-arounds
+        found[row["n"] - 1] = _facts(
             row,
             row["enrollment_status"],
             row["enrolled_year_before"],
-            _json(row["qualifications"]),
-            _json(row["filings"]),
+            _json_list(row["qualifications"]),
+            _json_list(row["filings"]),
+            row["other_city_use_id"],
         )
-        for row in rows
-    }
-    return [found.get(q.voucher_id) for q in queries]
+    return found
 
 
 async def _portable(conn: Any, query: FactsQuery) -> VerificationFacts | None:
@@ -209,6 +226,9 @@ async def _portable(conn: Any, query: FactsQuery) -> VerificationFacts | None:
         _SQLITE_QUALIFICATIONS, [person_id, *COVERING_QUALIFICATIONS, iso_day, iso_day]
     )
     filings = await conn.execute_query_dict(_SQLITE_FILINGS, [person_id, iso_day, iso_day])
+    other = None
+    if query.since is not None and query.until is not None and query.city_code is not None:
+        other = await other_city_use_id(query.voucher_id, query.since, query.until, query.city_code)
     return _facts(
         row,
         by_year.get(year),
@@ -238,4 +258,5 @@ async def _portable(conn: Any, query: FactsQuery) -> VerificationFacts | None:
             }
             for f in filings
         ],
+        other,
     )

@@ -33,6 +33,7 @@ from backend.vouchers.codes import IssuedCode, issue_code, new_voucher_id, valid
 from backend.vouchers.keys import keyring_for
 from backend.vouchers.models import Voucher, VoucherStatus, VoucherUse
 from backend.vouchers.use_log import UseRow
+from config.policy import VoucherPolicy
 
 MAX_PAGE_SIZE = 100
 
@@ -252,8 +253,11 @@ async def fresh_code(c: Container, principal: Principal, voucher_id: str) -> Fre
     return FreshCode(issue_code(key, voucher.id, now, ttl), ttl)
 
 
-def use_view(c: Container, use: VoucherUse | UseRow) -> dict[str, Any]:
-    policy = c.policies.voucher.at(local_today(c.clock))
+def use_view(
+    c: Container, use: VoucherUse | UseRow, policy: VoucherPolicy | None = None
+) -> dict[str, Any]:
+    """``policy``: today's voucher policy when the caller holds it already."""
+    policy = policy or c.policies.voucher.at(local_today(c.clock))
     purpose = policy.purposes.get(use.purpose)
     return {
         "id": use.id,

@@ -1,7 +1,7 @@
 """Online uses are recorded in groups: the verifications arriving together share one statement
 and one commit (``backend.infra.group_commit``, batcher ``voucher_use``).
 
-A batch, on PostgreSQL, is one round trip for the write and two for what the answers need:
+A batch, on PostgreSQL, is one round trip for the write and one for what the answers need:
 
 1. ONE statement, hence one transaction and one commit: spend every request's terminal nonce
    (``terminal_nonce``, the durable replay guard) and insert every use whose nonce was new and
@@ -11,10 +11,10 @@ A batch, on PostgreSQL, is one round trip for the write and two for what the ans
    statement records nothing of the batch and fails every verification in it. Rows go in key
    order, so two batches sharing keys (a replay racing its original, two terminals with one
    code) wait for each other rather than deadlock.
-2. After the commit, for the whole batch: the vouchers, their masked persons, the insurance
-   status and benefits (``lookup.verification_facts``), and the cross-city look-around
-   (``alerts.other_city_use_ids``: after the commit, so of two uses racing in two cities at
-   least one sees the other).
+2. After the commit, for the whole batch, ONE statement: the vouchers, their masked persons,
+   the insurance status and benefits, and the cross-city look-around
+   (``lookup.verification_facts``; the look-around after the commit, so of two uses racing in
+   two cities at least one sees the other).
 
 On SQLite (the embedded default) the same, row by row in one transaction, through the ORM.
 Nothing is answered before the batch is committed.
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -37,7 +36,6 @@ from backend.terminals.models import TerminalNonce
 from backend.terminals.nonces import NonceRecord, first_of_each, nonce_replayed
 from backend.terminals.service import TerminalIdentity
 from backend.vouchers import errors
-from backend.vouchers.alerts import other_city_use_ids
 from backend.vouchers.lookup import FactsQuery, VerificationFacts, verification_facts
 from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
 
@@ -46,8 +44,7 @@ ONLINE = UseMode.ONLINE.value
 ACTIVE = VoucherStatus.ACTIVE.value
 
 
-@dataclass(frozen=True, slots=True)
-class UseRequest:
+class UseRequest(NamedTuple):
     """One verification's write: its code's use, and its request's nonce when unspent."""
 
     voucher_id: str
@@ -76,11 +73,9 @@ class UseRow(NamedTuple):
     mode: str
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
+class Recorded(NamedTuple):
     use: UseRow
-    facts: VerificationFacts  # read after the commit
-    other_city_use_id: int | None
+    facts: VerificationFacts  # read after the commit, with the cross-city look-around
 
 
 _PG_WRITE = (
@@ -101,7 +96,7 @@ _PG_WRITE = (
     " OR EXISTS (SELECT 1 FROM spent WHERE spent.key = i.nonce_key))"
     " ORDER BY i.voucher_id, i.nonce ON CONFLICT DO NOTHING"
     " RETURNING id, voucher_id, nonce, person_id)"
-    " SELECT i.n, (i.nonce_key IS NULL OR spent.key IS NOT NULL) AS nonce_ok, used.id,"
+    " SELECT (i.nonce_key IS NULL OR spent.key IS NOT NULL) AS nonce_ok, used.id,"
     " v.person_id, v.holder_id, v.status"
     " FROM i LEFT JOIN spent ON spent.key = i.nonce_key"
     " LEFT JOIN used ON i.first_use AND used.voucher_id = i.voucher_id AND used.nonce = i.nonce"
@@ -143,10 +138,7 @@ async def _write_pg(pg: Any, requests: Sequence[UseRequest]) -> list[_Written]:
         ONLINE,
         ACTIVE,
     )
-    return [
-        _Written(row["nonce_ok"], row["id"], row["person_id"], row["holder_id"], row["status"])
-        for row in rows
-    ]
+    return [_Written(*row) for row in rows]  # the statement's columns are _Written's
 
 
 async def _write_portable(requests: Sequence[UseRequest]) -> list[_Written]:
@@ -231,28 +223,30 @@ async def _flush(requests: Sequence[UseRequest]) -> list[Recorded | BaseExceptio
     on_pg = conn.capabilities.dialect == "postgres"
     async with conn.acquire_connection() if on_pg else nullcontext() as pg:
         written = await (_write_pg(pg, requests) if on_pg else _write_portable(requests))
-        # Committed. From here on, reads only.
+        # Committed. From here on, one read for the whole batch.
         done = [
             (r, _row(r, w.use_id, w.person_id))  # type: ignore[arg-type]
             for r, w in zip(requests, written, strict=True)
             if w.use_id is not None
         ]
-        facts = await verification_facts(
-            [FactsQuery(r.voucher_id, r.year, r.day) for r, _ in done], pg
-        )
-        others: list[int | None] = [None] * len(done)
-        by_window: dict[timedelta, list[int]] = {}
-        for i, (r, _) in enumerate(done):  # one window unless the policy changed meanwhile
-            by_window.setdefault(r.window, []).append(i)
-        for window, indexes in by_window.items():
-            found = await other_city_use_ids([done[i][1] for i in indexes], window, pg)
-            for i, other in zip(indexes, found, strict=True):
-                others[i] = other
+        facts = await verification_facts([_facts_query(r) for r, _ in done], pg)
     recorded = iter(
-        errors.VoucherNotFound() if f is None else Recorded(u, f, other)  # deleted meanwhile
-        for (_, u), f, other in zip(done, facts, others, strict=True)
+        errors.VoucherNotFound() if f is None else Recorded(u, f)  # deleted meanwhile
+        for (_, u), f in zip(done, facts, strict=True)
     )
     return [_refusal(w) if w.use_id is None else next(recorded) for w in written]
+
+
+def _facts_query(r: UseRequest) -> FactsQuery:
+    """What the answer needs, and the use's cross-city look-around."""
+    return FactsQuery(
+        r.voucher_id,
+        r.year,
+        r.day,
+        r.used_at - r.window,
+        r.used_at + r.window,
+        r.terminal.city_code,
+    )
 
 
 def batcher(c: Container, **options: Any) -> GroupCommit[UseRequest, Recorded]:

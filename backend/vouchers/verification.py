@@ -18,13 +18,13 @@ the commit.
 
 The voucher's state comes from the per-process cache (``c.cache``, invalidated in every process on
 revocation and re-activation) when it is there, so a known-revoked voucher is refused at once; it
-is never loaded on this path. After the commit, for the whole batch at once: the voucher, its
-masked person, the person's enrollment for the year, the chronic qualifications and remote-care
-filings covering today (``lookup.verification_facts``), and the cross-city look-around; the
-voucher's state read there fills the cache. So nothing that decides insured or not, covered or
-not, or whether the voucher may be used is ever stale. Only the masked name, ID number and gender
-shown come from the cache when it holds the voucher: after a change to the person record they may
-be up to the cache's TTL (30 s) old.
+is never loaded on this path. After the commit, for the whole batch at once and in one
+statement: the voucher, its masked person, the person's enrollment for the year, the chronic
+qualifications and remote-care filings covering today, and the cross-city look-around
+(``lookup.verification_facts``); the voucher's state read there fills the cache. So nothing
+that decides insured or not, covered or not, or whether the voucher may be used is ever stale.
+Only the masked name, ID number and gender shown come from the cache when it holds the voucher:
+after a change to the person record they may be up to the cache's TTL (30 s) old.
 Offline reports read the voucher's state through the same cache.
 
 Offline (``report_offline``): each entry is verified like a live code, but its expiry is checked
@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from backend.clock import local_today
+from backend.clock import local_date, local_today
 from backend.container import Container
 from backend.enrollment.models import EnrollmentStatus
 from backend.enrollment.service import status_from
@@ -59,7 +59,8 @@ from backend.vouchers.codes import (
     parse_code,
     verify_signature,
 )
-from backend.vouchers.keys import VoucherKey, VoucherKeyRing, keyring_for, retention_s
+from backend.vouchers.keys import VoucherKeyRing, keyring_for, retention_s
+from backend.vouchers.keyset import VoucherKey
 from backend.vouchers.lookup import VerificationFacts
 from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
 from backend.vouchers.service import state_key, use_view
@@ -106,8 +107,8 @@ async def voucher_state(c: Container, voucher_id: str) -> VoucherState | None:
     return await c.cache.get_or_load(state_key(voucher_id), load)
 
 
-def _policy(c: Container) -> VoucherPolicy:
-    return c.policies.voucher.at(local_today(c.clock))
+def _policy(c: Container, today: date | None = None) -> VoucherPolicy:
+    return c.policies.voucher.at(today or local_today(c.clock))
 
 
 def _check_purpose(policy: VoucherPolicy, purpose: str) -> None:
@@ -115,9 +116,8 @@ def _check_purpose(policy: VoucherPolicy, purpose: str) -> None:
         raise errors.PurposeUnknown(purpose=purpose[:8])
 
 
-def _live_key(c: Container, ring: VoucherKeyRing, kid: str) -> VoucherKey:
+def _live_key(c: Container, ring: VoucherKeyRing, kid: str, now: datetime) -> VoucherKey:
     """A key published now; an unknown kid first makes the ring look for a rotated file."""
-    now = c.clock.now()
     retention = retention_s(c.settings)
     key = key_for(ring.keys, kid)
     if key is None and ring.reload_if_changed():
@@ -175,15 +175,15 @@ async def verify_online(
 ) -> dict[str, Any]:
     """``nonce``: the terminal request's nonce when the caller left it unspent (written here with
     the use; the caller spends it on every refusal raised before that)."""
-    policy = _policy(c)
+    now = c.clock.now()  # one reading for the whole verification: the use's time, today
+    today = local_date(now)
+    policy = _policy(c, today)
     _check_purpose(policy, purpose)
     skew = c.settings.voucher_clock_skew_s
     ring = keyring_for(c.settings)
     parsed = parse_code(code)
-    claims = verify_signature(_live_key(c, ring, parsed.kid), parsed, skew)
-    now = c.clock.now()
-    now_ts = now.timestamp()
-    check_live(claims, now_ts, skew)
+    claims = verify_signature(_live_key(c, ring, parsed.kid, now), parsed, skew)
+    check_live(claims, now.timestamp(), skew)
 
     # The voucher's state from the per-process cache when it is there (invalidated in every
     # process on revocation and re-activation): a revoked voucher is refused at once. Never
@@ -199,9 +199,8 @@ async def verify_online(
         # Written with the use; a failed batch writes neither (the request may be sent again).
         nonce.spent = True
         pending = nonce.record
-    today = local_today(c.clock)
     year = today.year
-    minutes = alerts.window_minutes(c)
+    minutes = policy.cross_city_window_minutes
     request = UseRequest(
         claims.voucher_id,
         claims.nonce,
@@ -227,9 +226,10 @@ async def verify_online(
     current = EnrollmentStatus(facts.enrollment_status) if facts.enrollment_status else None
     status = status_from(c, year, current, enrolled_year_before=facts.enrolled_year_before)
     use = recorded.use
-    await alerts.raise_alert(
-        c, use, recorded.other_city_use_id, holder_id=facts.holder_id, minutes=minutes
-    )
+    if facts.other_city_use_id is not None:
+        await alerts.raise_alert(
+            c, use, facts.other_city_use_id, holder_id=facts.holder_id, minutes=minutes
+        )
     return {
         "voucher_id": state.id,
         "family": state.person_id != state.holder_id,
@@ -244,7 +244,7 @@ async def verify_online(
         },
         "chronic_qualifications": facts.chronic_qualifications,
         "remote_care_filings": facts.remote_care_filings,
-        "use": use_view(c, use),
+        "use": use_view(c, use, policy),
     }
 
 

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend.identity.models import Role
 from backend.vouchers import keys as voucher_keys
-from backend.vouchers.keys import create_key_file, keyring_for, rotate
+from backend.vouchers.keys import keyring_for, rotate
+from backend.vouchers.keyset import create_key_file
 from backend.vouchers.models import VoucherAlert, VoucherUse
 from tests.factories import (
     VOUCHER_USES,

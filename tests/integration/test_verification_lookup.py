@@ -21,7 +21,7 @@ from backend.filings.models import FilingCategory, FilingStatus, RemoteCareFilin
 from backend.filings.service import active_filings
 from backend.identity.persons import masked_person_view, person_view
 from backend.vouchers.lookup import FactsQuery, verification_facts
-from backend.vouchers.models import Voucher, VoucherStatus
+from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
 from tests.factories import make_citizen
 
 _serials = count(1)
@@ -196,3 +196,36 @@ async def test_a_revoked_voucher_reads_as_revoked(c):
     [facts] = await verification_facts([FactsQuery("Vrevoked", today.year, today)])
     assert facts is not None and facts.voucher_status == VoucherStatus.REVOKED
     assert facts.revoked_at is not None
+
+
+async def test_one_voucher_twice_in_a_batch_keeps_each_look_around(c):
+    """Two uses of one voucher in one batch (two codes, two terminals): each query gets its own
+    cross-city finding, read by position, not by voucher."""
+    login = await make_citizen(c, "twice")
+    await _voucher(c, login, "Vtwice")
+    now = c.clock.now()
+    earlier = await VoucherUse.create(
+        voucher_id="Vtwice",
+        person_id=login.person.id,
+        nonce="n-earlier",
+        terminal_key_id="tk_a",
+        institution_code="P1",
+        institution_name="康民大药房",
+        city_code="330100",
+        purpose="02121",
+        mode=UseMode.ONLINE,
+        used_at=now - timedelta(minutes=5),
+        recorded_at=now,
+    )
+    today = local_today(c.clock)
+    window = timedelta(minutes=30)
+    same, other, none = await verification_facts(
+        [
+            FactsQuery("Vtwice", today.year, today, now - window, now + window, "330100"),
+            FactsQuery("Vtwice", today.year, today, now - window, now + window, "310100"),
+            FactsQuery("Vtwice", today.year, today),  # no look-around asked
+        ]
+    )
+    assert same is not None and same.other_city_use_id is None
+    assert other is not None and other.other_city_use_id == earlier.id
+    assert none is not None and none.other_city_use_id is None

@@ -14,15 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend.infra.keys import KeyConfigError
 from backend.vouchers import keys as voucher_keys
 from backend.vouchers.codes import issue_code, new_voucher_id
-from backend.vouchers.keys import (
-    DEV_KEY_FILE,
-    VoucherKeyRing,
-    create_key_file,
-    keyring_for,
-    new_key_entry,
-    parse_key_set,
-    rotate_key_file,
-)
+from backend.vouchers.keys import DEV_KEY_FILE, VoucherKeyRing, keyring_for
+from backend.vouchers.keyset import create_key_file, new_key_entry, parse_key_set, rotate_key_file
 from backend.vouchers.qr import qr_version
 from config.settings import Settings
 
