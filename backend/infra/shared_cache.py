@@ -35,6 +35,9 @@ class SharedCache:
         self._live = False
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # Loads in flight by (key, epoch): concurrent misses of one key share one read of the
+        # source (when a hot entry expires, 32 requests at once must not all go to the database).
+        self._flights: dict[tuple[str, int], asyncio.Task[Any]] = {}
 
     @property
     def live(self) -> bool:
@@ -45,9 +48,17 @@ class SharedCache:
         if found:
             return value
         epoch = self._epoch
-        value = await load()
-        self.put(key, value, read_at_epoch=epoch)
-        return value
+        flight = self._flights.get((key, epoch))
+        if flight is None:
+            flight = self._flights[(key, epoch)] = asyncio.ensure_future(load())
+            flight.add_done_callback(lambda done: self._landed(key, epoch, done))
+        # Shielded: one waiter's cancellation (a client gone) does not cancel the others' load.
+        return await asyncio.shield(flight)
+
+    def _landed(self, key: str, epoch: int, flight: asyncio.Task[Any]) -> None:
+        del self._flights[(key, epoch)]
+        if not flight.cancelled() and flight.exception() is None:
+            self.put(key, flight.result(), read_at_epoch=epoch)
 
     @property
     def epoch(self) -> int:
