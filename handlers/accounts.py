@@ -13,7 +13,12 @@ from backend.identity import binding, service
 from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
-from handlers.responses import DeactivateOut, FrozenPayoutOut, FrozenPayoutsOut, IdentityAlertsOut
+from handlers.responses.identity import (
+    DeactivateOut,
+    FrozenPayoutOut,
+    FrozenPayoutsOut,
+    IdentityAlertsOut,
+)
 
 bp = Blueprint("accounts")
 

@@ -19,7 +19,7 @@ from backend.errors import InvalidInput
 from backend.identity.models import Role
 from handlers.contract import errors, multipart, responds
 from handlers.request import container, principal, requires, upload_errors, uploaded_file
-from handlers.responses import Out
+from handlers.responses.base import Out
 from handlers.schemas import IdNumber, Strict
 
 bp = Blueprint("case_materials")

@@ -33,7 +33,7 @@ from backend.vouchers.qr import render_svg
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
-from handlers.responses import (
+from handlers.responses.cases import (
     CaseDocument,
     CaseListOut,
     CaseOut,

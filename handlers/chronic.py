@@ -17,10 +17,10 @@ from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, requires
-from handlers.responses import (
+from handlers.responses.cases import CaseOut
+from handlers.responses.chronic import (
     ApplyAssistedOut,
     ApplyOut,
-    CaseOut,
     DiseasesOut,
     MyQualificationsOut,
     QualificationOut,

@@ -32,7 +32,7 @@ from handlers.request import (
     upload_errors,
     uploaded_file,
 )
-from handlers.responses import (
+from handlers.responses.claims import (
     CatalogueSearchOut,
     ClaimOut,
     ClaimReviewOut,

@@ -14,7 +14,7 @@ from backend.stations import assisted
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, requires
-from handlers.responses import (
+from handlers.responses.family import (
     FamilyMemberOut,
     GrantConsentOut,
     GuardianshipObjectionOut,

@@ -12,7 +12,7 @@ from backend.identity import binding, service
 from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
-from handlers.responses import FaceVerificationOut, ProfileOut, StationCodeOut
+from handlers.responses.identity import FaceVerificationOut, ProfileOut, StationCodeOut
 from handlers.schemas import IdNumber
 
 bp = Blueprint("me")

@@ -15,7 +15,7 @@ from backend.payments.notify import handle_notification
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
-from handlers.responses import (
+from handlers.responses.payments import (
     CreatedOrderOut,
     GetReceiptOut,
     OrderListOut,

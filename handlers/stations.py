@@ -26,7 +26,7 @@ from handlers.request import (
     upload_errors,
     uploaded_file,
 )
-from handlers.responses import (
+from handlers.responses.stations import (
     CitizenLookupOut,
     GetAuthorisationOut,
     GuardianshipCheckOut,

@@ -1,5 +1,5 @@
 """What the remote-care filing services answer: typed results, serialised by the handlers'
-response models (``handlers/responses.py``)."""
+response models (``handlers/responses/``)."""
 
 from __future__ import annotations
 
