@@ -27,7 +27,7 @@ from backend.identity.models import Person, Role
 from backend.identity.persons import id_number_of
 from backend.stations import assisted, desk
 from backend.stations.service import SERVICE_ITEMS, get_station
-from handlers.cases import AssistedIn
+from handlers.cases.desk import AssistedIn
 from handlers.chronic import AssistedApplicationIn
 from handlers.console.web import (
     container,
