@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sanic import Blueprint, Request
 from sanic_ext.extensions.openapi import openapi
 
-from backend.identity import binding, service
+from backend.identity import binding, profile
 from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
@@ -40,7 +40,7 @@ class Binding(BaseModel):
 @requires()
 @responds(ProfileOut)
 async def me(request: Request) -> dict[str, Any]:
-    return await service.me(container(request), principal(request))
+    return await profile.me(container(request), principal(request))
 
 
 @bp.post("/me/verification")

@@ -56,14 +56,12 @@ from backend.identity.persons import (
     person_view,
 )
 from backend.identity.principal import Principal
+from backend.identity.profile import load_account, me, profile_changed
 from backend.identity.service import (
     BINDING_WINDOW_S,
     check_phone,
     limit,
-    load_account,
-    me,
     policy_of,
-    profile_changed,
 )
 from backend.infra.crypto import mask_id_number
 

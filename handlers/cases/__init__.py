@@ -18,22 +18,10 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from backend.cases import (
-    access,
-    details,
-    lists,
-    submission,
-)
+from backend.cases import access, details, lists, submission
 from backend.cases.models import Case
 from handlers.request import container, principal
-from handlers.schemas import (
-    Id,
-    MaterialIn,
-    ServiceCode,
-    ServiceCodeFilter,
-    Strict,
-    Version,
-)
+from handlers.schemas import Id, MaterialIn, ServiceCode, ServiceCodeFilter, Strict, Version
 
 bp = Blueprint("cases")
 

@@ -11,15 +11,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
 
-from backend.cases import (
-    applicant,
-    assisted,
-    details,
-    inbox,
-    lists,
-    rating,
-    submission,
-)
+from backend.cases import applicant, assisted, details, inbox, lists, rating, submission
 from backend.identity.models import Role
 from backend.vouchers.qr import render_svg
 from handlers.cases import (
@@ -43,11 +35,7 @@ from handlers.responses.cases import (
     MyPendingAuthorisationsOut,
     ReadMessageOut,
 )
-from handlers.schemas import (
-    JsonInt,
-    MaterialIn,
-    Strict,
-)
+from handlers.schemas import JsonInt, MaterialIn, Strict
 
 
 class WithdrawIn(VersionIn):

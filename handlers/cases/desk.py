@@ -10,11 +10,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.cases import (
-    acceptance,
-    assisted,
-    lists,
-)
+from backend.cases import acceptance, assisted, lists
 from backend.identity.models import Role
 from handlers.cases import (
     SUBMISSION_REFUSALS,
@@ -28,16 +24,8 @@ from handlers.cases import (
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
-from handlers.responses.cases import (
-    CaseListOut,
-    CaseOut,
-)
-from handlers.schemas import (
-    ASSISTED_FORBIDDEN,
-    ASSISTED_NOT_FOUND,
-    ASSISTED_REFUSALS,
-    AssistanceIn,
-)
+from handlers.responses.cases import CaseListOut, CaseOut
+from handlers.schemas import ASSISTED_FORBIDDEN, ASSISTED_NOT_FOUND, ASSISTED_REFUSALS, AssistanceIn
 
 
 class AssistedIn(SubmitIn, AssistanceIn):

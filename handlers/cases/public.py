@@ -6,19 +6,11 @@ from sanic import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.cases import (
-    catalogue,
-    details,
-)
+from backend.cases import catalogue, details
 from backend.errors import NotFound
-from handlers.cases import (
-    bp,
-)
+from handlers.cases import bp
 from handlers.contract import errors, responds
-from handlers.responses.cases import (
-    ServiceListOut,
-    VerifyDocumentOut,
-)
+from handlers.responses.cases import ServiceListOut, VerifyDocumentOut
 
 
 @bp.get("/services")

@@ -9,38 +9,15 @@ from sanic import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
-from backend.cases import (
-    details,
-    queues,
-    review,
-)
+from backend.cases import details, queues, review
 from backend.cases.case_stats import READERS, case_statistics
 from backend.identity.models import Role
-from handlers.cases import (
-    PageQuery,
-    StatsQuery,
-    actor,
-    answer_case,
-    bp,
-)
+from handlers.cases import PageQuery, StatsQuery, actor, answer_case, bp
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
-from handlers.responses.cases import (
-    CaseOut,
-    CaseStatsOut,
-    EscalationsOut,
-    ReviewQueueOut,
-    TaskOut,
-)
-from handlers.schemas import (
-    Id,
-    ReviewCategoryFilter,
-    ServiceCodeFilter,
-    Strict,
-    StrictId,
-    Version,
-)
+from handlers.responses.cases import CaseOut, CaseStatsOut, EscalationsOut, ReviewQueueOut, TaskOut
+from handlers.schemas import Id, ReviewCategoryFilter, ServiceCodeFilter, Strict, StrictId, Version
 
 
 class DecisionIn(Strict):
