@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
 
 from backend.cases import access, details, lists, submission
 from backend.cases.models import Case
+from backend.cases.results import CaseDetail
 from handlers.request import container, principal
 from handlers.schemas import Id, MaterialIn, ServiceCode, ServiceCodeFilter, Strict, Version
 
@@ -92,6 +92,6 @@ async def actor(request: Request) -> access.Actor:
     return await access.actor_for(principal(request))
 
 
-async def answer_case(request: Request, case: Case, status: int = 200) -> HTTPResponse:
-    view = await details.case_detail(container(request), await actor(request), case.id)
-    return json(view, status=status)
+async def answer_case(request: Request, case: Case) -> CaseDetail:
+    """The case as the caller sees it now (sent with the status its route documents)."""
+    return await details.case_detail(container(request), await actor(request), case.id)

@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse, json, raw
 from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import applicant, assisted, details, inbox, lists, rating, submission
+from backend.cases.results import CaseDetail, CasePage, CaseSummary, Inbox, IssuedDocument
 from backend.identity.models import Role
 from backend.vouchers.qr import render_svg
 from handlers.cases import (
@@ -68,9 +69,9 @@ class RatingIn(Strict):
 @errors(403, "BINDING_REQUIRED")
 @errors(422, *SUBMISSION_REFUSALS)
 @responds(CaseOut, status=201)
-async def submit_case(request: Request, body: SubmitIn) -> HTTPResponse:
+async def submit_case(request: Request, body: SubmitIn) -> CaseDetail:
     case = await submission.submit(container(request), principal(request), body.to_request())
-    return await answer_case(request, case, 201)
+    return await answer_case(request, case)
 
 
 @bp.get("/cases")
@@ -78,8 +79,8 @@ async def submit_case(request: Request, body: SubmitIn) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @query(PageQuery)
 @responds(CaseListOut)
-async def my_cases(request: Request, query: PageQuery) -> HTTPResponse:
-    return json(await lists.my_cases(container(request), await actor(request), query.to_page()))
+async def my_cases(request: Request, query: PageQuery) -> CasePage:
+    return await lists.my_cases(container(request), await actor(request), query.to_page())
 
 
 @bp.get("/cases/<case_id:int>")
@@ -87,9 +88,9 @@ async def my_cases(request: Request, query: PageQuery) -> HTTPResponse:
 @requires()
 @errors(404, "CASE_NOT_FOUND")
 @responds(CaseOut)
-async def get_case(request: Request, case_id: int) -> HTTPResponse:
+async def get_case(request: Request, case_id: int) -> CaseDetail:
     view = await details.case_detail(container(request), await actor(request), case_id)
-    return json(view)
+    return view
 
 
 @bp.get("/cases/<case_id:int>/timeline")
@@ -108,7 +109,7 @@ async def case_timeline(request: Request, case_id: int) -> HTTPResponse:
 @body(WithdrawIn)
 @errors(409, "REVIEW_STARTED")
 @responds(CaseOut)
-async def withdraw_case(request: Request, case_id: int, body: WithdrawIn) -> HTTPResponse:
+async def withdraw_case(request: Request, case_id: int, body: WithdrawIn) -> CaseDetail:
     case = await applicant.withdraw(
         container(request), principal(request), case_id, version=body.version, reason=body.reason
     )
@@ -122,7 +123,7 @@ async def withdraw_case(request: Request, case_id: int, body: WithdrawIn) -> HTT
 @body(ResubmitIn)
 @errors(409, "INVALID_STATE")
 @responds(CaseOut)
-async def resubmit_case(request: Request, case_id: int, body: ResubmitIn) -> HTTPResponse:
+async def resubmit_case(request: Request, case_id: int, body: ResubmitIn) -> CaseDetail:
     case = await applicant.resubmit(
         container(request),
         principal(request),
@@ -141,7 +142,7 @@ async def resubmit_case(request: Request, case_id: int, body: ResubmitIn) -> HTT
 @body(MaterialsIn)
 @errors(409, "NO_MATERIALS_EXPECTED")
 @responds(CaseOut)
-async def supply_materials(request: Request, case_id: int, body: MaterialsIn) -> HTTPResponse:
+async def supply_materials(request: Request, case_id: int, body: MaterialsIn) -> CaseDetail:
     case = await applicant.supply_materials(
         container(request),
         principal(request),
@@ -159,9 +160,7 @@ async def supply_materials(request: Request, case_id: int, body: MaterialsIn) ->
 @body(AuthorisationIn)
 @errors(404, "CASE_NOT_FOUND")
 @responds(CaseOut)
-async def decide_authorisation(
-    request: Request, case_id: int, body: AuthorisationIn
-) -> HTTPResponse:
+async def decide_authorisation(request: Request, case_id: int, body: AuthorisationIn) -> CaseDetail:
     case = await assisted.decide_authorisation(
         container(request),
         principal(request),
@@ -178,7 +177,7 @@ async def decide_authorisation(
 @body(RatingIn)
 @errors(409, "ALREADY_RATED", "NOT_RATABLE")
 @responds(CaseOut)
-async def rate_case(request: Request, case_id: int, body: RatingIn) -> HTTPResponse:
+async def rate_case(request: Request, case_id: int, body: RatingIn) -> CaseDetail:
     case = await rating.rate(
         container(request), principal(request), case_id, score=body.score, comment=body.comment
     )
@@ -189,9 +188,9 @@ async def rate_case(request: Request, case_id: int, body: RatingIn) -> HTTPRespo
 @openapi.summary("办件结果文书")
 @requires()
 @responds(CaseDocument)
-async def case_document(request: Request, case_id: int) -> HTTPResponse:
+async def case_document(request: Request, case_id: int) -> IssuedDocument:
     doc = await details.document_for(await actor(request), case_id)
-    return json(details.document_view(doc))
+    return details.document_view(doc)
 
 
 @bp.get("/cases/<case_id:int>/document/qr.svg")
@@ -210,8 +209,8 @@ async def case_document_qr(request: Request, case_id: int) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @query(PageQuery)
 @responds(MyInboxOut)
-async def my_inbox(request: Request, query: PageQuery) -> HTTPResponse:
-    return json(await inbox.inbox(await actor(request), query.to_page()))
+async def my_inbox(request: Request, query: PageQuery) -> Inbox:
+    return await inbox.inbox(await actor(request), query.to_page())
 
 
 @bp.post("/me/inbox/<message_id:int>/read")
@@ -227,6 +226,6 @@ async def read_message(request: Request, message_id: int) -> HTTPResponse:
 @openapi.summary("待我确认的代办授权")
 @requires(Role.CITIZEN)
 @responds(MyPendingAuthorisationsOut)
-async def my_pending_authorisations(request: Request) -> HTTPResponse:
+async def my_pending_authorisations(request: Request) -> dict[str, list[CaseSummary]]:
     items = await lists.pending_authorisations(container(request), await actor(request))
-    return json({"items": items})
+    return {"items": items}

@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field
 from sanic import Request
-from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import acceptance, assisted, lists
+from backend.cases.results import CaseDetail, CasePage
 from backend.identity.models import Role
 from handlers.cases import (
     SUBMISSION_REFUSALS,
@@ -56,10 +56,10 @@ class StationCasesQuery(PageQuery):
 @errors(404, *ASSISTED_NOT_FOUND)
 @errors(422, *SUBMISSION_REFUSALS, *ASSISTED_REFUSALS)
 @responds(CaseOut, status=201)
-async def submit_assisted(request: Request, body: AssistedIn) -> HTTPResponse:
+async def submit_assisted(request: Request, body: AssistedIn) -> CaseDetail:
     req = body.to_assistance().case(body.to_request())
     case = await assisted.submit_assisted(container(request), principal(request), req)
-    return await answer_case(request, case, 201)
+    return await answer_case(request, case)
 
 
 @bp.get("/station/cases")
@@ -67,11 +67,11 @@ async def submit_assisted(request: Request, body: AssistedIn) -> HTTPResponse:
 @requires(Role.STATION_STAFF)
 @query(StationCasesQuery)
 @responds(CaseListOut)
-async def station_cases(request: Request, query: StationCasesQuery) -> HTTPResponse:
+async def station_cases(request: Request, query: StationCasesQuery) -> CasePage:
     result = await lists.station_cases(
         container(request), await actor(request), query.to_page(), query.state
     )
-    return json(result)
+    return result
 
 
 @bp.post("/cases/<case_id:int>/authorisation/form")
@@ -80,7 +80,7 @@ async def station_cases(request: Request, query: StationCasesQuery) -> HTTPRespo
 @idempotent
 @body(SignedFormIn)
 @responds(CaseOut)
-async def record_signed_form(request: Request, case_id: int, body: SignedFormIn) -> HTTPResponse:
+async def record_signed_form(request: Request, case_id: int, body: SignedFormIn) -> CaseDetail:
     case = await assisted.record_signed_form(
         container(request),
         principal(request),
@@ -97,9 +97,9 @@ async def record_signed_form(request: Request, case_id: int, body: SignedFormIn)
 @requires(Role.STATION_STAFF, Role.REVIEWER)
 @query(PageQuery)
 @responds(CaseListOut)
-async def acceptance_queue(request: Request, query: PageQuery) -> HTTPResponse:
+async def acceptance_queue(request: Request, query: PageQuery) -> CasePage:
     result = await lists.acceptance_queue(container(request), await actor(request), query.to_page())
-    return json(result)
+    return result
 
 
 @bp.post("/cases/<case_id:int>/acceptance")
@@ -110,7 +110,7 @@ async def acceptance_queue(request: Request, query: PageQuery) -> HTTPResponse:
 @errors(409, "INVALID_STATE", "KEY_MATERIALS_MISSING")
 @errors(422, "REASON_UNKNOWN")
 @responds(CaseOut)
-async def accept_case(request: Request, case_id: int, body: AcceptanceIn) -> HTTPResponse:
+async def accept_case(request: Request, case_id: int, body: AcceptanceIn) -> CaseDetail:
     case = await acceptance.accept(
         container(request),
         principal(request),

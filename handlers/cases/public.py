@@ -7,6 +7,7 @@ from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import catalogue, details
+from backend.cases.results import VerifiedDocument
 from backend.errors import NotFound
 from handlers.cases import bp
 from handlers.contract import errors, responds
@@ -24,7 +25,7 @@ async def list_services(request: Request) -> HTTPResponse:
 @openapi.summary("核验办件结果文书（按核验码，公开）")
 @errors(404, "DOCUMENT_NOT_FOUND")
 @responds(VerifyDocumentOut)
-async def verify_document(request: Request, code: str) -> HTTPResponse:
+async def verify_document(request: Request, code: str) -> VerifiedDocument:
     if len(code) > 20:  # the longest code issued
         raise NotFound("验证码无效，未找到对应的办理结果", code="DOCUMENT_NOT_FOUND")
-    return json(await details.verify_document(code))
+    return await details.verify_document(code)

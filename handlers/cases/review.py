@@ -11,6 +11,7 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import details, queues, review
 from backend.cases.case_stats import READERS, case_statistics
+from backend.cases.results import CaseDetail, ReviewQueue, TaskPage, TaskSummary
 from backend.identity.models import Role
 from handlers.cases import PageQuery, StatsQuery, actor, answer_case, bp
 from handlers.contract import errors, responds
@@ -45,14 +46,14 @@ class QueueQuery(PageQuery):
 @query(QueueQuery)
 @errors(422, "CATEGORY_NOT_ALLOWED", "PAGE_TOO_DEEP")
 @responds(ReviewQueueOut)
-async def review_queue(request: Request, query: QueueQuery) -> HTTPResponse:
+async def review_queue(request: Request, query: QueueQuery) -> ReviewQueue:
     f = queues.QueueFilter(
         query.category, query.service_code, query.station_id, query.overdue_only, query.mine
     )
     result = await queues.reviewer_queue(
         container(request), await actor(request), f, query.to_page()
     )
-    return json(result)
+    return result
 
 
 @bp.post("/review/tasks/<task_id:int>/claim")
@@ -60,18 +61,18 @@ async def review_queue(request: Request, query: QueueQuery) -> HTTPResponse:
 @requires(Role.REVIEWER)
 @idempotent
 @responds(TaskOut)
-async def claim_task(request: Request, task_id: int) -> HTTPResponse:
+async def claim_task(request: Request, task_id: int) -> TaskSummary:
     task = await review.claim(container(request), principal(request), task_id)
-    return json(details.task_view(task))
+    return details.task_view(task)
 
 
 @bp.post("/review/tasks/<task_id:int>/release")
 @openapi.summary("释放审核任务")
 @requires(Role.REVIEWER, Role.SUPERVISOR)
 @responds(TaskOut)
-async def release_task(request: Request, task_id: int) -> HTTPResponse:
+async def release_task(request: Request, task_id: int) -> TaskSummary:
     task = await review.release(container(request), principal(request), task_id)
-    return json(details.task_view(task))
+    return details.task_view(task)
 
 
 @bp.post("/review/tasks/<task_id:int>/reassign")
@@ -81,11 +82,11 @@ async def release_task(request: Request, task_id: int) -> HTTPResponse:
 @body(ReassignIn)
 @errors(422, "ASSIGNEE_INVALID")
 @responds(TaskOut)
-async def reassign_task(request: Request, task_id: int, body: ReassignIn) -> HTTPResponse:
+async def reassign_task(request: Request, task_id: int, body: ReassignIn) -> TaskSummary:
     task = await review.reassign(
         container(request), principal(request), task_id, to_account_id=body.to_account_id
     )
-    return json(details.task_view(task))
+    return details.task_view(task)
 
 
 @bp.post("/review/tasks/<task_id:int>/decision")
@@ -97,7 +98,7 @@ async def reassign_task(request: Request, task_id: int, body: ReassignIn) -> HTT
 @errors(409, "CASE_CHANGED", "SERVICE_NOT_READY", "TASK_NOT_HELD", "VERDICTS_REQUIRED")
 @errors(422, "REASON_UNKNOWN")
 @responds(CaseOut)
-async def decide_task(request: Request, task_id: int, body: DecisionIn) -> HTTPResponse:
+async def decide_task(request: Request, task_id: int, body: DecisionIn) -> CaseDetail:
     case = await review.decide(
         container(request),
         principal(request),
@@ -115,8 +116,8 @@ async def decide_task(request: Request, task_id: int, body: DecisionIn) -> HTTPR
 @requires(Role.SUPERVISOR)
 @query(PageQuery)
 @responds(EscalationsOut)
-async def escalations(request: Request, query: PageQuery) -> HTTPResponse:
-    return json(await queues.escalation_queue(container(request), query.to_page()))
+async def escalations(request: Request, query: PageQuery) -> TaskPage:
+    return await queues.escalation_queue(container(request), query.to_page())
 
 
 @bp.get("/admin/case-stats")

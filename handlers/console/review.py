@@ -71,7 +71,7 @@ async def queue(request: Request) -> HTTPResponse:
     overdue = request.args.get("overdue") == "1"
     f = queues.QueueFilter(overdue_only=overdue)
     result = await queues.reviewer_queue(c, actor, f, lists.Page(1, 50))
-    mine: dict[str, Any] = {"items": []}
+    mine = None
     if principal(request).role is Role.REVIEWER:
         mine = await queues.reviewer_queue(
             c, actor, queues.QueueFilter(mine=True), lists.Page(1, 50), with_total=False

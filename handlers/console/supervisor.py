@@ -45,9 +45,9 @@ async def escalations(request: Request) -> HTTPResponse:
     c = container(request)
     result = await queues.escalation_queue(c, lists.Page(1, 100))
     reviewers: dict[str, list[dict[str, Any]]] = {}
-    for item in result["items"]:
-        if item["category"] not in reviewers:
-            reviewers[item["category"]] = await staff.reviewers_of(item["category"])
+    for item in result.items:
+        if item.category not in reviewers:
+            reviewers[item.category] = await staff.reviewers_of(item.category)
     return await page_response(request, "supervisor.html", escalated=result, reviewers=reviewers)
 
 
