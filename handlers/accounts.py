@@ -9,6 +9,7 @@ from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.claims import payout_review
+from backend.claims.results import FrozenPayout, FrozenPayouts
 from backend.identity import binding, service
 from backend.identity.models import Role
 from handlers.contract import errors, responds
@@ -53,8 +54,8 @@ async def identity_alerts(request: Request) -> HTTPResponse:
 @openapi.summary("监管：身份取回后冻结待核查的报销收款账户")
 @requires(Role.SUPERVISOR, Role.ADMIN)
 @responds(FrozenPayoutsOut)
-async def frozen_payouts(request: Request) -> HTTPResponse:
-    return json(await payout_review.frozen_payouts(container(request), principal(request)))
+async def frozen_payouts(request: Request) -> FrozenPayouts:
+    return await payout_review.frozen_payouts(container(request), principal(request))
 
 
 class PayoutRelease(BaseModel):
@@ -78,7 +79,7 @@ class PayoutRelease(BaseModel):
 @errors(409, "PAYOUT_NOT_FROZEN")
 @errors(422, "BANK_ACCOUNT_INVALID")
 @responds(FrozenPayoutOut)
-async def release_payout(request: Request, claim_id: int, body: PayoutRelease) -> HTTPResponse:
+async def release_payout(request: Request, claim_id: int, body: PayoutRelease) -> FrozenPayout:
     result = await payout_review.release(
         container(request),
         principal(request),
@@ -87,4 +88,4 @@ async def release_payout(request: Request, claim_id: int, body: PayoutRelease) -
         bank_name=body.bank_name,
         bank_account=body.bank_account,
     )
-    return json(result)
+    return result
