@@ -3,7 +3,7 @@ reclaim (supervision staff)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import Field, StrictStr
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
@@ -20,12 +20,12 @@ from handlers.responses.identity import (
     FrozenPayoutsOut,
     IdentityAlertsOut,
 )
+from handlers.schemas import Strict
 
 bp = Blueprint("accounts")
 
 
-class Deactivation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Deactivation(Strict):
     reason: StrictStr = Field(min_length=4, max_length=200, description="停用原因（记入审计）")
 
 
@@ -58,8 +58,7 @@ async def frozen_payouts(request: Request) -> FrozenPayouts:
     return await payout_review.frozen_payouts(container(request), principal(request))
 
 
-class PayoutRelease(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PayoutRelease(Strict):
     reason: StrictStr = Field(min_length=4, max_length=200, description="核查结论（记入审计）")
     bank_name: StrictStr | None = Field(
         default=None, min_length=2, max_length=60, description="改为本人提供的账户时：开户银行"

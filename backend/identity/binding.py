@@ -73,6 +73,15 @@ def _already_bound() -> Conflict:
     return Conflict("该账户已完成实名绑定，如需更换请到医保服务窗口办理", code="ALREADY_BOUND")
 
 
+async def _account_event(
+    c: Container, actor: Principal | None, action: str, account_id: int, data: dict[str, Any]
+) -> None:
+    """Audit a step of binding ``account_id`` to a person."""
+    await record(
+        c, actor=actor, action=action, subject_type="account", subject_id=account_id, data=data
+    )
+
+
 async def _citizen_account(c: Container, principal: Principal) -> Account:
     if principal.role is not Role.CITIZEN:
         raise Forbidden("仅公众用户需要实名绑定")
@@ -113,13 +122,12 @@ async def start_face_verification(
         expires_at=now + timedelta(seconds=session.expires_in),
         created_at=now,
     )
-    await record(
+    await _account_event(
         c,
-        actor=principal,
-        action="identity.face_verification_started",
-        subject_type="account",
-        subject_id=account.id,
-        data={"out_seq_no": out_seq_no, "id_number": mask_id_number(cert.id_number)},
+        principal,
+        "identity.face_verification_started",
+        account.id,
+        {"out_seq_no": out_seq_no, "id_number": mask_id_number(cert.id_number)},
     )
     return {"verify_id": session.verify_id, "expires_in": session.expires_in}
 
@@ -147,13 +155,12 @@ async def bind_with_face(
             verify_ret=result.verify_ret,
             finished_at=c.clock.now(),
         )
-        await record(
+        await _account_event(
             c,
-            actor=principal,
-            action="identity.face_verification_refused",
-            subject_type="account",
-            subject_id=account.id,
-            data={"errcode": result.errcode, "verify_ret": result.verify_ret},
+            principal,
+            "identity.face_verification_refused",
+            account.id,
+            {"errcode": result.errcode, "verify_ret": result.verify_ret},
         )
         raise InvalidInput(
             f"人脸核身未通过：{result.reason}",
@@ -344,21 +351,20 @@ async def bind(
                 station_id=proof.station_id,
                 created_at=c.clock.now(),
             )
-            await record(
+            reclaimed = previous.id if previous and previous.id != account.id else None
+            await _account_event(
                 c,
-                actor=actor,
-                action="identity.real_name_bound",
-                subject_type="account",
-                subject_id=account.id,
-                data={
+                actor,
+                "identity.real_name_bound",
+                account.id,
+                {
                     "person_id": person.id,
                     "id_number": mask_id_number(cert.id_number),
                     "method": proof.method.value,
                     "station_id": proof.station_id,
-                    "reclaimed_from": previous.id if previous and previous.id != account.id
-                    else None,
+                    "reclaimed_from": reclaimed,
                 },
-            )  # fmt: skip
+            )
     except IntegrityError as exc:
         raise Conflict("该身份正在被同时绑定，请稍后重试", code="BINDING_BUSY") from exc
     if previous is not None and previous.id != account.id:
