@@ -12,6 +12,7 @@ from backend.claims import payout_review
 from backend.claims.results import FrozenPayout, FrozenPayouts
 from backend.identity import binding, service
 from backend.identity.models import Role
+from backend.identity.results import IdentityAlerts
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
 from handlers.responses.identity import (
@@ -46,8 +47,8 @@ async def deactivate(request: Request, account_id: int, body: Deactivation) -> H
 @openapi.summary("监管：被他人绑定后由本人取回的身份（及冻结的收款账户）")
 @requires(Role.SUPERVISOR, Role.ADMIN)
 @responds(IdentityAlertsOut)
-async def identity_alerts(request: Request) -> HTTPResponse:
-    return json(await binding.identity_alerts(container(request), principal(request)))
+async def identity_alerts(request: Request) -> IdentityAlerts:
+    return await binding.identity_alerts(container(request), principal(request))
 
 
 @bp.get("/supervision/frozen-payouts")

@@ -17,7 +17,7 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.claims import access, assessment, drafts, payout, review, submission, views
 from backend.claims.checks import InvoiceValues
-from backend.claims.results import ClaimView, CorrectionStats, Payout
+from backend.claims.results import CatalogueSearch, ClaimView, CorrectionStats, Payout
 from backend.clock import local_today
 from backend.errors import InvalidInput
 from backend.identity.models import Role
@@ -305,10 +305,10 @@ async def preview_settlement(
 @requires(Role.REVIEWER, Role.SUPERVISOR)
 @query(CatalogueQuery)
 @responds(CatalogueSearchOut)
-async def search_catalogue(request: Request, query: CatalogueQuery) -> HTTPResponse:
+async def search_catalogue(request: Request, query: CatalogueQuery) -> CatalogueSearch:
     """Catalogue entries (医保目录) by code prefix or name, as in force on the care date."""
     c = container(request)
-    return json(assessment.search_catalogue(c, query.q, query.on or local_today(c.clock)))
+    return assessment.search_catalogue(c, query.q, query.on or local_today(c.clock))
 
 
 @bp.get("/review/ocr-stats")

@@ -12,6 +12,7 @@ from backend.family import guardianship
 from backend.family.guardianship import Decision, GuardianshipDocument
 from backend.identity import binding
 from backend.identity.models import Role
+from backend.identity.results import StationBound
 from backend.stations import assisted, service
 from backend.stations.assisted import AuthorisationPurpose
 from handlers.contract import errors, multipart, responds
@@ -218,7 +219,7 @@ async def citizen_lookup(request: Request, body: CitizenLookup) -> HTTPResponse:
 @errors(409, "ALREADY_BOUND", "BINDING_BUSY")
 @errors(422, "ID_CARD_NOT_CHECKED", "ID_NUMBER_INVALID", "NAME_INVALID", "NAME_MISMATCH")
 @responds(StationBindingOut, status=201)
-async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse:
+async def bind_real_name(request: Request, body: StationBinding) -> StationBound:
     view = await binding.bind_at_station(
         container(request),
         principal(request),
@@ -227,7 +228,7 @@ async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse
         id_number=body.id_number,
         card_checked=body.id_card_checked,
     )
-    return json(view, status=201)
+    return view
 
 
 @bp.post("/station/guardianship-checks")

@@ -115,3 +115,21 @@ class FrozenPayout:
 @dataclass(frozen=True)
 class FrozenPayouts:
     items: list[FrozenPayout]
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """A catalogue entry as the reviewer classing an item sees it."""
+
+    code: str
+    name: str
+    kind: str
+    item_class: str
+    class_label: str
+    self_pay_ratio: str | None  # 乙类 only
+
+
+@dataclass(frozen=True)
+class CatalogueSearch:
+    effective_from: str  # the catalogue in force, by the date it took effect
+    items: list[CatalogueEntry]
