@@ -15,6 +15,12 @@ from backend.identity.models import Role
 from backend.identity.results import StationBound
 from backend.stations import assisted, service
 from backend.stations.assisted import AuthorisationPurpose
+from backend.stations.results import (
+    AuthorisationPage,
+    AuthorisationView,
+    CitizenFound,
+    RecordedAuthorisation,
+)
 from handlers.contract import errors, multipart, responds
 from handlers.idempotency import idempotent
 from handlers.request import (
@@ -162,7 +168,7 @@ async def update_items(request: Request, station_id: int, body: UpdateItems) -> 
 )
 @upload_errors
 @responds(RecordAuthorisationOut, status=201)
-async def record_authorisation(request: Request) -> HTTPResponse:
+async def record_authorisation(request: Request) -> RecordedAuthorisation:
     form = parse_form(request, RecordAuthorisation)
     view = await assisted.record_authorisation(
         container(request),
@@ -170,7 +176,7 @@ async def record_authorisation(request: Request) -> HTTPResponse:
         **form.model_dump(),
         signed_form=uploaded_file(request, "signed_form"),
     )
-    return json(view, status=201)
+    return view
 
 
 @bp.get("/station/authorisations")
@@ -178,11 +184,9 @@ async def record_authorisation(request: Request) -> HTTPResponse:
 @requires(*_STAFF)
 @query(AuthorisationQuery)
 @responds(ListAuthorisationsOut)
-async def list_authorisations(request: Request, query: AuthorisationQuery) -> HTTPResponse:
-    return json(
-        await assisted.list_authorisations(
-            container(request), principal(request), **query.model_dump()
-        )
+async def list_authorisations(request: Request, query: AuthorisationQuery) -> AuthorisationPage:
+    return await assisted.list_authorisations(
+        container(request), principal(request), **query.model_dump()
     )
 
 
@@ -191,8 +195,8 @@ async def list_authorisations(request: Request, query: AuthorisationQuery) -> HT
 @requires(*_STAFF)
 @errors(404, "AUTHORISATION_NOT_FOUND")
 @responds(GetAuthorisationOut)
-async def get_authorisation(request: Request, form_id: int) -> HTTPResponse:
-    return json(await assisted.get_authorisation(container(request), principal(request), form_id))
+async def get_authorisation(request: Request, form_id: int) -> AuthorisationView:
+    return await assisted.get_authorisation(container(request), principal(request), form_id)
 
 
 @bp.post("/station/citizen-lookup")
@@ -202,11 +206,9 @@ async def get_authorisation(request: Request, form_id: int) -> HTTPResponse:
 @errors(404, "PERSON_NOT_FOUND")
 @errors(422, "ID_NUMBER_INVALID", "REASON_REQUIRED")
 @responds(CitizenLookupOut)
-async def citizen_lookup(request: Request, body: CitizenLookup) -> HTTPResponse:
-    return json(
-        await assisted.citizen_lookup(
-            container(request), principal(request), id_number=body.id_number, reason=body.reason
-        )
+async def citizen_lookup(request: Request, body: CitizenLookup) -> CitizenFound:
+    return await assisted.citizen_lookup(
+        container(request), principal(request), id_number=body.id_number, reason=body.reason
     )
 
 
