@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, empty, json
+from sanic.response import HTTPResponse, empty
 from sanic_ext.extensions.openapi import openapi
 
 from backend.family import guardianship, service
 from backend.family.models import Relation
-from backend.family.results import ConsentRequest, ConsentRequests, Family, MemberView
+from backend.family.results import ConsentRequest, ConsentRequests, Family, MemberView, Objection
 from backend.identity.models import Role
 from backend.stations import assisted
 from backend.stations.results import SignedForm, SignedForms
@@ -137,5 +137,5 @@ async def withdraw_authorisation(request: Request, form_id: int) -> SignedForm:
 @errors(404, "FAMILY_MEMBER_NOT_FOUND")
 @errors(409, "OBJECTION_NOT_POSSIBLE")
 @responds(GuardianshipObjectionOut)
-async def object_to_guardianship(request: Request, link_id: int) -> HTTPResponse:
-    return json(await guardianship.object_to(container(request), principal(request), link_id))
+async def object_to_guardianship(request: Request, link_id: int) -> Objection:
+    return await guardianship.object_to(container(request), principal(request), link_id)

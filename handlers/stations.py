@@ -10,6 +10,7 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.family import guardianship
 from backend.family.guardianship import Decision, GuardianshipDocument
+from backend.family.results import GuardianshipChecked
 from backend.identity import binding
 from backend.identity.models import Role
 from backend.identity.results import StationBound
@@ -241,8 +242,8 @@ async def bind_real_name(request: Request, body: StationBinding) -> StationBound
 @errors(404, "GUARDIANSHIP_NOT_FOUND")
 @errors(422, "DOCUMENT_NUMBER_REQUIRED", "ID_NUMBER_INVALID")
 @responds(GuardianshipCheckOut, status=201)
-async def check_guardianship(request: Request, body: GuardianshipCheck) -> HTTPResponse:
+async def check_guardianship(request: Request, body: GuardianshipCheck) -> GuardianshipChecked:
     view = await guardianship.station_check(
         container(request), principal(request), **body.model_dump()
     )
-    return json(view, status=201)
+    return view

@@ -168,3 +168,30 @@ class Inbox:
     total: int
     unread: int
     items: list[InboxItem]
+
+
+@dataclass(frozen=True)
+class UploadView:
+    """An uploaded file, before or after a case names it as a material."""
+
+    id: int
+    file_ref: str  # what a case's materials name: upload:<id>
+    content_type: str
+    size_bytes: int
+    case_id: int | None
+    created_at: str | None
+
+
+@dataclass(frozen=True)
+class MaterialWithUpload:
+    key: str
+    name: str
+    is_key: bool
+    status: str
+    upload: UploadView | None
+
+
+@dataclass(frozen=True)
+class CaseMaterials:
+    case_id: int
+    items: list[MaterialWithUpload]

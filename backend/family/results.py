@@ -43,3 +43,23 @@ class Family:
 @dataclass(frozen=True)
 class ConsentRequests:
     items: list[ConsentRequest]
+
+
+@dataclass(frozen=True)
+class Objection:
+    """A guardian's objection to another's link to their minor: the link is frozen."""
+
+    id: int
+    consent_status: str
+
+
+@dataclass(frozen=True)
+class GuardianshipChecked:
+    """A clerk's decision on a guardianship after checking the document in person."""
+
+    link_id: int
+    decision: str
+    consent_status: str | None  # None: the link was removed
+    station_id: int
+    clerk_id: int
+    checked_at: str
