@@ -50,3 +50,16 @@ class IdentityAlertView:
 @dataclass(frozen=True)
 class IdentityAlerts:
     items: list[IdentityAlertView]
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    """A staff account as the admin's list and a reassignment's choice of reviewers show it."""
+
+    id: int
+    username: str | None
+    display_name: str
+    role: str
+    station_id: int | None
+    categories: list[str]
+    is_active: bool
