@@ -86,11 +86,11 @@ def check_demo(stations: Iterable[tuple[Any, ...]], staff: Iterable[tuple[Any, .
     sits below the domains and does not import the demo."""
     for code, _name, _level, _parent, items in stations:
         for item in items:
-            v.require("service", item, f"backend/demo.py: STATIONS {code}: items")
+            v.require("service", item, f"backend/demo/cast.py: STATIONS {code}: items")
     for username, _display, role, _station, categories in staff:
-        v.require("role", role.value, f"backend/demo.py: STAFF {username}: role")
+        v.require("role", role.value, f"backend/demo/cast.py: STAFF {username}: role")
         for category in categories:
-            v.require("category", category, f"backend/demo.py: STAFF {username}: categories")
+            v.require("category", category, f"backend/demo/cast.py: STAFF {username}: categories")
 
 
 def check_vocabulary(policies: Policies, owners: Mapping[str, str | None]) -> None:

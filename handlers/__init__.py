@@ -21,6 +21,9 @@ from handlers import stations as station_handlers
 from handlers import terminal as terminal_handlers
 from handlers import terminal_vouchers as terminal_voucher_handlers
 from handlers import vouchers as voucher_handlers
+
+# Imported for their routes, which they add to ``case_handlers.bp`` (one blueprint, by concern).
+from handlers.cases import citizen, desk, public, review  # noqa: F401
 from handlers.contract import html_blueprint
 
 

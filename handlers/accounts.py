@@ -3,23 +3,30 @@ reclaim (supervision staff)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import Field, StrictStr
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from backend.claims import payout_review
+from backend.claims.results import FrozenPayout, FrozenPayouts
 from backend.identity import binding, service
 from backend.identity.models import Role
+from backend.identity.results import IdentityAlerts
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
-from handlers.responses import DeactivateOut, FrozenPayoutOut, FrozenPayoutsOut, IdentityAlertsOut
+from handlers.responses.identity import (
+    DeactivateOut,
+    FrozenPayoutOut,
+    FrozenPayoutsOut,
+    IdentityAlertsOut,
+)
+from handlers.schemas import Strict
 
 bp = Blueprint("accounts")
 
 
-class Deactivation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Deactivation(Strict):
     reason: StrictStr = Field(min_length=4, max_length=200, description="停用原因（记入审计）")
 
 
@@ -40,20 +47,19 @@ async def deactivate(request: Request, account_id: int, body: Deactivation) -> H
 @openapi.summary("监管：被他人绑定后由本人取回的身份（及冻结的收款账户）")
 @requires(Role.SUPERVISOR, Role.ADMIN)
 @responds(IdentityAlertsOut)
-async def identity_alerts(request: Request) -> HTTPResponse:
-    return json(await binding.identity_alerts(container(request), principal(request)))
+async def identity_alerts(request: Request) -> IdentityAlerts:
+    return await binding.identity_alerts(container(request), principal(request))
 
 
 @bp.get("/supervision/frozen-payouts")
 @openapi.summary("监管：身份取回后冻结待核查的报销收款账户")
 @requires(Role.SUPERVISOR, Role.ADMIN)
 @responds(FrozenPayoutsOut)
-async def frozen_payouts(request: Request) -> HTTPResponse:
-    return json(await payout_review.frozen_payouts(container(request), principal(request)))
+async def frozen_payouts(request: Request) -> FrozenPayouts:
+    return await payout_review.frozen_payouts(container(request), principal(request))
 
 
-class PayoutRelease(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PayoutRelease(Strict):
     reason: StrictStr = Field(min_length=4, max_length=200, description="核查结论（记入审计）")
     bank_name: StrictStr | None = Field(
         default=None, min_length=2, max_length=60, description="改为本人提供的账户时：开户银行"
@@ -73,7 +79,7 @@ class PayoutRelease(BaseModel):
 @errors(409, "PAYOUT_NOT_FROZEN")
 @errors(422, "BANK_ACCOUNT_INVALID")
 @responds(FrozenPayoutOut)
-async def release_payout(request: Request, claim_id: int, body: PayoutRelease) -> HTTPResponse:
+async def release_payout(request: Request, claim_id: int, body: PayoutRelease) -> FrozenPayout:
     result = await payout_review.release(
         container(request),
         principal(request),
@@ -82,4 +88,4 @@ async def release_payout(request: Request, claim_id: int, body: PayoutRelease) -
         bank_name=body.bank_name,
         bank_account=body.bank_account,
     )
-    return json(result)
+    return result

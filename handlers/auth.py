@@ -10,7 +10,7 @@ from sanic_ext.extensions.openapi import openapi
 from backend.identity import service
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
-from handlers.responses import LoginOut, RefreshOut
+from handlers.responses.identity import LoginOut, RefreshOut
 
 bp = Blueprint("auth")
 

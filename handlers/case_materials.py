@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from pydantic import Field, StrictInt, ValidationError
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json, raw
+from sanic.response import HTTPResponse, raw
 from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import materials as service
+from backend.cases.results import CaseMaterials, UploadView
 from backend.errors import InvalidInput
 from backend.identity.models import Role
 from handlers.contract import errors, multipart, responds
 from handlers.request import container, principal, requires, upload_errors, uploaded_file
-from handlers.responses import Out
+from handlers.responses.base import Out
 from handlers.schemas import IdNumber, Strict
 
 bp = Blueprint("case_materials")
@@ -83,11 +84,11 @@ def _upload_for(request: Request) -> UploadFor:
 @errors(422, "APPLICANT_REQUIRED", "UPLOAD_FOR_INVALID")
 @upload_errors
 @responds(UploadOut, status=201)
-async def upload_material(request: Request) -> HTTPResponse:
+async def upload_material(request: Request) -> UploadView:
     data = uploaded_file(request)
     target = _upload_for(request)
     row = await service.upload(container(request), principal(request), data, **target.model_dump())
-    return json(service.upload_view(row), status=201)
+    return service.upload_view(row)
 
 
 @bp.get("/case-materials/<upload_id:int>")
@@ -95,8 +96,8 @@ async def upload_material(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN, *STAFF)
 @errors(404, "MATERIAL_UPLOAD_NOT_FOUND")
 @responds(UploadOut)
-async def get_material(request: Request, upload_id: int) -> HTTPResponse:
-    return json(service.upload_view(await service.load_upload(principal(request), upload_id)))
+async def get_material(request: Request, upload_id: int) -> UploadView:
+    return service.upload_view(await service.load_upload(principal(request), upload_id))
 
 
 @bp.get("/case-materials/<upload_id:int>/file")
@@ -118,5 +119,5 @@ async def material_file(request: Request, upload_id: int) -> HTTPResponse:
 @requires(Role.CITIZEN, *STAFF)
 @errors(404, "CASE_NOT_FOUND")
 @responds(CaseMaterialsOut)
-async def case_materials(request: Request, case_id: int) -> HTTPResponse:
-    return json(await service.case_materials(container(request), principal(request), case_id))
+async def case_materials(request: Request, case_id: int) -> CaseMaterials:
+    return await service.case_materials(container(request), principal(request), case_id)

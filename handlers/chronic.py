@@ -12,15 +12,16 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.cases import access, details
 from backend.cases.models import Case
+from backend.cases.results import CaseDetail
 from backend.chronic import records, results, review, service
 from backend.identity.models import Role
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, requires
-from handlers.responses import (
+from handlers.responses.cases import CaseOut
+from handlers.responses.chronic import (
     ApplyAssistedOut,
     ApplyOut,
-    CaseOut,
     DiseasesOut,
     MyQualificationsOut,
     QualificationOut,
@@ -196,7 +197,7 @@ async def task_criteria(request: Request, task_id: int) -> results.ReviewCriteri
 @errors(409, "QUALIFICATION_REVOKED", "TASK_NOT_HELD")
 @errors(422, "CRITERIA_INCOMPLETE", "CRITERION_UNKNOWN")
 @responds(CaseOut)
-async def assess(request: Request, task_id: int, body: AssessmentIn) -> dict[str, Any]:
+async def assess(request: Request, task_id: int, body: AssessmentIn) -> CaseDetail:
     c = container(request)
     case = await review.assess(
         c,

@@ -17,6 +17,7 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.claims import access, assessment, drafts, payout, review, submission, views
 from backend.claims.checks import InvoiceValues
+from backend.claims.results import CatalogueSearch, ClaimView, CorrectionStats, Payout
 from backend.clock import local_today
 from backend.errors import InvalidInput
 from backend.identity.models import Role
@@ -32,7 +33,7 @@ from handlers.request import (
     upload_errors,
     uploaded_file,
 )
-from handlers.responses import (
+from handlers.responses.claims import (
     CatalogueSearchOut,
     ClaimOut,
     ClaimReviewOut,
@@ -104,10 +105,10 @@ class StatsQuery(BaseModel):
 @body(NewClaimIn)
 @errors(404, "PERSON_NOT_FOUND")
 @responds(ClaimOut, status=201)
-async def create_claim(request: Request, body: NewClaimIn) -> HTTPResponse:
+async def create_claim(request: Request, body: NewClaimIn) -> ClaimView:
     c = container(request)
     claim = await drafts.create_claim(c, principal(request), person_id=body.person_id)
-    return json(await views.claim_view(c, claim), status=201)
+    return await views.claim_view(c, claim)
 
 
 @bp.post("/station/claims")
@@ -119,22 +120,22 @@ async def create_claim(request: Request, body: NewClaimIn) -> HTTPResponse:
 @errors(404, *ASSISTED_NOT_FOUND)
 @errors(422, "ID_NUMBER_INVALID", "NO_STATION")
 @responds(ClaimOut, status=201)
-async def create_station_claim(request: Request, body: StationClaimIn) -> HTTPResponse:
+async def create_station_claim(request: Request, body: StationClaimIn) -> ClaimView:
     c = container(request)
     claim = await drafts.create_station_claim(
         c, principal(request), applicant_id_number=body.applicant_id_number
     )
-    return json(await views.claim_view(c, claim), status=201)
+    return await views.claim_view(c, claim)
 
 
 @bp.get("/claims")
 @openapi.summary("我的零星报销申请")
 @requires(Role.CITIZEN)
 @responds(MyClaimsOut)
-async def my_claims(request: Request) -> HTTPResponse:
+async def my_claims(request: Request) -> dict[str, list[ClaimView]]:
     c = container(request)
     claims = await views.my_claims(principal(request))
-    return json({"items": [await views.claim_view(c, cl) for cl in claims]})
+    return {"items": [await views.claim_view(c, cl) for cl in claims]}
 
 
 @bp.get("/claims/<claim_id:int>")
@@ -142,10 +143,10 @@ async def my_claims(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN, Role.STATION_STAFF, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
 @errors(404, "CLAIM_NOT_FOUND")
 @responds(ClaimOut)
-async def get_claim(request: Request, claim_id: int) -> HTTPResponse:
+async def get_claim(request: Request, claim_id: int) -> ClaimView:
     c = container(request)
     claim = await access.load_claim(c, principal(request), claim_id)
-    return json(await views.claim_view(c, claim))
+    return await views.claim_view(c, claim)
 
 
 @bp.post("/claims/<claim_id:int>/invoices")
@@ -160,12 +161,12 @@ async def get_claim(request: Request, claim_id: int) -> HTTPResponse:
 @errors(422, "TOO_MANY_INVOICES")
 @upload_errors
 @responds(UploadInvoiceOut, status=201)
-async def upload_invoice(request: Request, claim_id: int) -> HTTPResponse:
+async def upload_invoice(request: Request, claim_id: int) -> dict[str, int | ClaimView]:
     c = container(request)
     inv = await drafts.add_invoice(c, principal(request), claim_id, uploaded_file(request))
     claim = await access.load_claim(c, principal(request), claim_id)
     view = await views.claim_view(c, claim)
-    return json({"invoice_id": inv.id, "claim": view}, status=201)
+    return {"invoice_id": inv.id, "claim": view}
 
 
 @bp.delete("/claims/<claim_id:int>/invoices/<invoice_id:int>")
@@ -173,11 +174,11 @@ async def upload_invoice(request: Request, claim_id: int) -> HTTPResponse:
 @requires(Role.CITIZEN, Role.STATION_STAFF)
 @errors(404, "CLAIM_NOT_FOUND")
 @responds(ClaimOut)
-async def delete_invoice(request: Request, claim_id: int, invoice_id: int) -> HTTPResponse:
+async def delete_invoice(request: Request, claim_id: int, invoice_id: int) -> ClaimView:
     c = container(request)
     await drafts.remove_invoice(c, principal(request), claim_id, invoice_id)
     claim = await access.load_claim(c, principal(request), claim_id)
-    return json(await views.claim_view(c, claim))
+    return await views.claim_view(c, claim)
 
 
 @bp.post("/claims/<claim_id:int>/submit")
@@ -190,7 +191,7 @@ async def delete_invoice(request: Request, claim_id: int, invoice_id: int) -> HT
 @errors(409, "CLAIM_ALREADY_SUBMITTED", "CLAIM_CHANGED", "DUPLICATE_INVOICE")
 @errors(422, "AUTHORISATION_REQUIRED", "BANK_ACCOUNT_INVALID", "INVOICES_REQUIRED")
 @responds(ClaimOut)
-async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPResponse:
+async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> ClaimView:
     c = container(request)
     claim = await submission.submit_claim(
         c,
@@ -204,7 +205,7 @@ async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPR
         form_ref=body.authorisation_form_ref,
         form_number=body.authorisation_form_number,
     )
-    return json(await views.claim_view(c, claim))
+    return await views.claim_view(c, claim)
 
 
 @bp.post("/claims/<claim_id:int>/resume")
@@ -214,12 +215,12 @@ async def submit_claim(request: Request, claim_id: int, body: SubmitIn) -> HTTPR
 @body(VersionIn)
 @errors(409, "CLAIM_NOT_SUBMITTED", "NO_MATERIALS_EXPECTED")
 @responds(ClaimOut)
-async def resume_claim(request: Request, claim_id: int, body: VersionIn) -> HTTPResponse:
+async def resume_claim(request: Request, claim_id: int, body: VersionIn) -> ClaimView:
     """After 补正/补充材料: the case (``version`` is the case's) goes back to the bureau."""
     c = container(request)
     await submission.resume_claim(c, principal(request), claim_id, version=body.version)
     claim = await access.load_claim(c, principal(request), claim_id)
-    return json(await views.claim_view(c, claim))
+    return await views.claim_view(c, claim)
 
 
 @bp.get("/claims/<claim_id:int>/invoices/<invoice_id:int>/image")
@@ -304,10 +305,10 @@ async def preview_settlement(
 @requires(Role.REVIEWER, Role.SUPERVISOR)
 @query(CatalogueQuery)
 @responds(CatalogueSearchOut)
-async def search_catalogue(request: Request, query: CatalogueQuery) -> HTTPResponse:
+async def search_catalogue(request: Request, query: CatalogueQuery) -> CatalogueSearch:
     """Catalogue entries (医保目录) by code prefix or name, as in force on the care date."""
     c = container(request)
-    return json(assessment.search_catalogue(c, query.q, query.on or local_today(c.clock)))
+    return assessment.search_catalogue(c, query.q, query.on or local_today(c.clock))
 
 
 @bp.get("/review/ocr-stats")
@@ -316,10 +317,10 @@ async def search_catalogue(request: Request, query: CatalogueQuery) -> HTTPRespo
 @query(StatsQuery)
 @errors(422, "PERIOD_INVALID")
 @responds(OcrStatsOut)
-async def ocr_stats(request: Request, query: StatsQuery) -> HTTPResponse:
+async def ocr_stats(request: Request, query: StatsQuery) -> CorrectionStats:
     if query.date_to < query.date_from or (query.date_to - query.date_from).days > 366:
         raise InvalidInput("统计区间无效（最长一年）", code="PERIOD_INVALID")
-    return json(await views.correction_stats(query.date_from, query.date_to))
+    return await views.correction_stats(query.date_from, query.date_to)
 
 
 @bp.post("/finance/disbursements/<disbursement_id:int>/paid")
@@ -328,7 +329,7 @@ async def ocr_stats(request: Request, query: StatsQuery) -> HTTPResponse:
 @idempotent
 @body(PaidIn)
 @responds(DisbursementOut)
-async def mark_paid(request: Request, disbursement_id: int, body: PaidIn) -> HTTPResponse:
+async def mark_paid(request: Request, disbursement_id: int, body: PaidIn) -> Payout:
     c = container(request)
     d = await payout.mark_paid(c, principal(request), disbursement_id, reference=body.reference)
-    return json(views.disbursement_view(c, d))
+    return views.disbursement_view(c, d)

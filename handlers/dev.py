@@ -20,7 +20,8 @@ from backend.payments.runtime import runtime
 from handlers.contract import errors, responds
 from handlers.payments import READERS
 from handlers.request import body, container, principal, requires
-from handlers.responses import DevFaceVerifyOut, DevLoginCodeOut, OrderOut
+from handlers.responses.identity import DevFaceVerifyOut, DevLoginCodeOut
+from handlers.responses.payments import OrderOut
 
 bp = Blueprint("dev")
 

@@ -13,6 +13,7 @@ from sanic_ext.extensions.openapi import openapi
 from backend.clock import local_today
 from backend.enrollment import categories, service
 from backend.enrollment.models import ChangeStatus
+from backend.enrollment.results import CategoryChanges, CategoryChangeView, CategoryDecision
 from backend.identity.models import Role
 from handlers.contract import Handler, errors, multipart, responds
 from handlers.idempotency import idempotent
@@ -26,7 +27,7 @@ from handlers.request import (
     upload_errors,
     uploaded_file,
 )
-from handlers.responses import (
+from handlers.responses.enrollment import (
     CategoryChangeOut,
     CategoryChangesOut,
     CategoryDecisionOut,
@@ -117,7 +118,7 @@ async def person_status(request: Request, person_id: int, query: YearQuery) -> H
 @errors(422, "DATE_RANGE_INVALID", "EVIDENCE_NUMBER_REQUIRED", "UNKNOWN_SUBSIDY_CATEGORY")
 @upload_errors
 @responds(CategoryChangeOut, status=201)
-async def propose_category(request: Request, person_id: int) -> HTTPResponse:
+async def propose_category(request: Request, person_id: int) -> CategoryChangeView:
     form = parse_form(request, CategoryProposal)
     view = await categories.propose(
         container(request),
@@ -130,7 +131,7 @@ async def propose_category(request: Request, person_id: int) -> HTTPResponse:
         evidence=uploaded_file(request, "evidence"),
         note=form.note,
     )
-    return json(view, status=201)
+    return view
 
 
 @bp.post("/category-changes/<change_id:int>/approve")
@@ -139,11 +140,11 @@ async def propose_category(request: Request, person_id: int) -> HTTPResponse:
 @body(Decision)
 @decision_errors
 @responds(CategoryDecisionOut)
-async def approve_category(request: Request, change_id: int, body: Decision) -> HTTPResponse:
+async def approve_category(request: Request, change_id: int, body: Decision) -> CategoryDecision:
     view = await categories.decide(
         container(request), principal(request), change_id, approve=True, note=body.note
     )
-    return json(view)
+    return view
 
 
 @bp.post("/category-changes/<change_id:int>/reject")
@@ -152,11 +153,11 @@ async def approve_category(request: Request, change_id: int, body: Decision) -> 
 @body(Decision)
 @decision_errors
 @responds(CategoryDecisionOut)
-async def reject_category(request: Request, change_id: int, body: Decision) -> HTTPResponse:
+async def reject_category(request: Request, change_id: int, body: Decision) -> CategoryDecision:
     view = await categories.decide(
         container(request), principal(request), change_id, approve=False, note=body.note
     )
-    return json(view)
+    return view
 
 
 @bp.get("/category-changes")
@@ -164,8 +165,8 @@ async def reject_category(request: Request, change_id: int, body: Decision) -> H
 @requires(Role.SUPERVISOR, Role.ADMIN)
 @query(ChangeQuery)
 @responds(CategoryChangesOut)
-async def list_category_changes(request: Request, query: ChangeQuery) -> HTTPResponse:
-    return json(await categories.list_changes(container(request), principal(request), query.status))
+async def list_category_changes(request: Request, query: ChangeQuery) -> CategoryChanges:
+    return await categories.list_changes(container(request), principal(request), query.status)
 
 
 @bp.post("/persons")

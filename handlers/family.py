@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, empty, json
+from sanic.response import HTTPResponse, empty
 from sanic_ext.extensions.openapi import openapi
 
 from backend.family import guardianship, service
 from backend.family.models import Relation
+from backend.family.results import ConsentRequest, ConsentRequests, Family, MemberView, Objection
 from backend.identity.models import Role
 from backend.stations import assisted
+from backend.stations.results import SignedForm, SignedForms
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, requires
-from handlers.responses import (
+from handlers.responses.family import (
     FamilyMemberOut,
     GrantConsentOut,
     GuardianshipObjectionOut,
@@ -41,8 +43,8 @@ class AddMember(BaseModel):
 @requires(Role.CITIZEN)
 @errors(403, "REAL_NAME_REQUIRED")
 @responds(ListFamilyOut)
-async def list_family(request: Request) -> HTTPResponse:
-    return json(await service.list_members(container(request), principal(request)))
+async def list_family(request: Request) -> Family:
+    return await service.list_members(container(request), principal(request))
 
 
 @bp.post("/me/family")
@@ -54,7 +56,7 @@ async def list_family(request: Request) -> HTTPResponse:
 @errors(409, "FAMILY_LIMIT_REACHED", "FAMILY_MEMBER_EXISTS")
 @errors(422, "FAMILY_SELF", "ID_NUMBER_INVALID", "NAME_INVALID", "NAME_MISMATCH")
 @responds(FamilyMemberOut, status=201)
-async def add_family_member(request: Request, body: AddMember) -> HTTPResponse:
+async def add_family_member(request: Request, body: AddMember) -> MemberView:
     view = await service.add_member(
         container(request),
         principal(request),
@@ -62,7 +64,7 @@ async def add_family_member(request: Request, body: AddMember) -> HTTPResponse:
         name=body.name,
         id_number=body.id_number,
     )
-    return json(view, status=201)
+    return view
 
 
 @bp.get("/me/family/<member_id:int>")
@@ -70,8 +72,8 @@ async def add_family_member(request: Request, body: AddMember) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @errors(404, "FAMILY_MEMBER_NOT_FOUND")
 @responds(FamilyMemberOut)
-async def get_family_member(request: Request, member_id: int) -> HTTPResponse:
-    return json(await service.get_member(container(request), principal(request), member_id))
+async def get_family_member(request: Request, member_id: int) -> MemberView:
+    return await service.get_member(container(request), principal(request), member_id)
 
 
 @bp.delete("/me/family/<member_id:int>")
@@ -88,8 +90,8 @@ async def remove_family_member(request: Request, member_id: int) -> HTTPResponse
 @openapi.summary("他人将我添加为家庭成员的请求")
 @requires(Role.CITIZEN)
 @responds(ListConsentsOut)
-async def list_consents(request: Request) -> HTTPResponse:
-    return json(await service.list_consents(container(request), principal(request)))
+async def list_consents(request: Request) -> ConsentRequests:
+    return await service.list_consents(container(request), principal(request))
 
 
 @bp.post("/me/consents/<link_id:int>/grant")
@@ -97,8 +99,8 @@ async def list_consents(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @errors(404, "CONSENT_REQUEST_NOT_FOUND")
 @responds(GrantConsentOut)
-async def grant_consent(request: Request, link_id: int) -> HTTPResponse:
-    return json(await service.grant_consent(container(request), principal(request), link_id))
+async def grant_consent(request: Request, link_id: int) -> ConsentRequest:
+    return await service.grant_consent(container(request), principal(request), link_id)
 
 
 @bp.post("/me/consents/<link_id:int>/decline")
@@ -115,8 +117,8 @@ async def decline_consent(request: Request, link_id: int) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @errors(403, "REAL_NAME_REQUIRED")
 @responds(MyAuthorisationsOut)
-async def my_authorisations(request: Request) -> HTTPResponse:
-    return json(await assisted.my_authorisations(container(request), principal(request)))
+async def my_authorisations(request: Request) -> SignedForms:
+    return await assisted.my_authorisations(container(request), principal(request))
 
 
 @bp.post("/me/authorisations/<form_id:int>/withdraw")
@@ -124,8 +126,8 @@ async def my_authorisations(request: Request) -> HTTPResponse:
 @requires(Role.CITIZEN)
 @errors(403, "REAL_NAME_REQUIRED")
 @responds(MyAuthorisationOut)
-async def withdraw_authorisation(request: Request, form_id: int) -> HTTPResponse:
-    return json(await assisted.withdraw(container(request), principal(request), form_id))
+async def withdraw_authorisation(request: Request, form_id: int) -> SignedForm:
+    return await assisted.withdraw(container(request), principal(request), form_id)
 
 
 @bp.post("/me/family/guardianship/<link_id:int>/objection")
@@ -135,5 +137,5 @@ async def withdraw_authorisation(request: Request, form_id: int) -> HTTPResponse
 @errors(404, "FAMILY_MEMBER_NOT_FOUND")
 @errors(409, "OBJECTION_NOT_POSSIBLE")
 @responds(GuardianshipObjectionOut)
-async def object_to_guardianship(request: Request, link_id: int) -> HTTPResponse:
-    return json(await guardianship.object_to(container(request), principal(request), link_id))
+async def object_to_guardianship(request: Request, link_id: int) -> Objection:
+    return await guardianship.object_to(container(request), principal(request), link_id)

@@ -18,7 +18,7 @@ from backend.vouchers.benefits import Benefits, active_benefits
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
-from handlers.responses import (
+from handlers.responses.filings import (
     ChangeFilingOut,
     FileAssistedOut,
     FileOut,

@@ -9,7 +9,7 @@ from tortoise.connection import get_connection
 
 from handlers.contract import responds
 from handlers.request import container
-from handlers.responses import HealthzOut, ReadyzOut
+from handlers.responses.health import HealthzOut, ReadyzOut
 
 bp = Blueprint("health")
 

@@ -8,11 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sanic import Blueprint, Request
 from sanic_ext.extensions.openapi import openapi
 
-from backend.identity import binding, service
+from backend.identity import binding, profile
 from backend.identity.models import Role
+from backend.identity.results import FaceSession, StationCode
 from handlers.contract import errors, responds
 from handlers.request import body, container, principal, requires
-from handlers.responses import FaceVerificationOut, ProfileOut, StationCodeOut
+from handlers.responses.identity import FaceVerificationOut, ProfileOut, StationCodeOut
 from handlers.schemas import IdNumber
 
 bp = Blueprint("me")
@@ -40,7 +41,7 @@ class Binding(BaseModel):
 @requires()
 @responds(ProfileOut)
 async def me(request: Request) -> dict[str, Any]:
-    return await service.me(container(request), principal(request))
+    return await profile.me(container(request), principal(request))
 
 
 @bp.post("/me/verification")
@@ -52,7 +53,7 @@ async def me(request: Request) -> dict[str, Any]:
 @errors(429, "RATE_LIMITED")
 @errors(503, "FACE_VERIFICATION_UNAVAILABLE")
 @responds(FaceVerificationOut, status=201)
-async def start_verification(request: Request, body: FaceVerificationStart) -> dict[str, Any]:
+async def start_verification(request: Request, body: FaceVerificationStart) -> FaceSession:
     return await binding.start_face_verification(
         container(request), principal(request), body.name, body.id_number
     )
@@ -86,5 +87,5 @@ async def bind(request: Request, body: Binding) -> dict[str, Any]:
 @requires(Role.CITIZEN)
 @errors(409, "ALREADY_BOUND")
 @responds(StationCodeOut)
-async def station_code(request: Request) -> dict[str, Any]:
+async def station_code(request: Request) -> StationCode:
     return await binding.station_binding_code(container(request), principal(request))

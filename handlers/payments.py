@@ -12,10 +12,11 @@ from backend.identity.models import Role
 from backend.payments import access, orders, receipts, refunds
 from backend.payments.models import PaymentReceipt
 from backend.payments.notify import handle_notification
+from backend.payments.results import Receipt, Refund, VerifiedReceipt
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
-from handlers.responses import (
+from handlers.responses.payments import (
     CreatedOrderOut,
     GetReceiptOut,
     OrderListOut,
@@ -119,13 +120,13 @@ async def cancel_order(request: Request, order_id: int) -> HTTPResponse:
 @openapi.summary("缴费凭证")
 @requires(*READERS)
 @responds(GetReceiptOut)
-async def get_receipt(request: Request, order_id: int) -> HTTPResponse:
+async def get_receipt(request: Request, order_id: int) -> Receipt:
     c = container(request)
     order = await access.visible_order(c, principal(request), order_id)
     receipt = await PaymentReceipt.get_or_none(order_id=order.id)
     if receipt is None:
         raise NotFound("该订单尚未缴费成功，暂无缴费凭证", code="RECEIPT_NOT_FOUND")
-    return json(await receipts.receipt_view(c, receipt, order))
+    return await receipts.receipt_view(c, receipt, order)
 
 
 @bp.get("/receipts/verify")
@@ -133,8 +134,8 @@ async def get_receipt(request: Request, order_id: int) -> HTTPResponse:
 @query(VerifyQuery)
 @errors(404, "RECEIPT_NOT_FOUND")
 @responds(VerifyReceiptOut)
-async def verify_receipt(request: Request, query: VerifyQuery) -> HTTPResponse:
-    return json(await receipts.verify_receipt(container(request), query.number, query.code))
+async def verify_receipt(request: Request, query: VerifyQuery) -> VerifiedReceipt:
+    return await receipts.verify_receipt(container(request), query.number, query.code)
 
 
 @bp.post("/orders/<order_id:int>/refunds")
@@ -144,7 +145,7 @@ async def verify_receipt(request: Request, query: VerifyQuery) -> HTTPResponse:
 @body(RefundRequest)
 @errors(409, "REFUND_ALREADY_REQUESTED")
 @responds(RefundOrderOut, status=201)
-async def refund_order(request: Request, order_id: int, body: RefundRequest) -> HTTPResponse:
+async def refund_order(request: Request, order_id: int, body: RefundRequest) -> Refund:
     view = await refunds.request_refund(
         container(request),
         principal(request),
@@ -153,7 +154,7 @@ async def refund_order(request: Request, order_id: int, body: RefundRequest) -> 
         reason=body.reason,
         idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
     )
-    return json(view, status=201)
+    return view
 
 
 @bp.post("/wechat/notify")

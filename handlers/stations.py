@@ -10,10 +10,18 @@ from sanic_ext.extensions.openapi import openapi
 
 from backend.family import guardianship
 from backend.family.guardianship import Decision, GuardianshipDocument
+from backend.family.results import GuardianshipChecked
 from backend.identity import binding
 from backend.identity.models import Role
+from backend.identity.results import StationBound
 from backend.stations import assisted, service
 from backend.stations.assisted import AuthorisationPurpose
+from backend.stations.results import (
+    AuthorisationPage,
+    AuthorisationView,
+    CitizenFound,
+    RecordedAuthorisation,
+)
 from handlers.contract import errors, multipart, responds
 from handlers.idempotency import idempotent
 from handlers.request import (
@@ -26,7 +34,7 @@ from handlers.request import (
     upload_errors,
     uploaded_file,
 )
-from handlers.responses import (
+from handlers.responses.stations import (
     CitizenLookupOut,
     GetAuthorisationOut,
     GuardianshipCheckOut,
@@ -161,7 +169,7 @@ async def update_items(request: Request, station_id: int, body: UpdateItems) -> 
 )
 @upload_errors
 @responds(RecordAuthorisationOut, status=201)
-async def record_authorisation(request: Request) -> HTTPResponse:
+async def record_authorisation(request: Request) -> RecordedAuthorisation:
     form = parse_form(request, RecordAuthorisation)
     view = await assisted.record_authorisation(
         container(request),
@@ -169,7 +177,7 @@ async def record_authorisation(request: Request) -> HTTPResponse:
         **form.model_dump(),
         signed_form=uploaded_file(request, "signed_form"),
     )
-    return json(view, status=201)
+    return view
 
 
 @bp.get("/station/authorisations")
@@ -177,11 +185,9 @@ async def record_authorisation(request: Request) -> HTTPResponse:
 @requires(*_STAFF)
 @query(AuthorisationQuery)
 @responds(ListAuthorisationsOut)
-async def list_authorisations(request: Request, query: AuthorisationQuery) -> HTTPResponse:
-    return json(
-        await assisted.list_authorisations(
-            container(request), principal(request), **query.model_dump()
-        )
+async def list_authorisations(request: Request, query: AuthorisationQuery) -> AuthorisationPage:
+    return await assisted.list_authorisations(
+        container(request), principal(request), **query.model_dump()
     )
 
 
@@ -190,8 +196,8 @@ async def list_authorisations(request: Request, query: AuthorisationQuery) -> HT
 @requires(*_STAFF)
 @errors(404, "AUTHORISATION_NOT_FOUND")
 @responds(GetAuthorisationOut)
-async def get_authorisation(request: Request, form_id: int) -> HTTPResponse:
-    return json(await assisted.get_authorisation(container(request), principal(request), form_id))
+async def get_authorisation(request: Request, form_id: int) -> AuthorisationView:
+    return await assisted.get_authorisation(container(request), principal(request), form_id)
 
 
 @bp.post("/station/citizen-lookup")
@@ -201,11 +207,9 @@ async def get_authorisation(request: Request, form_id: int) -> HTTPResponse:
 @errors(404, "PERSON_NOT_FOUND")
 @errors(422, "ID_NUMBER_INVALID", "REASON_REQUIRED")
 @responds(CitizenLookupOut)
-async def citizen_lookup(request: Request, body: CitizenLookup) -> HTTPResponse:
-    return json(
-        await assisted.citizen_lookup(
-            container(request), principal(request), id_number=body.id_number, reason=body.reason
-        )
+async def citizen_lookup(request: Request, body: CitizenLookup) -> CitizenFound:
+    return await assisted.citizen_lookup(
+        container(request), principal(request), id_number=body.id_number, reason=body.reason
     )
 
 
@@ -218,7 +222,7 @@ async def citizen_lookup(request: Request, body: CitizenLookup) -> HTTPResponse:
 @errors(409, "ALREADY_BOUND", "BINDING_BUSY")
 @errors(422, "ID_CARD_NOT_CHECKED", "ID_NUMBER_INVALID", "NAME_INVALID", "NAME_MISMATCH")
 @responds(StationBindingOut, status=201)
-async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse:
+async def bind_real_name(request: Request, body: StationBinding) -> StationBound:
     view = await binding.bind_at_station(
         container(request),
         principal(request),
@@ -227,7 +231,7 @@ async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse
         id_number=body.id_number,
         card_checked=body.id_card_checked,
     )
-    return json(view, status=201)
+    return view
 
 
 @bp.post("/station/guardianship-checks")
@@ -238,8 +242,8 @@ async def bind_real_name(request: Request, body: StationBinding) -> HTTPResponse
 @errors(404, "GUARDIANSHIP_NOT_FOUND")
 @errors(422, "DOCUMENT_NUMBER_REQUIRED", "ID_NUMBER_INVALID")
 @responds(GuardianshipCheckOut, status=201)
-async def check_guardianship(request: Request, body: GuardianshipCheck) -> HTTPResponse:
+async def check_guardianship(request: Request, body: GuardianshipCheck) -> GuardianshipChecked:
     view = await guardianship.station_check(
         container(request), principal(request), **body.model_dump()
     )
-    return json(view, status=201)
+    return view

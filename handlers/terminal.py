@@ -19,7 +19,7 @@ from backend.terminals.service import (
 )
 from handlers.contract import Header, contract_of, errors, responds
 from handlers.request import Handler, container, wraps_documented
-from handlers.responses import WhoamiOut
+from handlers.responses.vouchers import WhoamiOut
 
 bp = Blueprint("terminal", url_prefix="/terminal")
 

@@ -14,7 +14,7 @@ from backend.vouchers import verification
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import Handler, body, container, wraps_documented
-from handlers.responses import ReportUsesOut, VerifyCodeOut
+from handlers.responses.vouchers import ReportUsesOut, VerifyCodeOut
 from handlers.terminal import (
     terminal,
     terminal_auth,

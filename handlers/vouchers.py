@@ -17,7 +17,7 @@ from backend.vouchers.keys import jwks, keyring_for
 from handlers.contract import errors, responds
 from handlers.idempotency import idempotent
 from handlers.request import body, container, principal, query, requires
-from handlers.responses import (
+from handlers.responses.vouchers import (
     ListVouchersOut,
     VoucherAlertsOut,
     VoucherCodeOut,

@@ -4,22 +4,21 @@ A definition says which form fields and materials (key / non-key) a service need
 fire each transition, which guards must hold, when a case is decided on the spot (即受即办),
 which review category it routes to, how many review levels it needs, its time-limit rules,
 its 容缺 rules and what issuance produces. Cases pin ``(code, version)``: a new version applies
-to new cases only. :func:`validate_definition` runs when a definition is registered.
+to new cases only. ``workflows.validation`` checks a definition when it is registered,
+``workflows.forms`` a submitted form against its definition.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from workflows.conditions import Condition, ConditionError, evaluate, fields_of, validate_condition
+from workflows.conditions import Condition, evaluate
 from workflows.sla import ClockRule, TimeLimit
-from workflows.vocabulary import ACTORS, CATEGORIES, MATERIALS, SYSTEM
+from workflows.vocabulary import MATERIALS, SYSTEM
 
 
 class DefinitionError(ValueError):
@@ -93,8 +92,6 @@ class FieldType(StrEnum):
 
 
 SENSITIVE_TYPES = frozenset({FieldType.PHONE, FieldType.BANK_ACCOUNT, FieldType.ADDRESS})
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
-_BANK_ACCOUNT = re.compile(r"^\d{12,30}$")
 
 
 @dataclass(frozen=True)
@@ -289,184 +286,3 @@ def required_review_levels(defn: Definition, facts: Mapping[str, Any]) -> int:
 
 def is_instant(defn: Definition, facts: Mapping[str, Any], missing: int) -> bool:
     return defn.instant is not None and missing == 0 and evaluate(defn.instant, facts)
-
-
-class FormProblem(ValueError):
-    def __init__(self, problems: list[dict[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{p['field']}: {p['problem']}" for p in problems))
-
-
-def problem(field: str, code: str, sentence: str) -> dict[str, str]:
-    """One field problem in the shape of every 422's ``details.fields``: the field, a stable
-    code (the validation layer's, where it has one) and the Chinese sentence."""
-    return {"field": field, "code": code, "problem": sentence}
-
-
-def clean_form(defn: Definition, form: Mapping[str, Any], channel: str) -> dict[str, Any]:
-    """Check a submitted form against the definition; return the normalised values.
-
-    Money becomes a ``Decimal`` string, dates ISO strings; unknown fields and fields not asked
-    for (their ``when`` is false) are refused, so nothing unchecked is stored.
-    """
-    problems: list[dict[str, str]] = []
-    if not isinstance(form, Mapping):
-        raise FormProblem([problem("form", "dict_type", "必须是对象")])
-    known = {f.name for f in defn.fields}
-    for name in form:
-        if name not in known:
-            problems.append(problem(f"form.{name}", "extra_forbidden", "不是本事项的填写项"))
-    clean: dict[str, Any] = {}
-    # Fields without a condition first, so conditions can read them.
-    for f in sorted(defn.fields, key=lambda f: f.when is not None):
-        raw = form.get(f.name)
-        asked = evaluate(f.when, facts_for(clean, channel))
-        if not asked:
-            if raw not in (None, ""):
-                problems.append(problem(f"form.{f.name}", "not_asked", "当前情形不需要填写此项"))
-            continue
-        if raw in (None, ""):
-            if f.required:
-                problems.append(problem(f"form.{f.name}", "missing", f"请填写{f.label}"))
-            continue
-        try:
-            clean[f.name] = _clean_value(f, raw)
-        except ValueError as exc:
-            problems.append(problem(f"form.{f.name}", "value_error", str(exc)))
-    if problems:
-        raise FormProblem(problems)
-    return clean
-
-
-def _clean_value(f: FormField, raw: Any) -> str:
-    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
-        raise ValueError(f"{f.label}格式不正确")
-    value = str(raw).strip()
-    if f.type in (FieldType.TEXT, FieldType.ADDRESS):
-        if len(value) > f.max_length:
-            raise ValueError(f"{f.label}不能超过{f.max_length}个字")
-        return value
-    if f.type is FieldType.CHOICE:
-        if value not in f.choices:
-            raise ValueError(f"{f.label}只能是：{'、'.join(f.choices)}")
-        return value
-    if f.type is FieldType.PHONE:
-        if not _PHONE.match(value):
-            raise ValueError("手机号码格式不正确")
-        return value
-    if f.type is FieldType.BANK_ACCOUNT:
-        value = value.replace(" ", "")
-        if not _BANK_ACCOUNT.match(value):
-            raise ValueError("银行账号应为12至30位数字")
-        return value
-    if f.type is FieldType.MONEY:
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            amount = Decimal(raw)
-        else:
-            try:
-                amount = Decimal(value)
-            except InvalidOperation as exc:
-                raise ValueError(f"{f.label}应为金额，如 1234.50") from exc
-        if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise ValueError(f"{f.label}应为不小于0、最多两位小数的金额")
-        if f.max_amount is not None and amount > f.max_amount:
-            raise ValueError(f"{f.label}不能超过{f.max_amount}元")
-        return str(amount.quantize(Decimal("0.01")))
-    if f.type is FieldType.DATE:
-        try:
-            return date.fromisoformat(value).isoformat()
-        except ValueError as exc:
-            raise ValueError(f"{f.label}应为日期，如 2025-03-01") from exc
-    raise ValueError(f"{f.label}类型未知")  # pragma: no cover - validated at registration
-
-
-# -- validation -------------------------------------------------------------------------------
-
-
-def validate_definition(defn: Definition, guards: frozenset[str]) -> None:
-    where = f"definition {defn.code} v{defn.version}"
-
-    def fail(msg: str) -> None:
-        raise DefinitionError(f"{where}: {msg}")
-
-    if not re.fullmatch(r"[a-z][a-z0-9_]{1,47}", defn.code):
-        fail("code: lower-case letters, digits and underscores")
-    if defn.version < 1:
-        fail("version: must be at least 1")
-    if defn.category not in CATEGORIES:
-        fail(f"category: unknown review category {defn.category!r} (workflows/vocabulary.py)")
-    names = [f.name for f in defn.fields]
-    if len(set(names)) != len(names):
-        fail("fields: duplicate field name")
-    if any(n.startswith("$") for n in names):
-        fail("fields: names may not start with $")
-    for d in defn.derived:
-        if not re.fullmatch(r"\$[a-z][a-z0-9_]{0,47}", d) or d == "$channel":
-            fail(f"derived.{d}: names start with $ and are not $channel")
-    known = set(names) | {"$channel"} | set(defn.derived)
-    for f in defn.fields:
-        if f.type is FieldType.CHOICE and not f.choices:
-            fail(f"fields.{f.name}.choices: a choice field needs choices")
-    keys = [m.key for m in defn.materials]
-    if len(set(keys)) != len(keys):
-        fail("materials: duplicate material key")
-    for m in defn.materials:
-        if m.key not in MATERIALS:
-            fail(f"materials.{m.key}: not a material of workflows/vocabulary.py")
-
-    def check_cond(cond: Condition | None, path: str) -> None:
-        if cond is None:
-            return
-        try:
-            validate_condition(cond, path)
-        except ConditionError as exc:
-            fail(str(exc))
-        unknown = fields_of(cond) - known
-        if unknown:
-            fail(f"{path}: unknown field(s) {sorted(unknown)}")
-
-    for f in defn.fields:
-        check_cond(f.when, f"fields.{f.name}.when")
-    for m in defn.materials:
-        check_cond(m.when, f"materials.{m.key}.when")
-    check_cond(defn.instant, "instant")
-    levels = sorted(r.level for r in defn.review_levels)
-    if levels != list(range(1, len(levels) + 1)):
-        fail("review_levels: levels must be 1, 2, ... without gaps")
-    for r in defn.review_levels:
-        if r.level == 1 and r.when is not None:
-            fail("review_levels[1].when: the first level applies to every reviewed case")
-        check_cond(r.when, f"review_levels[{r.level}].when")
-    if defn.amount_field is not None:
-        amount = defn.field(defn.amount_field)
-        if amount is None or amount.type is not FieldType.MONEY:
-            fail("amount_field: must name a money field")
-    if not defn.issuance.deliveries:
-        fail("issuance.deliveries: at least one delivery method")
-    if not defn.channels:
-        fail("channels: at least one channel")
-    tnames = [t.name for t in defn.transitions]
-    if len(set(tnames)) != len(tnames):
-        fail("transitions: duplicate transition name")
-    for t in defn.transitions:
-        if not t.sources:
-            fail(f"transitions.{t.name}.sources: at least one source state")
-        for s in t.sources:
-            if s in FINAL_STATES:
-                fail(f"transitions.{t.name}: leaves final state {s}")
-        if not t.roles or not t.roles <= ACTORS:
-            fail(f"transitions.{t.name}.roles: unknown role in {sorted(t.roles)}")
-        unknown_guards = set(t.guards) - guards
-        if unknown_guards:
-            fail(f"transitions.{t.name}.guards: unknown guard(s) {sorted(unknown_guards)}")
-    for needed in ("route", "issue"):
-        if needed not in tnames:
-            fail(f"transitions: the engine needs '{needed}'")
-    if defn.tolerance is not None:
-        expiry = defn.transition(defn.tolerance.on_expiry)
-        if expiry is None or SYSTEM not in expiry.roles:
-            fail("tolerance.on_expiry: must name a system transition")
-    if defn.instant is not None and (
-        defn.transition("instant_accept") is None or defn.transition("instant_approve") is None
-    ):
-        fail("instant: needs the instant_accept and instant_approve transitions")

@@ -14,8 +14,8 @@ from workflows.definition import (
     CaseState,
     Definition,
     Transition,
-    validate_definition,
 )
+from workflows.validation import validate_definition
 
 
 @dataclass(frozen=True)

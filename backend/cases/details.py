@@ -3,6 +3,7 @@ and its review tasks."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from backend.cases.access import Actor, load_case
@@ -16,6 +17,17 @@ from backend.cases.models import (
     CaseTask,
 )
 from backend.cases.policy import definition_of
+from backend.cases.results import (
+    ApplicantName,
+    AuthorisationStatus,
+    CaseDetail,
+    CaseSummary,
+    IssuedDocument,
+    MaterialStatus,
+    RatingGiven,
+    TaskSummary,
+    VerifiedDocument,
+)
 from backend.clock import iso
 from backend.container import Container
 from backend.errors import NotFound
@@ -25,36 +37,36 @@ from workflows.definition import OPEN_STATES, STATE_LABELS, CaseState
 from workflows.sla import sla_state
 
 
-def case_summary(c: Container, case: Case) -> dict[str, Any]:
+def case_summary(c: Container, case: Case) -> CaseSummary:
     defn = definition_of(case)
     now = c.clock.now()
     open_case = CaseState(case.state) in OPEN_STATES
-    return {
-        "id": case.id,
-        "number": case.number,
-        "service_code": case.service_code,
-        "service_name": defn.name,
-        "definition_version": case.definition_version,
-        "state": case.state,
-        "state_label": STATE_LABELS[case.state],
-        "version": case.version,
-        "channel": case.channel,
-        "station_id": case.station_id,
-        "submitted_at": iso(case.submitted_at),
-        "due_at": iso(case.due_at),
-        "sla": (
+    return CaseSummary(
+        id=case.id,
+        number=case.number,
+        service_code=case.service_code,
+        service_name=defn.name,
+        definition_version=case.definition_version,
+        state=case.state,
+        state_label=STATE_LABELS[case.state],
+        version=case.version,
+        channel=case.channel,
+        station_id=case.station_id,
+        submitted_at=iso(case.submitted_at),
+        due_at=iso(case.due_at),
+        sla=(
             sla_state(
                 now, due=case.due_at, warn=case.warning_at, paused=case.sla_paused_at is not None
             ).value
             if open_case
             else ("on_time" if case.on_time else "late" if case.on_time is False else None)
         ),
-        "completed_at": iso(case.completed_at),
-        "outcome": case.outcome or None,
-    }
+        completed_at=iso(case.completed_at),
+        outcome=case.outcome or None,
+    )
 
 
-async def case_detail(c: Container, actor: Actor, case_id: int) -> dict[str, Any]:
+async def case_detail(c: Container, actor: Actor, case_id: int) -> CaseDetail:
     case = await load_case(actor, case_id)
     defn = definition_of(case)
     applicant = await Person.get(id=case.applicant_id)
@@ -64,55 +76,52 @@ async def case_detail(c: Container, actor: Actor, case_id: int) -> dict[str, Any
     tasks = []
     if actor.principal is not None and actor.principal.is_staff():
         tasks = [task_view(t) for t in await CaseTask.filter(case_id=case.id).order_by("id")]
-    return {
-        **case_summary(c, case),
-        "category": case.category,
-        "applicant": {"name": mask_name(applicant.name)},
-        "assisted": case.channel == "station",
-        "agent_name": case.agent_name,
-        "form": masked_form(c, defn, case),
-        "amount": str(case.amount) if case.amount is not None else None,
-        "materials": [
-            {"key": m.key, "name": m.name, "is_key": m.is_key, "status": m.status.value}
-            for m in materials
-        ],
-        "open_gaps": case.open_gaps,
-        "tolerance_due_at": iso(case.tolerance_due_at),
-        "review_level": case.review_level,
-        "required_levels": case.required_levels,
-        "reason_code": case.reason_code or None,
-        "reason_text": case.reason_text or None,
-        "delivery_method": case.delivery_method,
-        "authorisation": (
-            {
-                "method": auth.method.value,
-                "status": auth.status.value,
-                "form_number": auth.form_number or None,
-                "form_ref": auth.form_ref or None,
-                "decided_at": iso(auth.decided_at),
-            }
+    return CaseDetail(
+        **asdict(case_summary(c, case)),
+        category=case.category,
+        applicant=ApplicantName(mask_name(applicant.name)),
+        assisted=case.channel == "station",
+        agent_name=case.agent_name,
+        form=masked_form(c, defn, case),
+        amount=str(case.amount) if case.amount is not None else None,
+        materials=[MaterialStatus(m.key, m.name, m.is_key, m.status.value) for m in materials],
+        open_gaps=case.open_gaps,
+        tolerance_due_at=iso(case.tolerance_due_at),
+        review_level=case.review_level,
+        required_levels=case.required_levels,
+        reason_code=case.reason_code or None,
+        reason_text=case.reason_text or None,
+        delivery_method=case.delivery_method,
+        authorisation=(
+            AuthorisationStatus(
+                method=auth.method.value,
+                status=auth.status.value,
+                form_number=auth.form_number or None,
+                form_ref=auth.form_ref or None,
+                decided_at=iso(auth.decided_at),
+            )
             if auth
             else None
         ),
-        "document": document_view(doc) if doc else None,
-        "rating": (
-            {"score": case.rating, "comment": case.rating_comment, "at": iso(case.rated_at)}
+        document=document_view(doc) if doc else None,
+        rating=(
+            RatingGiven(case.rating, case.rating_comment, iso(case.rated_at))
             if case.rating is not None
             else None
         ),
-        "tasks": tasks,
-    }
+        tasks=tasks,
+    )
 
 
-def document_view(doc: CaseDocument) -> dict[str, Any]:
-    return {
-        "title": doc.title,
-        "outcome": doc.outcome,
-        "verification_code": doc.verification_code,
-        "delivery_method": doc.delivery_method,
-        "issued_at": iso(doc.issued_at),
-        "content": doc.content,
-    }
+def document_view(doc: CaseDocument) -> IssuedDocument:
+    return IssuedDocument(
+        title=doc.title,
+        outcome=doc.outcome,
+        verification_code=doc.verification_code,
+        delivery_method=doc.delivery_method,
+        issued_at=iso(doc.issued_at),
+        content=doc.content,
+    )
 
 
 async def document_for(actor: Actor, case_id: int) -> CaseDocument:
@@ -123,12 +132,12 @@ async def document_for(actor: Actor, case_id: int) -> CaseDocument:
     return doc
 
 
-async def verify_document(code: str) -> dict[str, Any]:
+async def verify_document(code: str) -> VerifiedDocument:
     """Public verification of a result document: only masked facts."""
     doc = await CaseDocument.get_or_none(verification_code=code.strip().upper())
     if doc is None:
         raise NotFound("验证码无效，未找到对应的办理结果", code="DOCUMENT_NOT_FOUND")
-    return {"valid": True, **document_view(doc)}
+    return VerifiedDocument(**asdict(document_view(doc)), valid=True)
 
 
 async def timeline(c: Container, actor: Actor, case_id: int) -> list[dict[str, Any]]:
@@ -158,17 +167,17 @@ async def timeline(c: Container, actor: Actor, case_id: int) -> list[dict[str, A
     return out
 
 
-def task_view(t: CaseTask) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "case_id": t.case_id,
-        "level": t.level,
-        "category": t.category,
-        "status": t.status.value,
-        "service_code": t.service_code,
-        "station_id": t.station_id,
-        "due_at": iso(t.due_at),
-        "escalated": t.escalated,
-        "holder_id": t.holder_id,
-        "claimed_at": iso(t.claimed_at),
-    }
+def task_view(t: CaseTask) -> TaskSummary:
+    return TaskSummary(
+        id=t.id,
+        case_id=t.case_id,
+        level=t.level,
+        category=t.category,
+        status=t.status.value,
+        service_code=t.service_code,
+        station_id=t.station_id,
+        due_at=iso(t.due_at),
+        escalated=t.escalated,
+        holder_id=t.holder_id,
+        claimed_at=iso(t.claimed_at),
+    )

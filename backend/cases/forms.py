@@ -14,10 +14,9 @@ from backend.infra.crypto import mask_address, mask_bank_account, mask_phone
 from workflows.definition import (
     Definition,
     FieldType,
-    FormProblem,
-    clean_form,
     missing_materials,
 )
+from workflows.forms import FormProblem, clean_form
 
 FORM_FIELD = "case_form"
 

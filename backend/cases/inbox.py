@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tortoise.expressions import Q
 
 from backend.cases.access import Actor, actor_for
 from backend.cases.lists import Page
 from backend.cases.models import InboxMessage
+from backend.cases.results import Inbox, InboxItem
 from backend.clock import iso
 from backend.container import Container
 from backend.errors import NotFound
@@ -21,24 +20,24 @@ def inbox_of(actor: Actor) -> Q:
     return mine | Q(person_id=actor.person_id) if actor.person_id is not None else mine
 
 
-async def inbox(actor: Actor, page: Page) -> dict[str, Any]:
+async def inbox(actor: Actor, page: Page) -> Inbox:
     query = InboxMessage.filter(inbox_of(actor))
     rows = await query.order_by("-id").offset(page.offset).limit(page.size)
-    return {
-        "total": await query.count(),
-        "unread": await query.filter(read_at=None).count(),
-        "items": [
-            {
-                "id": m.id,
-                "case_id": m.case_id,
-                "title": m.title,
-                "body": m.body,
-                "created_at": iso(m.created_at),
-                "read": m.read_at is not None,
-            }
+    return Inbox(
+        total=await query.count(),
+        unread=await query.filter(read_at=None).count(),
+        items=[
+            InboxItem(
+                id=m.id,
+                case_id=m.case_id,
+                title=m.title,
+                body=m.body,
+                created_at=iso(m.created_at),
+                read=m.read_at is not None,
+            )
             for m in rows
         ],
-    }
+    )
 
 
 async def mark_read(c: Container, principal: Principal, message_id: int) -> None:

@@ -4,13 +4,13 @@ requests waiting for the applicant's authorisation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tortoise.expressions import Q
 
 from backend.cases.access import FRONT_DESK_CATEGORY, Actor
 from backend.cases.details import case_summary
 from backend.cases.models import Case
+from backend.cases.results import CasePage, CaseSummary
 from backend.container import Container
 from backend.identity.models import Role
 from workflows.definition import CaseState
@@ -26,7 +26,7 @@ class Page:
         return (self.page - 1) * self.size
 
 
-async def my_cases(c: Container, actor: Actor, page: Page) -> dict[str, Any]:
+async def my_cases(c: Container, actor: Actor, page: Page) -> CasePage:
     query = Case.filter(
         Q(applicant_id=actor.person_id) | Q(submitted_by_id=actor.id)
         if actor.person_id
@@ -34,22 +34,22 @@ async def my_cases(c: Container, actor: Actor, page: Page) -> dict[str, Any]:
     )
     total = await query.count()
     rows = await query.order_by("-created_at", "-id").offset(page.offset).limit(page.size)
-    return {"total": total, "items": [case_summary(c, r) for r in rows]}
+    return CasePage(total, [case_summary(c, r) for r in rows])
 
 
 async def station_cases(
     c: Container, actor: Actor, page: Page, state: str | None = None
-) -> dict[str, Any]:
+) -> CasePage:
     assert actor.principal is not None
     query = Case.filter(station_id=actor.principal.station_id)
     if state:
         query = query.filter(state=state)
     total = await query.count()
     rows = await query.order_by("-created_at", "-id").offset(page.offset).limit(page.size)
-    return {"total": total, "items": [case_summary(c, r) for r in rows]}
+    return CasePage(total, [case_summary(c, r) for r in rows])
 
 
-async def acceptance_queue(c: Container, actor: Actor, page: Page) -> dict[str, Any]:
+async def acceptance_queue(c: Container, actor: Actor, page: Page) -> CasePage:
     """Cases waiting for 综合受理: a station's own, or all for a front-desk reviewer."""
     p = actor.principal
     assert p is not None
@@ -57,13 +57,13 @@ async def acceptance_queue(c: Container, actor: Actor, page: Page) -> dict[str, 
     if p.role is Role.STATION_STAFF:
         query = query.filter(station_id=p.station_id)
     elif FRONT_DESK_CATEGORY not in p.categories:
-        return {"total": 0, "items": []}
+        return CasePage(0, [])
     total = await query.count()
     rows = await query.order_by("due_at", "id").offset(page.offset).limit(page.size)
-    return {"total": total, "items": [case_summary(c, r) for r in rows]}
+    return CasePage(total, [case_summary(c, r) for r in rows])
 
 
-async def pending_authorisations(c: Container, actor: Actor) -> list[dict[str, Any]]:
+async def pending_authorisations(c: Container, actor: Actor) -> list[CaseSummary]:
     if actor.person_id is None:
         return []
     cases = await Case.filter(

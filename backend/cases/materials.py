@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from backend.audit import service as audit
 from backend.cases.access import actor_for, can_see, load_case
 from backend.cases.models import Case, CaseMaterial, CaseUpload, MaterialStatus
+from backend.cases.results import CaseMaterials, MaterialWithUpload, UploadView
 from backend.clock import iso
 from backend.container import Container
 from backend.errors import Forbidden, InvalidInput, NotFound
@@ -133,39 +133,43 @@ async def load_upload(principal: Principal, upload_id: int) -> CaseUpload:
     return row
 
 
-def upload_view(row: CaseUpload) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "file_ref": ref_of(row),
-        "content_type": row.content_type,
-        "size_bytes": row.size_bytes,
-        "case_id": row.case_id,
-        "created_at": iso(row.created_at),
-    }
+def upload_view(row: CaseUpload) -> UploadView:
+    return UploadView(
+        id=row.id,
+        file_ref=ref_of(row),
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        case_id=row.case_id,
+        created_at=iso(row.created_at),
+    )
 
 
 async def file_of(c: Container, principal: Principal, upload_id: int) -> tuple[bytes, str]:
     """The viewable image (a PDF's rendered first page) and its content type."""
     row = await load_upload(principal, upload_id)
     if principal.is_staff():
-        await audit.record(c, actor=principal, action="case.material_viewed",
-                           subject_type="case", subject_id=row.case_id or 0,
-                           data={"upload_id": row.id})  # fmt: skip
+        await audit.record(
+            c,
+            actor=principal,
+            action="case.material_viewed",
+            subject_type="case",
+            subject_id=row.case_id or 0,
+            data={"upload_id": row.id},
+        )
     content_type = "image/png" if row.image_key.endswith(".png") else row.content_type
     return await c.storage.get(row.image_key), content_type
 
 
-async def case_materials(c: Container, principal: Principal, case_id: int) -> dict[str, Any]:
+async def case_materials(c: Container, principal: Principal, case_id: int) -> CaseMaterials:
     """The case's materials with their uploads, for whoever may see the case."""
     case = await load_case(await actor_for(principal), case_id)
     uploads = {ref_of(u): u for u in await CaseUpload.filter(case_id=case.id)}
     items = []
     for m in await CaseMaterial.filter(case_id=case.id).order_by("id"):
         row = uploads.get(m.file_ref)
-        items.append({"key": m.key, "name": m.name, "is_key": m.is_key,
-                      "status": m.status.value,
-                      "upload": upload_view(row) if row else None})  # fmt: skip
-    return {"case_id": case.id, "items": items}
+        upload = upload_view(row) if row else None
+        items.append(MaterialWithUpload(m.key, m.name, m.is_key, m.status.value, upload))
+    return CaseMaterials(case.id, items)
 
 
 async def resolve(

@@ -4,9 +4,8 @@ escalations."""
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 from tortoise.queryset import QuerySet
 
@@ -15,6 +14,7 @@ from backend.cases.details import case_summary, task_view
 from backend.cases.lists import Page
 from backend.cases.models import Case, CaseTask, TaskStatus
 from backend.cases.policy import definitions
+from backend.cases.results import QueuedTask, ReviewQueue, TaskPage
 from backend.clock import CHINA_TZ
 from backend.container import Container
 from backend.errors import InvalidInput
@@ -80,7 +80,7 @@ def _narrowed(c: Container, query: QuerySet[CaseTask], f: QueueFilter) -> QueryS
 
 async def reviewer_queue(
     c: Container, actor: Actor, f: QueueFilter, page: Page, *, with_total: bool = True
-) -> dict[str, Any]:
+) -> ReviewQueue:
     """Open tasks of the reviewer's categories (or the ones they hold), most urgent first.
 
     Each category is a range scan of a partial index on open tasks in (due_at, id) order, so
@@ -93,39 +93,35 @@ async def reviewer_queue(
         raise InvalidInput("页码过深，请使用筛选条件缩小范围", code="PAGE_TOO_DEEP")
     scans = _scans(p, f)
     if scans is None:
-        return {"items": [], "page": page.page, "size": page.size, "total": 0, "total_exact": True}
+        return ReviewQueue([], page.page, page.size, total=0, total_exact=True)
     filtered = [_narrowed(c, q, f) for q in scans]
     depth = page.offset + page.size
     batches = [await q.order_by("due_at", "id").limit(depth) for q in filtered]
     far = datetime.max.replace(tzinfo=CHINA_TZ)
     merged = heapq.merge(*batches, key=lambda t: (t.due_at or far, t.id))
     rows = list(merged)[page.offset : depth]
-    out: dict[str, Any] = {
-        "items": await _with_cases(c, rows),
-        "page": page.page,
-        "size": page.size,
-    }
-    if with_total:
-        # Exact up to TOTAL_CAP ("999+" beyond): counting 30,000 open tasks on every page view
-        # costs more than the page itself.
-        counts = [len(await q.limit(TOTAL_CAP + 1).values_list("id", flat=True)) for q in filtered]
-        out["total"] = min(sum(counts), TOTAL_CAP)
-        out["total_exact"] = sum(counts) <= TOTAL_CAP
-    return out
+    items = await _with_cases(c, rows)
+    if not with_total:
+        return ReviewQueue(items, page.page, page.size, total=None, total_exact=None)
+    # Exact up to TOTAL_CAP ("999+" beyond): counting 30,000 open tasks on every page view
+    # costs more than the page itself.
+    counts = [len(await q.limit(TOTAL_CAP + 1).values_list("id", flat=True)) for q in filtered]
+    total = sum(counts)
+    return ReviewQueue(items, page.page, page.size, min(total, TOTAL_CAP), total <= TOTAL_CAP)
 
 
-async def _with_cases(c: Container, tasks: list[CaseTask]) -> list[dict[str, Any]]:
+async def _with_cases(c: Container, tasks: list[CaseTask]) -> list[QueuedTask]:
     ids = [t.case_id for t in tasks]
     cases = {x.id: x for x in await Case.filter(id__in=ids)} if ids else {}
     return [
-        {**task_view(t), "case": case_summary(c, cases[t.case_id])}
+        QueuedTask(**asdict(task_view(t)), case=case_summary(c, cases[t.case_id]))
         for t in tasks
         if t.case_id in cases
     ]
 
 
-async def escalation_queue(c: Container, page: Page) -> dict[str, Any]:
+async def escalation_queue(c: Container, page: Page) -> TaskPage:
     """Overdue cases escalated to supervisors by the sweeper."""
     query = CaseTask.filter(escalated=True, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
     rows = await query.order_by("due_at", "id").offset(page.offset).limit(page.size)
-    return {"total": await query.count(), "items": await _with_cases(c, rows)}
+    return TaskPage(await query.count(), await _with_cases(c, rows))

@@ -1,5 +1,5 @@
 """What the chronic-disease services answer: typed results, serialised by the handlers'
-response models (``handlers/responses.py``)."""
+response models (``handlers/responses/``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import date
 
 from backend.chronic.entitlement import CATEGORY_NAMES, SPEC, STATUS_NAMES
 from backend.chronic.models import ChronicQualification
+from backend.entitlements.results import Covering, Holding, covering_of, holding_of
 from backend.entitlements.template import Standing
 from config.policy import ChronicDisease
 
@@ -52,73 +53,53 @@ class CatalogueDisease:
 
 
 @dataclass(frozen=True)
-class Qualification:
+class Qualification(Holding):
     """A qualification as its holder (or a reviewer revoking it) sees it today."""
 
-    id: int
-    serial: str
-    case_id: int
     disease_code: str
     disease_name: str
-    category: str
-    category_name: str
     fast_track: bool
     institutions: list[str]
-    valid_from: date
-    valid_to: date | None
-    status: str
-    status_name: str
     renewal_opens_on: date | None  # while in force
-    end_reason: str | None
-    version: int
 
     @classmethod
     def of(
         cls, q: ChronicQualification, standing: Standing, renewal_opens: date | None
     ) -> Qualification:
         in_force = standing.status == SPEC.active
+        category = q.disease_category
+        held = holding_of(
+            q,
+            standing,
+            category=category,
+            category_name=CATEGORY_NAMES.get(category, category),
+            status_names=STATUS_NAMES,
+        )
         return cls(
-            id=q.id,
-            serial=q.serial,
-            case_id=q.case_id,
+            **vars(held),
             disease_code=q.disease_code,
             disease_name=q.disease_name,
-            category=q.disease_category,
-            category_name=CATEGORY_NAMES.get(q.disease_category, q.disease_category),
             fast_track=q.fast_track,
             institutions=list(q.institutions or []),
-            valid_from=q.valid_from,
-            valid_to=q.valid_to,
-            status=standing.status,
-            status_name=STATUS_NAMES[standing.status],
             renewal_opens_on=renewal_opens if in_force else None,
-            end_reason=standing.end_reason or None,
-            version=q.version,
         )
 
 
 @dataclass(frozen=True)
-class CoveringQualification:
+class CoveringQualification(Covering):
     """A qualification covering today: the e-voucher answer and the citizen's benefits."""
 
-    serial: str
     disease_code: str
     disease_name: str
-    category: str
     institutions: list[str]
-    valid_from: date
-    valid_to: date | None
 
     @classmethod
     def of(cls, q: ChronicQualification) -> CoveringQualification:
         return cls(
-            serial=q.serial,
+            **vars(covering_of(q, q.disease_category)),
             disease_code=q.disease_code,
             disease_name=q.disease_name,
-            category=q.disease_category,
             institutions=list(q.institutions or []),
-            valid_from=q.valid_from,
-            valid_to=q.valid_to,
         )
 
 

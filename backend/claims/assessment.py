@@ -20,6 +20,7 @@ from backend.claims.catalogue import CLASS_LABELS, InvoiceItem, classify
 from backend.claims.checks import amount_fen
 from backend.claims.models import Claim, ClaimInvoice, SettlementYear
 from backend.claims.money import to_fen
+from backend.claims.results import CatalogueEntry, CatalogueSearch
 from backend.claims.settlement import Accumulated, Settlement, in_force, settle
 from backend.container import Container
 from backend.enrollment.service import category_of
@@ -101,25 +102,25 @@ def catalogue_on(c: Container, care_date: date) -> Catalogue:
     return in_force(c.policies.catalogue, care_date)
 
 
-def catalogue_view(catalogue: Catalogue, item: CatalogueItem) -> dict[str, Any]:
-    return {
-        "code": item.code,
-        "name": item.name,
-        "kind": item.kind,
-        "item_class": item.item_class,
-        "class_label": CLASS_LABELS[item.item_class],
-        "self_pay_ratio": str(catalogue.self_pay_ratio(item)) if item.item_class == "yi" else None,
-    }
+def catalogue_view(catalogue: Catalogue, item: CatalogueItem) -> CatalogueEntry:
+    return CatalogueEntry(
+        code=item.code,
+        name=item.name,
+        kind=item.kind,
+        item_class=item.item_class,
+        class_label=CLASS_LABELS[item.item_class],
+        self_pay_ratio=str(catalogue.self_pay_ratio(item)) if item.item_class == "yi" else None,
+    )
 
 
-def search_catalogue(c: Container, text: str, on: date, limit: int = 20) -> dict[str, Any]:
+def search_catalogue(c: Container, text: str, on: date, limit: int = 20) -> CatalogueSearch:
     """For the reviewer classing an item: catalogue entries in force on ``on`` by code prefix or
     name."""
     catalogue = catalogue_on(c, on)
-    return {
-        "effective_from": catalogue.effective_from.isoformat(),
-        "items": [catalogue_view(catalogue, i) for i in catalogue.search(text, limit)],
-    }
+    return CatalogueSearch(
+        effective_from=catalogue.effective_from.isoformat(),
+        items=[catalogue_view(catalogue, i) for i in catalogue.search(text, limit)],
+    )
 
 
 async def invoice_facts(

@@ -4,9 +4,9 @@ for the bank (the full account number leaves only here, and every export is audi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
+from typing import cast
 
 from tortoise.expressions import Q
 
@@ -14,6 +14,7 @@ from backend.audit.service import record
 from backend.claims.access import BANK_FIELD, load_claim
 from backend.claims.models import Claim, Disbursement, DisbursementStatus
 from backend.claims.payout import check_finance
+from backend.claims.results import DuePayout
 from backend.claims.views import disbursement_view
 from backend.clock import CHINA_TZ
 from backend.container import Container
@@ -36,7 +37,7 @@ async def _claim_numbers(rows: list[Disbursement]) -> dict[int, tuple[str, int]]
     return {r["id"]: (r["number"], r["person_id"]) for r in claims}
 
 
-async def payouts_due(c: Container, principal: Principal, limit: int = 200) -> list[dict[str, Any]]:
+async def payouts_due(c: Container, principal: Principal, limit: int = 200) -> list[DuePayout]:
     """Scheduled payouts, the oldest due date first."""
     check_finance(principal)
     rows = (
@@ -47,11 +48,11 @@ async def payouts_due(c: Container, principal: Principal, limit: int = 200) -> l
     numbers = await _claim_numbers(rows)
     names = await _names({p for _, p in numbers.values()})
     return [
-        {
-            **disbursement_view(c, d),
-            "claim_number": numbers[d.claim_id][0],
-            "payee": mask_name(names.get(d.person_id, "")),
-        }
+        DuePayout(
+            **asdict(disbursement_view(c, d)),
+            claim_number=numbers[d.claim_id][0],
+            payee=mask_name(names.get(d.person_id, "")),
+        )
         for d in rows
     ]
 

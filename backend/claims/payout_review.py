@@ -18,6 +18,7 @@ from backend.audit.service import record
 from backend.cases.models import InboxMessage
 from backend.claims.access import BANK_FIELD
 from backend.claims.models import Claim, Disbursement, DisbursementStatus
+from backend.claims.results import FrozenPayout, FrozenPayouts
 from backend.claims.submission import bank_account_digits
 from backend.claims.views import disbursement_view
 from backend.clock import iso
@@ -36,27 +37,27 @@ def _check(actor: Principal) -> None:
         raise Forbidden()
 
 
-async def _view(c: Container, claim: Claim) -> dict[str, Any]:
+async def _view(c: Container, claim: Claim) -> FrozenPayout:
     person = await Person.get(id=claim.person_id)
     payout = await Disbursement.get_or_none(claim_id=claim.id)
-    return {
-        "claim_id": claim.id,
-        "claim_number": claim.number,
-        "claim_status": claim.status.value,
-        "person": person_view(c, person),
-        "set_by_account_id": claim.created_by_id,
-        "bank_name": claim.bank_name,
-        "bank_account": mask_bank_account(c.pii.decrypt(claim.bank_account_enc, BANK_FIELD)),
-        "frozen_at": iso(claim.payout_frozen_at),
-        "payout": disbursement_view(c, payout) if payout else None,
-    }
+    return FrozenPayout(
+        claim_id=claim.id,
+        claim_number=claim.number,
+        claim_status=claim.status.value,
+        person=person_view(c, person),
+        set_by_account_id=claim.created_by_id,
+        bank_name=claim.bank_name,
+        bank_account=mask_bank_account(c.pii.decrypt(claim.bank_account_enc, BANK_FIELD)),
+        frozen_at=iso(claim.payout_frozen_at),
+        payout=disbursement_view(c, payout) if payout else None,
+    )
 
 
-async def frozen_payouts(c: Container, actor: Principal) -> dict[str, Any]:
+async def frozen_payouts(c: Container, actor: Principal) -> FrozenPayouts:
     """Supervision staff: the claims whose payout is frozen, oldest first."""
     _check(actor)
     claims = await Claim.filter(payout_frozen_at__isnull=False).order_by("payout_frozen_at", "id")
-    return {"items": [await _view(c, claim) for claim in claims[:200]]}
+    return FrozenPayouts([await _view(c, claim) for claim in claims[:200]])
 
 
 async def release(
@@ -67,7 +68,7 @@ async def release(
     reason: str,
     bank_name: str | None = None,
     bank_account: str | None = None,
-) -> dict[str, Any]:
+) -> FrozenPayout:
     """Lift the freeze of ``claim_id``'s payout, to the account on the claim or, when given, to
     the rightful person's ``bank_account``; audited, and the person is told."""
     _check(actor)

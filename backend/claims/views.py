@@ -23,6 +23,15 @@ from backend.claims.models import (
     InvoiceFieldReview,
 )
 from backend.claims.money import yuan
+from backend.claims.results import (
+    CaseRef,
+    ClaimView,
+    CorrectionStats,
+    FieldCorrections,
+    InsuredName,
+    InvoiceSummary,
+    Payout,
+)
 from backend.claims.review import readiness
 from backend.clock import CHINA_TZ, iso, local_today
 from backend.container import Container
@@ -38,30 +47,30 @@ def _iso(moment: datetime | date | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def disbursement_view(c: Container, d: Disbursement) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "amount": yuan(d.amount_fen),
-        "amount_fen": d.amount_fen,
-        "status": d.status.value,
-        "due_date": _iso(d.due_date),
-        "overdue": d.status is DisbursementStatus.SCHEDULED and d.due_date < local_today(c.clock),
-        "bank_name": d.bank_name,
-        "bank_account": mask_bank_account(c.pii.decrypt(d.bank_account_enc, BANK_FIELD)),
-        "paid_at": _iso(d.paid_at),
-        "explanation": d.explanation.get("lines", []),
-    }
+def disbursement_view(c: Container, d: Disbursement) -> Payout:
+    return Payout(
+        id=d.id,
+        amount=yuan(d.amount_fen),
+        amount_fen=d.amount_fen,
+        status=d.status.value,
+        due_date=_iso(d.due_date),
+        overdue=d.status is DisbursementStatus.SCHEDULED and d.due_date < local_today(c.clock),
+        bank_name=d.bank_name,
+        bank_account=mask_bank_account(c.pii.decrypt(d.bank_account_enc, BANK_FIELD)),
+        paid_at=_iso(d.paid_at),
+        explanation=d.explanation.get("lines", []),
+    )
 
 
-def _invoice_summary(inv: ClaimInvoice, n: int) -> dict[str, Any]:
+def _invoice_summary(inv: ClaimInvoice, n: int) -> InvoiceSummary:
     values = inv.confirmed or proposal_values(inv)
-    return {
-        "id": inv.id,
-        "seq": n,
-        "content_type": inv.content_type,
-        "ocr_status": inv.ocr_status.value,
-        "confirmed": inv.confirmed is not None,
-        "recognised": {
+    return InvoiceSummary(
+        id=inv.id,
+        seq=n,
+        content_type=inv.content_type,
+        ocr_status=inv.ocr_status.value,
+        confirmed=inv.confirmed is not None,
+        recognised={
             k: values.get(k)
             for k in (
                 "invoice_code",
@@ -72,40 +81,36 @@ def _invoice_summary(inv: ClaimInvoice, n: int) -> dict[str, Any]:
                 "total_amount",
             )
         },
-        "notices": [f["message"] for f in inv.flags or [] if f["code"] != "SAME_PHOTO"],
-    }
+        notices=[f["message"] for f in inv.flags or [] if f["code"] != "SAME_PHOTO"],
+    )
 
 
-async def claim_view(c: Container, claim: Claim) -> dict[str, Any]:
+async def claim_view(c: Container, claim: Claim) -> ClaimView:
     """What the applicant side sees: progress, invoices, the amount and its explanation."""
     person = await Person.get(id=claim.person_id)
     invoices = await ClaimInvoice.filter(claim_id=claim.id).order_by("id")
     case = await Case.get_or_none(id=claim.case_id) if claim.case_id else None
     payout = await Disbursement.get_or_none(claim_id=claim.id)
     bank = c.pii.decrypt(claim.bank_account_enc, BANK_FIELD) if claim.bank_account_enc else ""
-    return {
-        "id": claim.id,
-        "number": claim.number,
-        "status": claim.status.value,
-        "version": claim.version,
-        "channel": claim.channel,
-        "insured": {"name": mask_name(person.name)},
-        "case": (
-            {"id": case.id, "number": case.number, "state": case.state, "version": case.version}
-            if case
-            else None
-        ),
-        "invoices": [_invoice_summary(inv, n) for n, inv in enumerate(invoices, 1)],
-        "bank_name": claim.bank_name or None,
-        "bank_account": mask_bank_account(bank) if bank else None,
-        "payout_frozen": claim.payout_frozen_at is not None,
-        "payable": yuan(claim.payable_fen) if claim.payable_fen is not None else None,
-        "explanation": (claim.calculation or {}).get("lines", []) if payout else [],
-        "schemes": (claim.calculation or {}).get("schemes", []) if payout else [],
-        "payout": disbursement_view(c, payout) if payout else None,
-        "submitted_at": _iso(claim.submitted_at),
-        "created_at": _iso(claim.created_at),
-    }
+    return ClaimView(
+        id=claim.id,
+        number=claim.number,
+        status=claim.status.value,
+        version=claim.version,
+        channel=claim.channel,
+        insured=InsuredName(mask_name(person.name)),
+        case=CaseRef(case.id, case.number, case.state, case.version) if case else None,
+        invoices=[_invoice_summary(inv, n) for n, inv in enumerate(invoices, 1)],
+        bank_name=claim.bank_name or None,
+        bank_account=mask_bank_account(bank) if bank else None,
+        payout_frozen=claim.payout_frozen_at is not None,
+        payable=yuan(claim.payable_fen) if claim.payable_fen is not None else None,
+        explanation=(claim.calculation or {}).get("lines", []) if payout else [],
+        schemes=(claim.calculation or {}).get("schemes", []) if payout else [],
+        payout=disbursement_view(c, payout) if payout else None,
+        submitted_at=_iso(claim.submitted_at),
+        created_at=_iso(claim.created_at),
+    )
 
 
 async def my_claims(principal: Principal) -> list[Claim]:
@@ -193,7 +198,7 @@ async def invoice_image(
     return await c.storage.get(inv.image_key), content_type
 
 
-async def correction_stats(date_from: date, date_to: date) -> dict[str, Any]:
+async def correction_stats(date_from: date, date_to: date) -> CorrectionStats:
     """How often reviewers corrected each field of the machine's reading, by engine."""
     start = datetime.combine(date_from, datetime.min.time(), CHINA_TZ)
     end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), CHINA_TZ)
@@ -215,19 +220,19 @@ async def correction_stats(date_from: date, date_to: date) -> dict[str, Any]:
     manual = await InvoiceFieldReview.filter(
         reviewed_at__gte=start, reviewed_at__lt=end, engine="manual"
     ).count()
-    return {
-        "fields": [
-            {
-                "field": k,
-                "reviewed": v["reviewed"],
-                "corrected": v["corrected"],
-                "correction_rate": (
+    return CorrectionStats(
+        fields=[
+            FieldCorrections(
+                field=k,
+                reviewed=v["reviewed"],
+                corrected=v["corrected"],
+                correction_rate=(
                     str((Decimal(v["corrected"]) / v["reviewed"]).quantize(Decimal("0.0001")))
                     if v["reviewed"]
                     else None
                 ),
-            }
+            )
             for k, v in stats.items()
         ],
-        "manual_entries": manual // len(CONFIRMED_OCR_KEYS),
-    }
+        manual_entries=manual // len(CONFIRMED_OCR_KEYS),
+    )

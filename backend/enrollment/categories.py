@@ -13,7 +13,6 @@ Supervisors and admins see the list of all changes. Every step is audited.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -21,6 +20,7 @@ from backend.audit.service import record
 from backend.clock import local_today
 from backend.container import Container
 from backend.enrollment.models import CategoryChange, ChangeStatus, PersonCategory
+from backend.enrollment.results import CategoryChanges, CategoryChangeView, CategoryDecision
 from backend.enrollment.service import STAFF_ROLES, category_of
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.identity.models import Person
@@ -39,23 +39,23 @@ def known_categories(policies: Policies) -> set[str]:
     return known
 
 
-def change_view(c: Container, change: CategoryChange, person: Person) -> dict[str, Any]:
-    return {
-        "id": change.id,
-        "person": person_view(c, person),
-        "category": change.category,
-        "valid_from": change.valid_from.isoformat(),
-        "valid_to": change.valid_to.isoformat() if change.valid_to else None,
-        "evidence_number": change.evidence_number,
-        "evidence_type": change.evidence_type,
-        "note": change.note,
-        "status": change.status.value,
-        "proposed_by": change.proposed_by_id,
-        "proposed_at": change.proposed_at.isoformat(),
-        "decided_by": change.decided_by_id,
-        "decided_at": change.decided_at.isoformat() if change.decided_at else None,
-        "decision_note": change.decision_note,
-    }
+def change_view(c: Container, change: CategoryChange, person: Person) -> CategoryChangeView:
+    return CategoryChangeView(
+        id=change.id,
+        person=person_view(c, person),
+        category=change.category,
+        valid_from=change.valid_from.isoformat(),
+        valid_to=change.valid_to.isoformat() if change.valid_to else None,
+        evidence_number=change.evidence_number,
+        evidence_type=change.evidence_type,
+        note=change.note,
+        status=change.status.value,
+        proposed_by=change.proposed_by_id,
+        proposed_at=change.proposed_at.isoformat(),
+        decided_by=change.decided_by_id,
+        decided_at=change.decided_at.isoformat() if change.decided_at else None,
+        decision_note=change.decision_note,
+    )
 
 
 async def _person_in_scope(principal: Principal, person_id: int) -> Person:
@@ -79,7 +79,7 @@ async def propose(
     evidence_number: str,
     evidence: bytes,
     note: str = "",
-) -> dict[str, Any]:
+) -> CategoryChangeView:
     person = await _person_in_scope(principal, person_id)
     known = known_categories(c.policies)
     if category is not None and category not in known:
@@ -144,7 +144,7 @@ async def _apply(change: CategoryChange, approver_id: int) -> None:
 
 async def decide(
     c: Container, principal: Principal, change_id: int, *, approve: bool, note: str = ""
-) -> dict[str, Any]:
+) -> CategoryDecision:
     """The second person approves (the category takes effect) or rejects a pending change."""
     change = await CategoryChange.get_or_none(id=change_id)
     if change is None:
@@ -175,13 +175,14 @@ async def decide(
             data={"change_id": change.id, "category": change.category},
         )
     view = change_view(c, await CategoryChange.get(id=change.id), person)
-    view["current_category"] = await category_of(person.id, local_today(c.clock))
-    return view
+    return CategoryDecision(
+        **vars(view), current_category=await category_of(person.id, local_today(c.clock))
+    )
 
 
 async def list_changes(
     c: Container, principal: Principal, status: ChangeStatus | None
-) -> dict[str, Any]:
+) -> CategoryChanges:
     """Supervisors and admins: every change of subsidy categories, newest first."""
     if principal.role not in ALL_STATIONS:
         raise Forbidden()
@@ -189,4 +190,4 @@ async def list_changes(
     if status is not None:
         query = query.filter(status=status)
     rows = await query.order_by("-id").limit(200).prefetch_related("person")
-    return {"items": [change_view(c, row, row.person) for row in rows]}
+    return CategoryChanges([change_view(c, row, row.person) for row in rows])

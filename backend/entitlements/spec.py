@@ -62,6 +62,8 @@ class Held(Protocol):
     """The fields of an entitlement record the template reads."""
 
     id: int
+    serial: str
+    case_id: int
     status: Any
     valid_from: date
     valid_to: date | None

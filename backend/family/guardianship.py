@@ -15,7 +15,6 @@ with ``decision``).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -25,6 +24,7 @@ from backend.clock import local_today
 from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.family.models import ConsentStatus, FamilyMember, GuardianshipBasis
+from backend.family.results import GuardianshipChecked, Objection
 from backend.identity.idcard import parse_id_number
 from backend.identity.models import Person, Role
 from backend.identity.persons import find_person, id_number_of
@@ -74,7 +74,7 @@ async def notify_other_guardians(c: Container, link: FamilyMember, owner: Person
         )
 
 
-async def object_to(c: Container, principal: Principal, link_id: int) -> dict[str, Any]:
+async def object_to(c: Container, principal: Principal, link_id: int) -> Objection:
     """Another guardian of the minor objects to the link: it is frozen until a station decides."""
     from backend.family.service import bound_person
 
@@ -110,7 +110,7 @@ async def object_to(c: Container, principal: Principal, link_id: int) -> dict[st
             "该未成年人的其他监护人对您添加的家庭成员关系提出异议，关系已冻结。"
             "请携带出生医学证明或户口簿到医保服务站核实。",
         )
-    return {"id": link.id, "consent_status": ConsentStatus.FROZEN.value}
+    return Objection(link.id, ConsentStatus.FROZEN.value)
 
 
 async def _decide_link(
@@ -140,7 +140,7 @@ async def station_check(
     document_type: GuardianshipDocument,
     document_number: str,
     decision: Decision = Decision.CONFIRM,
-) -> dict[str, Any]:
+) -> GuardianshipChecked:
     """A clerk checked the 出生医学证明 or 户口簿 in person and decides an unproven or frozen
     link of this guardian to this minor."""
     if clerk.role is not Role.STATION_STAFF or clerk.station_id is None:
@@ -179,13 +179,11 @@ async def station_check(
                 "was": link.consent_status,
             },
         )
-    return {
-        "link_id": link.id,
-        "decision": decision.value,
-        "consent_status": (
-            ConsentStatus.NOT_REQUIRED.value if decision is Decision.CONFIRM else None
-        ),
-        "station_id": clerk.station_id,
-        "clerk_id": clerk.account_id,
-        "checked_at": c.clock.now().isoformat(),
-    }
+    return GuardianshipChecked(
+        link_id=link.id,
+        decision=decision.value,
+        consent_status=ConsentStatus.NOT_REQUIRED.value if decision is Decision.CONFIRM else None,
+        station_id=clerk.station_id,
+        clerk_id=clerk.account_id,
+        checked_at=c.clock.now().isoformat(),
+    )

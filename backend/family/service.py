@@ -27,6 +27,7 @@ from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.family import guardianship
 from backend.family.models import ConsentStatus, FamilyMember, Relation, StationAuthorisation
+from backend.family.results import ConsentRequest, ConsentRequests, Family, MemberView
 from backend.identity.idcard import parse_id_number
 from backend.identity.models import Account, Person
 from backend.identity.persons import (
@@ -68,32 +69,34 @@ def _iso(value: Any) -> str | None:
 
 def member_view(
     c: Container, link: FamilyMember, member: Person, *, as_owner: bool = True
-) -> dict[str, Any]:
+) -> MemberView:
     """The link as its owner sees it (``as_owner``), or as staff see it."""
     status = effective_status(c, link, member)
-    return {
-        "id": link.id,
-        "relation": Relation(link.relation).value,
-        "consent_status": status.value,
-        "consent_via": link.consent_via,
-        "consented_at": _iso(link.consented_at),
-        "created_at": _iso(link.created_at),
-        "is_minor": is_minor(c, member),
+    return MemberView(
+        id=link.id,
+        relation=Relation(link.relation).value,
+        consent_status=status.value,
+        consent_via=link.consent_via,
+        consented_at=_iso(link.consented_at),
+        created_at=_iso(link.created_at),
+        is_minor=is_minor(c, member),
         # The guardian of a minor sees the full birth date; everyone else the year only.
-        "member": person_view(c, member, full=as_owner and status is ConsentStatus.NOT_REQUIRED),
-    }
+        member=person_view(c, member, full=as_owner and status is ConsentStatus.NOT_REQUIRED),
+    )
 
 
-def consent_request_view(c: Container, link: FamilyMember, owner: Person, me: Person) -> dict:
-    return {
-        "id": link.id,
-        "relation": Relation(link.relation).value,  # as the requester described it
-        "consent_status": effective_status(c, link, me).value,
-        "consent_via": link.consent_via,
-        "consented_at": _iso(link.consented_at),
-        "created_at": _iso(link.created_at),
-        "requester": person_view(c, owner),
-    }
+def consent_request_view(
+    c: Container, link: FamilyMember, owner: Person, me: Person
+) -> ConsentRequest:
+    return ConsentRequest(
+        id=link.id,
+        relation=Relation(link.relation).value,
+        consent_status=effective_status(c, link, me).value,
+        consent_via=link.consent_via,
+        consented_at=_iso(link.consented_at),
+        created_at=_iso(link.created_at),
+        requester=person_view(c, owner),
+    )
 
 
 async def bound_person(c: Container, principal: Principal) -> Person:
@@ -129,7 +132,7 @@ async def latest_consent_form(owner_id: int, member_id: int) -> StationAuthorisa
 
 async def add_member(
     c: Container, principal: Principal, *, relation: Relation, name: str, id_number: str
-) -> dict[str, Any]:
+) -> MemberView:
     today = local_today(c.clock)
     policy = c.policies.family.at(today)
     idn = parse_id_number(id_number, today)  # a bad number is a 422 before anything else
@@ -190,18 +193,14 @@ async def _owned_link(c: Container, principal: Principal, link_id: int) -> Famil
     return link
 
 
-async def list_members(c: Container, principal: Principal) -> dict[str, Any]:
+async def list_members(c: Container, principal: Principal) -> Family:
     owner = await bound_person(c, principal)
     links = await FamilyMember.filter(owner_id=owner.id).order_by("id").prefetch_related("member")
     max_members = c.policies.family.at(local_today(c.clock)).max_members
-    return {
-        "items": [member_view(c, link, link.member) for link in links],
-        "count": len(links),
-        "max_members": max_members,
-    }
+    return Family([member_view(c, link, link.member) for link in links], len(links), max_members)
 
 
-async def get_member(c: Container, principal: Principal, link_id: int) -> dict[str, Any]:
+async def get_member(c: Container, principal: Principal, link_id: int) -> MemberView:
     link = await _owned_link(c, principal, link_id)
     return member_view(c, link, link.member)
 
@@ -222,11 +221,11 @@ async def remove_member(c: Container, principal: Principal, link_id: int) -> Non
         )
 
 
-async def list_consents(c: Container, principal: Principal) -> dict[str, Any]:
+async def list_consents(c: Container, principal: Principal) -> ConsentRequests:
     """Requests in which the caller is the member: to grant or decline."""
     me = await bound_person(c, principal)
     links = await FamilyMember.filter(member_id=me.id).order_by("id").prefetch_related("owner")
-    return {"items": [consent_request_view(c, link, link.owner, me) for link in links]}
+    return ConsentRequests([consent_request_view(c, link, link.owner, me) for link in links])
 
 
 async def _member_link_locked(me: Person, link_id: int) -> FamilyMember:
@@ -236,7 +235,7 @@ async def _member_link_locked(me: Person, link_id: int) -> FamilyMember:
     return link
 
 
-async def grant_consent(c: Container, principal: Principal, link_id: int) -> dict[str, Any]:
+async def grant_consent(c: Container, principal: Principal, link_id: int) -> ConsentRequest:
     """The member consents from their own account. Granting twice is harmless."""
     me = await bound_person(c, principal)
     async with in_transaction():

@@ -1,11 +1,12 @@
 """What the remote-care filing services answer: typed results, serialised by the handlers'
-response models (``handlers/responses.py``)."""
+response models (``handlers/responses/``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+from backend.entitlements.results import Covering, Holding, covering_of, holding_of
 from backend.entitlements.template import Standing
 from backend.filings.entitlement import CATEGORY_NAMES, STATUS_NAMES
 from backend.filings.models import RemoteCareFiling
@@ -48,80 +49,60 @@ class FilingType:
 
 
 @dataclass(frozen=True)
-class Filing:
+class Filing(Holding):
     """A filing as its holder sees it today."""
 
-    id: int
-    serial: str
-    case_id: int
     filing_type: str
     type_name: str
-    category: str
-    category_name: str
     province_code: str
     city_code: str
     destination_hospital: str | None
     commitment: bool
     retroactive: bool
     start_date: date
-    valid_from: date
-    valid_to: date | None
-    status: str
-    status_name: str
-    end_reason: str | None
     change_opens_on: date | None
     replaces_id: int | None
-    version: int
 
     @classmethod
     def of(cls, f: RemoteCareFiling, standing: Standing, change_opens: date | None) -> Filing:
+        category = str(f.category)
+        held = holding_of(
+            f,
+            standing,
+            category=category,
+            category_name=CATEGORY_NAMES[category],
+            status_names=STATUS_NAMES,
+        )
         return cls(
-            id=f.id,
-            serial=f.serial,
-            case_id=f.case_id,
+            **vars(held),
             filing_type=f.filing_type,
             type_name=f.type_name,
-            category=str(f.category),
-            category_name=CATEGORY_NAMES[str(f.category)],
             province_code=f.province_code,
             city_code=f.city_code,
             destination_hospital=f.destination_hospital or None,
             commitment=f.commitment,
             retroactive=f.retroactive,
             start_date=f.start_date,
-            valid_from=f.valid_from,
-            valid_to=f.valid_to,
-            status=standing.status,
-            status_name=STATUS_NAMES[standing.status],
-            end_reason=standing.end_reason or None,
             change_opens_on=change_opens,
             replaces_id=f.replaces_id,
-            version=f.version,
         )
 
 
 @dataclass(frozen=True)
-class CoveringFiling:
+class CoveringFiling(Covering):
     """A filing covering today: the e-voucher answer and the citizen's benefits."""
 
-    serial: str
     filing_type: str
     type_name: str
-    category: str
     province_code: str
     city_code: str
-    valid_from: date
-    valid_to: date | None
 
     @classmethod
     def of(cls, f: RemoteCareFiling) -> CoveringFiling:
         return cls(
-            serial=f.serial,
+            **vars(covering_of(f, str(f.category))),
             filing_type=f.filing_type,
             type_name=f.type_name,
-            category=str(f.category),
             province_code=f.province_code,
             city_code=f.city_code,
-            valid_from=f.valid_from,
-            valid_to=f.valid_to,
         )

@@ -56,14 +56,19 @@ from backend.identity.persons import (
     person_view,
 )
 from backend.identity.principal import Principal
+from backend.identity.profile import load_account, me, profile_changed
+from backend.identity.results import (
+    FaceSession,
+    IdentityAlerts,
+    IdentityAlertView,
+    StationBound,
+    StationCode,
+)
 from backend.identity.service import (
     BINDING_WINDOW_S,
     check_phone,
     limit,
-    load_account,
-    me,
     policy_of,
-    profile_changed,
 )
 from backend.infra.crypto import mask_id_number
 
@@ -73,6 +78,15 @@ RECLAIMED = "reclaimed"
 
 def _already_bound() -> Conflict:
     return Conflict("该账户已完成实名绑定，如需更换请到医保服务窗口办理", code="ALREADY_BOUND")
+
+
+async def _account_event(
+    c: Container, actor: Principal | None, action: str, account_id: int, data: dict[str, Any]
+) -> None:
+    """Audit a step of binding ``account_id`` to a person."""
+    await record(
+        c, actor=actor, action=action, subject_type="account", subject_id=account_id, data=data
+    )
 
 
 async def _citizen_account(c: Container, principal: Principal) -> Account:
@@ -89,7 +103,7 @@ async def _citizen_account(c: Container, principal: Principal) -> Account:
 
 async def start_face_verification(
     c: Container, principal: Principal, name: str, id_number: str
-) -> dict[str, Any]:
+) -> FaceSession:
     """Ask WeChat for a face-verification session for this name and ID number; the
     mini-program passes the returned ``verify_id`` to ``wx.requestFacialVerify``. Says nothing
     about whether the number is known or bound (no oracle)."""
@@ -115,15 +129,14 @@ async def start_face_verification(
         expires_at=now + timedelta(seconds=session.expires_in),
         created_at=now,
     )
-    await record(
+    await _account_event(
         c,
-        actor=principal,
-        action="identity.face_verification_started",
-        subject_type="account",
-        subject_id=account.id,
-        data={"out_seq_no": out_seq_no, "id_number": mask_id_number(cert.id_number)},
+        principal,
+        "identity.face_verification_started",
+        account.id,
+        {"out_seq_no": out_seq_no, "id_number": mask_id_number(cert.id_number)},
     )
-    return {"verify_id": session.verify_id, "expires_in": session.expires_in}
+    return FaceSession(session.verify_id, session.expires_in)
 
 
 async def bind_with_face(
@@ -149,13 +162,12 @@ async def bind_with_face(
             verify_ret=result.verify_ret,
             finished_at=c.clock.now(),
         )
-        await record(
+        await _account_event(
             c,
-            actor=principal,
-            action="identity.face_verification_refused",
-            subject_type="account",
-            subject_id=account.id,
-            data={"errcode": result.errcode, "verify_ret": result.verify_ret},
+            principal,
+            "identity.face_verification_refused",
+            account.id,
+            {"errcode": result.errcode, "verify_ret": result.verify_ret},
         )
         raise InvalidInput(
             f"人脸核身未通过：{result.reason}",
@@ -181,17 +193,17 @@ def _station_code_key(code: str) -> str:
     return f"binding-code:{code}"
 
 
-async def station_binding_code(c: Container, principal: Principal) -> dict[str, Any]:
+async def station_binding_code(c: Container, principal: Principal) -> StationCode:
     """A one-time code the citizen shows at the counter, so the clerk binds this account."""
     account = await _citizen_account(c, principal)
     code = f"{secrets.randbelow(10**8):08d}"
     await c.kv.set(_station_code_key(code), str(account.id), STATION_CODE_TTL_S)
-    return {"code": code, "expires_in": STATION_CODE_TTL_S}
+    return StationCode(code, STATION_CODE_TTL_S)
 
 
 async def bind_at_station(
     c: Container, clerk: Principal, *, code: str, name: str, id_number: str, card_checked: bool
-) -> dict[str, Any]:
+) -> StationBound:
     """A clerk who has checked the physical ID card binds the account that showed ``code``."""
     if clerk.role is not Role.STATION_STAFF or clerk.station_id is None:
         raise Forbidden("仅服务站工作人员可以办理", code="STATION_STAFF_ONLY")
@@ -211,14 +223,14 @@ async def bind_at_station(
         raise _already_bound()
     proof = Proof(ProofMethod.STATION, clerk_id=clerk.account_id, station_id=clerk.station_id)
     person = await bind(c, clerk, account, cert, proof)
-    return {
-        "account_id": account.id,
-        "person": person_view(c, person),
-        "method": ProofMethod.STATION.value,
-        "station_id": clerk.station_id,
-        "clerk_id": clerk.account_id,
-        "bound_at": c.clock.now().isoformat(),
-    }
+    return StationBound(
+        account_id=account.id,
+        person=person_view(c, person),
+        method=ProofMethod.STATION.value,
+        station_id=clerk.station_id,
+        clerk_id=clerk.account_id,
+        bound_at=c.clock.now().isoformat(),
+    )
 
 
 # ---------------------------------------------------------------------------- binding
@@ -232,12 +244,12 @@ class Proof:
     station_id: int | None = None
 
 
-async def _message(c: Container, person_id: int | None, account_id: int, title: str,
-                   body: str) -> None:  # fmt: skip
+async def _message(
+    c: Container, person_id: int | None, account_id: int, title: str, body: str
+) -> None:
     await InboxMessage.create(
-        person_id=person_id, account_id=account_id, title=title, body=body,
-        created_at=c.clock.now(),
-    )  # fmt: skip
+        person_id=person_id, account_id=account_id, title=title, body=body, created_at=c.clock.now()
+    )
 
 
 async def _freeze_payouts(c: Container, person_id: int, account_id: int) -> list[int]:
@@ -346,21 +358,20 @@ async def bind(
                 station_id=proof.station_id,
                 created_at=c.clock.now(),
             )
-            await record(
+            reclaimed = previous.id if previous and previous.id != account.id else None
+            await _account_event(
                 c,
-                actor=actor,
-                action="identity.real_name_bound",
-                subject_type="account",
-                subject_id=account.id,
-                data={
+                actor,
+                "identity.real_name_bound",
+                account.id,
+                {
                     "person_id": person.id,
                     "id_number": mask_id_number(cert.id_number),
                     "method": proof.method.value,
                     "station_id": proof.station_id,
-                    "reclaimed_from": previous.id if previous and previous.id != account.id
-                    else None,
+                    "reclaimed_from": reclaimed,
                 },
-            )  # fmt: skip
+            )
     except IntegrityError as exc:
         raise Conflict("该身份正在被同时绑定，请稍后重试", code="BINDING_BUSY") from exc
     if previous is not None and previous.id != account.id:
@@ -370,22 +381,22 @@ async def bind(
     return person
 
 
-async def identity_alerts(c: Container, actor: Principal) -> dict[str, Any]:
+async def identity_alerts(c: Container, actor: Principal) -> IdentityAlerts:
     """Supervision staff: identities reclaimed from another account, newest first."""
     if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise Forbidden()
     rows = await IdentityAlert.all().order_by("-id").limit(100).prefetch_related("person")
-    return {
-        "items": [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "person": person_view(c, a.person),
-                "previous_account_id": a.previous_account_id,
-                "account_id": a.account_id,
-                "frozen_claim_ids": a.details.get("frozen_claim_ids", []),
-                "created_at": a.created_at.isoformat(),
-            }
+    return IdentityAlerts(
+        [
+            IdentityAlertView(
+                id=a.id,
+                kind=a.kind,
+                person=person_view(c, a.person),
+                previous_account_id=a.previous_account_id,
+                account_id=a.account_id,
+                frozen_claim_ids=a.details.get("frozen_claim_ids", []),
+                created_at=a.created_at.isoformat(),
+            )
             for a in rows
         ]
-    }
+    )

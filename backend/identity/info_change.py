@@ -12,7 +12,7 @@ from backend.cases.models import Case
 from backend.container import Container
 from backend.identity.models import Account, Person
 from backend.identity.persons import PHONE_FIELD
-from backend.identity.service import profile_changed
+from backend.identity.profile import profile_changed
 from workflows.vocabulary import INSURANCE_INFO_CHANGE
 
 SERVICE = INSURANCE_INFO_CHANGE

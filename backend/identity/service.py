@@ -1,4 +1,5 @@
-"""Identity and access: citizen and staff login, sessions, real-name binding, the profile.
+"""Identity and access: citizen and staff login, sessions, account deactivation (the profile
+is ``backend.identity.profile``, real-name binding ``backend.identity.binding``).
 
 Rate limits (numbers in ``config/policy/access.yaml``):
 - staff login, per username and source: every attempt counts (no one logs in ten times a
@@ -43,11 +44,10 @@ from backend.errors import (
     Unauthorized,
 )
 from backend.identity import tokens
-from backend.identity.models import Account, Person, Role
+from backend.identity.models import Account, Role
 from backend.identity.passwords import hash_password, needs_rehash, verify_dummy, verify_password
-from backend.identity.persons import PHONE_FIELD, person_view
 from backend.identity.principal import Principal
-from backend.infra.crypto import mask_phone
+from backend.identity.profile import profile_changed
 from config.policy import AccessPolicy
 
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -328,62 +328,6 @@ async def logout(c: Container, principal: Principal) -> None:
         subject_type="account",
         subject_id=principal.account_id,
     )
-
-
-# ---------------------------------------------------------------------------- profile
-
-
-async def load_account(principal: Principal) -> Account:
-    account = await Account.get_or_none(id=principal.account_id).select_related("person", "station")
-    if account is None or not account.is_active:
-        raise Unauthorized("登录已失效，请重新登录", code="TOKEN_INVALID")
-    return account
-
-
-def profile_view(c: Container, account: Account) -> dict[str, object]:
-    person: Person | None = account.person
-    station = account.station
-    phone = None
-    if person is not None and person.phone_enc:
-        phone = mask_phone_of(c, person)
-    return {
-        "id": account.id,
-        "role": account.role.value,
-        "display_name": account.display_name or (person.name if person else ""),
-        "username": account.username,
-        "bound": person is not None,
-        "person": person_view(c, person, full=True) if person is not None else None,
-        "phone": phone,
-        "station": (
-            {"id": station.id, "code": station.code, "name": station.name, "level": station.level}
-            if station is not None
-            else None
-        ),
-        "categories": list(account.categories or []),
-    }
-
-
-def mask_phone_of(c: Container, person: Person) -> str:
-    return mask_phone(c.pii.decrypt(person.phone_enc or "", PHONE_FIELD))
-
-
-def _profile_key(account_id: int) -> str:
-    return f"profile:{account_id}"
-
-
-async def me(c: Container, principal: Principal) -> dict[str, object]:
-    """The caller's own profile: one primary-key query with its person and station, kept in
-    the shared cache (the app's busiest read) and dropped whenever the account changes."""
-
-    async def load() -> dict[str, object]:
-        return profile_view(c, await load_account(principal))
-
-    return await c.cache.get_or_load(_profile_key(principal.account_id), load)
-
-
-async def profile_changed(c: Container, account_id: int) -> None:
-    """Call after any change to what :func:`profile_view` shows."""
-    await c.cache.invalidate(_profile_key(account_id))
 
 
 async def deactivate_account(

@@ -5,7 +5,6 @@ Deactivation is :func:`backend.identity.service.deactivate_account`."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -16,6 +15,7 @@ from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.identity.models import Account, Role
 from backend.identity.passwords import hash_password
 from backend.identity.principal import Principal
+from backend.identity.results import StaffAccount
 from backend.stations.models import Station
 from workflows.vocabulary import CATEGORIES
 
@@ -28,25 +28,25 @@ def _admin_only(actor: Principal) -> None:
         raise Forbidden("只有系统管理员可以管理账户", code="ADMIN_ONLY")
 
 
-def account_view(a: Account) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "username": a.username,
-        "display_name": a.display_name,
-        "role": a.role.value,
-        "station_id": a.station_id,
-        "categories": list(a.categories or []),
-        "is_active": a.is_active,
-    }
+def account_view(a: Account) -> StaffAccount:
+    return StaffAccount(
+        id=a.id,
+        username=a.username,
+        display_name=a.display_name,
+        role=a.role.value,
+        station_id=a.station_id,
+        categories=list(a.categories or []),
+        is_active=a.is_active,
+    )
 
 
-async def list_staff(c: Container, actor: Principal) -> list[dict[str, Any]]:
+async def list_staff(c: Container, actor: Principal) -> list[StaffAccount]:
     _admin_only(actor)
     rows = await Account.filter(role__in=list(STAFF_ROLES)).order_by("id")
     return [account_view(a) for a in rows]
 
 
-async def reviewers_of(category: str) -> list[dict[str, Any]]:
+async def reviewers_of(category: str) -> list[StaffAccount]:
     """Active reviewers who may take a task of ``category`` (for reassignment)."""
     rows = await Account.filter(role=Role.REVIEWER, is_active=True).order_by("id")
     return [account_view(a) for a in rows if category in (a.categories or [])]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -78,15 +79,12 @@ async def _amount_mismatch(
 ) -> Credit:
     """The gateway reports another amount: nothing is credited, the order waits for review."""
     await _flag(order, f"amount_mismatch: gateway {tx.total_fen} fen", now)
-    await record(
+    await _gateway_event(
         c,
-        actor=None,
-        action="payment.review",
-        subject_type="payment_order",
-        subject_id=order.id,
+        order,
+        "payment.review",
+        {"expected_fen": order.total_fen, "reported_fen": tx.total_fen},
         reason="amount_mismatch",
-        data={"expected_fen": order.total_fen, "reported_fen": tx.total_fen},
-        actor_role="gateway",
     )
     return Credit.AMOUNT_MISMATCH
 
@@ -115,15 +113,12 @@ async def _paid_after_close(
         created_at=now,
         updated_at=now,
     )
-    await record(
+    await _gateway_event(
         c,
-        actor=None,
-        action="payment.late_paid",
-        subject_type="payment_order",
-        subject_id=order.id,
+        order,
+        "payment.late_paid",
+        {"transaction_id": tx.transaction_id, "refund": refund.out_refund_no},
         reason="paid_after_close",
-        data={"transaction_id": tx.transaction_id, "refund": refund.out_refund_no},
-        actor_role="gateway",
     )
     return refund.id
 
@@ -150,18 +145,31 @@ async def _pay(c: Container, order: PaymentOrder, tx: Transaction, now: datetime
         await _flag(order, f"enrollment_mismatch: {enrolled}/{items}", now)
     await OpenOrderSlot.filter(order_id=order.id).delete()
     await issue_receipt(c, order, now)
-    await record(
+    await _gateway_event(
         c,
-        actor=None,
-        action="payment.credit",
-        subject_type="payment_order",
-        subject_id=order.id,
-        data={
+        order,
+        "payment.credit",
+        {
             "transaction_id": tx.transaction_id,
             "total_fen": order.total_fen,
             "year": order.year,
             "enrolled": enrolled,
         },
+    )
+
+
+async def _gateway_event(
+    c: Container, order: PaymentOrder, action: str, data: dict[str, Any], *, reason: str = ""
+) -> None:
+    """Audit what the gateway's report did to ``order`` (no person acted: the gateway did)."""
+    await record(
+        c,
+        actor=None,
+        action=action,
+        subject_type="payment_order",
+        subject_id=order.id,
+        reason=reason,
+        data=data,
         actor_role="gateway",
     )
 

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime
-from typing import Any
 
 from backend.clock import iso
 from backend.container import Container
@@ -17,6 +16,7 @@ from backend.errors import NotFound
 from backend.identity.persons import id_number_of
 from backend.infra.crypto import mask_id_number, mask_name
 from backend.payments.models import OrderStatus, PaymentOrder, PaymentOrderItem, PaymentReceipt
+from backend.payments.results import Receipt, ReceiptItem, VerifiedReceipt
 
 
 def _code(c: Container, number: str, order: PaymentOrder) -> str:
@@ -33,41 +33,43 @@ async def issue_receipt(c: Container, order: PaymentOrder, now: datetime) -> Pay
     )
 
 
-async def receipt_view(
-    c: Container, receipt: PaymentReceipt, order: PaymentOrder
-) -> dict[str, Any]:
+async def receipt_view(c: Container, receipt: PaymentReceipt, order: PaymentOrder) -> Receipt:
+    facts = await _facts(c, receipt, order)
+    return Receipt(**vars(facts), verification_code=receipt.verification_code)
+
+
+async def _facts(c: Container, receipt: PaymentReceipt, order: PaymentOrder) -> VerifiedReceipt:
     items = (
         await PaymentOrderItem.filter(order_id=order.id).order_by("id").prefetch_related("person")
     )
     refunded = order.refunded_fen > 0
     status = "voided" if receipt.voided_at else ("partially_refunded" if refunded else "valid")
-    return {
-        "number": receipt.number,
-        "verification_code": receipt.verification_code,
-        "title": f"{order.year}年度城乡居民基本医疗保险缴费凭证",
-        "year": order.year,
-        "status": status,
-        "total_fen": order.total_fen,
-        "total_yuan": yuan(order.total_fen),
-        "refunded_fen": order.refunded_fen,
-        "paid_at": iso(order.paid_at),
-        "issued_at": iso(receipt.issued_at),
-        "transaction_id": order.transaction_id,
-        "items": [
-            {
-                "name": mask_name(item.person.name),
-                "id_number": mask_id_number(id_number_of(c, item.person)),
-                "contribution_fen": item.contribution_fen,
-                "subsidy_fen": item.subsidy_fen,
-                "due_fen": item.due_fen,
-                "refunded": item.refund_id is not None,
-            }
+    return VerifiedReceipt(
+        number=receipt.number,
+        title=f"{order.year}年度城乡居民基本医疗保险缴费凭证",
+        year=order.year,
+        status=status,
+        total_fen=order.total_fen,
+        total_yuan=yuan(order.total_fen),
+        refunded_fen=order.refunded_fen,
+        paid_at=iso(order.paid_at),
+        issued_at=iso(receipt.issued_at),
+        transaction_id=order.transaction_id,
+        items=[
+            ReceiptItem(
+                name=mask_name(item.person.name),
+                id_number=mask_id_number(id_number_of(c, item.person)),
+                contribution_fen=item.contribution_fen,
+                subsidy_fen=item.subsidy_fen,
+                due_fen=item.due_fen,
+                refunded=item.refund_id is not None,
+            )
             for item in items
         ],
-    }
+    )
 
 
-async def verify_receipt(c: Container, number: str, code: str) -> dict[str, Any]:
+async def verify_receipt(c: Container, number: str, code: str) -> VerifiedReceipt:
     """Public check; a wrong number or code look the same (404)."""
     receipt = await PaymentReceipt.get_or_none(number=number.strip().upper())
     not_found = NotFound("未找到该缴费凭证，请核对凭证号和校验码", code="RECEIPT_NOT_FOUND")
@@ -76,6 +78,4 @@ async def verify_receipt(c: Container, number: str, code: str) -> dict[str, Any]
     order = await PaymentOrder.get(id=receipt.order_id)
     if order.status not in (OrderStatus.PAID, OrderStatus.REFUNDED):
         raise not_found
-    view = await receipt_view(c, receipt, order)
-    view.pop("verification_code")
-    return view
+    return await _facts(c, receipt, order)

@@ -32,6 +32,7 @@ from backend.payments.models import (
     PaymentRefund,
     RefundStatus,
 )
+from backend.payments.results import Refund
 from backend.payments.runtime import runtime
 
 log = logging.getLogger("yibao.payments.refunds")
@@ -44,18 +45,18 @@ _STATUS = {
 }
 
 
-def refund_view(refund: PaymentRefund) -> dict[str, Any]:
-    return {
-        "id": refund.id,
-        "out_refund_no": refund.out_refund_no,
-        "order_id": refund.order_id,
-        "amount_fen": refund.amount_fen,
-        "reason": refund.reason,
-        "status": RefundStatus(refund.status).value,
-        "attempts": refund.attempts,
-        "created_at": iso(refund.created_at),
-        "succeeded_at": iso(refund.succeeded_at),
-    }
+def refund_view(refund: PaymentRefund) -> Refund:
+    return Refund(
+        id=refund.id,
+        out_refund_no=refund.out_refund_no,
+        order_id=refund.order_id,
+        amount_fen=refund.amount_fen,
+        reason=refund.reason,
+        status=RefundStatus(refund.status).value,
+        attempts=refund.attempts,
+        created_at=iso(refund.created_at),
+        succeeded_at=iso(refund.succeeded_at),
+    )
 
 
 async def request_refund(
@@ -66,7 +67,7 @@ async def request_refund(
     person_ids: list[int] | None,
     reason: str,
     idempotency_key: str | None = None,
-) -> dict[str, Any]:
+) -> Refund:
     """Refund the given persons of a paid order (all remaining when None)."""
     now = c.clock.now()
     async with in_transaction():

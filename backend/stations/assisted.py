@@ -27,6 +27,15 @@ from backend.identity.models import Account, Person, Role
 from backend.identity.persons import find_or_create_person, find_person, id_index, person_view
 from backend.identity.principal import Principal
 from backend.infra.crypto import mask_name
+from backend.stations.results import (
+    AuthorisationPage,
+    AuthorisationView,
+    CitizenFound,
+    GranteeName,
+    RecordedAuthorisation,
+    SignedForm,
+    SignedForms,
+)
 from backend.stations.scans import store_scan
 
 
@@ -52,18 +61,18 @@ def _station_scope(actor: Principal) -> dict[str, Any]:
 
 def authorisation_view(
     c: Container, form: StationAuthorisation, grantor: Person, grantee: Person
-) -> dict[str, Any]:
-    return {
-        "id": form.id,
-        "station_id": form.station_id,
-        "clerk_id": form.clerk_id,
-        "purpose": form.purpose,
-        "form_number": form.form_number,
-        "note": form.note,
-        "created_at": form.created_at.isoformat() if form.created_at else None,
-        "grantor": person_view(c, grantor),
-        "grantee": person_view(c, grantee),
-    }
+) -> AuthorisationView:
+    return AuthorisationView(
+        id=form.id,
+        station_id=form.station_id,
+        clerk_id=form.clerk_id,
+        purpose=form.purpose,
+        form_number=form.form_number,
+        note=form.note,
+        created_at=form.created_at.isoformat() if form.created_at else None,
+        grantor=person_view(c, grantor),
+        grantee=person_view(c, grantee),
+    )
 
 
 async def _person(c: Container, name: str, id_number: str) -> Person:
@@ -146,7 +155,7 @@ async def record_authorisation(
     grantor_id_card_checked: bool,
     signed_form: bytes,
     note: str = "",
-) -> dict[str, Any]:
+) -> RecordedAuthorisation:
     """A clerk records a form the grantor signed in person: the clerk checked the grantor's ID
     card and uploads the signed form. A family-consent form grants the pending link at once.
     The grantor is told in the app and may withdraw there (:func:`withdraw`)."""
@@ -184,8 +193,7 @@ async def record_authorisation(
             link = await apply_station_consent(c, actor, form)
         await _audit_recorded(c, actor, form, grantor, grantee, link)
     view = authorisation_view(c, form, grantor, grantee)
-    view["family_link_id"] = link.id if link else None
-    return view
+    return RecordedAuthorisation(**vars(view), family_link_id=link.id if link else None)
 
 
 async def list_authorisations(
@@ -196,7 +204,7 @@ async def list_authorisations(
     purpose: AuthorisationPurpose | None = None,
     limit: int = 20,
     offset: int = 0,
-) -> dict[str, Any]:
+) -> AuthorisationPage:
     filters = _station_scope(actor)
     if station_id is not None:
         if filters.get("station_id", station_id) != station_id:
@@ -221,15 +229,12 @@ async def list_authorisations(
             subject_id=station_id if station_id is not None else "*",
             data={"ids": [r.id for r in rows]},
         )
-    return {
-        "items": [authorisation_view(c, r, r.grantor, r.grantee) for r in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    return AuthorisationPage(
+        [authorisation_view(c, r, r.grantor, r.grantee) for r in rows], total, limit, offset
+    )
 
 
-async def get_authorisation(c: Container, actor: Principal, form_id: int) -> dict[str, Any]:
+async def get_authorisation(c: Container, actor: Principal, form_id: int) -> AuthorisationView:
     form = await StationAuthorisation.get_or_none(
         id=form_id, **_station_scope(actor)
     ).prefetch_related("grantor", "grantee")
@@ -249,7 +254,7 @@ async def get_authorisation(c: Container, actor: Principal, form_id: int) -> dic
 
 async def citizen_lookup(
     c: Container, actor: Principal, *, id_number: str, reason: str
-) -> dict[str, Any]:
+) -> CitizenFound:
     """Staff find a citizen by ID number for assisted service; audited with the reason."""
     _station_scope(actor)
     reason = reason.strip()
@@ -271,26 +276,26 @@ async def citizen_lookup(
     if person is None:
         raise NotFound("未找到该身份证号码对应的参保人", code="PERSON_NOT_FOUND")
     links = await FamilyMember.filter(owner_id=person.id).order_by("id").prefetch_related("member")
-    return {
-        "person": person_view(c, person),
-        "has_account": await Account.exists(person_id=person.id),
-        "family": [member_view(c, link, link.member, as_owner=False) for link in links],
-    }
+    return CitizenFound(
+        person=person_view(c, person),
+        has_account=await Account.exists(person_id=person.id),
+        family=[member_view(c, link, link.member, as_owner=False) for link in links],
+    )
 
 
-def _my_form_view(form: StationAuthorisation, grantee: Person) -> dict[str, Any]:
-    return {
-        "id": form.id,
-        "purpose": form.purpose,
-        "form_number": form.form_number,
-        "station_id": form.station_id,
-        "grantee": {"name": mask_name(grantee.name)},
-        "created_at": form.created_at.isoformat() if form.created_at else None,
-        "withdrawn_at": form.withdrawn_at.isoformat() if form.withdrawn_at else None,
-    }
+def _my_form_view(form: StationAuthorisation, grantee: Person) -> SignedForm:
+    return SignedForm(
+        id=form.id,
+        purpose=form.purpose,
+        form_number=form.form_number,
+        station_id=form.station_id,
+        grantee=GranteeName(mask_name(grantee.name)),
+        created_at=form.created_at.isoformat() if form.created_at else None,
+        withdrawn_at=form.withdrawn_at.isoformat() if form.withdrawn_at else None,
+    )
 
 
-async def my_authorisations(c: Container, principal: Principal) -> dict[str, Any]:
+async def my_authorisations(c: Container, principal: Principal) -> SignedForms:
     """The forms the caller signed at a station (as the grantor)."""
     me = await bound_person(c, principal)
     forms = (
@@ -298,10 +303,10 @@ async def my_authorisations(c: Container, principal: Principal) -> dict[str, Any
         .order_by("-id")
         .prefetch_related("grantee")
     )
-    return {"items": [_my_form_view(f, f.grantee) for f in forms]}
+    return SignedForms([_my_form_view(f, f.grantee) for f in forms])
 
 
-async def withdraw(c: Container, principal: Principal, form_id: int) -> dict[str, Any]:
+async def withdraw(c: Container, principal: Principal, form_id: int) -> SignedForm:
     """The grantor withdraws a form from the app: it no longer authorises anything, and the
     family link it granted is removed."""
     me = await bound_person(c, principal)

@@ -37,17 +37,17 @@ async def case_files(c: Container, principal: Principal, case_id: int) -> list[d
     signed authorisation form: name, upload id and whether it is a PDF."""
     listed = await materials.case_materials(c, principal, case_id)
     out = [
-        {"name": i["name"], "id": i["upload"]["id"], "content_type": i["upload"]["content_type"]}
-        for i in listed["items"]
-        if i["upload"]
+        {"name": i.name, "id": i.upload.id, "content_type": i.upload.content_type}
+        for i in listed.items
+        if i.upload
     ]
     auth = await CaseAuthorisation.get_or_none(case_id=case_id)
     upload_id = auth.form_ref.removeprefix(materials.REF_PREFIX) if auth else ""
     if auth is not None and upload_id.isdigit():
         row = await CaseUpload.get_or_none(id=int(upload_id), case_id=case_id)
         if row is not None:
-            out.append({"name": f"代办授权书 {auth.form_number}", "id": row.id,
-                        "content_type": row.content_type})  # fmt: skip
+            name = f"代办授权书 {auth.form_number}"
+            out.append({"name": name, "id": row.id, "content_type": row.content_type})
     return out
 
 

@@ -52,6 +52,9 @@ def blueprints() -> list[Blueprint]:
         supervisor,
     )
 
+    # Imported for their pages, which they add to ``station.bp`` (one blueprint, by concern).
+    from handlers.console.station import chronic, claims, desk, enrollment  # noqa: F401
+
     return [
         assets.bp,
         auth.bp,

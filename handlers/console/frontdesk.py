@@ -50,7 +50,7 @@ async def case_context(request: Request, case_id: int) -> dict[str, Any]:
     actor = await access.actor_for(p)
     case = await details.case_detail(c, actor, case_id)
     claim = None
-    if case["service_code"] == claim_access.SERVICE_CODE:
+    if case.service_code == claim_access.SERVICE_CODE:
         found = await claim_desk.claim_of_case(c, p, case_id)
         claim = await claim_views.claim_view(c, found) if found else None
     return {
@@ -62,7 +62,7 @@ async def case_context(request: Request, case_id: int) -> dict[str, Any]:
         "field_labels": {
             f["name"]: f["label"]
             for s in catalogue.list_services()
-            if s["code"] == case["service_code"]
+            if s["code"] == case.service_code
             for f in s["fields"]
         },
     }
@@ -73,7 +73,7 @@ async def case_context(request: Request, case_id: int) -> dict[str, Any]:
 async def case_page(request: Request, case_id: int) -> HTTPResponse:
     context = await case_context(request, case_id)
     p = principal(request)
-    context["can_accept"] = context["case"]["state"] == "submitted" and (
+    context["can_accept"] = context["case"].state == "submitted" and (
         p.role is Role.STATION_STAFF
         or (p.role is Role.REVIEWER and access.FRONT_DESK_CATEGORY in p.categories)
     )

@@ -12,6 +12,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
 from backend.cases import access, lists, queues, review
+from backend.cases.results import CaseDetail, TaskSummary
 from backend.claims import access as claim_access
 from backend.claims import desk as claim_desk
 from backend.claims import review as claim_review
@@ -71,7 +72,7 @@ async def queue(request: Request) -> HTTPResponse:
     overdue = request.args.get("overdue") == "1"
     f = queues.QueueFilter(overdue_only=overdue)
     result = await queues.reviewer_queue(c, actor, f, lists.Page(1, 50))
-    mine: dict[str, Any] = {"items": []}
+    mine = None
     if principal(request).role is Role.REVIEWER:
         mine = await queues.reviewer_queue(
             c, actor, queues.QueueFilter(mine=True), lists.Page(1, 50), with_total=False
@@ -93,9 +94,9 @@ async def release_task(request: Request, task_id: int) -> HTTPResponse:
     return redirect("/console/review", status=303)
 
 
-def _held_task(case: dict[str, Any], account_id: int) -> dict[str, Any] | None:
-    for task in case.get("tasks", []):
-        if task["status"] == "claimed" and task["holder_id"] == account_id:
+def _held_task(case: CaseDetail, account_id: int) -> TaskSummary | None:
+    for task in case.tasks:
+        if task.status == "claimed" and task.holder_id == account_id:
             return task
     return None
 

@@ -14,6 +14,7 @@ from backend.cases import catalogue, lists, queues, review
 from backend.cases.case_stats import READERS, case_statistics
 from backend.identity import staff
 from backend.identity.models import Role
+from backend.identity.results import StaffAccount
 from backend.stations.service import station_tree
 from handlers.console.charts import bar_chart
 from handlers.console.web import (
@@ -44,10 +45,10 @@ class StatsForm(BaseModel):
 async def escalations(request: Request) -> HTTPResponse:
     c = container(request)
     result = await queues.escalation_queue(c, lists.Page(1, 100))
-    reviewers: dict[str, list[dict[str, Any]]] = {}
-    for item in result["items"]:
-        if item["category"] not in reviewers:
-            reviewers[item["category"]] = await staff.reviewers_of(item["category"])
+    reviewers: dict[str, list[StaffAccount]] = {}
+    for item in result.items:
+        if item.category not in reviewers:
+            reviewers[item.category] = await staff.reviewers_of(item.category)
     return await page_response(request, "supervisor.html", escalated=result, reviewers=reviewers)
 
 

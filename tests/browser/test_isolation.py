@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from backend.clock import CHINA_TZ
-from backend.demo import CHEN_JING
+from backend.demo.cast import CHEN_JING
 from tests.browser.api import Api, signed_form_image
 from tests.browser.conftest import Desk, Server
 

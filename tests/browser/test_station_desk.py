@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from backend.clock import CHINA_TZ
-from backend.demo import WANG_FANG
+from backend.demo.cast import WANG_FANG
 from tests.browser.api import signed_form_image
 from tests.browser.conftest import Desk, Server
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from backend.demo import ZHANG_WEI
+from backend.demo.cast import ZHANG_WEI
 from tests.browser.api import BANK, Api, signed_form_image
 from tests.browser.conftest import Desk, Server
 

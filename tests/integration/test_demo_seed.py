@@ -5,7 +5,8 @@ from __future__ import annotations
 from backend.audit.models import AuditEntry
 from backend.audit.sealer import seal_all
 from backend.audit.service import verify_chain
-from backend.demo import CITIZENS, DEMO_PASSWORD, STAFF, ZHANG_WEI, seed_demo
+from backend.demo import seed_demo
+from backend.demo.cast import CITIZENS, DEMO_PASSWORD, STAFF, ZHANG_WEI
 from backend.family.models import ConsentStatus, FamilyMember, StationAuthorisation
 from backend.family.service import effective_status
 from backend.identity.models import Account, Person, Role
@@ -66,7 +67,7 @@ async def test_seed_twice_creates_nothing_new(c):
 
 
 async def test_demo_insures_everybody_this_year_and_leaves_a_family_to_pay_next_year(c):
-    from backend.demo import ALL_PERSONS, UNPAID_NEXT_YEAR, enrollment_years
+    from backend.demo.cast import ALL_PERSONS, UNPAID_NEXT_YEAR, enrollment_years
     from backend.enrollment.service import is_enrolled
     from backend.identity.persons import find_person
 

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.demo import DEMO_PASSWORD
+from backend.demo.cast import DEMO_PASSWORD
 from tests.conftest import require
 from tests.live_server import ROOT, live_server
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from backend.demo import DEMO_PASSWORD
+from backend.demo.cast import DEMO_PASSWORD
 from backend.terminals.service import sign_request
 from bench import ocr_synth as synth
 

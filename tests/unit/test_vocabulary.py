@@ -66,7 +66,9 @@ def test_shipped_names_pass_the_start_up_check() -> None:
 
 def test_a_demo_category_outside_the_vocabulary_stops_start_up() -> None:
     staff = [*demo.STAFF, ("reviewer_x", "审核员", Role.REVIEWER, None, ["chronic_disease"])]
-    with pytest.raises(VocabularyError, match=r"backend/demo.py.*reviewer_x.*'chronic_disease'"):
+    with pytest.raises(
+        VocabularyError, match=r"backend/demo/cast.py.*reviewer_x.*'chronic_disease'"
+    ):
         check_demo(demo.STATIONS, staff)
 
 

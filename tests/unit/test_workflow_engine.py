@@ -13,9 +13,7 @@ from workflows.conditions import ConditionError, evaluate, validate_condition
 from workflows.definition import (
     CaseState,
     DefinitionError,
-    FormProblem,
     Tolerance,
-    clean_form,
     facts_for,
     is_instant,
     missing_materials,
@@ -24,6 +22,7 @@ from workflows.definition import (
 from workflows.definitions.insurance_info_change import INSURANCE_INFO_CHANGE_V1 as INFO
 from workflows.definitions.testing import TEST_CLAIM, TEST_CLAIM_V2
 from workflows.engine import Facts, TransitionRefused, available_actions, plan, validate
+from workflows.forms import FormProblem, clean_form
 from workflows.registry import Registry, UnknownDefinition
 
 
