@@ -25,6 +25,7 @@ from config.policy import Policies
 from config.settings import Settings
 
 if TYPE_CHECKING:  # the interfaces the container holds; their adapters are chosen at bootstrap
+    from backend.cases.hooks import ServiceHookRegistry
     from backend.identity.face import FaceVerifier
     from backend.identity.idp import IdentityProvider
     from backend.identity.registry import PopulationRegistry
@@ -48,6 +49,8 @@ class Container:
     population_registry: PopulationRegistry  # who a minor's guardians are
     cache: SharedCache
     verified_tokens: VerifiedTokens
+    # What the domains add to the case engine, by service (each domain's register_hooks)
+    hooks: ServiceHookRegistry
     # On-demand jobs (OCR): SAQ when redis_url is set, else in-process. Uploaded files.
     jobs: JobQueue = field(default_factory=InProcessJobQueue)
     storage: FileStorage = field(default_factory=lambda: open_storage(Path("var")))

@@ -30,6 +30,7 @@ from backend.app import create_app
 from backend.bootstrap import bootstrap
 from backend.cases import checks
 from backend.cases.models import Case
+from backend.cases.policy import definitions
 from backend.identity.models import Account, Role
 from backend.identity.passwords import hash_password
 from backend.infra.kv import MemoryStore
@@ -123,7 +124,7 @@ async def main() -> int:
         await workflow.recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
     c = bootstrap(settings, kv=MemoryStore())
-    checks.check_definitions(c.policies)
+    checks.check_definitions(c.policies, definitions(), c.hooks)
     server = None
     try:
         await Tortoise.init(config=db.tortoise_config(url))

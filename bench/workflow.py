@@ -40,6 +40,7 @@ from backend.audit.service import verify_chain
 from backend.bootstrap import bootstrap
 from backend.cases import acceptance, access, checks, lists, queues, review, submission
 from backend.cases.models import Case, CaseTask, TaskStatus
+from backend.cases.policy import definitions
 from backend.identity.models import Account, Role
 from backend.identity.persons import find_or_create_person
 from backend.identity.principal import Principal
@@ -416,7 +417,7 @@ async def main() -> int:
         await recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
     c = bootstrap(settings, kv=MemoryStore())
-    checks.check_definitions(c.policies)
+    checks.check_definitions(c.policies, definitions(), c.hooks)
     try:
         await Tortoise.init(config=db.tortoise_config(url))
         tps, ratio = 0.0, 0.0

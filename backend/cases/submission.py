@@ -12,7 +12,6 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from backend.cases import hooks
 from backend.cases.access import SYSTEM_ACTOR, Actor, actor_for
 from backend.cases.engine import fire, record_event
 from backend.cases.errors import UnknownService
@@ -64,20 +63,20 @@ def latest_definition(service_code: str) -> Definition:
         raise UnknownService(service_code=service_code) from None
 
 
-def _definition_for(req: NewCase, channel: Channel) -> Definition:
+def _definition_for(c: Container, req: NewCase, channel: Channel) -> Definition:
     defn = latest_definition(req.service_code)
     if channel not in defn.channels:
         raise InvalidInput("该事项不能通过此渠道办理", code="CHANNEL_NOT_ALLOWED")
-    owner = hooks.owner_of(defn.code)
+    owner = c.hooks.owner_of(defn.code)
     if owner is not None and req.origin != owner:
         raise InvalidInput("该事项须通过专门的申请入口提交", code="SERVICE_HAS_OWN_ENTRY")
     return defn
 
 
-def _form_of(defn: Definition, req: NewCase, channel: Channel) -> dict[str, Any]:
+def _form_of(c: Container, defn: Definition, req: NewCase, channel: Channel) -> dict[str, Any]:
     """The checked form plus the facts the owning domain derived (only it may add them)."""
     form = checked_form(defn, req.form, channel.value)
-    owner = hooks.owner_of(defn.code)
+    owner = c.hooks.owner_of(defn.code)
     if req.derived or defn.derived:
         if owner is None or set(req.derived) != set(defn.derived):
             raise RuntimeError(f"{defn.code}: derived facts {sorted(req.derived)} do not match")
@@ -169,8 +168,8 @@ async def submit_for(
     ``initial`` (``SUBMITTED``, or ``AWAITING_AUTHORISATION`` until the applicant confirms an
     assisted request); a submitted case is decided on the spot when 即受即办 applies.
     """
-    defn = _definition_for(req, channel)
-    form = _form_of(defn, req, channel)
+    defn = _definition_for(c, req, channel)
+    form = _form_of(c, defn, req, channel)
     refs = await resolve(
         defn, req.materials, applicant_id=applicant.id, domain_refs=req.domain_refs
     )

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from backend.bootstrap import service_hooks
 from backend.cases.checks import check_definitions
+from backend.cases.policy import definitions
 from config.policy import PolicyError, load_policies
 from workflows.conditions import ConditionError, evaluate, validate_condition
 from workflows.definition import (
@@ -171,7 +173,7 @@ def test_registry_versions_and_immutability():
 
 def test_real_definitions_resolve_their_time_limits():
     policies = load_policies()
-    check_definitions(policies)
+    check_definitions(policies, definitions(), service_hooks())
     limits = policies.case_workflow.versions[0].time_limits
     assert limits["insurance_info_change"].amount == 5
     assert Decimal(TEST_CLAIM.fields[0].max_amount) == Decimal("1000000")
@@ -182,6 +184,6 @@ def test_real_definitions_resolve_their_time_limits():
     saved, r.REGISTRY = r.REGISTRY, missing
     try:
         with pytest.raises(PolicyError, match=r"time_limits\.no_limit_service"):
-            check_definitions(policies)
+            check_definitions(policies, definitions(), service_hooks())
     finally:
         r.REGISTRY = saved
