@@ -16,7 +16,6 @@ from backend import demo
 from backend.audit.sealer import sealer_loop
 from backend.cases.checks import check_definitions
 from backend.cases.hooks import ServiceHookRegistry
-from backend.cases.policy import definitions
 from backend.chronic import service as chronic
 from backend.claims import hooks as claims
 from backend.clock import Clock, SystemClock
@@ -38,6 +37,8 @@ from backend.outbox.service import relay_loop
 from backend.vocabulary_check import check_demo
 from config.policy import load_policies
 from config.settings import Settings
+from workflows.definitions import BUILTIN
+from workflows.registry import Registry
 
 # The domains that add to the case engine (readiness, after-transition steps, owned services)
 DOMAIN_HOOKS: tuple[Callable[[ServiceHookRegistry], None], ...] = (
@@ -82,6 +83,7 @@ def bootstrap(
         population_registry=population_registry_for(settings.data_dir, settings.production),
         cache=SharedCache(kv),
         verified_tokens=VerifiedTokens(),
+        definitions=Registry(BUILTIN),
         hooks=service_hooks(),
         jobs=open_job_queue(settings, on_demand_jobs(settings)),
         storage=open_storage(settings.data_dir),
@@ -89,6 +91,6 @@ def bootstrap(
     if isinstance(container.jobs, InProcessJobQueue):
         container.jobs.attach(container)
     container.loops = [sealer_loop(container), relay_loop(container)]
-    check_definitions(container.policies, definitions(), container.hooks)
+    check_definitions(container.policies, container.definitions, container.hooks)
     check_demo(demo.STATIONS, demo.STAFF)  # the demo names only what the vocabulary knows
     return container

@@ -207,7 +207,7 @@ async def _detail(request: Request, case: Case, status: int = 200) -> HTTPRespon
 @openapi.summary("可办理的服务事项及其材料清单、办理时限")
 @responds(ServiceListOut)
 async def list_services(request: Request) -> HTTPResponse:
-    return json({"items": catalogue.list_services()})
+    return json({"items": catalogue.list_services(container(request))})
 
 
 @bp.get("/case-documents/verify/<code:str>")

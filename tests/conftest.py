@@ -33,6 +33,9 @@ from config.settings import Settings
 from tests.case_helpers import FRIDAY, Api, People, make_people
 from tests.pii_guard import assert_masked
 from tests.servers import RedisServer, redis_available
+from tests.workflow_definitions import TEST_DEFINITIONS
+from workflows.definitions import BUILTIN
+from workflows.registry import Registry
 
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("YIBAO_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -169,6 +172,15 @@ async def c(stack: Stack) -> AsyncIterator[Container]:
 @pytest.fixture
 def clock(stack: Stack, c: Container) -> FixedClock:
     return stack.clock
+
+
+@pytest.fixture
+def with_test_definitions(c: Container, monkeypatch: pytest.MonkeyPatch) -> Registry:
+    """The shipped workflow definitions and the tests' own (tests/workflow_definitions.py) as
+    the registry of this test's container; a test may register more on it."""
+    registry = Registry((*BUILTIN, *TEST_DEFINITIONS))
+    monkeypatch.setattr(c, "definitions", registry)
+    return registry
 
 
 @pytest.fixture

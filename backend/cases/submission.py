@@ -19,14 +19,13 @@ from backend.cases.forms import check_key_materials, checked_form, full_form, se
 from backend.cases.issuance import issue
 from backend.cases.materials import provided_keys, record, resolve
 from backend.cases.models import Case
-from backend.cases.policy import definitions, local_date
+from backend.cases.policy import local_date
 from backend.cases.time_limits import start_clock
 from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.identity.models import Account, Person
 from backend.identity.principal import Principal
 from backend.stations.models import Station
-from workflows import registry as wf_registry
 from workflows.definition import (
     CaseState,
     Channel,
@@ -36,6 +35,7 @@ from workflows.definition import (
     missing_materials,
     required_review_levels,
 )
+from workflows.registry import UnknownDefinition
 
 ADDRESS_FIELD = "case_delivery_address"
 
@@ -55,16 +55,16 @@ class NewCase:
     domain_refs: frozenset[str] = frozenset()
 
 
-def latest_definition(service_code: str) -> Definition:
+def latest_definition(c: Container, service_code: str) -> Definition:
     """The definition new cases of the service are submitted under; 422 for an unknown one."""
     try:
-        return definitions().latest(service_code)
-    except wf_registry.UnknownDefinition:
+        return c.definitions.latest(service_code)
+    except UnknownDefinition:
         raise UnknownService(service_code=service_code) from None
 
 
 def _definition_for(c: Container, req: NewCase, channel: Channel) -> Definition:
-    defn = latest_definition(req.service_code)
+    defn = latest_definition(c, req.service_code)
     if channel not in defn.channels:
         raise InvalidInput("该事项不能通过此渠道办理", code="CHANNEL_NOT_ALLOWED")
     owner = c.hooks.owner_of(defn.code)

@@ -20,6 +20,7 @@ from backend.claims import access as claim_access
 from backend.claims import drafts as claim_drafts
 from backend.claims import submission as claim_submission
 from backend.claims import views as claim_views
+from backend.container import Container
 from backend.enrollment import service as enrollment
 from backend.errors import InvalidInput, NotFound
 from backend.filings import service as filings
@@ -111,7 +112,7 @@ async def _desk_context(request: Request) -> dict[str, Any]:
     delegated = await _delegated(request)
     filing = REMOTE_CARE_FILING in delegated
     return {
-        "items": delegated_items(delegated),
+        "items": delegated_items(container(request), delegated),
         "types": filings.filing_types(container(request)) if filing else None,
     }
 
@@ -165,19 +166,19 @@ OWN_FORMS = {
 }
 
 
-def assisted_services(delegated: list[str]) -> list[dict[str, Any]]:
+def assisted_services(c: Container, delegated: list[str]) -> list[dict[str, Any]]:
     """Engine services a station files through the generic assisted request: delegated to the
     station, open to the station channel, and without a domain of their own."""
     return [
         s
-        for s in catalogue.list_services()
+        for s in catalogue.list_services(c)
         if "station" in s["channels"] and s["code"] not in OWNERS and s["code"] in delegated
     ]
 
 
-def delegated_items(delegated: list[str]) -> list[dict[str, str]]:
+def delegated_items(c: Container, delegated: list[str]) -> list[dict[str, str]]:
     """Every item delegated to the station, with the console form that files it."""
-    generic = {s["code"] for s in assisted_services(delegated)}
+    generic = {s["code"] for s in assisted_services(c, delegated)}
     return [
         {"code": code, "name": SERVICE_ITEMS[code],
          "url": OWN_FORMS.get(code) or f"/console/station/requests/{code}"}
@@ -192,7 +193,7 @@ async def _delegated(request: Request) -> list[str]:
 
 
 async def _services_of(request: Request) -> list[dict[str, Any]]:
-    return assisted_services(await _delegated(request))
+    return assisted_services(container(request), await _delegated(request))
 
 
 async def _require_item(request: Request, item: str) -> None:
@@ -216,8 +217,8 @@ async def _uploaded_materials(
     return out
 
 
-def _definition(code: str) -> dict[str, Any]:
-    defn = next((s for s in catalogue.list_services() if s["code"] == code), None)
+def _definition(c: Container, code: str) -> dict[str, Any]:
+    defn = next((s for s in catalogue.list_services(c) if s["code"] == code), None)
     if defn is None:
         raise NotFound("未找到该事项", code="UNKNOWN_SERVICE")
     return defn
@@ -247,7 +248,7 @@ async def file_request(request: Request, service_code: str) -> HTTPResponse:
     """帮办代办 of an engine service (the same function as ``POST /station/cases``): the
     definition's fields, one upload per material, the citizen's authorisation."""
     values = _form_values(request)
-    defn = _definition(service_code)
+    defn = _definition(container(request), service_code)
     names = {f["name"] for f in defn["fields"]}
     body = {k: v for k, v in values.items() if k not in names}
     body["form"] = {k: v for k, v in values.items() if k in names}
@@ -273,7 +274,7 @@ async def chronic_form(request: Request) -> HTTPResponse:
         request,
         "station_chronic.html",
         diseases=chronic.catalogue(container(request)),
-        materials=_definition(CHRONIC_DISEASE)["materials"],
+        materials=_definition(container(request), CHRONIC_DISEASE)["materials"],
         id_number=request.args.get("applicant", ""),
     )
 
@@ -290,7 +291,7 @@ async def apply_chronic(request: Request) -> HTTPResponse:
         n.strip() for n in str(values.get("designated_institutions", "")).split("、") if n.strip()
     ]
     values["materials"] = await _uploaded_materials(
-        request, _definition(CHRONIC_DISEASE)["materials"], applicant
+        request, _definition(container(request), CHRONIC_DISEASE)["materials"], applicant
     )
     values |= await _signed_form(request, values)
     body: AssistedApplicationIn = parse_values(AssistedApplicationIn, values)

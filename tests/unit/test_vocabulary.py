@@ -10,13 +10,13 @@ import pytest
 from backend import demo
 from backend.bootstrap import service_hooks
 from backend.cases.checks import check_definitions
-from backend.cases.policy import definitions
 from backend.identity.models import Role
 from backend.vocabulary_check import check_demo, check_vocabulary
 from config.policy import load_policies
 from workflows.definition import Channel, Definition, DefinitionError
 from workflows.definitions import BUILTIN
 from workflows.engine import validate
+from workflows.registry import Registry
 from workflows.vocabulary import CATEGORIES, FRONT_DESK, REIMBURSEMENT, VocabularyError
 
 POLICIES = load_policies()
@@ -61,7 +61,7 @@ def test_demo_has_finance_supervisor_and_every_category() -> None:
 
 
 def test_shipped_names_pass_the_start_up_check() -> None:
-    check_definitions(POLICIES, definitions(), service_hooks())
+    check_definitions(POLICIES, Registry(BUILTIN), service_hooks())
     check_demo(demo.STATIONS, demo.STAFF)
 
 
