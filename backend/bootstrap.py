@@ -18,6 +18,7 @@ from backend.cases.checks import check_definitions
 from backend.cases.hooks import ServiceHookRegistry
 from backend.chronic import service as chronic
 from backend.claims import hooks as claims
+from backend.claims.jobs import read_invoice_image
 from backend.clock import Clock, SystemClock
 from backend.container import Container
 from backend.filings import service as filings
@@ -83,6 +84,7 @@ def bootstrap(
         population_registry=population_registry_for(settings.data_dir, settings.production),
         cache=SharedCache(kv),
         verified_tokens=VerifiedTokens(),
+        invoice_reader=read_invoice_image,
         definitions=Registry(BUILTIN),
         hooks=service_hooks(),
         jobs=open_job_queue(settings, on_demand_jobs(settings)),

@@ -27,6 +27,7 @@ from workflows.registry import Registry
 
 if TYPE_CHECKING:  # the interfaces the container holds; their adapters are chosen at bootstrap
     from backend.cases.hooks import ServiceHookRegistry
+    from backend.claims.jobs import InvoiceReader
     from backend.identity.face import FaceVerifier
     from backend.identity.idp import IdentityProvider
     from backend.identity.registry import PopulationRegistry
@@ -50,6 +51,7 @@ class Container:
     population_registry: PopulationRegistry  # who a minor's guardians are
     cache: SharedCache
     verified_tokens: VerifiedTokens
+    invoice_reader: InvoiceReader  # OCR of an invoice photo (the OCR job)
     # The workflow definitions this process runs (the shipped ones; a test adds its own)
     definitions: Registry
     # What the domains add to the case engine, by service (each domain's register_hooks)
