@@ -68,8 +68,8 @@ def bootstrap(
     """The container of one process (or one test), wired and checked; nothing is started
     (``await container.start()`` starts the background loops)."""
     keys = load_keys(settings)
-    kv = kv or open_store(settings.redis_url)
     clock = clock or SystemClock()
+    kv = kv or open_store(settings.redis_url, clock)
     container = Container(
         settings=settings,
         keys=keys,

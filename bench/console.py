@@ -30,6 +30,7 @@ from backend.app import create_app
 from backend.bootstrap import bootstrap
 from backend.cases import checks
 from backend.cases.models import Case
+from backend.clock import SystemClock
 from backend.identity.models import Account, Role
 from backend.identity.passwords import hash_password
 from backend.infra.kv import MemoryStore
@@ -121,7 +122,7 @@ async def main() -> int:
         print(f"database: {urlparse(url).path.lstrip('/')} (recreated)")
         await workflow.recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
-    c = bootstrap(settings, kv=MemoryStore())
+    c = bootstrap(settings, kv=MemoryStore(SystemClock()))
     workflow.register_definitions(c.definitions)
     checks.check_definitions(c.policies, c.definitions, c.hooks)
     server = None

@@ -40,6 +40,7 @@ from backend.audit.service import verify_chain
 from backend.bootstrap import bootstrap
 from backend.cases import acceptance, access, checks, lists, queues, review, submission
 from backend.cases.models import Case, CaseTask, TaskStatus
+from backend.clock import SystemClock
 from backend.identity.models import Account, Role
 from backend.identity.persons import find_or_create_person
 from backend.identity.principal import Principal
@@ -415,7 +416,7 @@ async def main() -> int:
         print(f"database: {urlparse(url).path.lstrip('/')} (recreated)")
         await recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
-    c = bootstrap(settings, kv=MemoryStore())
+    c = bootstrap(settings, kv=MemoryStore(SystemClock()))
     register_definitions(c.definitions)
     checks.check_definitions(c.policies, c.definitions, c.hooks)
     try:

@@ -100,6 +100,7 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     name = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"data-{name}")
+    clock = FixedClock(datetime.now(UTC))  # the in-process store expires keys by it too
     if name == "postgres":
         if not _servers_up():
             pytest.fail(
@@ -110,11 +111,11 @@ async def stack(
         kv = RedisStore(REDIS_URL, prefix=f"yibao-test-{uuid.uuid4().hex[:8]}:")
     else:
         url = f"sqlite://{data_dir / 'test.sqlite3'}"
-        kv = MemoryStore()
+        kv = MemoryStore(clock)
     settings = Settings(_env_file=None, data_dir=data_dir, database_url=url)
     container = bootstrap(
         settings,
-        clock=FixedClock(datetime.now(UTC)),
+        clock=clock,
         kv=kv,
         identity_provider=LocalIdentityProvider(),
     )
