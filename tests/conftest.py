@@ -131,21 +131,20 @@ async def stack(
         yield Stack(name, container, app)
     finally:
         await container.cache.stop()
-        if name == "postgres":
-            # The run's own database goes: Tortoise's test finalizer does this with the same
-            # internal (there is no public async way; close_connections leaves it behind).
-            await Tortoise._drop_databases()
+        if name == "postgres":  # the run's own database goes
+            database = Tortoise.get_connection("default")
+            await database.close()  # DROP DATABASE refuses while the pool is connected
+            await database.db_delete()
             await kv.flush_prefix()  # type: ignore[attr-defined]
-        else:
-            await Tortoise.close_connections()
+        await Tortoise.close_connections()
         await kv.close()
 
 
 async def _empty_all_tables() -> None:
     """DELETE in foreign-key order, in one round trip: on tables this small it is far faster
     than TRUNCATE, which rewrites and syncs every table's files."""
-    # Tortoise's own test helpers order models by their foreign keys with this function;
-    # there is no public one.
+    # Tortoise's public truncate_all_models TRUNCATEs on PostgreSQL (the slow way, above);
+    # the foreign-key order it deletes in on other databases has no public name.
     models = _topological_sort_models(list(Tortoise.apps.get_models_iterable()))
     conn = models[0]._meta.db
     statements = [f'DELETE FROM "{m._meta.db_table}"' for m in models]
