@@ -19,7 +19,7 @@ from backend.claims.access import (
     person_of,
     policy_on,
 )
-from backend.claims.checks import Flag, flag
+from backend.claims.checks import flag
 from backend.claims.models import Claim, ClaimInvoice, ClaimStatus, RegisteredInvoice
 from backend.claims.ocr_results import OCR_JOB
 from backend.clock import local_today
@@ -142,8 +142,10 @@ async def _same_photos(c: Container, claim: Claim, upload: CheckedUpload) -> lis
     return same
 
 
-async def _open_for_invoices(c: Container, principal: Principal, claim_id: int) -> Claim:
-    """The claim, when the caller may add an invoice to it now."""
+async def add_invoice(
+    c: Container, principal: Principal, claim_id: int, data: bytes
+) -> ClaimInvoice:
+    """Validate and store one invoice file; its OCR runs in the background."""
     claim = await load_claim(c, principal, claim_id)
     if not applicant_side(principal, claim):
         raise Forbidden("只有申请人本人或受理服务站可以上传票据", code="NOT_YOUR_CLAIM")
@@ -152,28 +154,19 @@ async def _open_for_invoices(c: Container, principal: Principal, claim_id: int) 
         raise Conflict("报销申请已提交，当前不能再上传票据", code="CLAIM_NOT_EDITABLE")
     if await ClaimInvoice.filter(claim_id=claim.id).count() >= MAX_INVOICES:
         raise InvalidInput(f"每次报销最多上传{MAX_INVOICES}张票据", code="TOO_MANY_INVOICES")
-    return claim
-
-
-async def _same_photo_flags(near: list[ClaimInvoice]) -> list[Flag]:
-    """A SAME_PHOTO flag naming the claims whose invoice photos look the same (none: [])."""
-    if not near:
-        return []
-    numbers = await Claim.filter(id__in=list({i.claim_id for i in near})).values_list(
-        "number", flat=True
-    )
-    listed = "、".join(sorted(str(n) for n in numbers))
-    return [flag("SAME_PHOTO", f"与报销申请{listed}中的票据照片相同或高度相似")]
-
-
-async def add_invoice(
-    c: Container, principal: Principal, claim_id: int, data: bytes
-) -> ClaimInvoice:
-    """Validate and store one invoice file; its OCR runs in the background."""
-    claim = await _open_for_invoices(c, principal, claim_id)
     upload = await asyncio.to_thread(check_upload, data, limits_of(c.settings))
     near = await _same_photos(c, claim, upload)
-    flags = await _same_photo_flags(near)
+    flags = []
+    if near:
+        numbers = await Claim.filter(id__in=list({i.claim_id for i in near})).values_list(
+            "number", flat=True
+        )
+        flags.append(
+            flag(
+                "SAME_PHOTO",
+                f"与报销申请{'、'.join(sorted(str(n) for n in numbers))}中的票据照片相同或高度相似",
+            )
+        )
     now = c.clock.now()
     file_key, image_key = await store(c.storage, f"claims/{now:%Y/%m}/{claim.id}", upload)
     try:
