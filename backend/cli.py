@@ -15,7 +15,12 @@ from config.policy import PolicyError
 from config.settings import Settings
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from backend.container import Container
+
+    # What add_subparsers returns: the commands of one level, each added by a function below
+    Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -270,9 +275,25 @@ def _voucher_keys(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (PolicyError, KeyConfigError, ConfigurationError) as exc:
+        # A mistyped policy file or a missing key: say which, without a traceback.
+        print(f"配置错误 configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yibao", description="医保掌上办后端")
     sub = parser.add_subparsers(dest="command", required=True)
+    for add_commands in (_processes, _terminals, _voucher_keys_commands, _payments, _ocr_command):
+        add_commands(sub)
+    return parser
 
+
+def _processes(sub: Commands) -> None:
+    """serve, migrate, seed-demo, worker and the audit tools."""
     serve = sub.add_parser("serve", help="start the web service")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -296,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         func=lambda a: _run(_audit_verify)
     )
 
+
+def _terminals(sub: Commands) -> None:
+    """Registering and disabling pharmacy and hospital terminals."""
     terminal = sub.add_parser("terminal", help="pharmacy/hospital terminals (signed requests)")
     terminal_sub = terminal.add_subparsers(dest="terminal_command", required=True)
     t_add = terminal_sub.add_parser("add", help="register a terminal; prints its key id and secret")
@@ -308,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     t_disable.add_argument("--reason", default="")
     t_disable.set_defaults(func=lambda a: asyncio.run(_terminal_disable(Settings(), a)))
 
+
+def _voucher_keys_commands(sub: Commands) -> None:
+    """Showing and rotating the e-voucher signing keys."""
     vkeys = sub.add_parser("voucher-keys", help="e-voucher signing keys (ES256, JWKS)")
     vkeys_sub = vkeys.add_subparsers(dest="voucher_keys_command", required=True)
     vkeys_sub.add_parser("show", help="list the keys and their state").set_defaults(
@@ -322,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     v_rotate.set_defaults(func=_voucher_keys)
 
+
+def _payments(sub: Commands) -> None:
+    """The WeChat Pay simulator and the daily reconciliation."""
     paysim = sub.add_parser("paysim", help="run the local WeChat Pay API v3 simulator")
     paysim.add_argument("--host", default="127.0.0.1")
     paysim.add_argument("--port", type=int, default=8600)
@@ -332,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     reconcile_cmd.add_argument("date", help="bill date YYYY-MM-DD (ready after 10:00 next day)")
     reconcile_cmd.set_defaults(func=lambda a: asyncio.run(_reconcile(Settings(), a)))
 
+
+def _ocr_command(sub: Commands) -> None:
+    """Reading invoices from files."""
     ocr_cmd = sub.add_parser("ocr", help="read medical invoices (photos, scans, PDF/OFD)")
     ocr_cmd.add_argument("image", nargs="+", help="JPEG, PNG, PDF or OFD files")
     ocr_cmd.add_argument("--engine", choices=["rapidocr", "tesseract"], default="rapidocr")
@@ -343,14 +376,6 @@ def main(argv: list[str] | None = None) -> int:
         help="one JSON object per file and line, in input order (the default for several files)",
     )
     ocr_cmd.set_defaults(func=_ocr)
-
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (PolicyError, KeyConfigError, ConfigurationError) as exc:
-        # A mistyped policy file or a missing key: say which, without a traceback.
-        print(f"配置错误 configuration error: {exc}", file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":

@@ -23,8 +23,11 @@ from backend.infra.shared_cache import SharedCache
 from backend.infra.storage import FileStorage, open_storage
 from config.policy import Policies
 from config.settings import Settings
+from workflows.registry import Registry
 
 if TYPE_CHECKING:  # the interfaces the container holds; their adapters are chosen at bootstrap
+    from backend.cases.hooks import ServiceHookRegistry
+    from backend.claims.jobs import InvoiceReader
     from backend.identity.face import FaceVerifier
     from backend.identity.idp import IdentityProvider
     from backend.identity.registry import PopulationRegistry
@@ -48,6 +51,11 @@ class Container:
     population_registry: PopulationRegistry  # who a minor's guardians are
     cache: SharedCache
     verified_tokens: VerifiedTokens
+    invoice_reader: InvoiceReader  # OCR of an invoice photo (the OCR job)
+    # The workflow definitions this process runs (the shipped ones; a test adds its own)
+    definitions: Registry
+    # What the domains add to the case engine, by service (each domain's register_hooks)
+    hooks: ServiceHookRegistry
     # On-demand jobs (OCR): SAQ when redis_url is set, else in-process. Uploaded files.
     jobs: JobQueue = field(default_factory=InProcessJobQueue)
     storage: FileStorage = field(default_factory=lambda: open_storage(Path("var")))

@@ -30,6 +30,7 @@ from backend.app import create_app
 from backend.bootstrap import bootstrap
 from backend.cases import checks
 from backend.cases.models import Case
+from backend.clock import SystemClock
 from backend.identity.models import Account, Role
 from backend.identity.passwords import hash_password
 from backend.infra.kv import MemoryStore
@@ -117,13 +118,13 @@ async def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="measure a kept database again")
     args = parser.parse_args()
     url = os.environ.get("YIBAO_BENCH_DATABASE_URL", workflow.DEFAULT_URL)
-    workflow.register_definitions()
     if not args.reuse:
         print(f"database: {urlparse(url).path.lstrip('/')} (recreated)")
         await workflow.recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
-    c = bootstrap(settings, kv=MemoryStore())
-    checks.check_definitions(c.policies)
+    c = bootstrap(settings, kv=MemoryStore(SystemClock()))
+    workflow.register_definitions(c.definitions)
+    checks.check_definitions(c.policies, c.definitions, c.hooks)
     server = None
     try:
         await Tortoise.init(config=db.tortoise_config(url))

@@ -40,13 +40,14 @@ from backend.audit.service import verify_chain
 from backend.bootstrap import bootstrap
 from backend.cases import acceptance, access, checks, lists, queues, review, submission
 from backend.cases.models import Case, CaseTask, TaskStatus
+from backend.clock import SystemClock
 from backend.identity.models import Account, Role
 from backend.identity.persons import find_or_create_person
 from backend.identity.principal import Principal
 from backend.infra.kv import MemoryStore
 from config.settings import Settings
-from workflows import registry
-from workflows.definitions.testing import TEST_CLAIM
+from tests.workflow_definitions import TEST_CLAIM
+from workflows.registry import Registry
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/yibao_bench"
 CATEGORIES = {
@@ -60,11 +61,12 @@ PERSONS = 20_000
 OPEN_SHARE = 0.12  # cases still under review: the reviewer queues
 
 
-def register_definitions() -> None:
-    registry.REGISTRY.register(TEST_CLAIM)
+def register_definitions(registry: Registry) -> None:
+    """The benchmark's services, on the registry of its container."""
+    registry.register(TEST_CLAIM)
     for cat, code in CATEGORIES.items():
         if code.startswith("bench_"):
-            registry.REGISTRY.register(replace(TEST_CLAIM, code=code, category=cat, item_code=code))
+            registry.register(replace(TEST_CLAIM, code=code, category=cat, item_code=code))
 
 
 async def recreate_database(url: str) -> None:
@@ -408,15 +410,15 @@ async def main() -> int:
     )
     args = parser.parse_args()
     url = os.environ.get("YIBAO_BENCH_DATABASE_URL", DEFAULT_URL)
-    register_definitions()
     if args.queue_only:
         args.keep = True
     else:
         print(f"database: {urlparse(url).path.lstrip('/')} (recreated)")
         await recreate_database(url)
     settings = Settings(_env_file=None, data_dir=Path("var/bench"), database_url=url)
-    c = bootstrap(settings, kv=MemoryStore())
-    checks.check_definitions(c.policies)
+    c = bootstrap(settings, kv=MemoryStore(SystemClock()))
+    register_definitions(c.definitions)
+    checks.check_definitions(c.policies, c.definitions, c.hooks)
     try:
         await Tortoise.init(config=db.tortoise_config(url))
         tps, ratio = 0.0, 0.0

@@ -72,6 +72,26 @@ async def _let_go(c: Container, claim: service.Claim) -> None:
         log.exception("could not release idempotency record %s", claim.record_id)
 
 
+async def _keep_answer(
+    c: Container, claim: service.Claim, response: HTTPResponse, status: int
+) -> None:
+    """Store the successful answer that retries with the same key get back."""
+    content_type, stored = _stored_body(response)
+    headers = {
+        name: response.headers[name]
+        for name in service.REPLAYED_RESPONSE_HEADERS
+        if name in response.headers
+    }
+    try:
+        await service.complete(
+            c, claim, status_code=status, content_type=content_type, body=stored, headers=headers
+        )
+    except Exception:
+        # The command succeeded: answer it. The record stays "in progress" until it goes
+        # stale, so a retry meanwhile gets 409 rather than a second effect.
+        log.exception("could not store the idempotent answer for record %s", claim.record_id)
+
+
 KEY_HEADER = Header(
     service.HEADER,
     "幂等键：重试时带上相同的值，得到第一次的结果（1–128 个可打印 ASCII 字符）",
@@ -112,25 +132,7 @@ def _wrap(handler: Handler, stale_after_s: float, retention_s: float, required: 
         if not 200 <= status < 300:
             await _let_go(c, outcome)
             return response
-        content_type, stored = _stored_body(response)
-        headers = {
-            name: response.headers[name]
-            for name in service.REPLAYED_RESPONSE_HEADERS
-            if name in response.headers
-        }
-        try:
-            await service.complete(
-                c,
-                outcome,
-                status_code=status,
-                content_type=content_type,
-                body=stored,
-                headers=headers,
-            )
-        except Exception:
-            # The command succeeded: answer it. The record stays "in progress" until it goes
-            # stale, so a retry meanwhile gets 409 rather than a second effect.
-            log.exception("could not store the idempotent answer for record %s", outcome.record_id)
+        await _keep_answer(c, outcome, response, status)
         return response
 
     contract = contract_of(wrapper)

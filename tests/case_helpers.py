@@ -19,18 +19,11 @@ from backend.identity.principal import Principal
 from backend.identity.tokens import start_session
 from backend.stations.models import Station
 from tests.factories import Login, make_citizen, make_staff, make_station_tree
-from workflows import registry
-from workflows.definitions.testing import TEST_DEFINITIONS
 
 API = "/api/v1"
 
 # A Friday morning before the National Day holidays of 2025 (Oct 1-8; Sep 28 and Oct 11 worked).
 FRIDAY = datetime(2025, 9, 26, 10, 0, tzinfo=CHINA_TZ)
-
-
-def register_test_definitions() -> None:
-    for defn in TEST_DEFINITIONS:
-        registry.REGISTRY.register(defn)
 
 
 @dataclass

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from backend.claims import jobs as claim_jobs
 from tests.case_helpers import Api, People
 from tests.factories import Login, enroll_for_this_year
 
@@ -166,6 +165,6 @@ async def ppl(ppl: People, c) -> People:
 @pytest.fixture
 def reader(monkeypatch, c) -> FakeReader:
     fake = FakeReader()
-    monkeypatch.setattr(claim_jobs, "READER", fake)
+    monkeypatch.setattr(c, "invoice_reader", fake)
     monkeypatch.setattr(c.jobs, "delay_scale", 0)
     return fake

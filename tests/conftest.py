@@ -33,6 +33,9 @@ from config.settings import Settings
 from tests.case_helpers import FRIDAY, Api, People, make_people
 from tests.pii_guard import assert_masked
 from tests.servers import RedisServer, redis_available
+from tests.workflow_definitions import TEST_DEFINITIONS
+from workflows.definitions import BUILTIN
+from workflows.registry import Registry
 
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("YIBAO_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -97,6 +100,7 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     name = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"data-{name}")
+    clock = FixedClock(datetime.now(UTC))  # the in-process store expires keys by it too
     if name == "postgres":
         if not _servers_up():
             pytest.fail(
@@ -107,11 +111,11 @@ async def stack(
         kv = RedisStore(REDIS_URL, prefix=f"yibao-test-{uuid.uuid4().hex[:8]}:")
     else:
         url = f"sqlite://{data_dir / 'test.sqlite3'}"
-        kv = MemoryStore()
+        kv = MemoryStore(clock)
     settings = Settings(_env_file=None, data_dir=data_dir, database_url=url)
     container = bootstrap(
         settings,
-        clock=FixedClock(datetime.now(UTC)),
+        clock=clock,
         kv=kv,
         identity_provider=LocalIdentityProvider(),
     )
@@ -127,21 +131,20 @@ async def stack(
         yield Stack(name, container, app)
     finally:
         await container.cache.stop()
-        if name == "postgres":
-            # The run's own database goes: Tortoise's test finalizer does this with the same
-            # internal (there is no public async way; close_connections leaves it behind).
-            await Tortoise._drop_databases()
+        if name == "postgres":  # the run's own database goes
+            database = Tortoise.get_connection("default")
+            await database.close()  # DROP DATABASE refuses while the pool is connected
+            await database.db_delete()
             await kv.flush_prefix()  # type: ignore[attr-defined]
-        else:
-            await Tortoise.close_connections()
+        await Tortoise.close_connections()
         await kv.close()
 
 
 async def _empty_all_tables() -> None:
     """DELETE in foreign-key order, in one round trip: on tables this small it is far faster
     than TRUNCATE, which rewrites and syncs every table's files."""
-    # Tortoise's own test helpers order models by their foreign keys with this function;
-    # there is no public one.
+    # Tortoise's public truncate_all_models TRUNCATEs on PostgreSQL (the slow way, above);
+    # the foreign-key order it deletes in on other databases has no public name.
     models = _topological_sort_models(list(Tortoise.apps.get_models_iterable()))
     conn = models[0]._meta.db
     statements = [f'DELETE FROM "{m._meta.db_table}"' for m in models]
@@ -169,6 +172,15 @@ async def c(stack: Stack) -> AsyncIterator[Container]:
 @pytest.fixture
 def clock(stack: Stack, c: Container) -> FixedClock:
     return stack.clock
+
+
+@pytest.fixture
+def with_test_definitions(c: Container, monkeypatch: pytest.MonkeyPatch) -> Registry:
+    """The shipped workflow definitions and the tests' own (tests/workflow_definitions.py) as
+    the registry of this test's container; a test may register more on it."""
+    registry = Registry((*BUILTIN, *TEST_DEFINITIONS))
+    monkeypatch.setattr(c, "definitions", registry)
+    return registry
 
 
 @pytest.fixture

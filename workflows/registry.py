@@ -1,10 +1,14 @@
 """The registry of process definitions, by (code, version).
 
-Built-in definitions are registered at import. A new version of a definition is added next to
-the old one: cases keep the version they were created with, new cases get the latest.
+A process holds one (``Container.definitions``, built by the bootstrap from the shipped
+definitions, ``workflows.definitions.BUILTIN``); a test builds its own. A new version of a
+definition is added next to the old one: cases keep the version they were created with, new
+cases get the latest.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from workflows.definition import Definition, DefinitionError
 from workflows.engine import validate
@@ -15,8 +19,10 @@ class UnknownDefinition(KeyError):
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, definitions: Iterable[Definition] = ()) -> None:
         self._defs: dict[tuple[str, int], Definition] = {}
+        for defn in definitions:
+            self.register(defn)
 
     def register(self, defn: Definition) -> Definition:
         validate(defn)
@@ -47,16 +53,3 @@ class Registry:
 
     def all(self) -> list[Definition]:
         return list(self._defs.values())
-
-
-REGISTRY = Registry()
-
-
-def _register_builtins() -> None:
-    from workflows.definitions import BUILTIN
-
-    for defn in BUILTIN:
-        REGISTRY.register(defn)
-
-
-_register_builtins()

@@ -38,7 +38,7 @@ async def accept(
     actor = await actor_for(principal)
     case = await load_case(actor, case_id)
     expect_version(case, version)
-    defn = definition_of(case)
+    defn = definition_of(c, case)
     now = c.clock.now()
     async with in_transaction():
         if outcome == "accept":

@@ -63,7 +63,7 @@ async def resubmit(
     actor = await actor_for(principal)
     case = await load_case(actor, case_id)
     expect_version(case, version)
-    defn = definition_of(case)
+    defn = definition_of(c, case)
     refs = await resolve(
         defn,
         materials,
@@ -95,7 +95,7 @@ async def supply_materials(
     expect_version(case, version)
     if not acts_for_applicant(actor, case):
         raise Forbidden("只有申请人本人或受理服务站可以补交材料", code="NOT_YOUR_CASE")
-    defn = definition_of(case)
+    defn = definition_of(c, case)
     refs = await resolve(
         defn,
         materials,
@@ -162,7 +162,7 @@ async def withdraw(
     actor = await actor_for(principal)
     case = await load_case(actor, case_id)
     expect_version(case, version)
-    defn = definition_of(case)
+    defn = definition_of(c, case)
     async with in_transaction():
         # Cancel the unclaimed task first: a concurrent claim then finds nothing to claim,
         # and a claim that came first makes the guard below refuse.

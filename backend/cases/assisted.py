@@ -54,12 +54,12 @@ class Assistance:
         return AssistedCase(request=request, **vars(self))
 
 
-async def assisting_station(principal: Principal, service_code: str) -> Station:
+async def assisting_station(c: Container, principal: Principal, service_code: str) -> Station:
     """The clerk's station, when the service is among the items delegated to it."""
     if principal.station_id is None:
         raise Forbidden("账号未关联服务站", code="NO_STATION")
     station = await Station.get(id=principal.station_id)
-    defn = latest_definition(service_code)
+    defn = latest_definition(c, service_code)
     if defn.delegation_item not in (station.delegated_items or []):
         raise ItemNotDelegated(item=defn.delegation_item)
     return station
@@ -103,7 +103,7 @@ async def _record_authorisation(c: Container, case: Case, actor: Actor, req: Ass
 async def submit_assisted(c: Container, principal: Principal, req: AssistedCase) -> Case:
     """Station staff submit for a citizen (帮办代办) or record a window application."""
     actor = await actor_for(principal)
-    station = await assisting_station(principal, req.request.service_code)
+    station = await assisting_station(c, principal, req.request.service_code)
     applicant = await find_person(c, req.applicant_id_number.strip().upper())
     if applicant is None:
         raise NotFound("未找到该参保人", code="PERSON_NOT_FOUND")
@@ -124,7 +124,7 @@ async def decide_authorisation(
     actor = await actor_for(principal)
     case = await load_case(actor, case_id)
     expect_version(case, version)
-    defn = definition_of(case)
+    defn = definition_of(c, case)
     now = c.clock.now()
     async with in_transaction():
         decided = await CaseAuthorisation.filter(
@@ -159,7 +159,7 @@ async def record_signed_form(
     actor = await actor_for(principal)
     case = await load_case(actor, case_id)
     expect_version(case, version)
-    defn = definition_of(case)
+    defn = definition_of(c, case)
     now = c.clock.now()
     async with in_transaction():
         await fire(c, case, defn, "authorise", actor, changes=start_clock(c, defn, now),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.cases.policy import definitions
+from backend.container import Container
 from workflows.definition import Definition
 
 
@@ -36,5 +36,5 @@ def service_view(defn: Definition) -> dict[str, Any]:
     }
 
 
-def list_services() -> list[dict[str, Any]]:
-    return [service_view(d) for d in definitions().services()]
+def list_services(c: Container) -> list[dict[str, Any]]:
+    return [service_view(d) for d in c.definitions.services()]

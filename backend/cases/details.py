@@ -38,7 +38,7 @@ from workflows.sla import sla_state
 
 
 def case_summary(c: Container, case: Case) -> CaseSummary:
-    defn = definition_of(case)
+    defn = definition_of(c, case)
     now = c.clock.now()
     open_case = CaseState(case.state) in OPEN_STATES
     return CaseSummary(
@@ -68,7 +68,7 @@ def case_summary(c: Container, case: Case) -> CaseSummary:
 
 async def case_detail(c: Container, actor: Actor, case_id: int) -> CaseDetail:
     case = await load_case(actor, case_id)
-    defn = definition_of(case)
+    defn = definition_of(c, case)
     applicant = await Person.get(id=case.applicant_id)
     materials = await CaseMaterial.filter(case_id=case.id).order_by("id")
     auth = await CaseAuthorisation.get_or_none(case_id=case.id)

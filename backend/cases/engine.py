@@ -207,7 +207,7 @@ async def record_event(
         data={"from": source, "to": target, **(data or {})},
     )
     if citizen_text:
-        defn_name = definition_of(case).name
+        defn_name = definition_of(c, case).name
         await InboxMessage.create(
             person_id=case.applicant_id,
             case=case,

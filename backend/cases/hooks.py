@@ -1,5 +1,9 @@
 """What a service's own domain adds to the engine: readiness, an after-transition step and
-ownership of the service's cases. Each domain registers its hooks with :func:`register`."""
+ownership of the service's cases.
+
+Each domain that adds to the engine has a ``register_hooks(hooks)`` function;
+``backend.bootstrap`` calls them on the container's :class:`ServiceHookRegistry`. Importing a
+domain registers nothing."""
 
 from __future__ import annotations
 
@@ -29,34 +33,35 @@ class ServiceHooks:
     owner: str | None = None
 
 
-_REGISTERED: dict[str, ServiceHooks] = {}
+class ServiceHookRegistry:
+    """The hooks of every service that has some, by service code (``Container.hooks``)."""
 
+    def __init__(self) -> None:
+        self._by_service: dict[str, ServiceHooks] = {}
 
-def register(service_code: str, hooks: ServiceHooks) -> None:
-    """Attach ``hooks`` to the service ``service_code`` (a later registration replaces it)."""
-    _REGISTERED[service_code] = hooks
+    def register(self, service_code: str, hooks: ServiceHooks) -> None:
+        """Attach ``hooks`` to the service ``service_code`` (a later registration replaces
+        it)."""
+        self._by_service[service_code] = hooks
 
+    def lookup(self, service_code: str) -> ServiceHooks | None:
+        """The service's hooks, or None when its domain registered none."""
+        return self._by_service.get(service_code)
 
-def lookup(service_code: str) -> ServiceHooks | None:
-    """The service's hooks, or None when its domain registered none."""
-    return _REGISTERED.get(service_code)
+    def owners(self) -> Mapping[str, str | None]:
+        """Every service with hooks, and the domain that owns its cases (None: no owner)."""
+        return {code: hooks.owner for code, hooks in self._by_service.items()}
 
-
-def owners() -> Mapping[str, str | None]:
-    """Every service with hooks, and the domain that owns its cases (None: no owner)."""
-    return {code: hooks.owner for code, hooks in _REGISTERED.items()}
-
-
-def owner_of(service_code: str) -> str | None:
-    hooks = _REGISTERED.get(service_code)
-    return hooks.owner if hooks is not None else None
+    def owner_of(self, service_code: str) -> str | None:
+        hooks = self._by_service.get(service_code)
+        return hooks.owner if hooks is not None else None
 
 
 async def blockers(c: Container, case: Case, defn: Definition) -> tuple[str, ...]:
     """What keeps the transitions guarded by ``service_ready`` from firing, by the domain."""
     if not any("service_ready" in t.guards for t in defn.transitions):
         return ()
-    hooks = _REGISTERED.get(case.service_code)
+    hooks = c.hooks.lookup(case.service_code)
     if hooks is None or hooks.readiness is None:  # fail closed: nobody vouched for readiness
         return ("SERVICE_HOOKS_MISSING",)
     return tuple(await hooks.readiness(c, case))
@@ -65,6 +70,6 @@ async def blockers(c: Container, case: Case, defn: Definition) -> tuple[str, ...
 async def after_transition(c: Container, case: Case, transition_name: str, actor: Actor) -> None:
     """Run the service's after-transition hook, if it has one (inside the transition's
     transaction)."""
-    hooks = _REGISTERED.get(case.service_code)
+    hooks = c.hooks.lookup(case.service_code)
     if hooks is not None and hooks.after_transition is not None:
         await hooks.after_transition(c, case, transition_name, actor)

@@ -30,7 +30,7 @@ async def submit_owned(
     if assistance is None:
         person_id = await applicant_person_id(principal)
     else:
-        await assisting_station(principal, request.service_code)  # refuse before locking
+        await assisting_station(c, principal, request.service_code)  # refuse before locking
         person = await find_person(c, assistance.applicant_id_number.strip().upper())
         if person is None:
             raise NotFound("未找到该参保人", code="PERSON_NOT_FOUND")

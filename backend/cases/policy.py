@@ -10,17 +10,12 @@ from backend.cases.models import Case
 from backend.clock import CHINA_TZ
 from backend.container import Container
 from config.policy import CaseWorkflowPolicy
-from workflows import registry as wf_registry
 from workflows.definition import Definition
 
 
-def definitions() -> wf_registry.Registry:
-    return wf_registry.REGISTRY
-
-
-def definition_of(case: Case) -> Definition:
+def definition_of(c: Container, case: Case) -> Definition:
     """The definition version the case was submitted under (not necessarily the latest)."""
-    return definitions().get(case.service_code, case.definition_version)
+    return c.definitions.get(case.service_code, case.definition_version)
 
 
 def local_date(c: Container, moment: datetime | None = None) -> date:

@@ -13,7 +13,6 @@ from backend.cases.access import Actor
 from backend.cases.details import case_summary, task_view
 from backend.cases.lists import Page
 from backend.cases.models import Case, CaseTask, TaskStatus
-from backend.cases.policy import definitions
 from backend.cases.results import QueuedTask, ReviewQueue, TaskPage
 from backend.clock import CHINA_TZ
 from backend.container import Container
@@ -35,14 +34,14 @@ MAX_QUEUE_DEPTH = 2000  # page * size: deeper than this, filter instead of pagin
 TOTAL_CAP = 999
 
 
-def _category_of(service_code: str) -> str | None:
+def _category_of(c: Container, service_code: str) -> str | None:
     try:
-        return definitions().latest(service_code).category
+        return c.definitions.latest(service_code).category
     except KeyError:
         return None
 
 
-def _scans(p: Principal, f: QueueFilter) -> list[QuerySet[CaseTask]] | None:
+def _scans(c: Container, p: Principal, f: QueueFilter) -> list[QuerySet[CaseTask]] | None:
     """One query per category to scan; None when the filter leaves nothing the caller may
     see."""
     if f.mine:
@@ -58,7 +57,7 @@ def _scans(p: Principal, f: QueueFilter) -> list[QuerySet[CaseTask]] | None:
         cats = [None]  # a supervisor without a category: every open task
     if f.service_code:
         # A service belongs to one category: filter on the service alone (its own index).
-        service_cat = _category_of(f.service_code)
+        service_cat = _category_of(c, f.service_code)
         if service_cat is None or (allowed is not None and service_cat not in allowed):
             return None
         cats = [None]
@@ -91,7 +90,7 @@ async def reviewer_queue(
     assert p is not None
     if page.offset + page.size > MAX_QUEUE_DEPTH:
         raise InvalidInput("页码过深，请使用筛选条件缩小范围", code="PAGE_TOO_DEEP")
-    scans = _scans(p, f)
+    scans = _scans(c, p, f)
     if scans is None:
         return ReviewQueue([], page.page, page.size, total=0, total_exact=True)
     filtered = [_narrowed(c, q, f) for q in scans]

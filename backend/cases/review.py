@@ -177,7 +177,7 @@ async def decide(
     if task.status not in (TaskStatus.CLAIMED, TaskStatus.OPEN):
         raise Conflict("该任务已办结", code="TASK_CLOSED")
     expect_version(case, case_version)
-    defn = definition_of(case)
+    defn = definition_of(c, case)
     now = c.clock.now()
     async with in_transaction():
         facts = await gather_facts(c, case, actor, defn, task=task)

@@ -12,7 +12,6 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from backend.cases import hooks
 from backend.cases.access import SYSTEM_ACTOR, Actor, actor_for
 from backend.cases.engine import fire, record_event
 from backend.cases.errors import UnknownService
@@ -20,14 +19,13 @@ from backend.cases.forms import check_key_materials, checked_form, full_form, se
 from backend.cases.issuance import issue
 from backend.cases.materials import provided_keys, record, resolve
 from backend.cases.models import Case
-from backend.cases.policy import definitions, local_date
+from backend.cases.policy import local_date
 from backend.cases.time_limits import start_clock
 from backend.container import Container
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.identity.models import Account, Person
 from backend.identity.principal import Principal
 from backend.stations.models import Station
-from workflows import registry as wf_registry
 from workflows.definition import (
     CaseState,
     Channel,
@@ -37,6 +35,7 @@ from workflows.definition import (
     missing_materials,
     required_review_levels,
 )
+from workflows.registry import UnknownDefinition
 
 ADDRESS_FIELD = "case_delivery_address"
 
@@ -56,28 +55,28 @@ class NewCase:
     domain_refs: frozenset[str] = frozenset()
 
 
-def latest_definition(service_code: str) -> Definition:
+def latest_definition(c: Container, service_code: str) -> Definition:
     """The definition new cases of the service are submitted under; 422 for an unknown one."""
     try:
-        return definitions().latest(service_code)
-    except wf_registry.UnknownDefinition:
+        return c.definitions.latest(service_code)
+    except UnknownDefinition:
         raise UnknownService(service_code=service_code) from None
 
 
-def _definition_for(req: NewCase, channel: Channel) -> Definition:
-    defn = latest_definition(req.service_code)
+def _definition_for(c: Container, req: NewCase, channel: Channel) -> Definition:
+    defn = latest_definition(c, req.service_code)
     if channel not in defn.channels:
         raise InvalidInput("该事项不能通过此渠道办理", code="CHANNEL_NOT_ALLOWED")
-    owner = hooks.owner_of(defn.code)
+    owner = c.hooks.owner_of(defn.code)
     if owner is not None and req.origin != owner:
         raise InvalidInput("该事项须通过专门的申请入口提交", code="SERVICE_HAS_OWN_ENTRY")
     return defn
 
 
-def _form_of(defn: Definition, req: NewCase, channel: Channel) -> dict[str, Any]:
+def _form_of(c: Container, defn: Definition, req: NewCase, channel: Channel) -> dict[str, Any]:
     """The checked form plus the facts the owning domain derived (only it may add them)."""
     form = checked_form(defn, req.form, channel.value)
-    owner = hooks.owner_of(defn.code)
+    owner = c.hooks.owner_of(defn.code)
     if req.derived or defn.derived:
         if owner is None or set(req.derived) != set(defn.derived):
             raise RuntimeError(f"{defn.code}: derived facts {sorted(req.derived)} do not match")
@@ -169,8 +168,8 @@ async def submit_for(
     ``initial`` (``SUBMITTED``, or ``AWAITING_AUTHORISATION`` until the applicant confirms an
     assisted request); a submitted case is decided on the spot when 即受即办 applies.
     """
-    defn = _definition_for(req, channel)
-    form = _form_of(defn, req, channel)
+    defn = _definition_for(c, req, channel)
+    form = _form_of(c, defn, req, channel)
     refs = await resolve(
         defn, req.materials, applicant_id=applicant.id, domain_refs=req.domain_refs
     )

@@ -108,7 +108,7 @@ async def _close_lapsed_gaps(c: Container, now: datetime, batch: int) -> int:
     ).limit(batch).values_list("id", flat=True)  # fmt: skip
     for case_id in ids:
         case = await Case.get(id=case_id)
-        defn = definition_of(case)
+        defn = definition_of(c, case)
         if defn.tolerance is None:
             continue
         try:

@@ -161,9 +161,11 @@ async def renew(
     return await template.submit_successor(c, SPEC, principal, q, new)
 
 
-hooks.register(
-    SPEC.service, hooks.ServiceHooks(after_transition=records.after_transition, owner=SPEC.owner)
-)
+def register_hooks(registry: hooks.ServiceHookRegistry) -> None:
+    registry.register(
+        SPEC.service,
+        hooks.ServiceHooks(after_transition=records.after_transition, owner=SPEC.owner),
+    )
 
 
 # -- reads (never write: a lapsed qualification reads as expired) ------------------------------

@@ -124,27 +124,11 @@ def classify(
     unknown_items = [i for i, c in zip(rows, classed, strict=True) if c is None]
     outside_known = sum(c.amount_fen for c in known if c.item_class in ("bing", "zifei"))
     unknown_total = sum(i.amount_fen for i in unknown_items)
-    lines: list[str] = []
-    for cls in ITEM_CLASSES:
-        group = [c for c in known if c.item_class == cls]
-        if not group:
-            continue
-        amount = sum(c.amount_fen for c in group)
-        sources = "、".join(sorted({SOURCE_LABELS[c.source] for c in group}))
-        head = f"{CLASS_LABELS[cls]}项目 {_names(group)}，合计{yuan(amount)}（{sources}）："
-        if cls == "jia":
-            lines.append(head + "全额纳入政策范围内费用")
-        elif cls == "yi":
-            self_pay = sum(c.self_pay_fen for c in group)
-            ratios = "、".join(
-                sorted({percent(c.self_pay_ratio) for c in group if c.self_pay_ratio})
-            )
-            lines.append(
-                head + f"先行自付{ratios}共{yuan(self_pay)}，其余{yuan(amount - self_pay)}"
-                "纳入政策范围内费用"
-            )
-        else:
-            lines.append(head + f"{CLASS_LABELS[cls]}项目不纳入基本医保支付范围，由个人负担")
+    lines = [
+        _class_line(cls, group)
+        for cls in ITEM_CLASSES
+        if (group := [c for c in known if c.item_class == cls])
+    ]
     out = list(known)
     waiting = [_plain(i, "split" if split_printed else "unresolved") for i in unknown_items]
     unresolved: tuple[str, ...] = ()
@@ -168,6 +152,23 @@ def classify(
     eligible = sum(c.eligible_fen for c in known) + split_eligible
     lines.append(f"政策范围内费用：{yuan(eligible)}")
     return ClassedInvoice(tuple(out), eligible, unresolved, tuple(lines))
+
+
+def _class_line(cls: ItemClass, group: list[ClassedItem]) -> str:
+    """How the catalogued items of one class count: in full, after the 先行自付 share, or not."""
+    amount = sum(c.amount_fen for c in group)
+    sources = "、".join(sorted({SOURCE_LABELS[c.source] for c in group}))
+    head = f"{CLASS_LABELS[cls]}项目 {_names(group)}，合计{yuan(amount)}（{sources}）："
+    if cls == "jia":
+        return head + "全额纳入政策范围内费用"
+    if cls == "yi":
+        self_pay = sum(c.self_pay_fen for c in group)
+        ratios = "、".join(sorted({percent(c.self_pay_ratio) for c in group if c.self_pay_ratio}))
+        return (
+            head + f"先行自付{ratios}共{yuan(self_pay)}，其余{yuan(amount - self_pay)}"
+            "纳入政策范围内费用"
+        )
+    return head + f"{CLASS_LABELS[cls]}项目不纳入基本医保支付范围，由个人负担"
 
 
 def _plain(item: InvoiceItem, source: str) -> ClassedItem:

@@ -15,9 +15,8 @@ re-enqueues invoices whose job vanished with a process, and gives up on them the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from tortoise.expressions import F
 
@@ -29,7 +28,15 @@ from backend.infra.uploads import EINVOICE_TYPES
 from config.settings import Settings
 
 
-def _read(image: bytes, engine: str) -> dict[str, Any]:
+class InvoiceReader(Protocol):
+    """Reads an invoice image with the OCR engine ``engine`` (``settings.ocr_engine``) into a
+    proposal (``ocr.pipeline.InvoiceReading.to_dict``). ``Container.invoice_reader``: the real one
+    below, or a test's own."""
+
+    def __call__(self, image: bytes, engine: str) -> dict[str, Any]: ...
+
+
+def read_invoice_image(image: bytes, engine: str) -> dict[str, Any]:
     from ocr.pipeline import read_invoice
 
     return read_invoice(image, engine=engine).to_dict()
@@ -45,10 +52,6 @@ def _read_exact(original: bytes) -> dict[str, Any] | None:
         return None
 
 
-# The reader, replaceable in tests (a reader that fails N times, one that always fails).
-READER: Callable[[bytes, str], dict[str, Any]] = _read
-
-
 async def ocr_invoice(c: Container, *, invoice_id: int, attempt: int = 1) -> dict[str, Any]:
     inv = await ClaimInvoice.get_or_none(id=invoice_id)
     if inv is None or inv.ocr_status is not OcrStatus.PENDING:
@@ -62,7 +65,7 @@ async def ocr_invoice(c: Container, *, invoice_id: int, attempt: int = 1) -> dic
         proposal = await asyncio.to_thread(_read_exact, original)
     if proposal is None:
         image = await c.storage.get(inv.image_key)
-        proposal = await asyncio.to_thread(READER, image, c.settings.ocr_engine)
+        proposal = await asyncio.to_thread(c.invoice_reader, image, c.settings.ocr_engine)
     stored = await ocr_results.store_proposal(c, invoice_id, proposal)
     return {"stored": stored}
 

@@ -161,9 +161,11 @@ async def cancel(
     return await RemoteCareFiling.get(id=filing.id)
 
 
-hooks.register(
-    SPEC.service, hooks.ServiceHooks(after_transition=records.after_transition, owner=SPEC.owner)
-)
+def register_hooks(registry: hooks.ServiceHookRegistry) -> None:
+    registry.register(
+        SPEC.service,
+        hooks.ServiceHooks(after_transition=records.after_transition, owner=SPEC.owner),
+    )
 
 
 # -- reads (never write: a lapsed filing reads as ended) ----------------------------------------

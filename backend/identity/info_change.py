@@ -41,4 +41,5 @@ async def _after_transition(c: Container, case: Case, name: str, actor: access.A
         await profile_changed(c, account.id)
 
 
-hooks.register(SERVICE, hooks.ServiceHooks(after_transition=_after_transition))
+def register_hooks(registry: hooks.ServiceHookRegistry) -> None:
+    registry.register(SERVICE, hooks.ServiceHooks(after_transition=_after_transition))

@@ -2,7 +2,8 @@
 
 Two implementations with the same semantics: :class:`RedisStore` (``redis.asyncio``) for
 production and several workers, and :class:`MemoryStore` for the embedded default, which is
-correct only inside one process.
+correct only inside one process. The in-process store expires keys by the container's clock, so
+a test moves that clock past a time to live instead of sleeping; Redis expires them by its own.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
@@ -20,6 +20,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from backend.clock import Clock
 from backend.infra.outage import OUTAGES, REDIS
 
 
@@ -71,16 +72,20 @@ class MemoryStore:
     # Its publish reaches this process only (the embedded default: a CLI command runs apart)
     reaches_other_processes = False
 
-    def __init__(self) -> None:
-        self._data: dict[str, tuple[str, float]] = {}
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._data: dict[str, tuple[str, float]] = {}  # key -> (value, expiry in epoch seconds)
         self._mutex = asyncio.Lock()
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = {}
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
 
     def _live(self, key: str) -> str | None:
         item = self._data.get(key)
         if item is None:
             return None
-        if item[1] <= time.monotonic():
+        if item[1] <= self._now():
             del self._data[key]
             return None
         return item[0]
@@ -89,13 +94,13 @@ class MemoryStore:
         return self._live(key)
 
     async def set(self, key: str, value: str, ttl_s: float) -> None:
-        self._data[key] = (value, time.monotonic() + ttl_s)
+        self._data[key] = (value, self._now() + ttl_s)
 
     async def add(self, key: str, value: str, ttl_s: float) -> bool:
         async with self._mutex:
             if self._live(key) is not None:
                 return False
-            self._data[key] = (value, time.monotonic() + ttl_s)
+            self._data[key] = (value, self._now() + ttl_s)
             return True
 
     async def hit(self, key: str, window_s: int, now: float) -> int:
@@ -103,7 +108,7 @@ class MemoryStore:
             bucket = f"{key}:{int(now) // window_s}"
             current = self._live(bucket)
             count = int(current or 0) + 1
-            expires = self._data[bucket][1] if current else time.monotonic() + window_s
+            expires = self._data[bucket][1] if current else self._now() + window_s
             self._data[bucket] = (str(count), expires)
             return count
 
@@ -244,5 +249,6 @@ class RedisStore:
         await self._redis.aclose()
 
 
-def open_store(redis_url: str | None, prefix: str = "yibao:") -> KeyValueStore:
-    return RedisStore(redis_url, prefix) if redis_url else MemoryStore()
+def open_store(redis_url: str | None, clock: Clock, prefix: str = "yibao:") -> KeyValueStore:
+    """Redis when ``redis_url`` is set, else the in-process store on ``clock``."""
+    return RedisStore(redis_url, prefix) if redis_url else MemoryStore(clock)

@@ -137,10 +137,26 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 async def reconcile(c: Container, day: date) -> Report:
+    """Compare the gateway's bill of ``day`` with the payments and refunds recorded locally,
+    and keep the run (its summary and every discrepancy)."""
     bill = parse_bill(await runtime(c).gateway.trade_bill(day))
-    start, end = _day_bounds(day)
-    report = Report(bill_date=day)
+    paid, refunds = await _local_records(day)
+    report = Report(bill_date=day, local_payments=len(paid), local_refunds=len(refunds))
+    for row in bill:
+        if row.kind == "payment":
+            report.bill_payments += 1
+            await _check_payment(report, row, paid.get(row.out_trade_no))
+        else:
+            report.bill_refunds += 1
+            _check_refund(report, row, refunds.get(row.out_refund_no))
+    _report_missing(report, bill, paid, refunds)
+    await _keep(c, report)
+    return report
 
+
+async def _local_records(day: date) -> tuple[dict[str, PaymentOrder], dict[str, PaymentRefund]]:
+    """The orders paid and the refunds that succeeded on ``day`` (local time), by number."""
+    start, end = _day_bounds(day)
     paid = {
         o.out_trade_no: o
         for o in await PaymentOrder.filter(
@@ -153,70 +169,83 @@ async def reconcile(c: Container, day: date) -> Report:
             status=RefundStatus.SUCCESS, succeeded_at__gte=start, succeeded_at__lt=end
         )
     }
-    report.local_payments, report.local_refunds = len(paid), len(refunds)
-    seen_orders: set[str] = set()
-    seen_refunds: set[str] = set()
-    for row in bill:
-        if row.kind == "payment":
-            report.bill_payments += 1
-            seen_orders.add(row.out_trade_no)
-            order = paid.get(row.out_trade_no)
-            if order is None:
-                other = await PaymentOrder.get_or_none(out_trade_no=row.out_trade_no)
-                report.extra.append(
-                    {
-                        "type": "payment",
-                        "out_trade_no": row.out_trade_no,
-                        "transaction_id": row.transaction_id,
-                        "amount_fen": row.amount_fen,
-                        "local_status": other.status.value if other else None,
-                    }
-                )
-            elif order.total_fen != row.amount_fen or order.transaction_id != row.transaction_id:
-                report.mismatched.append(
-                    {
-                        "type": "payment",
-                        "out_trade_no": row.out_trade_no,
-                        "bill_amount_fen": row.amount_fen,
-                        "local_amount_fen": order.total_fen,
-                        "bill_transaction_id": row.transaction_id,
-                        "local_transaction_id": order.transaction_id,
-                    }
-                )
-        else:
-            report.bill_refunds += 1
-            seen_refunds.add(row.out_refund_no)
-            refund = refunds.get(row.out_refund_no)
-            if refund is None:
-                report.extra.append(
-                    {
-                        "type": "refund",
-                        "out_refund_no": row.out_refund_no,
-                        "out_trade_no": row.out_trade_no,
-                        "amount_fen": row.amount_fen,
-                    }
-                )
-            elif refund.amount_fen != row.amount_fen:
-                report.mismatched.append(
-                    {
-                        "type": "refund",
-                        "out_refund_no": row.out_refund_no,
-                        "bill_amount_fen": row.amount_fen,
-                        "local_amount_fen": refund.amount_fen,
-                    }
-                )
+    return paid, refunds
+
+
+async def _check_payment(report: Report, row: BillRow, order: PaymentOrder | None) -> None:
+    """A payment on the bill: extra when not paid here that day, mismatched when its amount
+    or transaction differs."""
+    if order is None:
+        other = await PaymentOrder.get_or_none(out_trade_no=row.out_trade_no)
+        report.extra.append(
+            {
+                "type": "payment",
+                "out_trade_no": row.out_trade_no,
+                "transaction_id": row.transaction_id,
+                "amount_fen": row.amount_fen,
+                "local_status": other.status.value if other else None,
+            }
+        )
+    elif order.total_fen != row.amount_fen or order.transaction_id != row.transaction_id:
+        report.mismatched.append(
+            {
+                "type": "payment",
+                "out_trade_no": row.out_trade_no,
+                "bill_amount_fen": row.amount_fen,
+                "local_amount_fen": order.total_fen,
+                "bill_transaction_id": row.transaction_id,
+                "local_transaction_id": order.transaction_id,
+            }
+        )
+
+
+def _check_refund(report: Report, row: BillRow, refund: PaymentRefund | None) -> None:
+    """A refund on the bill: extra when it did not succeed here that day, mismatched when its
+    amount differs."""
+    if refund is None:
+        report.extra.append(
+            {
+                "type": "refund",
+                "out_refund_no": row.out_refund_no,
+                "out_trade_no": row.out_trade_no,
+                "amount_fen": row.amount_fen,
+            }
+        )
+    elif refund.amount_fen != row.amount_fen:
+        report.mismatched.append(
+            {
+                "type": "refund",
+                "out_refund_no": row.out_refund_no,
+                "bill_amount_fen": row.amount_fen,
+                "local_amount_fen": refund.amount_fen,
+            }
+        )
+
+
+def _report_missing(
+    report: Report,
+    bill: list[BillRow],
+    paid: dict[str, PaymentOrder],
+    refunds: dict[str, PaymentRefund],
+) -> None:
+    """Payments and refunds recorded here that day that the bill does not list."""
+    on_bill_orders = {row.out_trade_no for row in bill if row.kind == "payment"}
+    on_bill_refunds = {row.out_refund_no for row in bill if row.kind != "payment"}
     for out_trade_no, order in paid.items():
-        if out_trade_no not in seen_orders:
+        if out_trade_no not in on_bill_orders:
             report.missing.append(
                 {"type": "payment", "out_trade_no": out_trade_no, "amount_fen": order.total_fen}
             )
     for out_refund_no, refund in refunds.items():
-        if out_refund_no not in seen_refunds:
+        if out_refund_no not in on_bill_refunds:
             report.missing.append(
                 {"type": "refund", "out_refund_no": out_refund_no, "amount_fen": refund.amount_fen}
             )
+
+
+async def _keep(c: Container, report: Report) -> None:
     await ReconciliationRun.create(
-        bill_date=day,
+        bill_date=report.bill_date,
         created_at=c.clock.now(),
         summary=report.summary(),
         discrepancies=[
@@ -225,4 +254,3 @@ async def reconcile(c: Container, day: date) -> Report:
             for item in getattr(report, kind)
         ],
     )
-    return report

@@ -12,6 +12,7 @@ once. The outcome arrives by the REFUND.* notification or the refund query.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import F
@@ -59,6 +60,52 @@ def refund_view(refund: PaymentRefund) -> Refund:
     )
 
 
+async def _refundable(
+    order: PaymentOrder, person_ids: list[int] | None
+) -> tuple[list[PaymentOrderItem], int]:
+    """The order's items to refund (the given persons, or all not yet refunded) and their
+    amount; refused when a person is not on the order, already refunded, or nothing is left."""
+    items = await PaymentOrderItem.filter(order_id=order.id).order_by("id")
+    if person_ids is not None:
+        wanted = set(person_ids)
+        if not wanted <= {i.person_id for i in items}:
+            raise NotFound("该订单中没有所选人员", code="PERSON_NOT_ON_ORDER")
+        items = [i for i in items if i.person_id in wanted]
+        if any(i.refund_id is not None for i in items):
+            raise Conflict("所选人员已申请过退费", code="REFUND_ALREADY_REQUESTED")
+    else:
+        items = [i for i in items if i.refund_id is None]
+    amount = sum(i.due_fen for i in items)
+    if not items or amount <= 0:
+        raise Conflict("没有可退的金额", code="NOTHING_TO_REFUND")
+    if order.refunded_fen + amount > order.total_fen:
+        raise Conflict("退费金额超过实缴金额", code="REFUND_EXCEEDS_PAID")
+    return items, amount
+
+
+async def _new_refund(
+    order: PaymentOrder,
+    amount: int,
+    principal: Principal,
+    reason: str,
+    idempotency_key: str | None,
+    now: datetime,
+) -> PaymentRefund:
+    """The order's next refund (``RF<order number><nn>``), pending until the gateway answers."""
+    count = await PaymentRefund.filter(order_id=order.id).count()
+    return await PaymentRefund.create(
+        out_refund_no=f"RF{order.out_trade_no}{count + 1:02d}",
+        order=order,
+        amount_fen=amount,
+        reason=reason[:80],
+        status=RefundStatus.PENDING,
+        requested_by_id=principal.account_id,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 async def request_refund(
     c: Container,
     principal: Principal,
@@ -82,34 +129,8 @@ async def request_refund(
                 return refund_view(same)
         if order.status is not OrderStatus.PAID:
             raise Conflict("只有已缴费的订单可以退费", code="ORDER_NOT_REFUNDABLE")
-        items = await PaymentOrderItem.filter(order_id=order.id).order_by("id")
-        if person_ids is not None:
-            wanted = set(person_ids)
-            on_order = {i.person_id for i in items}
-            if not wanted <= on_order:
-                raise NotFound("该订单中没有所选人员", code="PERSON_NOT_ON_ORDER")
-            items = [i for i in items if i.person_id in wanted]
-            if any(i.refund_id is not None for i in items):
-                raise Conflict("所选人员已申请过退费", code="REFUND_ALREADY_REQUESTED")
-        else:
-            items = [i for i in items if i.refund_id is None]
-        amount = sum(i.due_fen for i in items)
-        if not items or amount <= 0:
-            raise Conflict("没有可退的金额", code="NOTHING_TO_REFUND")
-        if order.refunded_fen + amount > order.total_fen:
-            raise Conflict("退费金额超过实缴金额", code="REFUND_EXCEEDS_PAID")
-        count = await PaymentRefund.filter(order_id=order.id).count()
-        refund = await PaymentRefund.create(
-            out_refund_no=f"RF{order.out_trade_no}{count + 1:02d}",
-            order=order,
-            amount_fen=amount,
-            reason=reason[:80],
-            status=RefundStatus.PENDING,
-            requested_by_id=principal.account_id,
-            idempotency_key=idempotency_key,
-            created_at=now,
-            updated_at=now,
-        )
+        items, amount = await _refundable(order, person_ids)
+        refund = await _new_refund(order, amount, principal, reason, idempotency_key, now)
         await PaymentOrderItem.filter(id__in=[i.id for i in items]).update(refund_id=refund.id)
         refunded = order.refunded_fen + amount
         full = refunded == order.total_fen

@@ -199,46 +199,7 @@ def build_runtime(settings: Settings, clock: Clock) -> PaymentsRuntime:
     default_notify = f"http://{settings.host}:{settings.port}{NOTIFY_PATH}"
     notify_url = settings.wechatpay_notify_url or default_notify
     if settings.wechatpay_mchid:
-        missing = [
-            name
-            for name in (
-                "wechatpay_merchant_serial",
-                "wechatpay_private_key_file",
-                "wechatpay_apiv3_key",
-                "wechatpay_platform_keys",
-                "wechatpay_notify_url",
-            )
-            if not getattr(settings, name)
-        ]
-        appid = settings.wechatpay_appid or settings.wechat_appid
-        if not appid:
-            missing.append("wechatpay_appid")
-        if missing:
-            names = ", ".join(f"YIBAO_{m.upper()}" for m in missing)
-            raise PaymentConfigError(f"微信支付配置不完整：{names}")
-        if settings.production and not notify_url.startswith("https://"):
-            raise PaymentConfigError("支付回调地址必须是 HTTPS")
-        platform_keys = _platform_keys(settings.wechatpay_platform_keys or "")
-        gateway = WechatPayClient(
-            mchid=settings.wechatpay_mchid,
-            appid=appid or "",
-            merchant_serial=settings.wechatpay_merchant_serial or "",
-            private_key=protocol.load_private_key(
-                Path(settings.wechatpay_private_key_file or "").read_bytes()
-            ),
-            platform_keys=platform_keys,
-            base_url=settings.wechatpay_api_base,
-            now=lambda: clock.now().timestamp(),
-        )
-        return PaymentsRuntime(
-            gateway=gateway,
-            platform_keys=platform_keys,
-            apiv3_key=protocol.apiv3_key_bytes(settings.wechatpay_apiv3_key or ""),
-            mchid=settings.wechatpay_mchid,
-            appid=appid or "",
-            notify_url=notify_url,
-            order_ttl_s=settings.payment_order_ttl_s,
-        )
+        return _merchant_runtime(settings, settings.wechatpay_mchid, clock, notify_url)
     if settings.production:
         raise PaymentConfigError("生产环境必须配置微信支付商户（YIBAO_WECHATPAY_MCHID 等）")
     keys = dev_keys(settings.data_dir)
@@ -257,4 +218,50 @@ def build_runtime(settings: Settings, clock: Clock) -> PaymentsRuntime:
         notify_url=notify_url,
         order_ttl_s=settings.payment_order_ttl_s,
         simulator=simulator,
+    )
+
+
+def _merchant_runtime(
+    settings: Settings, mchid: str, clock: Clock, notify_url: str
+) -> PaymentsRuntime:
+    """The real WeChat Pay merchant ``mchid``, when its settings are complete."""
+    missing = [
+        name
+        for name in (
+            "wechatpay_merchant_serial",
+            "wechatpay_private_key_file",
+            "wechatpay_apiv3_key",
+            "wechatpay_platform_keys",
+            "wechatpay_notify_url",
+        )
+        if not getattr(settings, name)
+    ]
+    appid = settings.wechatpay_appid or settings.wechat_appid
+    if not appid:
+        missing.append("wechatpay_appid")
+    if missing:
+        names = ", ".join(f"YIBAO_{m.upper()}" for m in missing)
+        raise PaymentConfigError(f"微信支付配置不完整：{names}")
+    if settings.production and not notify_url.startswith("https://"):
+        raise PaymentConfigError("支付回调地址必须是 HTTPS")
+    platform_keys = _platform_keys(settings.wechatpay_platform_keys or "")
+    gateway = WechatPayClient(
+        mchid=mchid,
+        appid=appid or "",
+        merchant_serial=settings.wechatpay_merchant_serial or "",
+        private_key=protocol.load_private_key(
+            Path(settings.wechatpay_private_key_file or "").read_bytes()
+        ),
+        platform_keys=platform_keys,
+        base_url=settings.wechatpay_api_base,
+        now=lambda: clock.now().timestamp(),
+    )
+    return PaymentsRuntime(
+        gateway=gateway,
+        platform_keys=platform_keys,
+        apiv3_key=protocol.apiv3_key_bytes(settings.wechatpay_apiv3_key or ""),
+        mchid=mchid,
+        appid=appid or "",
+        notify_url=notify_url,
+        order_ttl_s=settings.payment_order_ttl_s,
     )

@@ -11,6 +11,7 @@ from backend.cases.results import VerifiedDocument
 from backend.errors import NotFound
 from handlers.cases import bp
 from handlers.contract import errors, responds
+from handlers.request import container
 from handlers.responses.cases import ServiceListOut, VerifyDocumentOut
 
 
@@ -18,7 +19,7 @@ from handlers.responses.cases import ServiceListOut, VerifyDocumentOut
 @openapi.summary("可办理的服务事项及其材料清单、办理时限")
 @responds(ServiceListOut)
 async def list_services(request: Request) -> HTTPResponse:
-    return json({"items": catalogue.list_services()})
+    return json({"items": catalogue.list_services(container(request))})
 
 
 @bp.get("/case-documents/verify/<code:str>")

@@ -61,7 +61,7 @@ async def case_context(request: Request, case_id: int) -> dict[str, Any]:
         "reasons": policy.workflow_policy(c).reasons,
         "field_labels": {
             f["name"]: f["label"]
-            for s in catalogue.list_services()
+            for s in catalogue.list_services(c)
             if s["code"] == case.service_code
             for f in s["fields"]
         },

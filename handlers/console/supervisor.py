@@ -90,7 +90,7 @@ async def stats(request: Request) -> HTTPResponse:
     result = await case_statistics(c, principal(request), **form.model_dump())
     names: dict[Any, str] = {}
     if form.group_by == "service":
-        names = {s["code"]: s["name"] for s in catalogue.list_services()}
+        names = {s["code"]: s["name"] for s in catalogue.list_services(c)}
     elif form.group_by == "station":
         names = await _station_names(c)
     groups = result.get("groups", [])

@@ -16,15 +16,14 @@ from tests.case_helpers import (
     Api,
     People,
     claim_form,
-    register_test_definitions,
     relogin,
     uploaded,
 )
 from tests.factories import adult_id_number, make_citizen, make_staff
-from workflows import registry
-from workflows.definitions.testing import TEST_CLAIM_V2
+from tests.workflow_definitions import TEST_CLAIM_V2
+from workflows.registry import Registry
 
-register_test_definitions()
+pytestmark = pytest.mark.usefixtures("with_test_definitions")
 
 
 async def _claim_case(api: Api, ppl: People, amount: str = "1200.00", materials=None) -> dict:
@@ -553,14 +552,12 @@ async def test_sweeper_warns_escalates_and_never_doubles(api, ppl, c, clock):
     assert [t["case_id"] for t in overdue_first["items"]] == [case["id"]]
 
 
-async def test_running_case_stays_on_its_definition_version(api, ppl, monkeypatch):
+async def test_running_case_stays_on_its_definition_version(
+    api, ppl, with_test_definitions: Registry
+):
     old = await _accept(api, ppl, await _claim_case(api, ppl, amount="8000.00"))
     assert old["definition_version"] == 1 and old["required_levels"] == 2
-    newer = registry.Registry()
-    for d in registry.REGISTRY.all():
-        newer.register(d)
-    newer.register(TEST_CLAIM_V2)
-    monkeypatch.setattr(registry, "REGISTRY", newer)
+    with_test_definitions.register(TEST_CLAIM_V2)  # published while the first case runs
     new = await _accept(api, ppl, await _claim_case(api, ppl, amount="8000.00"))
     assert new["definition_version"] == 2 and new["required_levels"] == 1
     after_first = await api.claim_decide(old, ppl.reviewer)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from backend.claims import jobs as claim_jobs
 from backend.claims.models import (
     Claim,
     ClaimInvoice,
@@ -198,7 +197,7 @@ async def test_pdf_receipt_is_rendered_and_read(api, ppl, c, reader, monkeypatch
         seen.append(image)
         return {"fields": {}, "checks": {}, "engine": "fake", "meta": {}}
 
-    monkeypatch.setattr(claim_jobs, "READER", record)
+    monkeypatch.setattr(c, "invoice_reader", record)
     await upload(
         api, ppl.citizen, claim["id"], buf.getvalue(), name="e.pdf", ctype="application/pdf"
     )

@@ -246,7 +246,7 @@ async def test_disabled_from_another_process_is_refused_at_once(c, client, stack
     term = await make_terminal(c)
     _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
     assert response.status == 200, response.text
-    cli = bootstrap(c.settings, clock=c.clock, kv=MemoryStore())
+    cli = bootstrap(c.settings, clock=c.clock, kv=MemoryStore(c.clock))
     await deactivate_terminal(cli, term.identity.key_id, reason="药店停业")
     _, response = await client.get(WHOAMI, headers=terminal_headers(c, term, "GET", WHOAMI))
     assert_refused(response, "TERMINAL_UNKNOWN")

@@ -11,11 +11,10 @@ from backend.cases.models import Case, CaseEvent, CaseTask, TaskStatus
 from backend.errors import Conflict
 from backend.identity.models import Role
 from backend.identity.principal import Principal
-from tests.case_helpers import FRIDAY, register_test_definitions, upload_documents
+from tests.case_helpers import FRIDAY, upload_documents
 from tests.factories import make_citizen, make_staff
 
-register_test_definitions()
-pytestmark = pytest.mark.usefixtures("on_postgres")
+pytestmark = pytest.mark.usefixtures("on_postgres", "with_test_definitions")
 
 
 def as_principal(login, *, categories=()) -> Principal:

@@ -15,7 +15,7 @@ from backend.cases.models import Case
 from backend.filings import service as filings
 from backend.identity.models import Role
 from backend.identity.principal import Principal
-from tests.case_helpers import FRIDAY, register_test_definitions, upload_documents
+from tests.case_helpers import FRIDAY, upload_documents
 from tests.factories import adult_id_number, make_citizen, make_staff
 
 pytestmark = pytest.mark.usefixtures("on_postgres")
@@ -39,8 +39,8 @@ def referral(document: list[dict[str, str]]) -> filings.FilingRequest:
     )
 
 
+@pytest.mark.usefixtures("with_test_definitions")
 async def test_accepting_a_case_while_a_referral_is_filed_never_deadlocks(c, clock):
-    register_test_definitions()
     clock.set(FRIDAY)
     desk = principal(await make_staff(c, Role.REVIEWER, "desk", categories=("front_desk",)))
     pending = []

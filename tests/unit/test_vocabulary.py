@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from backend import demo
-from backend.cases import hooks
+from backend.bootstrap import service_hooks
 from backend.cases.checks import check_definitions
 from backend.identity.models import Role
 from backend.vocabulary_check import check_demo, check_vocabulary
@@ -16,6 +16,7 @@ from config.policy import load_policies
 from workflows.definition import Channel, Definition, DefinitionError
 from workflows.definitions import BUILTIN
 from workflows.engine import validate
+from workflows.registry import Registry
 from workflows.vocabulary import CATEGORIES, FRONT_DESK, REIMBURSEMENT, VocabularyError
 
 POLICIES = load_policies()
@@ -60,7 +61,7 @@ def test_demo_has_finance_supervisor_and_every_category() -> None:
 
 
 def test_shipped_names_pass_the_start_up_check() -> None:
-    check_definitions(POLICIES)
+    check_definitions(POLICIES, Registry(BUILTIN), service_hooks())
     check_demo(demo.STATIONS, demo.STAFF)
 
 
@@ -79,7 +80,7 @@ def test_a_policy_time_limit_for_an_unknown_service_stops_start_up() -> None:
         POLICIES.case_workflow, versions=(version.model_copy(update={"time_limits": limits}),)
     )
     with pytest.raises(VocabularyError, match=r"case_workflow.yaml.*'chronic'"):
-        check_vocabulary(replace(POLICIES, case_workflow=table), hooks.owners())
+        check_vocabulary(replace(POLICIES, case_workflow=table), service_hooks().owners())
 
 
 def test_a_definition_routing_to_an_unknown_category_is_refused() -> None:
@@ -89,6 +90,6 @@ def test_a_definition_routing_to_an_unknown_category_is_refused() -> None:
 
 
 def test_an_owner_that_differs_from_the_vocabulary_stops_start_up() -> None:
-    owners = {**hooks.owners(), "remote_care_filing": "remote"}
+    owners = {**service_hooks().owners(), "remote_care_filing": "remote"}
     with pytest.raises(VocabularyError, match="remote_care_filing"):
         check_vocabulary(POLICIES, owners)

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from backend.bootstrap import service_hooks
 from backend.cases.checks import check_definitions
 from config.policy import PolicyError, load_policies
+from tests.workflow_definitions import TEST_CLAIM, TEST_CLAIM_V2
 from workflows.conditions import ConditionError, evaluate, validate_condition
 from workflows.definition import (
     CaseState,
@@ -19,8 +21,9 @@ from workflows.definition import (
     missing_materials,
     required_review_levels,
 )
+from workflows.definitions import BUILTIN
 from workflows.definitions.insurance_info_change import INSURANCE_INFO_CHANGE_V1 as INFO
-from workflows.definitions.testing import TEST_CLAIM, TEST_CLAIM_V2
+from workflows.definitions.reimbursement import REIMBURSEMENT_V1
 from workflows.engine import Facts, TransitionRefused, available_actions, plan, validate
 from workflows.forms import FormProblem, clean_form
 from workflows.registry import Registry, UnknownDefinition
@@ -170,17 +173,16 @@ def test_registry_versions_and_immutability():
 
 def test_real_definitions_resolve_their_time_limits():
     policies = load_policies()
-    check_definitions(policies)
+    check_definitions(policies, Registry(BUILTIN), service_hooks())
     limits = policies.case_workflow.versions[0].time_limits
     assert limits["insurance_info_change"].amount == 5
     assert Decimal(TEST_CLAIM.fields[0].max_amount) == Decimal("1000000")
-    import workflows.registry as r
+    missing = Registry([replace(INFO, code="no_limit_service")])
+    with pytest.raises(PolicyError, match=r"time_limits\.no_limit_service"):
+        check_definitions(policies, missing, service_hooks())
 
-    missing = Registry()
-    missing.register(replace(INFO, code="no_limit_service"))
-    saved, r.REGISTRY = r.REGISTRY, missing
-    try:
-        with pytest.raises(PolicyError, match=r"time_limits\.no_limit_service"):
-            check_definitions(policies)
-    finally:
-        r.REGISTRY = saved
+
+def test_a_service_whose_domain_registered_no_hooks_stops_start_up():
+    orphan = Registry([*BUILTIN, replace(REIMBURSEMENT_V1, code="orphan_claim")])
+    with pytest.raises(RuntimeError, match="service orphan_claim has no registered hooks"):
+        check_definitions(load_policies(), orphan, service_hooks())

@@ -17,6 +17,7 @@ from typing import Any
 from sanic import Blueprint, Request
 
 from backend.cases import catalogue
+from backend.container import Container
 from backend.errors import NotFound
 from backend.stations.desk import store_upload
 from backend.stations.service import get_station
@@ -71,8 +72,8 @@ async def uploaded_materials(
     return out
 
 
-def definition(code: str) -> dict[str, Any]:
-    defn = next((s for s in catalogue.list_services() if s["code"] == code), None)
+def definition(c: Container, code: str) -> dict[str, Any]:
+    defn = next((s for s in catalogue.list_services(c) if s["code"] == code), None)
     if defn is None:
         raise NotFound("未找到该事项", code="UNKNOWN_SERVICE")
     return defn

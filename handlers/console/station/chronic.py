@@ -29,7 +29,7 @@ async def chronic_form(request: Request) -> HTTPResponse:
         request,
         "station_chronic.html",
         diseases=chronic.catalogue(container(request)),
-        materials=definition(CHRONIC_DISEASE)["materials"],
+        materials=definition(container(request), CHRONIC_DISEASE)["materials"],
         id_number=request.args.get("applicant", ""),
     )
 
@@ -46,7 +46,7 @@ async def apply_chronic(request: Request) -> HTTPResponse:
         n.strip() for n in str(values.get("designated_institutions", "")).split("、") if n.strip()
     ]
     values["materials"] = await uploaded_materials(
-        request, definition(CHRONIC_DISEASE)["materials"], applicant
+        request, definition(container(request), CHRONIC_DISEASE)["materials"], applicant
     )
     values |= await signed_form(request, values)
     body: AssistedApplicationIn = parse_values(AssistedApplicationIn, values)

@@ -11,6 +11,7 @@ from sanic.response import HTTPResponse, redirect
 
 from backend.cases import access, catalogue, lists
 from backend.cases import assisted as case_assisted
+from backend.container import Container
 from backend.errors import NotFound
 from backend.filings import service as filings
 from backend.identity.models import Role
@@ -79,7 +80,7 @@ async def desk_context(request: Request) -> dict[str, Any]:
     items = await delegated(request)
     filing = REMOTE_CARE_FILING in items
     return {
-        "items": delegated_items(items),
+        "items": delegated_items(container(request), items),
         "types": filings.filing_types(container(request)) if filing else None,
     }
 
@@ -133,19 +134,19 @@ OWN_FORMS = {
 }
 
 
-def assisted_services(delegated: list[str]) -> list[dict[str, Any]]:
+def assisted_services(c: Container, delegated: list[str]) -> list[dict[str, Any]]:
     """Engine services a station files through the generic assisted request: delegated to the
     station, open to the station channel, and without a domain of their own."""
     return [
         s
-        for s in catalogue.list_services()
+        for s in catalogue.list_services(c)
         if "station" in s["channels"] and s["code"] not in OWNERS and s["code"] in delegated
     ]
 
 
-def delegated_items(delegated: list[str]) -> list[dict[str, str]]:
+def delegated_items(c: Container, delegated: list[str]) -> list[dict[str, str]]:
     """Every item delegated to the station, with the console form that files it."""
-    generic = {s["code"] for s in assisted_services(delegated)}
+    generic = {s["code"] for s in assisted_services(c, delegated)}
     return [
         {
             "code": code,
@@ -158,7 +159,7 @@ def delegated_items(delegated: list[str]) -> list[dict[str, str]]:
 
 
 async def services_of(request: Request) -> list[dict[str, Any]]:
-    return assisted_services(await delegated(request))
+    return assisted_services(container(request), await delegated(request))
 
 
 @bp.get("/requests/<service_code:str>")
@@ -181,7 +182,7 @@ async def file_request(request: Request, service_code: str) -> HTTPResponse:
     """帮办代办 of an engine service (the same function as ``POST /station/cases``): the
     definition's fields, one upload per material, the citizen's authorisation."""
     values = desk_values(request)
-    defn = definition(service_code)
+    defn = definition(container(request), service_code)
     names = {f["name"] for f in defn["fields"]}
     body = {k: v for k, v in values.items() if k not in names}
     body["form"] = {k: v for k, v in values.items() if k in names}

@@ -1,8 +1,9 @@
 """Definitions used by the tests and the benchmark: every lifecycle path of the engine.
 
-Not registered by default; tests register them. ``TEST_CLAIM`` is a small reimbursement-like
-service: an amount, a key invoice, a non-key medical record that may be 容缺, a second review
-above 5000 yuan, a working-day limit that pauses during 补正 and 补充材料.
+No process runs them: a test that uses them puts them on its container's registry (the
+``with_test_definitions`` fixture), the benchmark on its own. ``TEST_CLAIM`` is a small
+reimbursement-like service: an amount, a key invoice, a non-key medical record that may be 容缺,
+a second review above 5000 yuan, a working-day limit that pauses during 补正 and 补充材料.
 """
 
 from __future__ import annotations
