@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from backend.clock import CHINA_TZ
-from backend.demo import LIU_QIANG
+from backend.demo.cast import LIU_QIANG
 from tests.browser.api import inpatient_receipt, signed_form_image
 from tests.browser.conftest import Desk, Server
 
