@@ -34,9 +34,10 @@ AMOUNT_HEADERS = ("金额",)
 CODE_HEADERS = ("项目编码", "医保编码", "国家编码", "编码")
 COLUMN_HEADERS = (*NAME_HEADERS, *AMOUNT_HEADERS, *CODE_HEADERS, "数量", "单位", "规格", "单价",
                   "备注", "等级", "类别", "比例", "自付比例", "标准", "计价")  # fmt: skip
-# the shapes of national codes: drugs X… (24) and Z… (21), services 15 digits, materials C… (27);
+# the shapes of national codes: western drugs X… (23 characters), Chinese patent drugs Z… (20),
+# services 15 digits, materials C… (27), with a character of slack for the drug codes;
 # the catalogue decides whether a code read is one it knows
-_ITEM_CODE_RE = re.compile(r"[XZ][A-Z][0-9]{2}[A-Z]{3}[0-9A-Z]{14,17}|C[0-9]{26}|[0-9]{15}")
+_ITEM_CODE_RE = re.compile(r"[XZ][A-Z][0-9]{2}[A-Z]{3}[0-9A-Z]{13,17}|C[0-9]{26}|[0-9]{15}")
 _ITEM_NAME_RE = re.compile(f"[{CJK}A-Za-z()（）/]{{2,20}}")
 _STOP_WORDS = ("合计", "大写", "小写", "总计", "支付", "收款")
 
