@@ -77,33 +77,52 @@ def _row_code(codes: list[TextLine], name_cell: TextLine) -> str:
     return m.group() if m else ""
 
 
-def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | None]:
+def _union(boxes: Sequence[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+@dataclass
+class _Table:
+    """The item table's header: one name header per block of columns, and the body's extent."""
+
+    heads: list[TextLine]  # name headers, left to right
+    header_row: list[TextLine]
+    line_h: float
+    y_top: float
+    y_end: float
+    starts: list[float]  # left edge of each block
+    page_right: float
+
+
+def _find_table(lines: Sequence[TextLine]) -> _Table | None:
     heads = [ln for ln in lines if ln.norm.strip() in NAME_HEADERS]
     if not heads:
-        return [], 0.0, None
+        return None
     top_row = min(h.cy for h in heads)
     heads = [h for h in heads if abs(h.cy - top_row) < h.height]
     heads.sort(key=lambda h: h.box[0])
-    header_line_h = max(h.height for h in heads)
+    line_h = max(h.height for h in heads)
     # header cells are short labels of the header's height: a seal's curved text crossing the
     # row (a tall, tilted box) would push the table's top below its first rows
     # and words that head columns (a seal's 收费专用章 between two headers is no column)
     header_row = [
         ln
         for ln in lines
-        if abs(ln.cy - top_row) < header_line_h * 0.7
-        and ln.height < 1.6 * header_line_h
+        if abs(ln.cy - top_row) < line_h * 0.7
+        and ln.height < 1.6 * line_h
         and ln.norm.strip().startswith(COLUMN_HEADERS)
     ]
-    amount_heads = [ln for ln in header_row if ln.norm.strip().startswith(AMOUNT_HEADERS)]
-    if not amount_heads:
-        return [], 0.0, None
+    if not any(ln.norm.strip().startswith(AMOUNT_HEADERS) for ln in header_row):
+        return None
     y_top = max(h.box[3] for h in header_row)
     stops = [
         ln.box[1] for ln in lines if ln.box[1] > y_top and any(w in ln.norm for w in _STOP_WORDS)
     ]
-    y_end = min(stops) if stops else float("inf")
-    page_right = max(ln.box[2] for ln in lines) + 1
     # a block starts at its name header, or at the code column printed just left of it
     ordered = sorted(header_row, key=lambda c: c.box[0])
     starts = []
@@ -111,62 +130,78 @@ def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | N
         k = next((k for k, c in enumerate(ordered) if c is head), 0)
         left = ordered[k - 1] if k else head
         start = left if left.norm.strip().startswith(CODE_HEADERS) else head
-        starts.append(start.box[0] - header_line_h)
+        starts.append(start.box[0] - line_h)
+    return _Table(
+        heads,
+        header_row,
+        line_h,
+        y_top,
+        min(stops) if stops else float("inf"),
+        starts,
+        max(ln.box[2] for ln in lines) + 1,
+    )
+
+
+def _block_cells(
+    lines: Sequence[TextLine], table: _Table, bi: int
+) -> tuple[list[TextLine], list[tuple[int, TextLine]]]:
+    """The header cells of block ``bi`` and its body cut into (column index, cell)."""
+    x_lo = table.starts[bi]
+    x_hi = table.starts[bi + 1] if bi + 1 < len(table.heads) else table.page_right
+    cols = sorted((c for c in table.header_row if x_lo <= c.cx < x_hi), key=lambda c: c.box[0])
+    bounds = [c.box[0] - 0.6 * table.line_h for c in cols[1:]]
+    body = [
+        ln
+        for ln in lines
+        if table.y_top - 2 < ln.box[1] and ln.box[3] < table.y_end + 2 and x_lo <= ln.cx < x_hi
+    ]
+    cells: list[tuple[int, TextLine]] = []
+    for ln in body:
+        for piece in _split_by_columns(ln, bounds):
+            cells.append((sum(1 for b in bounds if piece.cx >= b), piece))
+    return cols, cells
+
+
+def _block_items(lines: Sequence[TextLine], table: _Table, bi: int) -> list[Item]:
+    """Items of one block: each name in the name column with the amount on its row."""
+    cols, cells = _block_cells(lines, table, bi)
+    amount_idx = next(
+        (k for k, c in enumerate(cols) if c.norm.strip().startswith(AMOUNT_HEADERS)), None
+    )
+    if amount_idx is None:
+        return []
+    code_idx = next(
+        (k for k, c in enumerate(cols) if c.norm.strip().startswith(CODE_HEADERS)), None
+    )
+    name_idx = next((k for k, c in enumerate(cols) if c is table.heads[bi]), 0)
+    names = [p for c, p in cells if c == name_idx and _ITEM_NAME_RE.search(p.norm)]
+    amounts = [p for c, p in cells if c == amount_idx and parse_amount(p.norm)]
+    codes = [p for c, p in cells if c == code_idx and _ITEM_CODE_RE.search(_code_text(p))]
     items: list[Item] = []
-    for bi, head in enumerate(heads):
-        x_lo = starts[bi]
-        x_hi = starts[bi + 1] if bi + 1 < len(heads) else page_right
-        cols = sorted((c for c in header_row if x_lo <= c.cx < x_hi), key=lambda c: c.box[0])
-        amount_cols = [c for c in cols if c.norm.strip().startswith(AMOUNT_HEADERS)]
-        if not amount_cols:
+    for name_cell in sorted(names, key=lambda p: p.cy):
+        row = [a for a in amounts if v_overlap(a, name_cell) > 0.4]
+        if not row:
             continue
-        amount_col = amount_cols[0]
-        bounds = [c.box[0] - 0.6 * header_line_h for c in cols[1:]]
-        amount_idx = cols.index(amount_col)
-        code_idx = next(
-            (k for k, c in enumerate(cols) if c.norm.strip().startswith(CODE_HEADERS)), None
-        )
-        body = [
-            ln
-            for ln in lines
-            if y_top - 2 < ln.box[1] and ln.box[3] < y_end + 2 and x_lo <= ln.cx < x_hi
-        ]
-        cells: list[tuple[int, TextLine]] = []
-        for ln in body:
-            for piece in _split_by_columns(ln, bounds):
-                col = sum(1 for b in bounds if piece.cx >= b)
-                cells.append((col, piece))
-        name_idx = next((k for k, c in enumerate(cols) if c is head), 0)
-        names = [(c, p) for c, p in cells if c == name_idx and _ITEM_NAME_RE.search(p.norm)]
-        amounts = [p for c, p in cells if c == amount_idx and parse_amount(p.norm)]
-        codes = [p for c, p in cells if c == code_idx and _ITEM_CODE_RE.search(_code_text(p))]
-        for _, name_cell in sorted(names, key=lambda cp: cp[1].cy):
-            row = [a for a in amounts if v_overlap(a, name_cell) > 0.4]
-            if not row:
-                continue
-            amt_cell = min(row, key=lambda a: abs(a.cy - name_cell.cy))
-            parsed = parse_amount(amt_cell.norm)
-            m = _ITEM_NAME_RE.search(name_cell.norm)
-            if not parsed or not m:
-                continue
-            nbox, nconf = name_cell.span(m.start(), m.end())
-            abox, aconf = amt_cell.span(parsed[1], parsed[2])
-            box = (
-                min(nbox[0], abox[0]),
-                min(nbox[1], abox[1]),
-                max(nbox[2], abox[2]),
-                max(nbox[3], abox[3]),
-            )
-            code = _row_code(codes, name_cell)
-            items.append(Item(m.group(), parsed[0], round(min(nconf, aconf), 4), box, code))
+        amt_cell = min(row, key=lambda a: abs(a.cy - name_cell.cy))
+        parsed = parse_amount(amt_cell.norm)
+        m = _ITEM_NAME_RE.search(name_cell.norm)
+        if not parsed or not m:
+            continue
+        nbox, nconf = name_cell.span(m.start(), m.end())
+        abox, aconf = amt_cell.span(parsed[1], parsed[2])
+        conf = round(min(nconf, aconf), 4)
+        code = _row_code(codes, name_cell)
+        items.append(Item(m.group(), parsed[0], conf, _union([nbox, abox]), code))
+    return items
+
+
+def extract_items(lines: Sequence[TextLine]) -> tuple[list[Item], float, Box | None]:
+    """The items of the table, their lowest confidence and the box around them."""
+    table = _find_table(lines)
+    if table is None:
+        return [], 0.0, None
+    items = [item for bi in range(len(table.heads)) for item in _block_items(lines, table, bi)]
     if not items:
         return [], 0.0, None
-    conf = min(i.confidence for i in items)
     boxes = [i.box for i in items if i.box]
-    box = (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-    return items, conf, box
+    return items, min(i.confidence for i in items), _union(boxes)
