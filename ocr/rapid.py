@@ -20,15 +20,6 @@ import numpy as np
 from rapidocr import RapidOCR
 from rapidocr.ch_ppocr_rec import TextRecOutput
 
-_pool: ThreadPoolExecutor | None = None
-
-
-def _workers(n: int) -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(n - 1, 1), thread_name_prefix="ocr-rec")
-    return _pool
-
 
 class ReceiptOCR(RapidOCR):
     """RapidOCR whose recognition splits the crops over ``threads`` single-threaded calls."""
@@ -44,6 +35,8 @@ class ReceiptOCR(RapidOCR):
             }
         )
         self.threads = threads
+        # the calling thread reads one part of the crops, these the others
+        self._helpers = ThreadPoolExecutor(max(threads - 1, 1), thread_name_prefix="ocr-rec")
         # load now: detection with the intra-op threads, recognition with one
         self._load_det_model()
         self.cfg.EngineConfig.onnxruntime.intra_op_num_threads = 1
@@ -57,7 +50,7 @@ class ReceiptOCR(RapidOCR):
         order = sorted(range(len(img)), key=lambda i: img[i].shape[1] / max(img[i].shape[0], 1))
         parts = [order[k::n] for k in range(n)]
         read = super().recognize_txt
-        pending = [_workers(self.threads).submit(read, [img[i] for i in p]) for p in parts[1:]]
+        pending = [self._helpers.submit(read, [img[i] for i in p]) for p in parts[1:]]
         # the base class raises when a part reads nothing, so every result has its texts
         results = [read([img[i] for i in parts[0]]), *(f.result() for f in pending)]
         txts: list[Any] = [None] * len(img)
