@@ -17,7 +17,8 @@ scored too (read exactly from their text). Ends with one line:
                                 [--einvoices 24] [--json out.json]
 
 Exact match: strings equal; amounts equal to the cent; ``items`` equal as a multiset of
-(name, amount). Only fields present in the ground truth are scored.
+(name, amount, code), the code where the receipt prints one. Only fields present in the ground
+truth are scored.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ from ocr.fields import extract_fields
 from ocr.pipeline import FIELD_KEYS, read_invoice
 
 
-def _items_key(items: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
-    return sorted((str(i.get("name")), str(i.get("amount"))) for i in (items or []))
+def _items_key(items: list[dict[str, Any]] | None) -> list[tuple[str, str, str]]:
+    return sorted(
+        (str(i.get("name")), str(i.get("amount")), str(i.get("code", ""))) for i in (items or [])
+    )
 
 
 def score(truth: dict[str, Any], predicted: dict[str, Any]) -> dict[str, bool]:

@@ -264,6 +264,21 @@ INPATIENT_ITEMS = [
     "麻醉费",
     "输血费",
 ]
+
+
+def catalogue_items() -> list[tuple[str, str]]:
+    """(code, name) of the insurance catalogue's items whose names fit an item cell: what a
+    receipt that itemises by national code prints (``config/policy/catalogue.yaml``)."""
+    from config.policy import load_policies
+
+    items = load_policies().catalogue.at(date(2025, 1, 1)).items.values()
+    return sorted(
+        (i.code, i.name)
+        for i in items
+        if 2 <= len(i.name) <= 10 and all("\u4e00" <= c <= "\u9fff" for c in i.name)
+    )
+
+
 DEPARTMENTS = ["内科", "外科", "骨科", "儿科", "妇产科", "心内科", "消化内科", "神经内科"]
 INSTITUTION_TYPES = ["综合医院", "中医医院", "专科医院"]
 
@@ -342,9 +357,18 @@ class Receipt:
             "self_expense": f"{self.self_expense:.2f}",
             "items": [{"name": n, "amount": f"{a:.2f}"} for n, a, _ in self.items],
         }
+        for item, code in zip(gt["items"], self.extra.get("codes", ()), strict=False):
+            item["code"] = code
         if self.check_code:
             gt["check_code"] = self.check_code
         return gt
+
+
+def itemise_by_code(r: Receipt, rng: random.Random) -> None:
+    """Catalogue items with their national codes instead of fee categories (same amounts)."""
+    coded = rng.sample(catalogue_items(), len(r.items))
+    r.items = [(name, a, q) for (_, name), (_, a, q) in zip(coded, r.items, strict=True)]
+    r.extra["codes"] = [code for code, _ in coded]
 
 
 def make_receipt(
@@ -780,14 +804,20 @@ def render_paper_list(r: Receipt, fonts: Fonts, rng: random.Random) -> Image.Ima
         cv.label_value(760, y, "住院科别", r.department, s)
         y += 44
     y += 12
-    cv.text(80, y, "收费项目", s, ink=cv.form_ink)
-    cv.text(560, y, "金额", s, ink=cv.form_ink)
-    cv.text(860, y, "备注", s, ink=cv.form_ink)
+    codes = r.extra.get("codes")
+    x_name, x_amount, x_note = (440, 760, 1000) if codes else (80, 560, 860)
+    if codes:
+        cv.text(80, y, "医保编码", s, ink=cv.form_ink)
+    cv.text(x_name, y, "收费项目", s, ink=cv.form_ink)
+    cv.text(x_amount, y, "金额", s, ink=cv.form_ink)
+    cv.text(x_note, y, "备注", s, ink=cv.form_ink)
     y += 44
     table_style(cv, rng, y, len(r.items), 42)
-    for name, amount, _ in r.items:
-        cv.text(80, y, name, s)
-        cv.text(560, y, r.money(amount), s)
+    for k, (name, amount, _) in enumerate(r.items):
+        if codes:
+            cv.text(80, y, codes[k], s - 4)
+        cv.text(x_name, y, name, s)
+        cv.text(x_amount, y, r.money(amount), s)
         y += 42
     cv.rule(40, y + 4, W - 40, y + 4, 1)
     y += 18
@@ -952,6 +982,8 @@ def make_sample(
     receipt = make_receipt(
         rng, visit_type=visit_type, electronic=layout == "electronic", variety=variety
     )
+    if layout == "paper_list" and variety.random() < 0.5:
+        itemise_by_code(receipt, variety)
     img = LAYOUTS[layout](receipt, Fonts(font), rng)
     is_photo = rng.random() < photo_share if difficulty is None else difficulty == "photo"
     if is_photo:

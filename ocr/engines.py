@@ -126,6 +126,7 @@ def reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
 
 # onnxruntime threads for RapidOCR: the cores of this host, at most two (what the figures in
 # the README were measured with); YIBAO_OCR_THREADS overrides, e.g. 1 to count CPU time alone.
+# Detection uses them as intra-op threads, recognition as parallel calls (see ocr/rapid.py).
 ONNX_THREADS = int(os.environ.get("YIBAO_OCR_THREADS") or max(1, min(2, os.cpu_count() or 1)))
 
 
@@ -143,10 +144,11 @@ class RapidOcrEngine:
     def _get(cls) -> object:
         with cls._lock:
             if cls._shared is None:
-                from rapidocr import RapidOCR
+                from ocr.rapid import ReceiptOCR
 
-                cls._shared = RapidOCR(
-                    params={
+                cls._shared = ReceiptOCR(
+                    ONNX_THREADS,
+                    {
                         "Global.log_level": "error",
                         # our preprocessing already turned the page upright
                         "Global.use_cls": False,
@@ -155,13 +157,10 @@ class RapidOcrEngine:
                         # Recognition still reads crops of the full-resolution page.
                         "Det.limit_type": "max",
                         "Det.limit_side_len": 960,
-                        # Recognition batches are padded to their widest crop, and by default
-                        # to at least 320 px: most receipt cells ("1", "56.80") are far
-                        # narrower, so a floor of one square (48 px) saves a fifth of the work.
+                        # A crop narrower than it is high ("1") is padded to one square
+                        # (48 px), not to RapidOCR's default of 320 px.
                         "Rec.rec_img_shape": [3, 48, 48],
-                        "EngineConfig.onnxruntime.intra_op_num_threads": ONNX_THREADS,
-                        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                    }
+                    },
                 )
             return cls._shared
 

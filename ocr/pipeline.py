@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,10 @@ class InvoiceReading:
         return json.dumps(self.to_dict(**kwargs), ensure_ascii=False)
 
 
+# The quick QR search runs beside the OCR engine: OpenCV releases the GIL, and the engine leaves
+# gaps on the cores (its Python steps, detection's pre- and post-processing).
+_qr_search = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-qr")
+
 BoxMap = Callable[[tuple[float, float, float, float]], list[list[int]]]
 
 
@@ -148,15 +153,18 @@ def read_invoice(
     original = decode_image(image_bytes)
     prep = prepare(original)
     t1 = time.perf_counter()
+    quick_qr = _qr_search.submit(decode_qr, prep.bgr) if use_qr else None
     lines = get_engine(engine).recognize(prep.gray)
     t2 = time.perf_counter()
     ex: Extraction = extract_fields(lines)
     readings = readings_from(ex, prep.box_to_original)
 
     qr_check: dict[str, Any] = {"ok": None, "detail": "未检查二维码", "present": False}
-    if use_qr:
-        electronic = any("电子" in ln.norm for ln in lines[:8])
-        qr = decode_qr(prep.bgr, thorough=electronic, extra=(original,))
+    if quick_qr is not None:
+        qr = quick_qr.result()
+        if not qr.found and any("电子" in ln.norm for ln in lines[:8]):
+            # the receipt says it is electronic: search harder
+            qr = decode_qr(prep.bgr, thorough=True, extra=(original,))
         plain = {k: r.value for k, r in readings.items()}
         qr_check = cross_check(qr, plain)
         qr_box = None

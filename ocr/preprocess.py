@@ -17,21 +17,17 @@ No binarisation of the OCR input: engines get greyscale (thresholding only drive
 
 from __future__ import annotations
 
-import io
-import math
-import threading
 from dataclasses import dataclass, field
-from importlib import resources
 
 import cv2
 import numpy as np
 
-MAX_PIXELS = 60_000_000
+from ocr.image_io import ImageError, decode_image
+from ocr.orientation import estimate_skew, text_axis_is_vertical, upside_down
+
+__all__ = ["ImageError", "Prepared", "decode_image", "prepare"]
+
 TARGET_LONG_SIDE = 1500
-
-
-class ImageError(ValueError):
-    """The bytes are not an image we can read (or one that is too large)."""
 
 
 @dataclass
@@ -58,64 +54,6 @@ class Prepared:
             [round(float(min(max(x, 0), w - 1))), round(float(min(max(y, 0), h - 1)))]
             for x, y in out
         ]
-
-
-# ----------------------------------------------------------------------------- decoding
-
-_EXIF_ROTATIONS = {
-    2: ("flip_h", None),
-    3: (None, cv2.ROTATE_180),
-    4: ("flip_v", None),
-    5: ("transpose", None),
-    6: (None, cv2.ROTATE_90_CLOCKWISE),
-    7: ("transverse", None),
-    8: (None, cv2.ROTATE_90_COUNTERCLOCKWISE),
-}
-
-
-def exif_orientation(data: bytes) -> int:
-    try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as im:
-            return int(im.getexif().get(0x0112, 1) or 1)
-    except Exception:
-        return 1
-
-
-def apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
-    flip, rot = _EXIF_ROTATIONS.get(orientation, (None, None))
-    if rot is not None:
-        return cv2.rotate(img, rot)
-    if flip == "flip_h":
-        return cv2.flip(img, 1)
-    if flip == "flip_v":
-        return cv2.flip(img, 0)
-    if flip == "transpose":
-        return cv2.transpose(img)
-    if flip == "transverse":
-        return cv2.rotate(cv2.transpose(img), cv2.ROTATE_180)
-    return img
-
-
-def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode JPEG/PNG/... bytes to BGR, EXIF orientation applied, pixel count bounded."""
-    if not data:
-        raise ImageError("empty image")
-    try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-    except Exception as exc:
-        raise ImageError(f"not a readable image: {exc}") from exc
-    if w * h > max_pixels:
-        raise ImageError(f"image too large: {w}×{h} pixels")
-    buf = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if img is None:
-        raise ImageError("not a readable image")
-    return apply_exif_orientation(img, exif_orientation(data))
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -189,143 +127,7 @@ def rotate_quarter(img: np.ndarray, k: int) -> np.ndarray:
     return cv2.rotate(img, code)
 
 
-def _text_mask(gray: np.ndarray) -> np.ndarray:
-    """Dark-on-light ink mask for layout analysis only (never fed to OCR)."""
-    mask = cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15
-    )
-    return mask
-
-
-def _line_components(
-    mask: np.ndarray, horizontal: bool, char: int
-) -> list[tuple[int, int, int, int, int]]:
-    kernel = np.ones((1, char * 2), np.uint8) if horizontal else np.ones((char * 2, 1), np.uint8)
-    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    out = []
-    for i in range(1, n):
-        x, y, w, h, a = (int(v) for v in stats[i])
-        long_, short = (w, h) if horizontal else (h, w)
-        if short >= char * 0.5 and short <= char * 3 and long_ >= 3 * short and a >= 0.3 * w * h:
-            out.append((x, y, w, h, a))
-    return out
-
-
-def text_axis_is_vertical(gray: np.ndarray) -> bool:
-    """True when text lines run vertically (page turned by 90° or 270°)."""
-    h, w = gray.shape[:2]
-    k = 1000 / max(h, w)
-    small = (
-        cv2.resize(gray, (int(w * k), int(h * k)), interpolation=cv2.INTER_AREA) if k < 1 else gray
-    )
-    mask = _text_mask(small)
-    char = max(6, int(min(small.shape[:2]) / 60))
-    score_h = sum(c[4] for c in _line_components(mask, True, char))
-    score_v = sum(c[4] for c in _line_components(mask, False, char))
-    return score_v > 1.3 * score_h
-
-
-def estimate_skew(gray: np.ndarray) -> float:
-    """Median angle (degrees, counter-clockwise positive) of horizontal text lines."""
-    h, w = gray.shape[:2]
-    k = 1000 / max(h, w)
-    small = (
-        cv2.resize(gray, (int(w * k), int(h * k)), interpolation=cv2.INTER_AREA) if k < 1 else gray
-    )
-    mask = _text_mask(small)
-    char = max(6, int(min(small.shape[:2]) / 60))
-    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, char * 2), np.uint8))
-    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    angles, weights = [], []
-    for c in contours:
-        _, _, cw, ch = cv2.boundingRect(c)
-        if cw < 6 * char or ch > 4 * char:
-            continue
-        vx, vy, _, _ = cv2.fitLine(c, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
-        a = math.degrees(math.atan2(vy, vx))
-        if a > 90:
-            a -= 180
-        if a < -90:
-            a += 180
-        if abs(a) < 20:
-            angles.append(-a)
-            weights.append(cw)
-    if len(angles) < 3:
-        return 0.0
-    order = np.argsort(angles)
-    cum = np.cumsum(np.array(weights)[order])
-    return float(np.array(angles)[order][np.searchsorted(cum, cum[-1] / 2)])
-
-
-class _DirectionClassifier:
-    """RapidOCR's bundled 0°/180° text-line classifier (PP-OCR mobile cls), via onnxruntime."""
-
-    _lock = threading.Lock()
-    _session: object | None = None
-
-    @classmethod
-    def session(cls) -> object | None:
-        with cls._lock:
-            if cls._session is None:
-                try:
-                    import onnxruntime as ort
-
-                    models = resources.files("rapidocr") / "models"
-                    path = next(
-                        p for p in models.iterdir() if "cls" in p.name and p.name.endswith(".onnx")
-                    )
-                    opts = ort.SessionOptions()
-                    opts.intra_op_num_threads = 1
-                    opts.log_severity_level = 3
-                    cls._session = ort.InferenceSession(
-                        str(path), opts, providers=["CPUExecutionProvider"]
-                    )
-                except Exception:
-                    cls._session = False
-            return cls._session or None
-
-    @classmethod
-    def upside_down_probability(cls, crops: list[np.ndarray]) -> float | None:
-        sess = cls.session()
-        if sess is None or not crops:
-            return None
-        batch = []
-        for crop in crops:
-            h, w = crop.shape[:2]
-            rw = min(192, max(8, math.ceil(48 * w / h)))
-            img = cv2.resize(crop, (rw, 48))
-            if img.ndim == 2:
-                img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-            x = (img.astype(np.float32).transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
-            pad = np.zeros((3, 48, 192), np.float32)
-            pad[:, :, :rw] = x
-            batch.append(pad)
-        inp = sess.get_inputs()[0].name  # type: ignore[attr-defined]
-        prob = sess.run(None, {inp: np.stack(batch)})[0]  # type: ignore[attr-defined]
-        return float(np.mean(prob[:, 1]))
-
-
-def upside_down(gray: np.ndarray) -> bool | None:
-    """Whether horizontal text is upside down, voting over up to 16 line crops."""
-    h, w = gray.shape[:2]
-    k = 1000 / max(h, w)
-    small = (
-        cv2.resize(gray, (int(w * k), int(h * k)), interpolation=cv2.INTER_AREA) if k < 1 else gray
-    )
-    mask = _text_mask(small)
-    char = max(6, int(min(small.shape[:2]) / 60))
-    comps = _line_components(mask, True, char)
-    comps.sort(key=lambda c: -c[4])
-    crops = []
-    for x, y, cw, ch, _ in comps[:16]:
-        x0, y0 = int(x / k), int(max(y - 0.2 * ch, 0) / k)
-        x1, y1 = int((x + min(cw, 4 * ch)) / k), int(min(y + 1.2 * ch, small.shape[0]) / k)
-        crop = gray[y0:y1, x0:x1]
-        if crop.size and crop.shape[0] > 4 and crop.shape[1] > 4:
-            crops.append(crop)
-    p = _DirectionClassifier.upside_down_probability(crops)
-    return None if p is None else p > 0.5
+# ----------------------------------------------------------------------------- seals
 
 
 def find_red_seals(bgr: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -362,15 +164,11 @@ def suppress_seals(bgr: np.ndarray) -> tuple[np.ndarray, int]:
     return gray, len(boxes)
 
 
-def prepare(img: np.ndarray, target_long_side: int = TARGET_LONG_SIDE) -> Prepared:
-    """Rectify, scale, orient, deskew and de-seal a decoded BGR image."""
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    elif img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    oh, ow = img.shape[:2]
-    notes: list[str] = []
-    quad = find_page(img)
+def _rectify(
+    img: np.ndarray, quad: np.ndarray | None, target_long_side: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The page scaled to ``target_long_side`` (perspective corrected when its outline ``quad``
+    was found), and the 3×3 map from the original's pixels to it."""
     if quad is not None:
         tl, tr, br, bl = quad
         pw = max(float(np.linalg.norm(tr - tl)), float(np.linalg.norm(br - bl)))
@@ -382,19 +180,28 @@ def prepare(img: np.ndarray, target_long_side: int = TARGET_LONG_SIDE) -> Prepar
         page = cv2.warpPerspective(
             img, m, (W, H), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
         )
+        return page, m
+    oh, ow = img.shape[:2]
+    s = min(target_long_side / max(oh, ow), 1.5)
+    if s == 1:
+        return img, np.eye(3)
+    size = (round(float(ow * s)), round(float(oh * s)))
+    inter = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    return cv2.resize(img, size, interpolation=inter), np.diag([s, s, 1.0])
+
+
+def prepare(img: np.ndarray, target_long_side: int = TARGET_LONG_SIDE) -> Prepared:
+    """Rectify, scale, orient, deskew and de-seal a decoded BGR image."""
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    oh, ow = img.shape[:2]
+    notes: list[str] = []
+    quad = find_page(img)
+    page, m = _rectify(img, quad, target_long_side)
+    if quad is not None:
         notes.append("page outline found; perspective corrected")
-    else:
-        s = min(target_long_side / max(oh, ow), 1.5)
-        m = np.diag([s, s, 1.0])
-        page = (
-            img
-            if s == 1
-            else cv2.resize(
-                img,
-                (round(float(ow * s)), round(float(oh * s))),
-                interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC,
-            )
-        )
 
     gray = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
     quarter = 0

@@ -147,10 +147,15 @@ def test_items_with_their_national_codes_where_the_invoice_prints_them() -> None
         line("自制膏方", 700, 435),
         line("1", 1010, 435),
         line("88.00", 1160, 435),
-        line("合计（大写）：壹佰肆拾肆元肆角", 60, 500),
+        line("ZA12ABC0123456789012", 60, 480, cw=20),  # a Chinese patent drug: Z + 19
+        line("麝香保心丸", 700, 480),
+        line("1", 1010, 480),
+        line("12.00", 1160, 480),
+        line("合计（大写）：壹佰伍拾陆元肆角", 60, 545),
     ]
     ex = extract_fields(header + rows)
     assert sorted(ex.values()["items"], key=lambda i: i["amount"]) == [
+        {"name": "麝香保心丸", "amount": "12.00", "code": "ZA12ABC0123456789012"},
         {"name": "住院诊查费", "amount": "20.00", "code": "001201000010000"},
         {"name": "阿莫西林胶囊", "amount": "36.40", "code": "XJ01CAM774P370643304452"},
         {"name": "自制膏方", "amount": "88.00"},

@@ -141,3 +141,24 @@ def test_warm_up_loads_the_engine_that_every_later_read_shares() -> None:
     assert shared is not None
     warm_up()
     assert RapidOcrEngine()._ocr is shared  # one model load per process
+
+
+def test_recognition_split_over_threads_reads_what_one_thread_reads() -> None:
+    import cv2
+
+    from ocr.rapid import ReceiptOCR
+
+    page = np.full((420, 900, 3), 255, np.uint8)
+    words = ["No 00012345", "2025-11-01", "Total 1234.56", "Cash 56.80", "A", "Fund 9,876.50"]
+    for k, text in enumerate(words):
+        cv2.putText(page, text, (30 + 60 * (k % 2), 55 + 62 * k), cv2.FONT_HERSHEY_SIMPLEX,
+                    1.3, (0, 0, 0), 3)  # fmt: skip
+    params = {"Global.log_level": "error", "Global.use_cls": False}
+    one = ReceiptOCR(1, params)(page, return_word_box=True)
+    two = ReceiptOCR(2, params)(page, return_word_box=True)
+    assert len(one.txts) >= 4
+    assert two.txts == one.txts
+    assert two.scores == pytest.approx(one.scores)
+    assert [[w[0] for w in line] for line in two.word_results] == [
+        [w[0] for w in line] for line in one.word_results
+    ]
