@@ -35,7 +35,7 @@ async def test_town_clerk_files_assisted_chronic_application_and_claim(
     scan.write_bytes(signed_form_image())
     receipt = tmp_path / "receipt.png"
     issued = (datetime.now(CHINA_TZ) - timedelta(days=5)).date()
-    receipt.write_bytes(inpatient_receipt(LIU_QIANG.name, issued))
+    receipt.write_bytes(inpatient_receipt(LIU_QIANG.name, issued, seed="station-forms"))
     clerk = await desk.login("clerk_dongcheng")  # 东城街道: every item is delegated there
 
     # 门诊慢特病: the disease's materials are file inputs, each labelled with its name
