@@ -64,7 +64,7 @@ from backend.vouchers.keyset import VoucherKey
 from backend.vouchers.lookup import VerificationFacts
 from backend.vouchers.models import UseMode, Voucher, VoucherStatus, VoucherUse
 from backend.vouchers.service import state_key, use_view
-from backend.vouchers.use_log import UseRequest, record_use
+from backend.vouchers.use_log import Recorded, UseRequest, UseRow, record_use
 from config.policy import VoucherPolicy
 
 log = logging.getLogger("yibao.vouchers")
@@ -179,11 +179,7 @@ async def verify_online(
     today = local_date(now)
     policy = _policy(c, today)
     _check_purpose(policy, purpose)
-    skew = c.settings.voucher_clock_skew_s
-    ring = keyring_for(c.settings)
-    parsed = parse_code(code)
-    claims = verify_signature(_live_key(c, ring, parsed.kid, now), parsed, skew)
-    check_live(claims, now.timestamp(), skew)
+    claims = _live_claims(c, code, now)
 
     # The voucher's state from the per-process cache when it is there (invalidated in every
     # process on revocation and re-activation): a revoked voucher is refused at once. Never
@@ -199,37 +195,67 @@ async def verify_online(
         # Written with the use; a failed batch writes neither (the request may be sent again).
         nonce.spent = True
         pending = nonce.record
-    year = today.year
-    minutes = policy.cross_city_window_minutes
-    request = UseRequest(
-        claims.voucher_id,
-        claims.nonce,
-        terminal,
-        purpose,
-        now,
-        year,
-        today,
-        timedelta(minutes=minutes),
-        pending,
+    window = timedelta(minutes=policy.cross_city_window_minutes)
+    recorded = await _recorded(
+        c,
+        UseRequest(
+            claims.voucher_id,
+            claims.nonce,
+            terminal,
+            purpose,
+            now,
+            today.year,
+            today,
+            window,
+            pending,
+        ),
     )
+    facts = recorded.facts
+    if state is None:
+        state = _state(c, facts)
+        c.cache.put(key, state, read_at_epoch=epoch)
+    if facts.other_city_use_id is not None:
+        await alerts.raise_alert(
+            c,
+            recorded.use,
+            facts.other_city_use_id,
+            holder_id=facts.holder_id,
+            minutes=policy.cross_city_window_minutes,
+        )
+    return _answer(c, policy, today.year, state, facts, recorded.use)
+
+
+def _live_claims(c: Container, code: str, now: datetime) -> CodeClaims:
+    """The code's claims once its shape, key, signature and validity window are checked."""
+    skew = c.settings.voucher_clock_skew_s
+    parsed = parse_code(code)
+    claims = verify_signature(_live_key(c, keyring_for(c.settings), parsed.kid, now), parsed, skew)
+    check_live(claims, now.timestamp(), skew)
+    return claims
+
+
+async def _recorded(c: Container, request: UseRequest) -> Recorded:
+    """The use written with its batch; a failure of the batch is this request's 503
+    ``VOUCHER_USE_NOT_RECORDED`` (nothing of the batch was recorded: the terminal may retry)."""
     try:
-        recorded = await record_use(c, request)
+        return await record_use(c, request)
     except DomainError:  # this request's own refusal: code used, nonce replayed, revoked
         raise
     except Exception as exc:  # the batch failed: nothing of it was recorded
         log.warning("voucher use not recorded: %r", exc)
         raise errors.UseNotRecorded() from exc
-    facts = recorded.facts
-    if state is None:
-        state = _state(c, facts)
-        c.cache.put(key, state, read_at_epoch=epoch)
+
+
+def _answer(
+    c: Container,
+    policy: VoucherPolicy,
+    year: int,
+    state: VoucherState,
+    facts: VerificationFacts,
+    use: UseRow,
+) -> dict[str, Any]:
     current = EnrollmentStatus(facts.enrollment_status) if facts.enrollment_status else None
     status = status_from(c, year, current, enrolled_year_before=facts.enrolled_year_before)
-    use = recorded.use
-    if facts.other_city_use_id is not None:
-        await alerts.raise_alert(
-            c, use, facts.other_city_use_id, holder_id=facts.holder_id, minutes=minutes
-        )
     return {
         "voucher_id": state.id,
         "family": state.person_id != state.holder_id,
