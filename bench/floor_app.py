@@ -27,6 +27,7 @@ import uuid
 
 import asyncpg
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from jwt.algorithms import ECAlgorithm
 from redis import asyncio as aioredis
 from sanic import Request, Sanic
@@ -51,6 +52,7 @@ def create_floor() -> Sanic:
     secret = os.environ["FLOOR_TERMINAL_SECRET"]
     with open(os.environ["FLOOR_PUBLIC_KEY"], "rb") as f:  # parsed once, as the app does
         public_key = ECAlgorithm(ECAlgorithm.SHA256).prepare_key(f.read())
+        assert isinstance(public_key, EllipticCurvePublicKey)
     prefix = f"floor-{uuid.uuid4().hex[:8]}:"
 
     @app.before_server_start

@@ -122,7 +122,7 @@ def find_cjk_fonts() -> list[FontSpec]:
                     f = ImageFont.truetype(str(p), 20, index=index)
                 except OSError:
                     break
-                family = " ".join(f.getname())
+                family = " ".join(n for n in f.getname() if n)
                 if frag.lower() in family.lower():
                     found[key] = FontSpec(str(p), index, family)
                     break
@@ -552,7 +552,7 @@ def draw_seal(
         a = -math.pi / 2 - span / 2 + span * (k + 0.5) / len(text)
         glyph = Image.new("L", (fsize * 2, fsize * 2), 0)
         ImageDraw.Draw(glyph).text((fsize, fsize), ch, font=fonts(fsize), fill=255, anchor="mm")
-        glyph = glyph.rotate(-math.degrees(a) - 90, resample=Image.BICUBIC)
+        glyph = glyph.rotate(-math.degrees(a) - 90, resample=Image.Resampling.BICUBIC)
         px = c + (rx - w - fsize * 0.75) * math.cos(a)
         py = c + (ry - w - fsize * 0.75) * math.sin(a)
         layer.paste(255, (int(px - fsize), int(py - fsize)), glyph)
@@ -564,7 +564,7 @@ def draw_seal(
             fill=255,
             anchor="mm",
         )
-    layer = layer.rotate(rng.uniform(-25, 25), resample=Image.BICUBIC)
+    layer = layer.rotate(rng.uniform(-25, 25), resample=Image.Resampling.BICUBIC)
     alpha = np.asarray(layer, dtype=np.float32) / 255.0 * rng.uniform(0.6, 0.85)
     # uneven ink
     alpha *= np.clip(
@@ -588,7 +588,7 @@ def make_qr(payload: str, px: int) -> Image.Image:
     qr.make(fit=True)
     q = qr.make_image(fill_color="black", back_color="white").convert("RGB")
     side = q.size[0] * max(4, px // q.size[0])
-    return q.resize((side, side), Image.NEAREST)
+    return q.resize((side, side), Image.Resampling.NEAREST)
 
 
 def table_style(cv: Canvas, rng: random.Random, y: float, rows: int, pitch: float) -> None:
@@ -847,7 +847,9 @@ LAYOUTS = {
 def scan(img: Image.Image, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """A flatbed scan: slight skew, mild noise, high-quality JPEG or PNG."""
     angle = rng.uniform(-1.0, 1.0)
-    out = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(250, 250, 250))
+    out = img.rotate(
+        angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(250, 250, 250)
+    )
     arr = np.asarray(out, dtype=np.float32)
     arr += np.random.default_rng(rng.randint(0, 10**6)).normal(0, 2.0, arr.shape)
     out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
@@ -885,7 +887,8 @@ def photo(
         yr = (x + jx) * math.sin(angle) + (y + jy) * math.cos(angle)
         corners.append((cx + xr, cy + yr))
     m = cv2.getPerspectiveTransform(
-        np.float32([[0, 0], [w, 0], [w, h], [0, h]]), np.float32(corners)
+        np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32),
+        np.array(corners, dtype=np.float32),
     )
     # table background: a colour with texture
     base = np.array(
@@ -901,7 +904,7 @@ def photo(
     mask = cv2.warpPerspective(
         np.ones((h, w), np.float32), m, (out_w, out_h), flags=cv2.INTER_LINEAR
     )
-    arr = warped * mask[..., None] + bg * (1 - mask[..., None])
+    arr: np.ndarray = warped * mask[..., None] + bg * (1 - mask[..., None])
     # lighting: gradient plus a soft shadow blob
     yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
     g = 1 - rng.uniform(0.05, 0.25) * (xx / out_w if rng.random() < 0.5 else yy / out_h)
@@ -914,7 +917,7 @@ def photo(
     arr *= g[..., None]
     arr *= np.array([rng.uniform(0.95, 1.05) for _ in range(3)], dtype=np.float32)  # white balance
     sigma = rng.uniform(0.4, 1.2)
-    arr = cv2.GaussianBlur(arr, (0, 0), sigma)
+    arr = np.asarray(cv2.GaussianBlur(arr, (0, 0), sigma), dtype=np.float32)
     arr += nrng.normal(0, rng.uniform(2, 6), arr.shape)
     out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     coarse = rng.choices([0, 90, 180, 270], weights=[6, 2, 1, 1])[0]

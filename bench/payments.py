@@ -29,7 +29,7 @@ import uuid
 from contextlib import suppress
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import httpx
@@ -120,7 +120,7 @@ async def seed(env: dict[str, str], persons: int) -> tuple[str, list[int], int]:
                 )
             )
         await Person.bulk_create(rows, batch_size=500)
-        ids = [p for p in await Person.all().order_by("id").values_list("id", flat=True)]
+        ids = cast(list[int], await Person.all().order_by("id").values_list("id", flat=True))
         clerk = await Account.create(
             role=Role.STATION_STAFF, username="bench", display_name="b", station=station
         )
@@ -249,7 +249,7 @@ async def measure(
             )
         # 50 concurrent deliveries of one notification (each re-signed, as WeChat re-sends)
         headers, body = callback_for(sim, dup_order["out_trade_no"], dup_order["total_fen"])
-        dups = [
+        dups: list[dict[str, Any]] = [
             {
                 "method": "POST",
                 "url": NOTIFY,

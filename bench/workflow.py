@@ -26,6 +26,7 @@ import secrets
 import statistics
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -300,7 +301,7 @@ async def measure_transitions(c, actors, n_cases: int, concurrency: int) -> tupl
     submitted = []
     for i in range(n_cases):  # untimed: each case's materials uploaded as a citizen does
         citizen = citizens[i % concurrency]
-        materials = [
+        materials: list[Mapping[str, str]] = [
             {"key": key, "file_ref": await material(c, citizen)}
             for key in ("invoice", "medical_record")
         ]
