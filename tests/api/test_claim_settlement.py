@@ -61,7 +61,8 @@ async def test_unknown_item_waits_for_the_reviewer_then_the_settlement_is_paid(a
     await api.call("post", path, ppl.citizen, json=body, expect=403)
 
     # the reviewer classes it 甲类: 880.00 × 60 %
-    path = f"/review/claims/{claim_id}/invoices/{inv_id}/items/3/class"
+    items = f"/review/claims/{claim_id}/invoices/{inv_id}/items"
+    path = f"{items}/3/class"
     review = (await api.call("put", path, ppl.reviewer, json={"item_class": "jia"})).json
     assert review["open_items"] == []
     calc = review["calculation"]
@@ -81,7 +82,7 @@ async def test_unknown_item_waits_for_the_reviewer_then_the_settlement_is_paid(a
     assert "审核人员归类" in lines and "按目录名称匹配" in lines
     assert "自费项目 复合维生素片100.00元" in lines
     bad = await api.call(
-        "put", path.replace("/3/", "/9/"), ppl.reviewer, json={"item_class": "jia"}, expect=404
+        "put", f"{items}/9/class", ppl.reviewer, json={"item_class": "jia"}, expect=404
     )
     assert bad.json["error"]["code"] == "ITEM_NOT_FOUND"
     await api.call("put", path, ppl.reviewer, json={"item_class": "丁类"}, expect=422)
