@@ -193,6 +193,10 @@ async def test_concurrent_takeovers_of_a_stale_record_let_exactly_one_run(c, clo
 effects: list[dict[str, Any]] = []
 _ids = itertools.count(1)
 probe = Sanic("idempotency-probe")
+# Sanic's TouchUp compiles Sanic.handle_request at class level for the app being started, so a
+# second app in the process would leave the test app a request handler that dispatches signals
+# it does not have (a 500 in whichever test runs next); this probe keeps its hands off.
+probe.config.TOUCHUP = False
 register_error_handlers(probe)
 
 
