@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from backend.claims.checks import CONFIRMED_OCR_KEYS
 from tests.case_helpers import Api, People
 from tests.factories import Login, enroll_for_this_year
 
@@ -91,19 +92,7 @@ async def upload(
 
 
 def confirmation(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    keys = (
-        "invoice_code",
-        "invoice_number",
-        "issue_date",
-        "payer_name",
-        "hospital_name",
-        "visit_type",
-        "total_amount",
-        "self_expense",
-        "fund_paid",
-        "other_paid",
-    )
-    body = {k: values[k] for k in keys if values.get(k) is not None}
+    body = {k: values[k] for k in CONFIRMED_OCR_KEYS if values.get(k) is not None}
     return {"institution_level": "primary", "care_region_code": "330100", **body, **extra}
 
 

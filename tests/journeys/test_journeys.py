@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from backend.claims.checks import CONFIRMED_OCR_KEYS
 from backend.clock import CHINA_TZ
 from backend.demo import seed_demo
 from bench import ocr_synth as synth
@@ -300,20 +301,8 @@ async def _review_claim(
     assert inv["proposal"]["engine"] == "rapidocr"
     recognised = {k: v["value"] for k, v in inv["proposal"]["fields"].items()}
     assert recognised["total_amount"] == truth["total_amount"]
-    keys = (
-        "invoice_code",
-        "invoice_number",
-        "issue_date",
-        "payer_name",
-        "hospital_name",
-        "visit_type",
-        "total_amount",
-        "self_expense",
-        "fund_paid",
-        "other_paid",
-    )
     body = {
-        **{k: truth[k] for k in keys},
+        **{k: truth[k] for k in CONFIRMED_OCR_KEYS},
         "institution_level": "tertiary",
         "care_region_code": "330100",
     }
