@@ -106,17 +106,6 @@ def header(
     return decorator
 
 
-def json_body(model: type[BaseModel]) -> Callable[[Handler], Handler]:
-    """Document a JSON body that the handler parses itself with ``parse_json`` (where checks
-    must run before the body is read); ``@body`` both parses and documents."""
-
-    def decorator(handler: Handler) -> Handler:
-        contract_of(handler).body = model
-        return handler
-
-    return decorator
-
-
 def multipart(
     form: type[BaseModel] | None = None, **parts: tuple[str, str]
 ) -> Callable[[Handler], Handler]:

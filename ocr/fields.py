@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from ocr.engines import TextLine
 from ocr.field_fallbacks import (
@@ -69,7 +68,3 @@ def extract_fields(lines: Sequence[TextLine]) -> Extraction:
         ex.fields["visit_type"] = vt
     ex.items, ex.items_confidence, ex.items_box = extract_items(lines)
     return ex
-
-
-def total_from_items(items: Sequence[Item]) -> Decimal:
-    return sum((Decimal(i.amount) for i in items), Decimal("0.00"))

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from workflows.definition import (
-    FINAL_STATES,
     CaseState,
     Definition,
     Transition,
@@ -185,10 +184,6 @@ def available_actions(defn: Definition, facts: Facts) -> list[str]:
             continue
         out.append(t.name)
     return out
-
-
-def is_final(state: str) -> bool:
-    return CaseState(state) in FINAL_STATES
 
 
 def validate(defn: Definition) -> None:

@@ -293,12 +293,6 @@ async def staff_login(c: Container, username: str, password: str, source: str = 
     return LoginResult(pair, account)
 
 
-async def set_password(c: Container, account: Account, password: str) -> None:
-    """Set a staff password (checked against the password rules)."""
-    account.password_hash = hash_password(password)
-    await account.save(update_fields=["password_hash"])
-
-
 # ---------------------------------------------------------------------------- sessions
 
 

@@ -22,7 +22,7 @@ from backend.audit.service import record
 from backend.clock import iso
 from backend.container import Container
 from backend.enrollment import premiums
-from backend.errors import Conflict, InvalidInput, NotFound
+from backend.errors import Conflict, NotFound
 from backend.identity.principal import Principal
 from backend.payments.gateway import GatewayError, RefundResult
 from backend.payments.models import (
@@ -256,9 +256,3 @@ async def on_refund_notification(c: Container, data: dict[str, Any]) -> str:
         return "amount_mismatch"
     await _apply_result(c, refund, result)
     return "applied"
-
-
-def parse_person_ids(raw: list[int] | None) -> list[int] | None:
-    if raw is not None and not raw:
-        raise InvalidInput("请选择要退费的人员", code="NO_PERSONS")
-    return raw

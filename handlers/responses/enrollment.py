@@ -51,11 +51,6 @@ class MyStatusOut(Out):
     items: list[EnrollmentStatusOut]
 
 
-class SetCategoryOut(Out):
-    person_id: int
-    category: str | None  # null: the category ended
-
-
 class CategoryChangeOut(Out):
     id: int
     person: PersonOut
