@@ -8,7 +8,11 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from backend.cases.access import SYSTEM_ACTOR, Actor, actor_for, expect_version, load_case
+from backend.cases.access import (
+    SYSTEM_ACTOR,
+    Actor,
+    case_to_act_on,
+)
 from backend.cases.engine import fire, gather_facts
 from backend.cases.forms import full_form
 from backend.cases.materials import provided_keys
@@ -35,9 +39,7 @@ async def accept(
 ) -> Case:
     """Outcomes: ``accept`` (容缺 when only non-key materials are missing and the service allows
     it), ``correct`` (退回补正), ``refuse`` (不予受理, with a coded reason)."""
-    actor = await actor_for(principal)
-    case = await load_case(actor, case_id)
-    expect_version(case, version)
+    actor, case = await case_to_act_on(principal, case_id, version)
     defn = definition_of(c, case)
     now = c.clock.now()
     async with in_transaction():

@@ -78,6 +78,17 @@ async def load_case(actor: Actor, case_id: int) -> Case:
     return case
 
 
+async def case_to_act_on(
+    principal: Principal, case_id: int, version: int | None
+) -> tuple[Actor, Case]:
+    """The actor and the case they act on: visible to them (else "not found") and at the
+    version they saw (else 409 with the current one)."""
+    actor = await actor_for(principal)
+    case = await load_case(actor, case_id)
+    expect_version(case, version)
+    return actor, case
+
+
 def expect_version(case: Case, version: int | None) -> None:
     """The caller acted on the version they saw; otherwise 409 with the current one."""
     if version is not None and version != case.version:

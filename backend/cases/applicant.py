@@ -9,7 +9,11 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from backend.cases.access import Actor, actor_for, acts_for_applicant, expect_version, load_case
+from backend.cases.access import (
+    Actor,
+    acts_for_applicant,
+    case_to_act_on,
+)
 from backend.cases.engine import fire, record_event
 from backend.cases.errors import StaleCase
 from backend.cases.forms import checked_form, seal, split_form
@@ -60,9 +64,7 @@ async def resubmit(
     materials: list[Mapping[str, str]],
 ) -> Case:
     """The applicant answers a correction request (补正) and the case returns to acceptance."""
-    actor = await actor_for(principal)
-    case = await load_case(actor, case_id)
-    expect_version(case, version)
+    actor, case = await case_to_act_on(principal, case_id, version)
     defn = definition_of(c, case)
     refs = await resolve(
         defn,
@@ -90,9 +92,7 @@ async def supply_materials(
 ) -> Case:
     """Materials after acceptance: the answer to a reviewer's 补充材料 request, or the 容缺
     materials. When the last 容缺 material arrives for an approved case, it is issued."""
-    actor = await actor_for(principal)
-    case = await load_case(actor, case_id)
-    expect_version(case, version)
+    actor, case = await case_to_act_on(principal, case_id, version)
     if not acts_for_applicant(actor, case):
         raise Forbidden("只有申请人本人或受理服务站可以补交材料", code="NOT_YOUR_CASE")
     defn = definition_of(c, case)
@@ -159,9 +159,7 @@ async def _close_gaps(
 async def withdraw(
     c: Container, principal: Principal, case_id: int, *, version: int, reason: str = ""
 ) -> Case:
-    actor = await actor_for(principal)
-    case = await load_case(actor, case_id)
-    expect_version(case, version)
+    actor, case = await case_to_act_on(principal, case_id, version)
     defn = definition_of(c, case)
     async with in_transaction():
         # Cancel the unclaimed task first: a concurrent claim then finds nothing to claim,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from backend.cases.access import Actor, actor_for, expect_version, load_case
+from backend.cases.access import Actor, actor_for, case_to_act_on
 from backend.cases.engine import fire
 from backend.cases.errors import ItemNotDelegated
 from backend.cases.materials import attach_form
@@ -121,9 +121,7 @@ async def decide_authorisation(
     c: Container, principal: Principal, case_id: int, *, version: int, confirm: bool
 ) -> Case:
     """The applicant confirms (or declines) an assisted request in the app."""
-    actor = await actor_for(principal)
-    case = await load_case(actor, case_id)
-    expect_version(case, version)
+    actor, case = await case_to_act_on(principal, case_id, version)
     defn = definition_of(c, case)
     now = c.clock.now()
     async with in_transaction():
@@ -156,9 +154,7 @@ async def record_signed_form(
     form_number: str,
 ) -> Case:
     """The clerk uploads the applicant's signed authorisation form for a waiting request."""
-    actor = await actor_for(principal)
-    case = await load_case(actor, case_id)
-    expect_version(case, version)
+    actor, case = await case_to_act_on(principal, case_id, version)
     defn = definition_of(c, case)
     now = c.clock.now()
     async with in_transaction():
