@@ -110,8 +110,21 @@ _ORG_LEAD = re.compile(r"^[(（]?\s*盖?章\s*[)）]\s*")
 ORG_RE = re.compile(f"[{CJK}][{CJK}0-9A-Za-z()（）·]{{3,39}}")
 # what a seal's curved text leaves glued after a name (…医院用章, …医院财务专)
 _SEAL_TAIL = re.compile(r"(医院|卫生院|保健院|中心|诊所|门诊部)[财务收费发票据专用章盖印]{1,6}$")
-ORG_ENDINGS = ("医院", "卫生院", "保健院", "保健站", "卫生服务中心", "卫生服务站", "医疗中心",
-               "门诊部", "诊所", "卫生室", "医务室", "中心", "研究所")  # fmt: skip
+ORG_ENDINGS = (
+    "医院",
+    "卫生院",
+    "保健院",
+    "保健站",
+    "卫生服务中心",
+    "卫生服务站",
+    "医疗中心",
+    "门诊部",
+    "诊所",
+    "卫生室",
+    "医务室",
+    "中心",
+    "研究所",
+)
 
 
 def parse_org(text: str) -> Parsed:

@@ -32,8 +32,22 @@ def item_value(item: Item) -> dict[str, str]:
 NAME_HEADERS = ("项目名称", "收费项目", "项目", "名称")
 AMOUNT_HEADERS = ("金额",)
 CODE_HEADERS = ("项目编码", "医保编码", "国家编码", "编码")
-COLUMN_HEADERS = (*NAME_HEADERS, *AMOUNT_HEADERS, *CODE_HEADERS, "数量", "单位", "规格", "单价",
-                  "备注", "等级", "类别", "比例", "自付比例", "标准", "计价")  # fmt: skip
+COLUMN_HEADERS = (
+    *NAME_HEADERS,
+    *AMOUNT_HEADERS,
+    *CODE_HEADERS,
+    "数量",
+    "单位",
+    "规格",
+    "单价",
+    "备注",
+    "等级",
+    "类别",
+    "比例",
+    "自付比例",
+    "标准",
+    "计价",
+)
 # the shapes of national codes: western drugs X… (23 characters), Chinese patent drugs Z… (20),
 # services 15 digits, materials C… (27), with a character of slack for the drug codes;
 # the catalogue decides whether a code read is one it knows

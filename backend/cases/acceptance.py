@@ -47,14 +47,28 @@ async def accept(
             await _accept(c, case, defn, actor, now)
         elif outcome == "correct":
             text = coded_reason(c, "correction", reason_code)
-            await fire(c, case, defn, "return_for_correction", actor,
-                       changes=pause_clock(defn.sla.on_correction, now),
-                       reason_code=reason_code or "", reason_text=reason_text or text)  # fmt: skip
+            await fire(
+                c,
+                case,
+                defn,
+                "return_for_correction",
+                actor,
+                changes=pause_clock(defn.sla.on_correction, now),
+                reason_code=reason_code or "",
+                reason_text=reason_text or text,
+            )
         elif outcome == "refuse":
             text = coded_reason(c, "refuse", reason_code)
-            await fire(c, case, defn, "refuse", actor,
-                       changes={"reason_code": reason_code, "reason_text": reason_text or text},
-                       reason_code=reason_code or "", reason_text=reason_text or text)  # fmt: skip
+            await fire(
+                c,
+                case,
+                defn,
+                "refuse",
+                actor,
+                changes={"reason_code": reason_code, "reason_text": reason_text or text},
+                reason_code=reason_code or "",
+                reason_text=reason_text or text,
+            )
         else:
             raise InvalidInput("受理结果只能是 accept、correct 或 refuse", code="OUTCOME_INVALID")
     return case
@@ -67,8 +81,17 @@ async def _accept(c: Container, case: Case, defn: Definition, actor: Actor, now:
     if facts.open_gaps and facts.missing_key == 0 and defn.tolerance is not None:
         gaps, note = await _tolerate(c, case, defn, facts, now)
         changes |= gaps
-    await fire(c, case, defn, "accept", actor, facts=facts, changes=changes, note=note,
-               data={"tolerance": bool(note)})  # fmt: skip
+    await fire(
+        c,
+        case,
+        defn,
+        "accept",
+        actor,
+        facts=facts,
+        changes=changes,
+        note=note,
+        data={"tolerance": bool(note)},
+    )
     await _route(c, case, defn)
 
 
@@ -83,9 +106,13 @@ async def _tolerate(
     _, other = missing_materials(defn, facts_for(full_form(c, case), case.channel), provided)
     for m in other:
         await CaseMaterial.create(
-            case=case, key=m.key, name=m.name, is_key=False,
-            status=MaterialStatus.MISSING, updated_at=now,
-        )  # fmt: skip
+            case=case,
+            key=m.key,
+            name=m.name,
+            is_key=False,
+            status=MaterialStatus.MISSING,
+            updated_at=now,
+        )
     names = "、".join(m.name for m in other)
     due_day = local_date(c, deadline - timedelta(microseconds=1))
     note = f"容缺受理，请于{due_day:%Y年%m月%d日}前补交：{names}"
@@ -94,6 +121,13 @@ async def _tolerate(
 
 async def _route(c: Container, case: Case, defn: Definition) -> None:
     """Send an accepted case to its category queue (分类审核), level 1."""
-    await fire(c, case, defn, "route", SYSTEM_ACTOR, changes={"review_level": 1},
-               data={"category": defn.category})  # fmt: skip
+    await fire(
+        c,
+        case,
+        defn,
+        "route",
+        SYSTEM_ACTOR,
+        changes={"review_level": 1},
+        data={"category": defn.category},
+    )
     await open_task(c, case, level=1)

@@ -40,8 +40,9 @@ def _form_changes(
     c: Container, defn: Definition, case: Case, form: Mapping[str, Any]
 ) -> dict[str, Any]:
     if defn.derived:  # its derived facts were computed from the old form
-        raise InvalidInput("此事项补正时不能修改填写内容，如需修改请撤回后重新申请",
-                           code="FORM_CHANGE_NOT_ALLOWED")  # fmt: skip
+        raise InvalidInput(
+            "此事项补正时不能修改填写内容，如需修改请撤回后重新申请", code="FORM_CHANGE_NOT_ALLOWED"
+        )
     clean = checked_form(defn, form, case.channel)
     plain, secret = split_form(defn, clean)
     changes = {
@@ -151,9 +152,16 @@ async def _close_gaps(
     case.open_gaps -= len(closing)
     case.version += 1
     names = "、".join(m.name for m in defn.materials if m.key in closing)
-    await record_event(c, case, "materials_received", actor, source=case.state,
-                       target=case.state, data={"materials": sorted(closing)},
-                       citizen_text=f"已收到补交材料：{names}")  # fmt: skip
+    await record_event(
+        c,
+        case,
+        "materials_received",
+        actor,
+        source=case.state,
+        target=case.state,
+        data={"materials": sorted(closing)},
+        citizen_text=f"已收到补交材料：{names}",
+    )
 
 
 async def withdraw(

@@ -109,9 +109,15 @@ async def submit_assisted(c: Container, principal: Principal, req: AssistedCase)
         raise NotFound("未找到该参保人", code="PERSON_NOT_FOUND")
     initial = _initial_state(req)
     case = await submit_for(
-        c, actor, req.request, applicant=applicant, channel=req.channel, station=station,
-        agent_name=req.agent_name, initial=initial,
-    )  # fmt: skip
+        c,
+        actor,
+        req.request,
+        applicant=applicant,
+        channel=req.channel,
+        station=station,
+        agent_name=req.agent_name,
+        initial=initial,
+    )
     if req.channel is Channel.STATION:
         await _record_authorisation(c, case, actor, req)
     return await Case.get(id=case.id)
@@ -158,8 +164,15 @@ async def record_signed_form(
     defn = definition_of(c, case)
     now = c.clock.now()
     async with in_transaction():
-        await fire(c, case, defn, "authorise", actor, changes=start_clock(c, defn, now),
-                   note=f"授权委托书 {form_number}")  # fmt: skip
+        await fire(
+            c,
+            case,
+            defn,
+            "authorise",
+            actor,
+            changes=start_clock(c, defn, now),
+            note=f"授权委托书 {form_number}",
+        )
         updated = await CaseAuthorisation.filter(
             case_id=case.id, status=AuthorisationStatus.PENDING
         ).update(

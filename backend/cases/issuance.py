@@ -54,6 +54,7 @@ _DELIVERY_NOTE = {
 
 async def issue(c: Container, case: Case, defn: Definition) -> None:
     """Issue an approved case: the transition and its approval document."""
-    await fire(c, case, defn, "issue", SYSTEM_ACTOR,
-               note=_DELIVERY_NOTE.get(case.delivery_method, ""))  # fmt: skip
+    await fire(
+        c, case, defn, "issue", SYSTEM_ACTOR, note=_DELIVERY_NOTE.get(case.delivery_method, "")
+    )
     await issue_document(c, case, defn, outcome="approved")

@@ -104,9 +104,14 @@ async def upload(
             sha256=checked.sha256,
             created_at=now,
         )
-        await audit.record(c, actor=principal, action="case.material_uploaded",
-                           subject_type="person", subject_id=owner,
-                           data={"upload_id": row.id, "type": checked.content_type})  # fmt: skip
+        await audit.record(
+            c,
+            actor=principal,
+            action="case.material_uploaded",
+            subject_type="person",
+            subject_id=owner,
+            data={"upload_id": row.id, "type": checked.content_type},
+        )
     except BaseException:
         for key in {file_key, image_key}:
             await c.storage.delete(key)
@@ -195,16 +200,21 @@ async def resolve(
         name = known[key].name
         upload_id = ref.removeprefix(REF_PREFIX)
         if not ref.startswith(REF_PREFIX) or not upload_id.isdigit() or len(ref) > 40:
-            raise InvalidInput(f"材料“{name}”须先上传（POST /api/v1/case-materials），"
-                               "再以返回的 file_ref 引用", code="MATERIAL_INVALID",
-                               material=key)  # fmt: skip
+            raise InvalidInput(
+                f"材料“{name}”须先上传（POST /api/v1/case-materials），再以返回的 file_ref 引用",
+                code="MATERIAL_INVALID",
+                material=key,
+            )
         row = await CaseUpload.get_or_none(id=int(upload_id))
         mine = row is not None and (
             row.person_id == applicant_id or (case_id is not None and row.case_id == case_id)
         )
         if not mine:
-            raise InvalidInput(f"材料“{name}”引用的文件不存在或不属于本申请人",
-                               code="MATERIAL_NOT_FOUND", material=key)  # fmt: skip
+            raise InvalidInput(
+                f"材料“{name}”引用的文件不存在或不属于本申请人",
+                code="MATERIAL_NOT_FOUND",
+                material=key,
+            )
         out[key] = ref
     return out
 

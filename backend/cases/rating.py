@@ -32,6 +32,7 @@ async def rate(
             if case.rating is not None:
                 raise Conflict("该办件已评价过", code="ALREADY_RATED")
             raise Conflict("办结后才能评价", code="NOT_RATABLE")
-        await record_event(c, case, "rate", actor, source=case.state, target=case.state,
-                           data={"score": score})  # fmt: skip
+        await record_event(
+            c, case, "rate", actor, source=case.state, target=case.state, data={"score": score}
+        )
     return await Case.get(id=case.id)

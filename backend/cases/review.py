@@ -69,8 +69,15 @@ async def claim(c: Container, principal: Principal, task_id: int) -> CaseTask:
         )
         if won != 1:
             raise TaskTaken(task_id=task.id)
-        await record_event(c, case, "claim", actor, source=case.state, target=case.state,
-                           data={"task_id": task.id, "level": task.level})  # fmt: skip
+        await record_event(
+            c,
+            case,
+            "claim",
+            actor,
+            source=case.state,
+            target=case.state,
+            data={"task_id": task.id, "level": task.level},
+        )
     return await CaseTask.get(id=task.id)
 
 
@@ -87,8 +94,15 @@ async def release(c: Container, principal: Principal, task_id: int) -> CaseTask:
         )
         if done != 1:
             raise Conflict("只能释放本人领取的任务", code="TASK_NOT_HELD")
-        await record_event(c, case, "release", actor, source=case.state, target=case.state,
-                           data={"task_id": task.id, "holder_id": task.holder_id})  # fmt: skip
+        await record_event(
+            c,
+            case,
+            "release",
+            actor,
+            source=case.state,
+            target=case.state,
+            data={"task_id": task.id, "holder_id": task.holder_id},
+        )
     return await CaseTask.get(id=task.id)
 
 
@@ -186,12 +200,24 @@ async def decide(
         closed = await CaseTask.filter(
             id=task.id, status=TaskStatus.CLAIMED, holder_id=actor.id
         ).update(
-            status=TaskStatus.DONE, completed_by_id=actor.id, completed_at=now,
-            outcome=step.outcome, version=task.version + 1,
-        )  # fmt: skip
-        await fire(c, case, defn, step.transition, actor, facts=facts, changes=step.changes,
-                   reason_code=step.reason_code, reason_text=step.reason_text,
-                   data={"task_id": task.id, "level": task.level})  # fmt: skip
+            status=TaskStatus.DONE,
+            completed_by_id=actor.id,
+            completed_at=now,
+            outcome=step.outcome,
+            version=task.version + 1,
+        )
+        await fire(
+            c,
+            case,
+            defn,
+            step.transition,
+            actor,
+            facts=facts,
+            changes=step.changes,
+            reason_code=step.reason_code,
+            reason_text=step.reason_text,
+            data={"task_id": task.id, "level": task.level},
+        )
         if closed != 1:
             raise TaskTaken(task_id=task.id)
         await _after_decision(c, case, defn, step.transition)
@@ -229,7 +255,17 @@ async def update_assessment(
     if moved != 1:
         raise StaleCase(case_id=case.id)
     case.amount, case.required_levels, case.version = amount, levels, case.version + 1
-    await record_event(c, case, "assess", SYSTEM_ACTOR, source=case.state, target=case.state,
-                       data={"amount": str(amount) if amount is not None else None,
-                             "required_levels": levels, **(data or {})})  # fmt: skip
+    await record_event(
+        c,
+        case,
+        "assess",
+        SYSTEM_ACTOR,
+        source=case.state,
+        target=case.state,
+        data={
+            "amount": str(amount) if amount is not None else None,
+            "required_levels": levels,
+            **(data or {}),
+        },
+    )
     return case

@@ -193,13 +193,17 @@ async def _record_submission(
     await record(c, case, defn, refs)
     submitted = filing.initial is CaseState.SUBMITTED
     await record_event(
-        c, case, "submit", filing.actor, source="", target=case.state,
+        c,
+        case,
+        "submit",
+        filing.actor,
+        source="",
+        target=case.state,
         data={"channel": filing.channel.value, "definition_version": defn.version},
         citizen_text=(
-            "申请已提交，等待受理" if submitted
-            else "服务站已为您代办申请，请在“我的授权”中确认"
+            "申请已提交，等待受理" if submitted else "服务站已为您代办申请，请在“我的授权”中确认"
         ),
-    )  # fmt: skip
+    )
     if submitted:
         await after_submitted(c, case, defn)
 

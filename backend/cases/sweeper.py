@@ -57,10 +57,17 @@ async def sweep_unlocked(c: Container, *, batch: int = 500) -> SweepReport:
 async def _warn(c: Container, now: datetime, batch: int) -> int:
     """Warning: the promised time is near."""
     warned = 0
-    ids = await Case.filter(
-        state__in=_OPEN, sla_flag=SlaFlag.NORMAL, warning_at__lte=now, due_at__gt=now,
-        sla_paused_at__isnull=True,
-    ).limit(batch).values_list("id", flat=True)  # fmt: skip
+    ids = (
+        await Case.filter(
+            state__in=_OPEN,
+            sla_flag=SlaFlag.NORMAL,
+            warning_at__lte=now,
+            due_at__gt=now,
+            sla_paused_at__isnull=True,
+        )
+        .limit(batch)
+        .values_list("id", flat=True)
+    )
     for case_id in ids:
         async with in_transaction():
             if await Case.filter(id=case_id, sla_flag=SlaFlag.NORMAL).update(
@@ -68,8 +75,15 @@ async def _warn(c: Container, now: datetime, batch: int) -> int:
             ):
                 case = await Case.get(id=case_id)
                 due = case.due_at.isoformat() if case.due_at else None
-                await record_event(c, case, "sla_warning", SYSTEM_ACTOR, source=case.state,
-                                   target=case.state, data={"due_at": due})  # fmt: skip
+                await record_event(
+                    c,
+                    case,
+                    "sla_warning",
+                    SYSTEM_ACTOR,
+                    source=case.state,
+                    target=case.state,
+                    data={"due_at": due},
+                )
                 warned += 1
     return warned
 
@@ -78,10 +92,16 @@ async def _escalate(c: Container, now: datetime, batch: int) -> int:
     """Overdue: mark, escalate the open review tasks to the supervisors' queue, tell the
     citizen."""
     overdue = 0
-    ids = await Case.filter(
-        state__in=_OPEN, sla_flag__in=[SlaFlag.NORMAL, SlaFlag.WARNING], due_at__lte=now,
-        sla_paused_at__isnull=True,
-    ).limit(batch).values_list("id", flat=True)  # fmt: skip
+    ids = (
+        await Case.filter(
+            state__in=_OPEN,
+            sla_flag__in=[SlaFlag.NORMAL, SlaFlag.WARNING],
+            due_at__lte=now,
+            sla_paused_at__isnull=True,
+        )
+        .limit(batch)
+        .values_list("id", flat=True)
+    )
     for case_id in ids:
         async with in_transaction():
             marked = await Case.filter(
@@ -94,8 +114,15 @@ async def _escalate(c: Container, now: datetime, batch: int) -> int:
             ).update(escalated=True)
             case = await Case.get(id=case_id)
             text = "办件已超过承诺时限，已提交督办优先处理"
-            await record_event(c, case, "sla_overdue", SYSTEM_ACTOR, source=case.state,
-                               target=case.state, citizen_text=text)  # fmt: skip
+            await record_event(
+                c,
+                case,
+                "sla_overdue",
+                SYSTEM_ACTOR,
+                source=case.state,
+                target=case.state,
+                citizen_text=text,
+            )
             overdue += 1
     return overdue
 
@@ -103,9 +130,11 @@ async def _escalate(c: Container, now: datetime, batch: int) -> int:
 async def _close_lapsed_gaps(c: Container, now: datetime, batch: int) -> int:
     """容缺 deadlines: close (or reject) cases whose missing materials did not arrive."""
     closed = 0
-    ids = await Case.filter(
-        state__in=_OPEN, open_gaps__gt=0, tolerance_due_at__lte=now
-    ).limit(batch).values_list("id", flat=True)  # fmt: skip
+    ids = (
+        await Case.filter(state__in=_OPEN, open_gaps__gt=0, tolerance_due_at__lte=now)
+        .limit(batch)
+        .values_list("id", flat=True)
+    )
     for case_id in ids:
         case = await Case.get(id=case_id)
         defn = definition_of(c, case)
@@ -113,8 +142,14 @@ async def _close_lapsed_gaps(c: Container, now: datetime, batch: int) -> int:
             continue
         try:
             async with in_transaction():
-                await fire(c, case, defn, defn.tolerance.on_expiry, SYSTEM_ACTOR,
-                           reason_text="容缺材料未在期限内补齐")  # fmt: skip
+                await fire(
+                    c,
+                    case,
+                    defn,
+                    defn.tolerance.on_expiry,
+                    SYSTEM_ACTOR,
+                    reason_text="容缺材料未在期限内补齐",
+                )
             closed += 1
         except DomainError as exc:  # moved meanwhile (supplied, withdrawn, another sweeper)
             log.info("case %s not closed: %s", case_id, exc.code)

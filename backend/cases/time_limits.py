@@ -79,9 +79,13 @@ def resume_clock(c: Container, defn: Definition, case: Case, rule: ClockRule) ->
         return {}
     limit = time_limit(c, defn, local_date(c, case.sla_started_at))
     due = resumed_due(
-        limit, rule, due=case.due_at, paused_at=case.sla_paused_at, resumed_at=now,
+        limit,
+        rule,
+        due=case.due_at,
+        paused_at=case.sla_paused_at,
+        resumed_at=now,
         calendar=calendar(c),
-    )  # fmt: skip
+    )
     start = now if rule is ClockRule.RESTART else case.sla_started_at or now
     warn = warning_at(limit, start, due)
     flag = SlaFlag.OVERDUE if now >= due else SlaFlag.WARNING if now >= warn else SlaFlag.NORMAL

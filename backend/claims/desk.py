@@ -75,16 +75,32 @@ class BatchLine:
     status: str
     reference: str
 
-    HEADERS = ("汇款编号", "报销单号", "收款人", "开户银行", "银行账号", "金额（元）",
-               "应付日期", "状态", "银行流水号")  # fmt: skip
+    HEADERS = (
+        "汇款编号",
+        "报销单号",
+        "收款人",
+        "开户银行",
+        "银行账号",
+        "金额（元）",
+        "应付日期",
+        "状态",
+        "银行流水号",
+    )
 
     def row(self) -> list[str]:
         status = "已汇款" if self.status == DisbursementStatus.PAID.value else "待汇款"
         amount = f"{self.amount_fen // 100}.{self.amount_fen % 100:02d}"
         return [
-            str(self.payout_id), self.claim_number, self.payee, self.bank_name,
-            self.bank_account, amount, self.due_date.isoformat(), status, self.reference,
-        ]  # fmt: skip
+            str(self.payout_id),
+            self.claim_number,
+            self.payee,
+            self.bank_name,
+            self.bank_account,
+            amount,
+            self.due_date.isoformat(),
+            status,
+            self.reference,
+        ]
 
 
 async def day_batch(c: Container, principal: Principal, day: date) -> list[BatchLine]:

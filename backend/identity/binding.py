@@ -175,10 +175,9 @@ async def bind_with_face(
             verify_ret=result.verify_ret,
         )
     # Spent before binding: a second redemption of the same verify_id loses here.
-    spent = await IdentityVerification.filter(
-        id=row.id, status=VerificationStatus.PENDING
-    ).update(status=VerificationStatus.PASSED, verify_ret=result.verify_ret,
-             finished_at=c.clock.now())  # fmt: skip
+    spent = await IdentityVerification.filter(id=row.id, status=VerificationStatus.PENDING).update(
+        status=VerificationStatus.PASSED, verify_ret=result.verify_ret, finished_at=c.clock.now()
+    )
     if not spent:
         raise Conflict("该人脸核身结果已使用，请重新核身", code="VERIFICATION_USED")
     proof = Proof(ProofMethod.FACE, verification_id=row.id)

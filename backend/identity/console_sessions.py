@@ -77,9 +77,11 @@ async def _session_of(c: Container, record: dict[str, str]) -> ConsoleSession | 
         categories=tuple(account.categories or ()),
     )
     return ConsoleSession(
-        principal, account.display_name or account.username or "", record["csrf"],
+        principal,
+        account.display_name or account.username or "",
+        record["csrf"],
         datetime.fromisoformat(record["started_at"]),
-    )  # fmt: skip
+    )
 
 
 async def resume(c: Container, cookie_value: str) -> ConsoleSession | None:

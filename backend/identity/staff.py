@@ -98,9 +98,13 @@ async def create_staff(
                 action="identity.account_created",
                 subject_type="account",
                 subject_id=account.id,
-                data={"username": username, "role": role.value, "station_id": station_id,
-                      "categories": cats},
-            )  # fmt: skip
+                data={
+                    "username": username,
+                    "role": role.value,
+                    "station_id": station_id,
+                    "categories": cats,
+                },
+            )
     except IntegrityError:
         raise Conflict("用户名已被使用", code="USERNAME_TAKEN") from None
     return account

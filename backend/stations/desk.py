@@ -27,8 +27,14 @@ async def store_upload(
     if principal.role is not Role.STATION_STAFF or principal.station_id is None:
         raise Forbidden("只有服务站工作人员可以上传代办材料", code="STATION_ONLY")
     row = await materials.upload(c, principal, data, applicant_id_number=applicant_id_number)
-    await record(c, actor=principal, action="station.file_uploaded", subject_type="case_upload",
-                 subject_id=row.id, data={"purpose": purpose[:40]})  # fmt: skip
+    await record(
+        c,
+        actor=principal,
+        action="station.file_uploaded",
+        subject_type="case_upload",
+        subject_id=row.id,
+        data={"purpose": purpose[:40]},
+    )
     return materials.ref_of(row)
 
 
@@ -55,7 +61,12 @@ async def original_file(c: Container, principal: Principal, upload_id: int) -> t
     """The file as uploaded (a PDF to embed), for whoever the API shows the upload to."""
     row = await materials.load_upload(principal, upload_id)
     if principal.is_staff():
-        await record(c, actor=principal, action="case.material_viewed", subject_type="case",
-                     subject_id=row.case_id or 0,
-                     data={"upload_id": row.id, "original": True})  # fmt: skip
+        await record(
+            c,
+            actor=principal,
+            action="case.material_viewed",
+            subject_type="case",
+            subject_id=row.case_id or 0,
+            data={"upload_id": row.id, "original": True},
+        )
     return await c.storage.get(row.file_key), row.content_type
