@@ -209,21 +209,32 @@ async def _failed_attempt(
         state = {"failures": 0, "lockouts": state["lockouts"] + 1, "until": lock_until.isoformat()}
     await c.kv.set(key, json.dumps(state), _LOCK_STATE_TTL_S)
     await _source_failed(c, source, policy)
-    subject_type, subject_id = subject
-    await record(
+    await _audit_refusal(
         c,
-        actor=None,
-        actor_role="anonymous",
-        action="auth.account_locked" if lock_until else "auth.staff_login_failed",
-        subject_type=subject_type,
-        subject_id=subject_id,
-        data={
+        "auth.account_locked" if lock_until else "auth.staff_login_failed",
+        subject,
+        {
             "source": source,
             "failures": state["failures"],
             **({"locked_until": lock_until.isoformat()} if lock_until else {}),
         },
     )
     return _locked(lock_until) if lock_until is not None else _bad_credentials()
+
+
+async def _audit_refusal(
+    c: Container, action: str, subject: tuple[str, str | int], data: dict[str, Any]
+) -> None:
+    """Audit a failed or refused login (no actor: nobody is signed in)."""
+    await record(
+        c,
+        actor=None,
+        actor_role="anonymous",
+        action=action,
+        subject_type=subject[0],
+        subject_id=subject[1],
+        data=data,
+    )
 
 
 async def staff_login(c: Container, username: str, password: str, source: str = "") -> LoginResult:
@@ -249,15 +260,7 @@ async def staff_login(c: Container, username: str, password: str, source: str = 
     )
     locked_until = _lock_until(state, c.clock.now())
     if locked_until is not None:
-        await record(
-            c,
-            actor=None,
-            actor_role="anonymous",
-            action="auth.staff_login_refused_locked",
-            subject_type=subject[0],
-            subject_id=subject[1],
-            data={"source": source},
-        )
+        await _audit_refusal(c, "auth.staff_login_refused_locked", subject, {"source": source})
         raise _locked(locked_until)
     if not known or account is None:
         verify_dummy(password)  # the same time as a real verification
@@ -266,14 +269,8 @@ async def staff_login(c: Container, username: str, password: str, source: str = 
         raise await _failed_attempt(c, key, state, source, policy, subject)
     if not account.is_active:
         # Not a password oracle: a switched-off account answers like a wrong password.
-        await record(
-            c,
-            actor=None,
-            actor_role="anonymous",
-            action="auth.staff_login_refused_disabled",
-            subject_type="account",
-            subject_id=account.id,
-            data={"source": source},
+        await _audit_refusal(
+            c, "auth.staff_login_refused_disabled", ("account", account.id), {"source": source}
         )
         raise _bad_credentials()
     await c.kv.delete(key)
