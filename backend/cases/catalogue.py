@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from backend.container import Container
+from backend.errors import NotFound
 from workflows.definition import Definition
+from workflows.registry import UnknownDefinition
 
 
 def service_view(defn: Definition) -> dict[str, Any]:
@@ -38,3 +40,11 @@ def service_view(defn: Definition) -> dict[str, Any]:
 
 def list_services(c: Container) -> list[dict[str, Any]]:
     return [service_view(d) for d in c.definitions.services()]
+
+
+def service(c: Container, code: str) -> dict[str, Any]:
+    """One service as the catalogue lists it (its latest definition); 404 for an unknown code."""
+    try:
+        return service_view(c.definitions.latest(code))
+    except UnknownDefinition:
+        raise NotFound("未找到该事项", code="SERVICE_UNKNOWN", service_code=code) from None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw, redirect
 
-from backend.cases import acceptance, access, catalogue, details, lists, materials, policy
+from backend.cases import acceptance, access, details, lists, materials, policy
 from backend.claims import access as claim_access
 from backend.claims import desk as claim_desk
 from backend.claims import views as claim_views
@@ -60,10 +60,8 @@ async def case_context(request: Request, case_id: int) -> dict[str, Any]:
         "files": await desk.case_files(c, p, case_id),
         "reasons": policy.workflow_policy(c).reasons,
         "field_labels": {
-            f["name"]: f["label"]
-            for s in catalogue.list_services(c)
-            if s["code"] == case.service_code
-            for f in s["fields"]
+            f.name: f.label
+            for f in c.definitions.get(case.service_code, case.definition_version).fields
         },
     }
 

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
+from backend.cases.models import Case
 from backend.identity.models import Role
 from backend.stations.models import Station, StationLevel
 from backend.terminals.models import Terminal
@@ -123,6 +124,13 @@ async def test_station_files_an_assisted_info_change_with_uploaded_materials(cli
     assert "参保信息变更" in listed.text
     _, other = await client.get("/console/station/requests/remote_care_filing", cookies=cookies)
     assert other.status == 404  # not delegated to this station (and has its own form)
+    _, unknown = await client.post(
+        "/console/station/requests/no_such_service",
+        data={"applicant_id_number": id_number, "csrf_token": csrf},
+        cookies=cookies,
+    )
+    assert unknown.status == 404 and "SERVICE_UNKNOWN" in unknown.text
+    assert await Case.filter(service_code="no_such_service").count() == 0
 
 
 async def test_case_statistics_have_one_rule_for_the_api_and_the_console(client, c, district):

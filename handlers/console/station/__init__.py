@@ -16,8 +16,6 @@ from typing import Any
 
 from sanic import Blueprint, Request
 
-from backend.cases import catalogue
-from backend.container import Container
 from backend.errors import NotFound
 from backend.stations.desk import store_upload
 from backend.stations.service import get_station
@@ -70,13 +68,6 @@ async def uploaded_materials(
             )
             out.append({"key": m["key"], "file_ref": ref})
     return out
-
-
-def definition(c: Container, code: str) -> dict[str, Any]:
-    defn = next((s for s in catalogue.list_services(c) if s["code"] == code), None)
-    if defn is None:
-        raise NotFound("未找到该事项", code="UNKNOWN_SERVICE")
-    return defn
 
 
 def desk_values(request: Request) -> dict[str, Any]:

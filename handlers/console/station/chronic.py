@@ -5,13 +5,13 @@ from __future__ import annotations
 from sanic import Request
 from sanic.response import HTTPResponse, redirect
 
+from backend.cases import catalogue as services
 from backend.chronic import service as chronic
 from backend.identity.models import Role
 from handlers.chronic import AssistedApplicationIn
 from handlers.console.station import (
     applicant_of,
     bp,
-    definition,
     desk_values,
     require_item,
     signed_form,
@@ -29,7 +29,7 @@ async def chronic_form(request: Request) -> HTTPResponse:
         request,
         "station_chronic.html",
         diseases=chronic.catalogue(container(request)),
-        materials=definition(container(request), CHRONIC_DISEASE)["materials"],
+        materials=services.service(container(request), CHRONIC_DISEASE)["materials"],
         id_number=request.args.get("applicant", ""),
     )
 
@@ -46,7 +46,7 @@ async def apply_chronic(request: Request) -> HTTPResponse:
         n.strip() for n in str(values.get("designated_institutions", "")).split("、") if n.strip()
     ]
     values["materials"] = await uploaded_materials(
-        request, definition(container(request), CHRONIC_DISEASE)["materials"], applicant
+        request, services.service(container(request), CHRONIC_DISEASE)["materials"], applicant
     )
     values |= await signed_form(request, values)
     body: AssistedApplicationIn = parse_values(AssistedApplicationIn, values)

@@ -21,7 +21,6 @@ from handlers.cases.desk import AssistedIn
 from handlers.console.station import (
     applicant_of,
     bp,
-    definition,
     delegated,
     desk_values,
     signed_form,
@@ -182,7 +181,7 @@ async def file_request(request: Request, service_code: str) -> HTTPResponse:
     """帮办代办 of an engine service (the same function as ``POST /station/cases``): the
     definition's fields, one upload per material, the citizen's authorisation."""
     values = desk_values(request)
-    defn = definition(container(request), service_code)
+    defn = catalogue.service(container(request), service_code)
     names = {f["name"] for f in defn["fields"]}
     body = {k: v for k, v in values.items() if k not in names}
     body["form"] = {k: v for k, v in values.items() if k in names}
